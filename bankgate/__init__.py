@@ -1,0 +1,2 @@
+"""bankgate: the shared core (CLI, storage, pipeline) that sits between the parsers, the
+Lambdas and the Airflow DAGs."""

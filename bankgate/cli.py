@@ -1,0 +1,142 @@
+"""The ``bankgate`` command line.
+
+``parse`` and ``detect`` work on one file; ``demo`` runs the main job on the bundled samples.
+Exit codes: 0 success, 1 invalid input (one ``FILE:LINE: message`` line per problem on
+stderr), 2 usage error. A traceback is never the answer to a bad file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bankgate.files import READ_ERRORS, open_detected
+from parsers.detect import CONTAINERS, PDF, UNKNOWN
+from parsers.output import FORMATS, write_records
+from parsers.problems import ParseError, Problem
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _problem_line(path: str, problem: Problem) -> str:
+    return f"{path}:{problem.line}: {problem}"
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        stream, kind = open_detected(path)
+    except READ_ERRORS as exc:
+        print(f"{path}:0: cannot read: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    stream.close()
+    print(kind)
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from parsers.registry import format_names, open_parser
+
+    path = Path(args.file)
+    shown = str(args.file)
+    try:
+        stream, kind = open_detected(path)
+    except READ_ERRORS as exc:
+        print(f"{shown}:0: cannot read: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    with stream:
+        fmt = kind if args.format == "auto" else args.format
+        if fmt in CONTAINERS or fmt in (UNKNOWN, PDF):
+            what = "not a recognised bank file" if fmt == UNKNOWN else f"a {fmt} file, not a bank file"
+            print(f"{shown}:0: {what} (formats: {', '.join(format_names())})", file=sys.stderr)
+            return EXIT_INVALID
+        try:
+            parser = open_parser(fmt, stream, name=shown, lenient=args.lenient)
+        except ValueError as exc:
+            print(f"bankgate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            _write(parser, args)
+        except ParseError as exc:
+            for problem in exc.problems:
+                print(_problem_line(shown, problem), file=sys.stderr)
+            print(f"{shown}: INVALID: {parser.summary}", file=sys.stderr)
+            return EXIT_INVALID
+    for problem in parser.problems:
+        print(_problem_line(shown, problem), file=sys.stderr)
+    print(f"{shown}: {parser.summary}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write(parser, args: argparse.Namespace) -> None:
+    """Write records to ``-o`` (atomically: a partial file never takes the output's name) or stdout."""
+    if not args.out or args.out == "-":
+        write_records(args.output, parser.iter_batches(), sys.stdout.buffer, parser.record_classes)
+        sys.stdout.flush()
+        return
+    target = Path(args.out)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        with open(partial, "wb") as out:
+            write_records(args.output, parser.iter_batches(), out, parser.record_classes)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def cmd_layouts(args: argparse.Namespace) -> int:
+    from parsers.fixed import available_layouts
+
+    for name in available_layouts():
+        print(name)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bankgate.demo import run_demo
+
+    return run_demo(Path(args.samples), Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="bankgate", description="SFTP-to-cloud gateway for bank and insurance files.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("parse", help="parse and validate one file, write its records")
+    p.add_argument("file")
+    p.add_argument("--format", default="auto", help="auto (default), nacha, bai2 or fixed:LAYOUT")
+    p.add_argument("--output", default="jsonl", choices=FORMATS, help="output format (default jsonl)")
+    p.add_argument("-o", dest="out", help="output file (default stdout); written atomically")
+    p.add_argument("--lenient", action="store_true", help="report problems as warnings and keep the records")
+    p.set_defaults(func=cmd_parse)
+
+    d = sub.add_parser("detect", help="print a file's type, decided by its content")
+    d.add_argument("file")
+    d.set_defaults(func=cmd_detect)
+
+    lay = sub.add_parser("layouts", help="list the fixed-width layouts available to --format fixed:LAYOUT")
+    lay.set_defaults(func=cmd_layouts)
+
+    demo = sub.add_parser("demo", help="run the main job on the bundled sample files")
+    demo.add_argument("--samples", default=str(Path(__file__).resolve().parent.parent / "samples"))
+    demo.add_argument("--out", default="out")
+    demo.set_defaults(func=cmd_demo)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `bankgate parse big.ach | head` is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Which kind of file is this? Decided by content (magic bytes, record structure), never by name.
+
+Bank files arrive under names like ``ACH_0001.txt`` or ``download(3)``; the only thing to
+trust is the first few kilobytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import IO
+
+#: How much of a file detection looks at.
+HEAD_BYTES = 8192
+
+ZIP, GZIP, TAR, PGP, PDF, NACHA, BAI2, UNKNOWN = "zip", "gzip", "tar", "pgp", "pdf", "nacha", "bai2", "unknown"
+CONTAINERS = frozenset({ZIP, GZIP, TAR, PGP})
+
+_PGP_ARMOR = re.compile(rb"^\s*-----BEGIN PGP (MESSAGE|SIGNED MESSAGE)-----")
+# OpenPGP packet tags that can start an encrypted or signed message: public-key / symmetric
+# session key (1, 3), one-pass signature (4), signature (2), compressed data (8).
+_PGP_TAGS = frozenset({1, 2, 3, 4, 8})
+
+
+def read_head(stream: IO[bytes]) -> bytes:
+    """The first bytes of a seekable stream, leaving its position unchanged."""
+    position = stream.tell()
+    head = stream.read(HEAD_BYTES)
+    stream.seek(position)
+    return head
+
+
+def detect(head: bytes) -> str:
+    """The type of a file from its first bytes: a container, a bank format, or ``unknown``.
+
+    Layout-described fixed-width files come back as ``fixed:<layout name>``.
+    """
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return ZIP
+    if head.startswith(b"\x1f\x8b"):
+        return GZIP
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return TAR
+    if b"%PDF-" in head[:1024]:
+        return PDF
+    if _looks_like_pgp(head):
+        return PGP
+    if looks_like_nacha(head):
+        return NACHA
+    from parsers.bai2 import looks_like_bai2
+
+    if looks_like_bai2(head):
+        return BAI2
+    from parsers.fixed import match_layout
+
+    layout = match_layout(head)
+    if layout:
+        return f"fixed:{layout}"
+    return UNKNOWN
+
+
+def looks_like_nacha(head: bytes) -> bool:
+    """A file header record: '101', record size '094' at 35-37, blocking factor '10', format '1'."""
+    text = head.lstrip(b"\r\n")
+    first = text[:94]
+    return len(first) >= 40 and first[:3] == b"101" and first[34:40] == b"094101"
+
+
+def _looks_like_pgp(head: bytes) -> bool:
+    if _PGP_ARMOR.match(head):
+        return True
+    if not head or not head[0] & 0x80:
+        return False
+    first = head[0]
+    tag = first & 0x3F if first & 0x40 else (first >> 2) & 0x0F  # new vs old packet format
+    return tag in _PGP_TAGS and not head[:64].isascii()
