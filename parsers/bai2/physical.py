@@ -1,0 +1,194 @@
+"""From a byte stream to BAI2 logical records, with bounded memory.
+
+BAI2 separates *physical* records (lines, or fixed-length blocks) from *logical* records (a
+record code and its fields, ended by "/"). What banks actually send, and what this handles:
+
+* LF, CRLF or CR line ends; trailing spaces (lines padded to the declared physical record
+  length, often 80); a UTF-8 BOM; a DOS end-of-file mark; blank lines (skipped).
+* No line breaks at all, when the file header declares a physical record length: the file is
+  cut every that many bytes (the "line" number is then the physical record number).
+* Several records on one line ("...,2/02,..."): after a "/" that ends a record, whatever
+  follows on the line is the next record if it starts with a record code, else a warning.
+* 88 continuation records, merged into the record they continue; the logical record keeps
+  the line where it starts and counts its physical records (trailer counts include 88s).
+
+The 16 record is the exception to "/" ending a record: its last field is free text that may
+contain "/" and runs to the end of the physical record, so a 16 record (and an 88 continuing
+one) always takes the rest of its line. A single "/" ending the whole record is dropped, as
+most banks end every record with one. A record starting on the same line after a 16 cannot
+be told apart from text, and is read as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import IO, NamedTuple
+
+from parsers.bai2.records import parse_date, parse_time, title
+from parsers.problems import WARNING, ProblemLog
+
+CHUNK_BYTES = 256 << 10
+#: A BAI2 line is short; a "line" longer than this means a file we cannot read line by line.
+MAX_LINE_BYTES = 1 << 20
+BOM = b"\xef\xbb\xbf"
+
+_RECORD_START = re.compile(r"[0-9]{2}[,/]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STRIP = " \t\r\n\x1a"
+_HEADER_LENGTH = re.compile(rb"01,(?:[^,/\r\n]*,){5}([0-9]{1,4})[,/]")
+
+
+class Logical(NamedTuple):
+    """One logical record: ``text`` is everything after "NN,", continuations joined."""
+
+    code: str  # the two-character record code; "" when the line does not start with one
+    line: int  # physical line (or record number) where the record starts
+    text: str
+    physical: int  # physical records it spans: 1 + its 88 continuations
+
+
+def physical_lines(stream: IO[bytes], log: ProblemLog) -> Iterator[tuple[int, bytes]]:
+    """Yield (line number, bytes) for each physical record, reading the stream in chunks."""
+    first = stream.read(CHUNK_BYTES)
+    if first.startswith(BOM):
+        first = first[len(BOM) :]
+    if not first:
+        return
+    if b"\n" in first:
+        separator = b"\n"  # CRLF: the CR goes with the trailing spaces
+    elif b"\r" in first:
+        separator = b"\r"
+    else:
+        length = _declared_record_length(first)
+        if length:
+            yield from _fixed_records(first, stream, length)
+            return
+        separator = b"\n"
+    pending = first
+    number = 0
+    while True:
+        data = stream.read(CHUNK_BYTES)
+        lines = pending.split(separator)
+        tail = lines.pop()
+        for raw in lines:
+            number += 1
+            yield number, raw
+        if not data:
+            if tail:
+                yield number + 1, tail
+            return
+        if len(tail) > MAX_LINE_BYTES:
+            log.add(number + 1, "file", None, f"line is longer than {MAX_LINE_BYTES} bytes: not a BAI2 file")
+            return
+        pending = tail + data
+
+
+def _declared_record_length(head: bytes) -> int | None:
+    """Physical record length from the file header, if the next record starts right there."""
+    match = _HEADER_LENGTH.match(head)
+    if not match:
+        return None
+    length = int(match[1])
+    if 10 <= length < len(head) and _RECORD_START.match(head[length : length + 3].decode("latin-1")):
+        return length
+    return None
+
+
+def _fixed_records(first: bytes, stream: IO[bytes], length: int) -> Iterator[tuple[int, bytes]]:
+    buffer = first
+    number = 0
+    while True:
+        usable = len(buffer) - len(buffer) % length
+        for start in range(0, usable, length):
+            number += 1
+            yield number, buffer[start : start + length]
+        buffer = buffer[usable:]
+        data = stream.read(CHUNK_BYTES)
+        if not data:
+            break
+        buffer += data
+    if buffer.strip():
+        yield number + 1, buffer
+
+
+def _text(raw: bytes) -> str:
+    """UTF-8 if it is, else Latin-1 (bank text with accents comes in both); never fails."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def join_segments(segments: list[str]) -> str:
+    """Join a record and its continuations into one field string.
+
+    A physical record ends a field: where it ends with "/" or nothing, the join is a line
+    feed (a field break that reads as a space inside 16 text); after a "," the next field
+    simply follows. A "/" ending the whole record is dropped.
+    """
+    text = segments[0]
+    for segment in segments[1:]:
+        if text.endswith("/"):
+            text = text[:-1] + "\n" + segment
+        elif text.endswith(",") or not text:
+            text += segment
+        else:
+            text += "\n" + segment
+    return text[:-1] if text.endswith("/") else text
+
+
+def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iterator[Logical]:
+    """Cut physical lines into records and merge 88 continuations into the record before.
+
+    An 88 with no record before it comes out as a record of its own (code "88") for the
+    parser to report.
+    """
+    code = ""
+    line = 0
+    segments: list[str] = []
+    physical = 0
+    for number, raw in lines:
+        text = _text(raw).strip(_STRIP)
+        if not text:
+            continue
+        if _CONTROL.search(text):
+            log.add(number, title(text[:2]), None, f"contains control characters: {text[:40]!r}")
+        while text:
+            piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
+            continues_text = piece_code == "88" and code == "16" and physical > 0
+            if piece_code in ("", "16") or continues_text:
+                piece, text = text, ""
+            else:
+                end = text.find("/") + 1
+                piece, text = (text, "") if end == 0 else (text[:end], text[end:].lstrip(_STRIP))
+                if text and not _RECORD_START.match(text):
+                    message = f"ignored text after the end of the record: {text[:40]!r}"
+                    log.add(number, title(piece_code), None, message, WARNING)
+                    text = ""
+            content = piece[3:] if piece[2:3] == "," else piece[2:] if piece_code else piece
+            if piece_code == "88" and physical:
+                segments.append(content)
+                physical += 1
+                continue
+            if physical:
+                yield Logical(code, line, join_segments(segments), physical)
+            code, line, segments, physical = piece_code, number, [content], 1
+    if physical:
+        yield Logical(code, line, join_segments(segments), physical)
+
+
+def looks_like_bai2(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a file) starts with a plausible BAI2 file header.
+
+    After an optional BOM and whitespace: "01," then sender, receiver, a valid YYMMDD date and
+    HHMM time, and, if the header is complete, version 2 (BTRS version 3 is another format).
+    """
+    text = head.removeprefix(BOM).lstrip()
+    if not text.startswith(b"01,"):
+        return False
+    record = re.split(rb"[/\r\n]", text, maxsplit=1)[0].decode("latin-1")
+    fields = record.split(",")
+    if len(fields) < 6 or parse_date(fields[3].strip()) is None or parse_time(fields[4].strip()) is None:
+        return False
+    return len(fields) < 9 or fields[8].strip() == "2"

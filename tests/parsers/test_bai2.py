@@ -1,0 +1,684 @@
+"""BAI2 parser: records, continuations, funds types, physical layouts, integrity checks."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsers.bai2 import (
+    RECORD_CLASSES,
+    AccountIdentifier,
+    AccountTrailer,
+    Bai2Parser,
+    FileHeader,
+    FileTrailer,
+    GroupHeader,
+    GroupTrailer,
+    TransactionDetail,
+    category,
+    direction,
+    looks_like_bai2,
+)
+from parsers.problems import ERROR, WARNING, ParseError
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "bai2"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "bai2" / "daily-balances.bai"
+
+HEADER = "01,BANKUS33,ACMECORP,250114,0615,0042,,,2/"
+GROUP = "02,ACMECORP,BANKUS33,1,250113,2400,USD,2/"
+
+
+def parse(data: bytes | str, *, lenient: bool = False) -> tuple[list, Bai2Parser]:
+    if isinstance(data, str):
+        data = data.encode()
+    parser = Bai2Parser(io.BytesIO(data), name="test.bai", lenient=lenient)
+    return list(parser), parser
+
+
+def parse_file(name: str, *, lenient: bool = False) -> tuple[list, Bai2Parser]:
+    return parse((DATA / name).read_bytes(), lenient=lenient)
+
+
+def wrap(*body: str, account_total: int | None = None, records: int | None = None) -> str:
+    """A one-account file around ``body`` (03, 16 and 88 lines), trailers computed by the caller."""
+    lines = [HEADER, GROUP, *body]
+    n = len(body) + 1 if records is None else records
+    total = 0 if account_total is None else account_total
+    lines += [f"49,{total},{n}/", f"98,{total},1,{n + 2}/", f"99,{total},1,{n + 4}/"]
+    return "\n".join(lines) + "\n"
+
+
+def by_kind(records: list) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for record in records:
+        out.setdefault(record.KIND, []).append(record)
+    return out
+
+
+def problem_tuples(parser: Bai2Parser) -> list[tuple[int, str, str | None]]:
+    return [(p.line, p.record, p.field) for p in parser.problems]
+
+
+# -- the record classes ---------------------------------------------------------------------------
+
+
+def test_record_classes_are_namedtuples_with_kind_and_line_first() -> None:
+    kinds = [cls.KIND for cls in RECORD_CLASSES]
+    assert kinds == [
+        "file_header",
+        "group_header",
+        "account_identifier",
+        "transaction_detail",
+        "account_trailer",
+        "group_trailer",
+        "file_trailer",
+    ]
+    for cls in RECORD_CLASSES:
+        assert cls._fields[0] == "line"
+    assert "group" in GroupHeader._fields and "account" in TransactionDetail._fields
+    assert {"group", "account"} <= set(AccountTrailer._fields)
+
+
+# -- valid files ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "valid-basic.bai",
+        "valid-basic-crlf.bai",
+        "valid-multi-group.bai",
+        "valid-fixed-80-crlf.bai",
+        "valid-fixed-80-no-line-breaks.bai",
+        "valid-records-on-one-line.bai",
+    ],
+)
+def test_valid_files_parse_strictly_without_problems(name: str) -> None:
+    records, parser = parse_file(name)
+    assert parser.problems == []
+    assert records[0].KIND == "file_header" and records[-1].KIND == "file_trailer"
+
+
+def test_sample_file_is_valid_and_has_continuations() -> None:
+    records, parser = parse(SAMPLE.read_bytes())
+    assert parser.problems == []
+    totals = parser.summary.totals
+    assert totals["groups"] == 2 and totals["accounts"] == 4
+    assert totals["continuations"] >= 5
+    assert totals["file_control_total"] == records[-1].control_total
+    details = by_kind(records)["transaction_detail"]
+    assert {d.funds_type for d in details} >= {None, "0", "1", "Z", "S", "V", "D"}
+
+
+def test_file_header_fields() -> None:
+    (header, *_), _ = parse_file("valid-multi-group.bai")
+    assert header == FileHeader(
+        line=1,
+        sender="BANKUS33",
+        receiver="ACMECORP",
+        creation_date=date(2025, 1, 14),
+        creation_time="06:15",
+        file_id="0042",
+        record_length=None,
+        block_size=None,
+        version=2,
+    )
+
+
+def test_group_header_fields_and_end_of_day_times() -> None:
+    records, _ = parse_file("valid-multi-group.bai")
+    first, second = by_kind(records)["group_header"]
+    assert first == GroupHeader(
+        line=2,
+        group=1,
+        ultimate_receiver="ACMECORP",
+        originator="BANKUS33",
+        group_status=1,
+        as_of_date=date(2025, 1, 13),
+        as_of_time="24:00",  # 2400
+        currency="USD",
+        as_of_date_modifier=2,
+    )
+    assert second.group == 2 and second.as_of_time == "24:00"  # 9999 also means end of day
+    assert second.currency == "CAD"
+
+
+def test_account_identifier_summaries_across_continuations() -> None:
+    records, _ = parse_file("valid-multi-group.bai")
+    account = by_kind(records)["account_identifier"][1]
+    assert isinstance(account, AccountIdentifier)
+    assert (account.line, account.group, account.account, account.currency) == (8, 1, "0975312468", "USD")
+    assert account.summaries == [
+        {
+            "type_code": "010",
+            "category": "status",
+            "amount": -500000,
+            "item_count": None,
+            "funds_type": None,
+            "funds": None,
+        },
+        {"type_code": "015", "category": "status", "amount": 0, "item_count": None, "funds_type": None, "funds": None},
+        {
+            "type_code": "100",
+            "category": "credit",
+            "amount": 1000000,
+            "item_count": 4,
+            "funds_type": "S",
+            "funds": {"immediate": 400000, "one_day": 350000, "two_or_more_days": 250000},
+        },
+        {
+            "type_code": "400",
+            "category": "debit",
+            "amount": 2000000,
+            "item_count": 3,
+            "funds_type": "D",
+            "funds": {"distributions": [{"days": 0, "amount": 1500000}, {"days": 1, "amount": 500000}]},
+        },
+        {
+            "type_code": "190",
+            "category": "credit",
+            "amount": 500000,
+            "item_count": 1,
+            "funds_type": "V",
+            "funds": {"value_date": "2025-01-13", "value_time": "12:00"},
+        },
+        {
+            "type_code": "072",
+            "category": "status",
+            "amount": 500000,
+            "item_count": None,
+            "funds_type": "2",
+            "funds": None,
+        },
+    ]
+
+
+def test_account_without_summaries() -> None:
+    records, _ = parse_file("valid-multi-group.bai")
+    last = by_kind(records)["account_identifier"][-1]
+    assert (last.account, last.currency, last.summaries) == ("55500013", "CAD", [])
+
+
+def test_transaction_detail_fields() -> None:
+    records, _ = parse_file("valid-basic.bai")
+    first = by_kind(records)["transaction_detail"][0]
+    assert first == TransactionDetail(
+        line=4,
+        group=1,
+        account="1234567890",
+        type_code="115",
+        direction="credit",
+        amount=100000,
+        funds_type="0",
+        funds=None,
+        bank_reference="LBX001",
+        customer_reference="INV-1001",
+        text="LOCKBOX DEPOSIT",
+    )
+
+
+def test_trailers() -> None:
+    records, _ = parse_file("valid-basic.bai")
+    kinds = by_kind(records)
+    assert kinds["account_trailer"] == [AccountTrailer(7, 1, "1234567890", 3475000, 5)]
+    assert kinds["group_trailer"] == [GroupTrailer(8, 1, 3475000, 1, 7)]
+    assert kinds["file_trailer"] == [FileTrailer(9, 3475000, 1, 9)]
+
+
+def test_summary_totals() -> None:
+    _, parser = parse_file("valid-multi-group.bai")
+    assert parser.summary.records == {
+        "file_header": 1,
+        "group_header": 2,
+        "account_identifier": 4,
+        "transaction_detail": 8,
+        "account_trailer": 4,
+        "group_trailer": 2,
+        "file_trailer": 1,
+    }
+    assert parser.summary.totals == {
+        "file_control_total": 19101306,
+        "groups": 2,
+        "accounts": 4,
+        "transactions": 8,
+        "total_credits": 100000 + 50000 + 10000000 + 1500000 + 123456,
+        "total_debits": 25000 + 7850,
+        "physical_records": 28,
+        "continuations": 6,
+    }
+
+
+# -- continuations, text, physical layout --------------------------------------------------------------
+
+
+def test_spec_continuation_example_text_spans_88_records() -> None:
+    # BAI2 spec, 88 record: references and text of a 16 continued on two 88 records.
+    records, parser = parse_file("valid-multi-group.bai")
+    assert parser.problems == []
+    detail = next(r for r in records if r.KIND == "transaction_detail" and r.type_code == "115" and r.line == 11)
+    assert detail.funds == {"immediate": 5000000, "one_day": 4000000, "two_or_more_days": 1000000}
+    assert (detail.bank_reference, detail.customer_reference) == ("AX13612", "B096132")
+    assert detail.text == "AMALGAMATED CORP. LOCKBOX DEPOSIT-MISC. RECEIVABLES"
+    # The record after it starts two 88 lines later: line numbers stay physical.
+    following = records[records.index(detail) + 1]
+    assert following.line == 14 and following.text == "DEALER PAYMENTS"
+
+
+def test_text_keeps_commas_and_slashes_and_is_not_slash_terminated() -> None:
+    records, _ = parse_file("valid-multi-group.bai")
+    wire = next(r for r in records if r.KIND == "transaction_detail" and r.type_code == "195")
+    assert wire.text == "INCOMING WIRE FROM GLOBEX, PO 4471/3 ORIGINATOR GLOBEX CORPORATION OBI: INVOICE 99812"
+    assert wire.funds == {"value_date": "2025-01-14", "value_time": "08:00"}
+    non_monetary = next(r for r in records if r.KIND == "transaction_detail" and r.type_code == "890")
+    assert non_monetary.amount is None and non_monetary.direction is None
+    assert non_monetary.text == "DETAIL REPORTS WILL BE DELAYED UNTIL 11:00 AM."
+
+
+def test_continuation_joins_text_with_a_space_and_fields_with_a_break() -> None:
+    data = wrap(
+        "03,111,USD,010,100,,/",
+        "88,015,200,,/",
+        "16,475,300,Z,CHK1,,FIRST PART",
+        "88,SECOND PART,WITH COMMA",
+        "16,475,400,",
+        "88,Z,CHK2,CUST2,TEXT2/",
+        account_total=1000,
+    )
+    records, parser = parse(data)
+    assert parser.problems == []
+    account, first, second = records[2:5]
+    assert [s["type_code"] for s in account.summaries] == ["010", "015"]
+    assert first.text == "FIRST PART SECOND PART,WITH COMMA"
+    assert (second.line, second.funds_type, second.bank_reference, second.customer_reference, second.text) == (
+        7,
+        "Z",
+        "CHK2",
+        "CUST2",
+        "TEXT2",
+    )
+    assert records[5].record_count == 7  # 03, 88, 16, 88, 16, 88, 49
+
+
+@pytest.mark.parametrize(
+    ("one_line", "continued", "text"),
+    [
+        ("16,115,100,0,REF,CUST,SOME TEXT", ["16,115,100,0,REF/", "88,CUST,SOME TEXT"], "SOME TEXT"),
+        ("16,115,100,Z,REF,CUST,A, B/", ["16,115,100,Z,", "88,REF,CUST,A, B/"], "A, B"),
+        ("16,475,100,,,,/", ["16,475,100/", "88,,,,/"], ""),
+        ("16,475,100,2, REF , CUST ,  TEXT  /", ["16,475/", "88,100,2, REF , CUST ,  TEXT  /"], "TEXT"),
+        ("16,890,,,,,NOTICE", ["16,890,,/", "88,,,NOTICE"], "NOTICE"),
+    ],
+)
+def test_one_line_details_equal_the_same_detail_continued(one_line: str, continued: list[str], text: str) -> None:
+    # A one-line 16 may take a shortcut in the decoder; continued on an 88 it goes the general
+    # way. Both must give the same record.
+    amount = int(one_line.split(",")[2] or 0)
+    one, _ = parse(wrap("03,111,USD,,,,/", one_line, account_total=amount))
+    two, parser = parse(wrap("03,111,USD,,,,/", *continued, account_total=amount))
+    assert parser.problems == []
+    assert one[3] == two[3]
+    assert one[3].text == text
+
+
+def test_crlf_lf_cr_and_padding_give_the_same_records() -> None:
+    lf = (DATA / "valid-multi-group.bai").read_bytes()
+    expected, _ = parse(lf)
+    assert parse(lf.replace(b"\n", b"\r\n"))[0] == expected
+    assert parse(lf.replace(b"\n", b"\r"))[0] == expected
+    padded = b"".join(line.ljust(80) + b"\r\n" for line in lf.splitlines())
+    got, _ = parse(padded)
+    assert [r[1:] for r in got[1:]] == [r[1:] for r in expected[1:]]
+
+
+def test_fixed_length_records_without_line_breaks() -> None:
+    expected, _ = parse_file("valid-fixed-80-crlf.bai")
+    got, parser = parse_file("valid-fixed-80-no-line-breaks.bai")
+    assert parser.problems == []
+    assert got == expected  # one physical record per line, so the numbers agree too
+    assert got[0].record_length == 80
+
+
+def test_several_records_on_one_physical_line() -> None:
+    records, parser = parse_file("valid-records-on-one-line.bai")
+    assert parser.problems == []
+    assert [(r.KIND, r.line) for r in records] == [
+        ("file_header", 1),
+        ("group_header", 1),
+        ("account_identifier", 1),
+        ("transaction_detail", 2),
+        ("transaction_detail", 3),
+        ("transaction_detail", 4),
+        ("account_trailer", 5),
+        ("group_trailer", 5),
+        ("file_trailer", 5),
+    ]
+
+
+def test_junk_after_record_end_is_a_warning() -> None:
+    data = wrap("03,111,USD,010,100,,/   X12", account_total=100)
+    records, parser = parse(data)
+    assert [(p.line, p.severity) for p in parser.problems] == [(3, WARNING)]
+    assert "ignored text" in parser.problems[0].message
+    assert records[2].summaries[0]["amount"] == 100
+
+
+def test_bom_blank_lines_and_eof_mark_are_tolerated() -> None:
+    data = b"\xef\xbb\xbf" + (DATA / "valid-basic.bai").read_bytes().replace(b"\n02", b"\n\n02") + b"\x1a"
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert records[1].line == 3  # blank lines still count as lines
+
+
+def test_extra_fields_are_a_warning() -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace("99,3475000,1,9/", "99,3475000,1,9,EXTRA/")
+    _, parser = parse(data)
+    assert [(p.line, p.record, p.severity) for p in parser.problems] == [(9, "file trailer (99)", WARNING)]
+
+
+# -- funds types ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("funds", "funds_type", "details"),
+    [
+        ("", None, None),
+        ("0", "0", None),
+        ("1", "1", None),
+        ("2", "2", None),
+        ("Z", "Z", None),
+        ("S,100,,200", "S", {"immediate": 100, "one_day": None, "two_or_more_days": 200}),
+        ("V,250113,", "V", {"value_date": "2025-01-13", "value_time": None}),
+        ("V,250113,2400", "V", {"value_date": "2025-01-13", "value_time": "24:00"}),
+        ("D,1,3,300", "D", {"distributions": [{"days": 3, "amount": 300}]}),
+        ("D,0", "D", {"distributions": []}),
+    ],
+)
+def test_funds_types(funds: str, funds_type: str | None, details: dict | None) -> None:
+    data = wrap("03,111,USD,,,,/", f"16,165,300,{funds},BREF,CREF,TEXT/", account_total=300)
+    records, parser = parse(data)
+    assert parser.problems == []
+    detail = records[3]
+    assert (detail.funds_type, detail.funds) == (funds_type, details)
+    assert (detail.bank_reference, detail.customer_reference, detail.text) == ("BREF", "CREF", "TEXT")
+
+
+@pytest.mark.parametrize(
+    ("funds", "field"),
+    [
+        ("X", "funds_type"),
+        ("s,1,2,3", "funds_type"),
+        ("S,1,A,3", "funds.one_day"),
+        ("V,251301,", "funds.value_date"),
+        ("V,,1200", "funds.value_date"),
+        ("V,250113,1299", "funds.value_time"),
+        ("D,X", "funds.distributions"),
+        ("D,99999999999,1,2", "funds.distributions"),
+        ("D,1,A,3", "funds.distributions[0].days"),
+    ],
+)
+def test_bad_funds_types(funds: str, field: str) -> None:
+    data = wrap("03,111,USD,,,,/", f"16,165,300,{funds},BREF,CREF,TEXT/", account_total=300)
+    _, parser = parse(data, lenient=True)
+    assert (4, "transaction detail (16)", field) in problem_tuples(parser)
+
+
+# -- type codes, dates, times, looks_like_bai2 ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "way"),
+    [
+        ("010", "status", None),
+        ("100", "credit", "credit"),
+        ("399", "credit", "credit"),
+        ("400", "debit", "debit"),
+        ("699", "debit", "debit"),
+        ("720", "loan", None),
+        ("890", None, None),
+        ("905", "status", None),
+        ("925", "credit", "credit"),
+        ("975", "debit", "debit"),
+        (None, None, None),
+    ],
+)
+def test_type_code_ranges(code: str | None, kind: str | None, way: str | None) -> None:
+    assert category(code) == kind
+    assert direction(code) == way
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"01,122099999,123456789,040621,0200,1,55,,2/\n02,", True),
+        (b"\xef\xbb\xbf  01,SENDER,RECEIVER,250114,9999,1/", True),
+        (b"01,SENDER,RECEIVER,250114,0615", False),  # too short to tell
+        (b"01,SENDER,RECEIVER,251399,0615,1,,,2/", False),  # no 13th month
+        (b"01,SENDER,RECEIVER,250114,0615,1,,,3/", False),  # BTRS version 3
+        (b"101 091000019 1234567890250114", False),  # NACHA
+        (b"", False),
+    ],
+)
+def test_looks_like_bai2(head: bytes, expected: bool) -> None:
+    assert looks_like_bai2(head) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0000", "00:00"), ("2359", "23:59"), ("2400", "24:00"), ("9999", "24:00")],
+)
+def test_times(value: str, expected: str) -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace(",0615,", f",{value},")
+    records, parser = parse(data)
+    assert records[0].creation_time == expected and parser.problems == []
+
+
+def test_two_digit_years_follow_the_posix_rule() -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace(",250114,", ",990114,")
+    records, _ = parse(data)
+    assert records[0].creation_date == date(1999, 1, 14)
+
+
+# -- invalid files: each names the line, record and field -----------------------------------------
+
+INVALID = {
+    "invalid-account-control-total.bai": [(7, "account trailer (49)", "control_total", "add up to 3475000")],
+    "invalid-account-record-count.bai": [(7, "account trailer (49)", "record_count", "has 5 records")],
+    "invalid-group-control-total.bai": [(8, "group trailer (98)", "control_total", "add up to 3475000")],
+    "invalid-group-account-count.bai": [(8, "group trailer (98)", "account_count", "has 1 accounts")],
+    "invalid-group-record-count.bai": [(8, "group trailer (98)", "record_count", "has 7 records")],
+    "invalid-file-control-total.bai": [(9, "file trailer (99)", "control_total", "add up to 3475000")],
+    "invalid-file-group-count.bai": [(9, "file trailer (99)", "group_count", "has 1 groups")],
+    "invalid-file-record-count.bai": [(9, "file trailer (99)", "record_count", "has 9 records")],
+    "invalid-missing-account-trailer.bai": [(7, "group trailer (98)", None, "no account trailer (49)")],
+    "invalid-missing-group-trailer.bai": [(8, "file trailer (99)", None, "no group trailer (98)")],
+    "invalid-missing-file-trailer.bai": [(8, "file", None, "without a file trailer (99)")],
+    "invalid-unknown-record-code.bai": [(6, "record '17'", None, "unknown record code '17'")],
+    "invalid-transaction-before-account.bai": [
+        (3, "transaction detail (16)", None, "outside an account"),
+        (7, "account trailer (49)", "control_total", "add up to 3375000"),
+        (7, "account trailer (49)", "record_count", "has 4 records"),
+    ],
+    "invalid-first-record-not-file-header.bai": [(1, "group header (02)", None, "before the file header (01)")],
+    "invalid-record-after-file-trailer.bai": [(10, "transaction detail (16)", None, "after the file trailer (99)")],
+    "invalid-continuation-without-record.bai": [(1, "continuation (88)", None, "no record before it")],
+    "invalid-amount-not-numeric.bai": [(5, "transaction detail (16)", "amount", "'500O0'")],
+    "invalid-signed-transaction-amount.bai": [(5, "transaction detail (16)", "amount", "must not be signed")],
+    "invalid-summary-amount.bai": [(3, "account identifier (03)", "summaries[0].amount", "'+15OO000'")],
+    "invalid-date.bai": [(2, "group header (02)", "as_of_date", "'250231'")],
+    "invalid-time.bai": [(1, "file header (01)", "creation_time", "'2460'")],
+    "invalid-version.bai": [(1, "file header (01)", "version", "got '3'")],
+    "invalid-funds-type.bai": [(5, "transaction detail (16)", "funds_type", "got 'X'")],
+    "invalid-value-date.bai": [(5, "transaction detail (16)", "funds.value_date", "'251301'")],
+    "invalid-funds-distribution-count.bai": [
+        (5, "transaction detail (16)", "funds.distributions", "declares 9 distributions"),
+        (5, "transaction detail (16)", "funds.distributions[1].days", "required"),
+    ],
+}
+
+
+def test_every_invalid_data_file_is_covered() -> None:
+    assert {p.name for p in DATA.glob("invalid-*.bai")} == set(INVALID)
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_files_report_line_record_and_field(name: str) -> None:
+    records, parser = parse_file(name, lenient=True)
+    got = [(p.line, p.record, p.field) for p in parser.problems]
+    assert got == [expected[:3] for expected in INVALID[name]]
+    for problem, expected in zip(parser.problems, INVALID[name], strict=True):
+        assert expected[3] in problem.message
+        assert problem.severity == WARNING
+    assert records, "lenient mode keeps the records"
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_files_fail_in_strict_mode_after_all_records(name: str) -> None:
+    parser = Bai2Parser(io.BytesIO((DATA / name).read_bytes()), name=name)
+    seen = []
+    with pytest.raises(ParseError) as caught:
+        for record in parser:
+            seen.append(record)
+    assert len(seen) == len(parse_file(name, lenient=True)[0])
+    problems = caught.value.problems
+    assert [(p.line, p.field) for p in problems] == [(e[0], e[2]) for e in INVALID[name]]
+    assert all(p.severity == ERROR for p in problems)
+    assert name in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", (0, "file", None)),
+        (b"   \n\n", (0, "file", None)),
+        (b"hello world\n", (1, "record", None)),
+        (HEADER.encode() + b"\n", (1, "file", None)),
+        (b"01," + b"9" * (2 << 20), (1, "file", None)),  # one "line" of 2 MiB
+    ],
+)
+def test_hopeless_input_is_a_parse_error(data: bytes, expected: tuple) -> None:
+    with pytest.raises(ParseError) as caught:
+        list(Bai2Parser(io.BytesIO(data)))
+    assert expected in [(p.line, p.record, p.field) for p in caught.value.problems]
+
+
+def test_control_characters_are_reported() -> None:
+    data = (DATA / "valid-basic.bai").read_bytes().replace(b"CHECK PAID", b"CHECK\x00PAID")
+    _, parser = parse(data, lenient=True)
+    assert problem_tuples(parser) == [(6, "transaction detail (16)", None)]
+
+
+def test_blank_required_fields() -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace("49,3475000,5/", "49,,5/")
+    _, parser = parse(data, lenient=True)
+    assert problem_tuples(parser) == [(7, "account trailer (49)", "control_total")]
+
+
+@pytest.mark.parametrize(
+    ("account", "field"),
+    [
+        ("03,111,usd,,,,/", "currency"),
+        ("03,,USD,,,,/", "account"),
+        ("03,111,USD,,100,,/", "summaries[0].type_code"),
+        ("03,111,USD,01,100,,/", "summaries[0].type_code"),
+        ("03,111,USD,010,100,x,/", "summaries[0].item_count"),
+    ],
+)
+def test_account_identifier_problems(account: str, field: str) -> None:
+    _, parser = parse(wrap(account, account_total=100 if ",100," in account else 0), lenient=True)
+    assert problem_tuples(parser) == [(3, "account identifier (03)", field)]
+
+
+def test_batches_are_lists_in_file_order() -> None:
+    parser = Bai2Parser(io.BytesIO(SAMPLE.read_bytes()))
+    batches = list(parser.iter_batches())
+    assert all(isinstance(batch, list) for batch in batches)
+    assert [r for batch in batches for r in batch] == parse(SAMPLE.read_bytes())[0]
+
+
+def test_latin1_text_is_decoded() -> None:
+    data = (DATA / "valid-basic.bai").read_bytes().replace(b"CHECK PAID", "CHÈQUE PAYÉ".encode("latin-1"))
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert records[5].text == "CHÈQUE PAYÉ"
+
+
+# -- robustness and memory ---------------------------------------------------------------------------
+
+VALID = (DATA / "valid-multi-group.bai").read_bytes()
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(VALID)
+    for _ in range(draw(st.integers(1, 8))):
+        position = draw(st.integers(0, len(data)))
+        action = draw(st.sampled_from(["replace", "insert", "delete"]))
+        byte = draw(st.sampled_from([*b",/\n\r 089+-SVDZ\x00\xff", *range(256)]))
+        if action == "insert" or position == len(data):
+            data.insert(position, byte)
+        elif action == "replace":
+            data[position] = byte
+        else:
+            del data[position]
+    return bytes(data)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutated_files_yield_records_or_parse_error(data: bytes) -> None:
+    try:
+        records = list(Bai2Parser(io.BytesIO(data)))
+    except ParseError as error:
+        assert error.problems
+    else:
+        assert records
+    lenient = Bai2Parser(io.BytesIO(data), lenient=True)
+    list(lenient)  # never raises at all
+    assert all(p.severity == WARNING for p in lenient.problems)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_yield_records_or_parse_error(data: bytes) -> None:
+    with contextlib.suppress(ParseError):
+        list(Bai2Parser(io.BytesIO(data)))
+
+
+def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
+    # If records were kept, 60 000 transactions would take well over 40 MB of Python objects.
+    n = 60_000
+    path = tmp_path / "big.bai"
+    total = 0
+    with path.open("w") as out:
+        out.write(f"{HEADER}\n{GROUP}\n03,123456789,USD,010,+0,,/\n")
+        lines = []
+        for i in range(n):
+            amount = 1000 + i % 997
+            total += amount
+            lines.append(f"16,{475 if i % 2 else 115},{amount},Z,REF{i},CUST{i},PAYMENT {i} FROM A CUSTOMER/\n")
+            if len(lines) == 10_000:
+                out.write("".join(lines))
+                lines = []
+        out.write("".join(lines))
+        out.write(f"49,{total},{n + 2}/\n98,{total},1,{n + 4}/\n99,{total},1,{n + 6}/\n")
+    with path.open("rb") as stream:
+        parser = Bai2Parser(stream)
+        tracemalloc.start()
+        try:
+            count = 0
+            for _ in parser:
+                count += 1
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert count == n + 6
+    assert parser.summary.totals["transactions"] == n
+    assert parser.summary.totals["file_control_total"] == total
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
