@@ -250,27 +250,49 @@ class Layout:
             bad |= (digits[:, lo:hi] > 9).any(axis=1)
         for lo, hi in self._text_spans:
             bad |= ((rows[:, lo:hi] - 32) > 94).any(axis=1)  # outside printable ASCII 32..126
+        by_value: dict[str, list] = {}  # DATE/TIME columns, decoded once per distinct value
         for f in self.fields:
             lo, hi = f.start - 1, f.stop
-            if f.required and f.kind in NUMERIC:
-                bad |= (rows[:, lo:hi] == 48).all(axis=1)
-            elif f.required and f.kind is Kind.TEXT:
-                bad |= (rows[:, lo:hi] == 32).all(axis=1)
+            if f.kind in NUMERIC:
+                if f.sign == "overpunch":
+                    bad |= _OVERPUNCH_DIGIT[rows[:, hi - 1]] == 255
+                elif f.sign:
+                    sign = rows[:, lo if f.sign == "leading" else hi - 1]
+                    bad |= (sign != 43) & (sign != 45) & (sign != 32)  # '+', '-', ' '
+                if f.required:
+                    dlo, dhi = _digit_span(f)
+                    zero = (rows[:, dlo:dhi] == 48).all(axis=1)
+                    if f.sign == "overpunch":
+                        zero &= _OVERPUNCH_DIGIT[rows[:, hi - 1]] == 0
+                    bad |= zero
+                if f.choices:
+                    bad |= ~np.isin(_cells(rows, f), [c.encode("latin-1") for c in f.choices])
+            elif f.kind is Kind.TEXT:
+                if f.required:
+                    bad |= (rows[:, lo:hi] == 32).all(axis=1)
+                if f.choices:
+                    bad |= ~np.isin(_cells(rows, f), [c.encode("latin-1") for c in f.choices])
             elif f.kind is Kind.CONST:
                 expected = np.frombuffer(f.value.encode("latin-1"), dtype=np.uint8)  # type: ignore[union-attr]
                 bad |= (rows[:, lo:hi] != expected).any(axis=1)
+            elif f.kind in (Kind.DATE, Kind.TIME):
+                by_value[f.name] = self._decode_by_value(f, rows, bad)
+        # Bad lines are decoded again one by one below; overwrite them here so that the
+        # column-wise conversion never sees bytes it cannot convert (non-ASCII text).
+        clean = rows
+        if bad.any():
+            clean = rows.copy()
+            clean[bad] = 48
+            digits = clean - 48
         columns: list[Any] = []
         for f in self.emitted:
-            lo, hi = f.start - 1, f.stop
             if f.kind in (Kind.NUMBER, Kind.AMOUNT):
-                weights = 10 ** np.arange(f.length - 1, -1, -1, dtype=np.int64)
-                columns.append((digits[:, lo:hi].astype(np.int64) @ weights).tolist())
+                columns.append(_integer_column(f, clean, digits))
+            elif f.kind in (Kind.DATE, Kind.TIME):
+                columns.append(by_value[f.name])
             else:
-                cells = np.ascontiguousarray(rows[:, lo:hi]).view(f"S{f.length}").ravel()
-                if f.kind is Kind.TEXT:
-                    cells = (np.strings.strip if f.right_justified else np.strings.rstrip)(cells, b" ")
                 # bytes.decode per cell beats numpy's S-to-U cast by half; all bytes are ASCII here.
-                columns.append(list(map(bytes.decode, cells.tolist())))
+                columns.append(list(map(bytes.decode, _cells(clean, f).tolist())))
         # tuple.__new__ straight from C: a NamedTuple's own __new__/_make are Python-level calls.
         rows_of_values = zip(linenos, *(repeat(c, n) for c in context), *columns)
         records = list(map(tuple.__new__, repeat(self.record_class, n), rows_of_values))
@@ -311,6 +333,14 @@ class Layout:
         if len(line) != self.length:
             raise ValueError(f"{self.kind}: encoded {len(line)} characters, expected {self.length}")
         return line.encode("ascii")
+
+
+def _cells(rows: np.ndarray, f: Field) -> np.ndarray:
+    """A field's column as numpy bytes; text with its padding spaces dropped, as ``decode`` does."""
+    cells = np.ascontiguousarray(rows[:, f.start - 1 : f.stop]).view(f"S{f.length}").ravel()
+    if f.kind is Kind.TEXT:
+        cells = (np.strings.strip if f.right_justified else np.strings.rstrip)(cells, b" ")
+    return cells
 
 
 def _choice_list(f: Field) -> str:
@@ -393,7 +423,7 @@ def _spans(fields: Iterable[Field]) -> list[tuple[int, int]]:
     """Adjacent fields merged into 0-based [lo, hi) column ranges, to check them in one pass."""
     spans: list[tuple[int, int]] = []
     for f in sorted(fields, key=lambda f: f.start):
-        lo, hi = f.start - 1, f.stop
+        lo, hi = _digit_span(f)  # a sign position is checked on its own
         if spans and spans[-1][1] == lo:
             spans[-1] = (spans[-1][0], hi)
         else:

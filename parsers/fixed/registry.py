@@ -1,0 +1,113 @@
+"""Where layouts come from: the shipped ones, the user's, and detection by content.
+
+A layout is found by name in the directories listed in ``BANKGATE_LAYOUTS`` (``os.pathsep``
+separated, searched in order) and then among the layouts shipped in ``parsers/fixed/layouts``;
+a user layout with the name of a shipped one takes its place. A layout can also be given as a
+path to its ``.toml`` file. This module is the only part of ``parsers`` that reads files, and
+it reads only layout files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from parsers.fixed.layout import FixedLayout, LayoutError, read_layout
+
+ENV_VAR = "BANKGATE_LAYOUTS"
+SHIPPED_DIR = Path(__file__).with_name("layouts")
+
+log = logging.getLogger(__name__)
+
+_cache: dict[str, tuple[tuple[int, int], FixedLayout]] = {}
+
+
+def layout_dirs() -> list[Path]:
+    """The directories searched for layouts by name, in order (user directories first)."""
+    user = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+    return [*user, SHIPPED_DIR]
+
+
+def _layout_files() -> dict[str, Path]:
+    """Layout name (file stem) -> file, the first directory in search order winning."""
+    found: dict[str, Path] = {}
+    for directory in layout_dirs():
+        try:
+            files = sorted(directory.glob("*.toml"))
+        except OSError:
+            continue
+        for path in files:
+            found.setdefault(path.stem, path)
+    return found
+
+
+def available_layouts() -> list[str]:
+    """Names of every layout that ``load_layout`` can find by name, sorted."""
+    return sorted(_layout_files())
+
+
+def _is_path(name_or_path: str | os.PathLike[str]) -> bool:
+    if isinstance(name_or_path, os.PathLike):
+        return True
+    return name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path
+
+
+def load_layout(name_or_path: str | os.PathLike[str] | FixedLayout) -> FixedLayout:
+    """A layout by name (user directories, then shipped) or by path to a ``.toml`` file.
+
+    Raises ``LayoutError`` (a ``ValueError``) when it cannot be found or is not valid.
+    Layouts are cached and re-read when their file changes.
+    """
+    if isinstance(name_or_path, FixedLayout):
+        return name_or_path
+    if _is_path(name_or_path):
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            raise LayoutError(f"layout file {path}: not found")
+        return _load(path)
+    files = _layout_files()
+    path = files.get(str(name_or_path))
+    if path is None:
+        known = ", ".join(sorted(files)) or "none"
+        raise LayoutError(
+            f"unknown layout {name_or_path!r} (available: {known}; user layouts are looked up "
+            f"in the directories listed in ${ENV_VAR})"
+        )
+    layout = _load(path)
+    if layout.name != path.stem:
+        raise LayoutError(f"layout file {path}: declares name {layout.name!r} but the file is named {path.name!r}")
+    return layout
+
+
+def _load(path: Path) -> FixedLayout:
+    key = str(path.resolve())
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise LayoutError(f"layout file {path}: cannot be read: {exc.strerror or exc}") from None
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    layout = read_layout(path)
+    _cache[key] = (version, layout)
+    return layout
+
+
+def match_layout(head: bytes) -> str | None:
+    """The name of the layout whose signature matches the start of a file, or None.
+
+    ``head`` is the first few KiB of the file. Layouts are tried in search order (user
+    layouts first); a layout file that cannot be loaded is skipped with a logged warning, so
+    one broken user layout does not stop the detection of every other file.
+    """
+    for name, path in _layout_files().items():
+        try:
+            layout = _load(path)
+        except LayoutError as exc:
+            log.warning("skipping layout %s in detection: %s", name, exc)
+            continue
+        if layout.matches(head):
+            return name
+    return None
