@@ -49,7 +49,7 @@ class _Rows:
 def write_jsonl(batches: Iterable[list], out: IO[bytes]) -> None:
     rows = _Rows()
     dumps = orjson.dumps
-    option = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+    option = orjson.OPT_APPEND_NEWLINE
     for batch in batches:
         out.write(b"".join([dumps(rows(r), option=option) for r in batch]))
 

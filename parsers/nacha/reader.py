@@ -231,7 +231,7 @@ class NachaParser(FileParser):
             )
             if len(valid_traces):
                 batch.last_trace = int(valid_traces.max(initial=batch.last_trace))
-            odfi = np.frombuffer(batch.odfi.encode(), dtype=np.uint8) if len(batch.odfi) == 8 else None
+            odfi = np.frombuffer(batch.odfi.encode("latin-1"), dtype=np.uint8) if len(batch.odfi) == 8 else None
             if odfi is not None:
                 report(
                     (rows[:, 79:87] != odfi).any(axis=1),
@@ -239,11 +239,15 @@ class NachaParser(FileParser):
                     lambda i: f"starts with {rows[i, 79:87].tobytes().decode()}, not the batch's ODFI {batch.odfi}",
                     WARNING,
                 )
-        credit = np.isin(tc, list(codes.CREDIT_CODES)) & ok
-        debit = np.isin(tc, list(codes.DEBIT_CODES)) & ok
+        # Each sum needs only its own fields readable: an entry with, say, a bad trace number
+        # still counts in the totals, and one with a bad amount still counts in the hash.
+        summable = ~(digits[:, 1:3] > 9).any(axis=1) & ~(digits[:, amount_cols] > 9).any(axis=1)
+        hashable = ~(digits[:, 3:11] > 9).any(axis=1)
+        credit = np.isin(tc, list(codes.CREDIT_CODES)) & summable
+        debit = np.isin(tc, list(codes.DEBIT_CODES)) & summable
         batch.credit += int(amounts[credit].sum())
         batch.debit += int(amounts[debit].sum())
-        batch.entry_hash += int((routing[ok] @ _powers(8)).sum())
+        batch.entry_hash += int((routing[hashable] @ _powers(8)).sum())
 
     def _addenda(self, line: bytes, lineno: int, entry: Any, batch: _Batch, siblings: list[Any]) -> Any:
         """One addenda record: its layout, whether the batch's SEC allows it, its sequence numbers."""

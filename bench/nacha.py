@@ -1,0 +1,179 @@
+"""NACHA parsing benchmark: bankgate against a naive parser and the raw read rate, one run.
+
+    ./dev bench nacha [--entries 500000] [--keep FILE]
+
+Generates a file with the project's writer, then runs each measurement in its own child
+process so every peak RSS belongs to that measurement alone:
+
+- raw read: reading the file in 1 MiB chunks (the ceiling for any parser);
+- naive: a line-by-line Python loop that checks only totals and check digits;
+- bankgate parse+validate: iterating every record in Python (all rules checked);
+- bankgate CLI: ``bankgate parse FILE -o OUT.jsonl`` end to end, as a user runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate(path: Path, entries: int) -> None:
+    from parsers.nacha.writer import NachaWriter
+
+    per_batch = 10_000
+    with open(path, "wb", buffering=1 << 20) as out:
+        w = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
+        written = 0
+        while written < entries:
+            with w.batch(
+                company_name="BENCH CORP",
+                company_identification="1121042882",
+                standard_entry_class_code="PPD",
+                company_entry_description="PAYROLL",
+                effective_entry_date=date(2026, 11, 23),
+                odfi_identification="12104288",
+            ) as b:
+                for i in range(min(per_batch, entries - written)):
+                    n = written + i
+                    b.entry(
+                        transaction_code=22 if n % 4 else 27,
+                        rdfi_routing=("231380104", "031300012", "121042882")[n % 3],
+                        dfi_account_number=f"{100000000 + n}",
+                        amount=1000 + n % 99991,
+                        identification_number=f"EMP{n}",
+                        receiver_name=f"RECEIVER NUMBER {n}",
+                    )
+            written += min(per_batch, entries - written)
+        w.close()
+
+
+# -- measurements, each run in a child process -------------------------------------------------
+
+
+def measure_raw(path: str) -> int:
+    total = 0
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(1 << 20):
+            total += len(chunk)
+    return total
+
+
+def measure_naive(path: str) -> int:
+    """What a hand-rolled parser typically does: split lines, slice fields, check totals."""
+    entries = debit = credit = 0
+    with open(path, "rb") as f:
+        for line in f:
+            kind = line[:1]
+            if kind == b"6":
+                routing = line[3:11]
+                total = sum(int(d) * w for d, w in zip(routing.decode(), (3, 7, 1, 3, 7, 1, 3, 7)))
+                if (10 - total % 10) % 10 != int(line[11:12]):
+                    raise ValueError("check digit")
+                amount = int(line[29:39])
+                if int(line[1:3]) in (22, 32):
+                    credit += amount
+                else:
+                    debit += amount
+                entries += 1
+            elif kind == b"9" and line[1:2] != b"9":
+                if int(line[31:43]) != debit or int(line[43:55]) != credit:
+                    raise ValueError("totals")
+    return entries
+
+
+def measure_parse(path: str) -> int:
+    from parsers.nacha import NachaParser
+
+    entries = 0
+    with open(path, "rb") as f:
+        for record in NachaParser(f, name=path):
+            if record.KIND == "entry_detail":
+                entries += 1
+    return entries
+
+
+MEASURES = {"raw": measure_raw, "naive": measure_naive, "parse": measure_parse}
+
+
+def child(name: str, path: str) -> None:
+    start = time.perf_counter()
+    result = MEASURES[name](path)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "result": result, "peak_mib": peak_kib / 1024}))
+
+
+def run_child(name: str, path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(path)], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout)
+
+
+def run_cli(path: Path, out: Path) -> dict:
+    bankgate = Path(sys.executable).with_name("bankgate")
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([str(bankgate), "parse", str(path), "-o", str(out)], check=True, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "peak_mib": max(after, before) / 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=500_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is reported")
+    ap.add_argument("--child", nargs=2, metavar=("MEASURE", "FILE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.ach"
+        start = time.perf_counter()
+        generate(path, args.entries)
+        size = path.stat().st_size
+        print(f"file: {args.entries:,} entries, {size / 2**20:.1f} MiB, written in {time.perf_counter() - start:.1f} s")
+        n = args.entries
+
+        def best(fn) -> dict:
+            return min((fn() for _ in range(args.repeat)), key=lambda r: r["seconds"])
+
+        raw = best(lambda: run_child("raw", path))
+        naive = best(lambda: run_child("naive", path))
+        parse = best(lambda: run_child("parse", path))
+        assert parse["result"] == n, parse
+        cli = best(lambda: run_cli(path, Path(tmp) / "out.jsonl"))
+
+    rows = [
+        ("raw read (1 MiB chunks)", raw),
+        ("naive parser (totals + check digits)", naive),
+        ("bankgate parse + validate", parse),
+        ("bankgate CLI -> JSON Lines", cli),
+    ]
+    print(f"\n{'measurement':40} {'entries/s':>12} {'MiB/s':>8} {'peak RSS':>9}")
+    for label, r in rows:
+        rate = n / r["seconds"]
+        print(f"{label:40} {rate:12,.0f} {size / 2**20 / r['seconds']:8.1f} {r['peak_mib']:7.1f}MB")
+    print(
+        "\nratios: parse+validate / naive = {:.2f}x, CLI / naive = {:.2f}x, parse / raw read = {:.3f}".format(
+            naive["seconds"] / parse["seconds"], naive["seconds"] / cli["seconds"], raw["seconds"] / parse["seconds"]
+        )
+    )
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,691 @@
+"""One test per NACHA validation rule.
+
+Each case is a small file (written by ``NachaWriter`` and then corrupted in one spot, or a
+file in ``tests/data/nacha/`` named for what is wrong) and the problem it must produce: the
+line, the record (title) and the field, plus words the message must contain so a person can
+act on it (typically the value found and the value expected). Every case runs in strict mode
+(``ParseError`` listing that problem) and in lenient mode (records yielded, the same problem
+reported as a warning).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from parsers.nacha import NachaParser
+from parsers.nacha import layouts as L
+from parsers.problems import ERROR, WARNING, ParseError, Problem
+from tests.parsers.nacha_helpers import (
+    DATA,
+    ODFI,
+    ROUTINGS,
+    batch,
+    build,
+    delete_line,
+    describe,
+    find_problem,
+    iat_batch,
+    iat_entry,
+    insert_line,
+    join,
+    lines_of,
+    parse,
+    put,
+    put_field,
+)
+
+ENTRY = "entry detail (6)"
+ADDENDA_05 = "addenda payment related information (705)"
+BATCH_HEADER = "batch header (5)"
+BATCH_CONTROL = "batch control (8)"
+FILE_HEADER = "file header (1)"
+FILE_CONTROL = "file control (9)"
+
+
+def clean_file() -> bytes:
+    """The base file of most cases (same as ``tests/data/nacha/valid-two-batches.ach``).
+
+    1 file header; 2 batch header (PPD, 200); 3 entry 22 $100.00; 4 entry 27 $25.00;
+    5 its addenda 05; 6 entry 32 $7.77; 7 batch control; 8 batch header (CCD, 225);
+    9 entry 27 $50.00; 10 entry 37 $12.34; 11 batch control; 12 file control; 13-20 padding.
+    """
+    return build(
+        batch(
+            {"transaction_code": 22, "amount": 10000, "receiver_name": "JANE DOE"},
+            {"transaction_code": 27, "amount": 2500, "receiver_name": "JOHN ROE", "addenda": ["INVOICE 1001"]},
+            {"transaction_code": 32, "amount": 777, "rdfi_routing": ROUTINGS[1], "receiver_name": "MAX MUSTER"},
+        ),
+        batch(
+            {"transaction_code": 27, "amount": 5000, "rdfi_routing": ROUTINGS[2], "receiver_name": "BOLT SUPPLY"},
+            {"transaction_code": 37, "amount": 1234, "receiver_name": "NUT AND CO"},
+            service_class_code=225,
+            standard_entry_class_code="CCD",
+            company_entry_description="VENDORPAY",
+        ),
+    )
+
+
+#: Batch 1 entry hash: the routing numbers (without check digit) of its three entries.
+BATCH_1_HASH = 2 * int(ROUTINGS[0][:8]) + int(ROUTINGS[1][:8])
+FILE_HASH = BATCH_1_HASH + int(ROUTINGS[2][:8]) + int(ROUTINGS[0][:8])
+
+
+def one_entry_batch(sec: str, *entries: dict, **header) -> bytes:
+    return build(batch(*entries, standard_entry_class_code=sec, **header))
+
+
+def data_file(name: str) -> Callable[[], bytes]:
+    return lambda: (DATA / name).read_bytes()
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    make: Callable[[], bytes]
+    line: int
+    record: str
+    field: str | None
+    #: Each item must appear in the message; a tuple means any one of its alternatives.
+    words: tuple[str | tuple[str, ...], ...]
+    #: The expected problem is the only error (the corruption does not cascade).
+    only: bool = True
+
+
+def _iat_out_of_order() -> bytes:
+    entry = iat_entry(transaction_code=22, amount=100000)
+    entry["addenda"][1], entry["addenda"][2] = entry["addenda"][2], entry["addenda"][1]  # 10, 12, 11, 13, ...
+    return build(iat_batch(entry))
+
+
+CASES = [
+    # -- entry detail fields ---------------------------------------------------------------
+    Case("invalid-check-digit", data_file("invalid-check-digit.ach"), 3, ENTRY, "check_digit", ("5", "23138010", "4")),
+    Case(
+        "unknown-transaction-code",
+        lambda: build(batch({"transaction_code": 99, "amount": 0})),
+        3,
+        ENTRY,
+        "transaction_code",
+        ("99", "not a NACHA transaction code"),
+    ),
+    Case(
+        "credit-in-debits-only-batch",
+        data_file("credit-in-debits-only-batch.ach"),
+        7,
+        ENTRY,
+        "transaction_code",
+        ("32", "credit", "debits-only", "225"),
+    ),
+    Case(
+        "debit-in-credits-only-batch",
+        lambda: build(batch({"transaction_code": 22}, {"transaction_code": 27}, service_class_code=220)),
+        4,
+        ENTRY,
+        "transaction_code",
+        ("27", "debit", "credits-only", "220"),
+    ),
+    Case(
+        "prenote-with-amount",
+        lambda: build(batch({"transaction_code": 23, "amount": 150})),
+        3,
+        ENTRY,
+        "amount",
+        ("23", "150", "zero"),
+    ),
+    Case(
+        "blank-dfi-account-number",
+        lambda: build(batch({"dfi_account_number": ""})),
+        3,
+        ENTRY,
+        "dfi_account_number",
+        ("required", "blank"),
+    ),
+    Case(
+        "zero-rdfi-routing",
+        lambda: build(batch({"rdfi_routing": "000000000"})),
+        3,
+        ENTRY,
+        "rdfi_routing",
+        ("zeros",),
+    ),
+    Case(
+        "non-digit-amount",
+        lambda: put(clean_file(), 3, 30, "00000A0000"),
+        3,
+        ENTRY,
+        "amount",
+        ("digits", "30-39", "00000A0000"),
+        only=False,  # an unreadable amount cannot be added up: the totals disagree too
+    ),
+    Case(
+        "non-digit-trace-number",
+        lambda: put(clean_file(), 3, 90, "X"),
+        3,
+        ENTRY,
+        "trace_number",
+        ("digits", "80-94", "1210428800X0001"),
+    ),
+    Case(
+        "non-ascii-receiver-name",
+        lambda: put(clean_file(), 3, 55, "JÄNE".encode("latin-1")),
+        3,
+        ENTRY,
+        "receiver_name",
+        ("printable ASCII", "JÄNE"),
+    ),
+    Case(
+        "trace-numbers-out-of-order",
+        data_file("trace-numbers-out-of-order.ach"),
+        10,
+        ENTRY,
+        "trace_number",
+        (f"{ODFI}0000001", "ascend"),
+    ),
+    # -- addenda --------------------------------------------------------------------------
+    Case(
+        "addenda-indicator-1-without-addenda",
+        lambda: put(clean_file(), 3, 79, "1"),
+        3,
+        ENTRY,
+        "addenda_record_indicator",
+        ("is 1", "no addenda"),
+    ),
+    Case(
+        "addenda-indicator-0-with-addenda",
+        lambda: put(clean_file(), 4, 79, "0"),
+        4,
+        ENTRY,
+        "addenda_record_indicator",
+        ("is 0", "addenda record follows"),
+    ),
+    Case(
+        "addenda-indicator-not-0-or-1",
+        lambda: put(clean_file(), 3, 79, "2"),
+        3,
+        ENTRY,
+        "addenda_record_indicator",
+        ("0 or 1", "2"),
+    ),
+    Case(
+        "addenda-sequence-number",
+        lambda: one_entry_batch(
+            "CTX",
+            {"addenda": ["FIRST", {"payment_related_information": "SECOND", "addenda_sequence_number": 3}]},
+        ),
+        5,
+        ADDENDA_05,
+        "addenda_sequence_number",
+        ("is 3", "expected 2"),
+    ),
+    Case(
+        "entry-detail-sequence-number",
+        lambda: put_field(clean_file(), 5, L.ADDENDA_05, "entry_detail_sequence_number", "0000009"),
+        5,
+        ADDENDA_05,
+        "entry_detail_sequence_number",
+        ("0000009", f"{ODFI}0000002", "0000002"),
+    ),
+    Case(
+        "addenda-05-in-arc-batch",
+        lambda: one_entry_batch("ARC", {"transaction_code": 27, "check_serial_number": "1001", "addenda": ["NOTE"]}),
+        4,
+        "addenda payment related information (705)",
+        "addenda_type_code",
+        ("05", "ARC"),
+        only=False,  # the entry also has more addenda than ARC allows (none)
+    ),
+    Case(
+        "too-many-addenda",
+        lambda: build(batch({"addenda": ["ONE", "TWO"]})),
+        3,
+        ENTRY,
+        None,
+        ("2 addenda", "PPD", "at most 1"),
+    ),
+    Case(
+        "ctx-number-of-addenda-mismatch",
+        lambda: one_entry_batch("CTX", {"number_of_addenda_records": 3, "addenda": ["ONE", "TWO"]}),
+        3,
+        ENTRY,
+        "number_of_addenda_records",
+        ("is 3", "2 addenda"),
+    ),
+    Case(
+        "iat-mandatory-addenda-out-of-order",
+        _iat_out_of_order,
+        3,
+        "IAT entry detail (6)",
+        None,
+        ("10 to 16", "in order", "10, 12, 11"),
+    ),
+    Case(
+        "unknown-addenda-type",
+        lambda: put(clean_file(), 5, 2, "42"),
+        5,
+        "addenda (7)",
+        "addenda_type_code",
+        ("'42'",),
+        only=False,  # the entry's addenda indicator now points at nothing known
+    ),
+    # -- batch and file controls ---------------------------------------------------------------
+    Case(
+        "batch-entry-hash-mismatch",
+        data_file("batch-entry-hash-mismatch.ach"),
+        7,
+        BATCH_CONTROL,
+        "entry_hash",
+        ("0058380309", f"{BATCH_1_HASH:010d}"),
+    ),
+    Case(
+        "file-entry-hash-mismatch",
+        lambda: put_field(clean_file(), 12, L.FILE_CONTROL, "entry_hash", "0000000001"),
+        12,
+        FILE_CONTROL,
+        "entry_hash",
+        ("0000000001", f"{FILE_HASH:010d}"),
+    ),
+    Case(
+        "batch-entry-addenda-count-mismatch",
+        lambda: put_field(clean_file(), 7, L.BATCH_CONTROL, "entry_addenda_count", "000005"),
+        7,
+        BATCH_CONTROL,
+        "entry_addenda_count",
+        ("5", "4"),
+    ),
+    Case(
+        "file-entry-addenda-count-mismatch",
+        lambda: put_field(clean_file(), 12, L.FILE_CONTROL, "entry_addenda_count", "00000009"),
+        12,
+        FILE_CONTROL,
+        "entry_addenda_count",
+        ("9", "6"),
+    ),
+    Case(
+        "batch-total-debit-mismatch",
+        lambda: put_field(clean_file(), 7, L.BATCH_CONTROL, "total_debit", "000000002600"),
+        7,
+        BATCH_CONTROL,
+        "total_debit",
+        (("26.00", "2600"), ("25.00", "2500")),
+    ),
+    Case(
+        "batch-total-credit-mismatch",
+        lambda: put_field(clean_file(), 11, L.BATCH_CONTROL, "total_credit", "000000000001"),
+        11,
+        BATCH_CONTROL,
+        "total_credit",
+        (("0.01", " 1,"), ("0.00", " 0 ")),
+    ),
+    Case(
+        "file-total-debit-mismatch",
+        data_file("file-total-debit-mismatch.ach"),
+        12,
+        FILE_CONTROL,
+        "total_debit",
+        (("87.43", "8743"), ("87.34", "8734")),
+    ),
+    Case(
+        "file-total-credit-mismatch",
+        lambda: put_field(clean_file(), 12, L.FILE_CONTROL, "total_credit", "000000010778"),
+        12,
+        FILE_CONTROL,
+        "total_credit",
+        (("107.78", "10778"), ("107.77", "10777")),
+    ),
+    Case(
+        "batch-count-mismatch",
+        lambda: put_field(clean_file(), 12, L.FILE_CONTROL, "batch_count", "000003"),
+        12,
+        FILE_CONTROL,
+        "batch_count",
+        ("3", "2"),
+    ),
+    Case(
+        "block-count-mismatch",
+        lambda: put_field(clean_file(), 12, L.FILE_CONTROL, "block_count", "000005"),
+        12,
+        FILE_CONTROL,
+        "block_count",
+        ("5", "2"),
+    ),
+    Case(
+        "batch-control-odfi-mismatch",
+        lambda: put_field(clean_file(), 7, L.BATCH_CONTROL, "odfi_identification", "99999999"),
+        7,
+        BATCH_CONTROL,
+        "odfi_identification",
+        ("99999999", ODFI),
+    ),
+    # -- headers --------------------------------------------------------------------------------
+    Case(
+        "batch-numbers-not-ascending",
+        lambda: build(batch({}, batch_number=5), batch({}, batch_number=5)),
+        5,
+        BATCH_HEADER,
+        "batch_number",
+        ("5", "not greater", "previous"),
+    ),
+    Case(
+        "record-size-not-094",
+        lambda: put(clean_file(), 1, 35, "095"),
+        1,
+        FILE_HEADER,
+        "record_size",
+        ("'094'", "'095'"),
+    ),
+    Case(
+        "blocking-factor-not-10",
+        lambda: put(clean_file(), 1, 38, "12"),
+        1,
+        FILE_HEADER,
+        "blocking_factor",
+        ("'10'", "'12'"),
+    ),
+    Case(
+        "format-code-not-1",
+        lambda: put(clean_file(), 1, 40, "2"),
+        1,
+        FILE_HEADER,
+        "format_code",
+        ("'1'", "'2'"),
+    ),
+    Case(
+        "invalid-file-creation-date",
+        lambda: put(clean_file(), 1, 24, "261341"),
+        1,
+        FILE_HEADER,
+        "file_creation_date",
+        ("261341", "date"),
+    ),
+    Case(
+        "unknown-service-class",
+        lambda: put(clean_file(), 2, 2, "201"),
+        2,
+        BATCH_HEADER,
+        "service_class_code",
+        ("201", "200, 220, 225"),
+        only=False,  # the batch control's service class no longer matches
+    ),
+    Case(
+        "non-ascii-odfi-in-batch-header",  # once crashed the entry checks (ODFI encoded as UTF-8)
+        lambda: put(clean_file(), 2, 80, "1210428é".encode("latin-1")),
+        2,
+        BATCH_HEADER,
+        "odfi_identification",
+        ("digits", "80-87", "1210428é"),
+        only=False,  # the batch control and the trace numbers no longer match that ODFI
+    ),
+    Case(
+        "unknown-sec-code",
+        lambda: put(clean_file(), 2, 51, "XYZ"),
+        2,
+        BATCH_HEADER,
+        "standard_entry_class_code",
+        ("'XYZ'",),
+    ),
+    # -- structure ------------------------------------------------------------------------------
+    Case(
+        "unknown-record-type",
+        lambda: insert_line(clean_file(), 7, b"4" + b"0" * 93),
+        7,
+        "record",
+        "record_type",
+        ("'4'", "1, 5, 6, 7, 8 or 9"),
+    ),
+    Case(
+        "record-after-file-control",
+        lambda: put(clean_file(), 13, 1, lines_of(clean_file())[1]),
+        13,
+        "file",
+        None,
+        ("after the file control",),
+    ),
+    Case(
+        "padding-before-file-control",
+        lambda: insert_line(clean_file(), 12, b"9" * 94),
+        12,
+        "padding",
+        None,
+        ("before the file control",),
+        only=False,  # the padding record also shifts the file control's place
+    ),
+    Case(
+        "missing-file-header",
+        lambda: delete_line(clean_file(), 1),
+        1,
+        "file",
+        None,
+        ("file header", "missing"),
+        only=False,  # the batch header now comes before any file header, which is reported too
+    ),
+    Case(
+        "second-file-header",
+        lambda: insert_line(clean_file(), 8, lines_of(clean_file())[0]),
+        8,
+        FILE_HEADER,
+        None,
+        ("second file header", "line 1"),
+    ),
+    Case(
+        "batch-without-control",
+        lambda: delete_line(clean_file(), 7),
+        7,
+        BATCH_HEADER,
+        None,
+        ("batch 1", "line 2", "no batch control"),
+    ),
+    Case(
+        "last-batch-without-control",
+        lambda: delete_line(clean_file(), 11),
+        11,
+        FILE_CONTROL,
+        None,
+        ("batch 2", "line 8", "no batch control"),
+    ),
+    Case(
+        "batch-control-without-header",
+        lambda: delete_line(clean_file(), 8),
+        10,
+        BATCH_CONTROL,
+        None,
+        ("without a batch header",),
+        only=False,  # the entries of the headless batch are outside any batch
+    ),
+    Case(
+        "entry-outside-batch",
+        lambda: insert_line(clean_file(), 8, lines_of(clean_file())[2]),
+        8,
+        "entry/addenda (6/7)",
+        None,
+        ("outside a batch",),
+    ),
+    Case(
+        "missing-file-control",
+        data_file("missing-file-control.ach"),
+        0,
+        "file",
+        None,
+        ("file control", "missing", "truncated"),
+    ),
+    Case(
+        "truncated-inside-batch",
+        lambda: join(lines_of(clean_file())[:9]),
+        8,
+        "file",
+        None,
+        ("batch 2", "never closed"),
+        only=False,  # the file control is missing as well
+    ),
+    Case("empty-file", lambda: b"", 0, "file", None, ("no NACHA records",)),
+    Case("blank-lines-only", lambda: b"\n \n\r\n", 0, "file", None, ("no NACHA records",)),
+    Case(
+        "line-too-long",
+        lambda: join(line + b"XYZ" if number == 3 else line for number, line in enumerate(lines_of(clean_file()), 1)),
+        3,
+        "file",
+        None,
+        ("97", "94"),
+    ),
+]
+
+
+def strict_run(data: bytes) -> tuple[list, ParseError | None]:
+    """Records strict mode yields before it raises (it raises only at the end), and the error."""
+    records: list = []
+    try:
+        for record in NachaParser(io.BytesIO(data)):
+            records.append(record)
+    except ParseError as error:
+        return records, error
+    return records, None
+
+
+def assert_words(problem: Problem, words: tuple[str | tuple[str, ...], ...]) -> None:
+    for word in words:
+        options = word if isinstance(word, tuple) else (word,)
+        assert any(o in problem.message for o in options), f"{options} not in message: {problem}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_rule_strict(case: Case) -> None:
+    error = strict_run(case.make())[1]
+    assert error is not None, f"{case.id}: the file parsed without errors"
+    problem = find_problem(error.problems, case.line, case.record, case.field)
+    assert problem.severity == ERROR
+    assert_words(problem, case.words)
+    if case.only:
+        assert len(error.problems) == 1, f"{case.id}: expected one problem, got:\n{describe(error.problems)}"
+    assert all(p.severity == ERROR for p in error.problems)
+    # The error's own text points at the first problem with its line number.
+    first = error.problems[0]
+    assert f"line {first.line}" in str(error) and first.message in str(error)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_rule_lenient(case: Case) -> None:
+    data = case.make()
+    strict_records, error = strict_run(data)
+    assert error is not None
+    records, parser = parse(data, lenient=True)  # must not raise
+    assert records == strict_records
+    problem = find_problem(parser.problems, case.line, case.record, case.field)
+    assert problem.severity == WARNING
+    assert_words(problem, case.words)
+    # Everything strict mode failed on is reported, as a warning, in the same order.
+    as_warnings = [(p.line, p.record, p.field, p.message) for p in error.problems]
+    lenient = [(p.line, p.record, p.field, p.message) for p in parser.problems]
+    assert [x for x in lenient if x in as_warnings] == as_warnings
+    assert all(p.severity == WARNING for p in parser.problems)
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+
+
+def test_clean_writer_file_has_no_problems() -> None:
+    records, parser = parse(clean_file())
+    assert parser.problems == []
+    assert len(records) == 12
+    totals = parser.summary.totals
+    assert totals["total_debit"] == 2500 + 5000 + 1234
+    assert totals["total_credit"] == 10000 + 777
+    assert totals["entry_hash"] == FILE_HASH
+    # and the stored base of the data-file cases (written the same way) is clean too
+    stored, stored_parser = parse((DATA / "valid-two-batches.ach").read_bytes())
+    assert stored_parser.problems == []
+    assert [r.KIND for r in stored] == [r.KIND for r in records]
+
+
+@pytest.mark.parametrize(
+    "sec,entry",
+    [
+        ("PPD", {"addenda": ["NOTE"]}),
+        ("CCD", {"transaction_code": 27}),
+        ("WEB", {"discretionary_data": "S ", "addenda": ["WEB NOTE"]}),
+        ("TEL", {"transaction_code": 27}),
+        ("CTX", {"addenda": ["ONE", "TWO", "THREE"]}),
+        ("CIE", {"receiver_name": "JANE DOE", "identification_number": "CUST-1"}),
+        ("ARC", {"transaction_code": 27, "check_serial_number": "1001"}),
+        (
+            "POP",
+            {"transaction_code": 27, "check_serial_number": "1001", "terminal_city": "PHIL", "terminal_state": "PA"},
+        ),
+        ("XCK", {"transaction_code": 27, "check_serial_number": "1001", "process_control_field": "CHECK1"}),
+    ],
+)
+def test_clean_writer_file_per_sec_has_no_problems(sec: str, entry: dict) -> None:
+    records, parser = parse(one_entry_batch(sec, {"receiver_name": "X", **entry}, company_entry_description="TEST"))
+    assert parser.problems == []
+    assert records[1].standard_entry_class_code == sec
+
+
+def test_clean_writer_iat_file_has_no_problems() -> None:
+    records, parser = parse(build(iat_batch(iat_entry(transaction_code=22), iat_entry(transaction_code=27))))
+    assert parser.problems == []
+    kinds = [r.KIND for r in records]
+    assert kinds.count("iat_entry_detail") == 2
+    assert kinds.count("addenda_16") == 2
+
+
+def test_unreadable_amount_leaves_the_entry_hash_alone() -> None:
+    """Only the totals depend on the amount; the entry hash is still computed (and right)."""
+    error = strict_run(put(clean_file(), 3, 30, "00000A0000"))[1]
+    assert error is not None
+    fields = {(p.line, p.field) for p in error.problems}
+    assert fields == {(3, "amount"), (7, "total_credit"), (12, "total_credit")}, describe(error.problems)
+
+
+def test_trace_not_matching_odfi_is_only_a_warning() -> None:
+    data = build(batch({"trace_number": "999999990000001"}))
+    _, parser = parse(data)  # strict mode: warnings do not fail the file
+    problem = find_problem(parser.problems, 3, ENTRY, "trace_number")
+    assert problem.severity == WARNING
+    assert "99999999" in problem.message and ODFI in problem.message
+
+
+def test_problems_are_capped_but_counted() -> None:
+    """A hopeless file does not hoard problems; the error says how many were left out."""
+    lines = lines_of(clean_file())
+    data = join([lines[0], lines[1], *[lines[2][:11] + b"5" + lines[2][12:]] * 1500, *lines[6:]])
+    error = strict_run(data)[1]
+    assert error is not None
+    assert len(error.problems) <= 1001
+    assert "more problems not shown" in error.problems[-1].message
+
+
+@pytest.mark.parametrize("line_ending", [b"\n", b"\r\n", b"\r", b""])
+def test_line_numbers_hold_with_any_line_ending(line_ending: bytes) -> None:
+    data = (DATA / "invalid-check-digit.ach").read_bytes()
+    data = line_ending.join(lines_of(data)) + line_ending
+    error = strict_run(data)[1]
+    assert error is not None
+    find_problem(error.problems, 3, ENTRY, "check_digit")
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["crlf", "cr", "stripped", "extra-spaces", "extra-spaces-crlf", "extra-spaces-cr", "no-breaks", "one-long-line"],
+)
+def test_tolerated_line_shapes_read_the_same(shape: str) -> None:
+    """Line ends, stripped or extra trailing spaces and missing line breaks change nothing."""
+    data = clean_file()
+    lines = lines_of(data)
+    reshaped = {
+        "crlf": b"".join(line + b"\r\n" for line in lines),
+        "cr": b"".join(line + b"\r" for line in lines),
+        "stripped": b"".join(line.rstrip() + b"\n" for line in lines),
+        "extra-spaces": b"".join(line + b"      \n" for line in lines),
+        "extra-spaces-crlf": b"".join(line + b"  \r\n" for line in lines),
+        "extra-spaces-cr": b"".join(line + b" \r" for line in lines),
+        "no-breaks": b"".join(lines),
+        "one-long-line": b"".join(lines) + b"\n",
+    }[shape]
+    expected, parser = parse(data)
+    records, other = parse(reshaped)
+    assert records == expected  # line numbers included: without breaks they are record numbers
+    assert other.problems == [] and other.summary == parser.summary
