@@ -85,9 +85,8 @@ def measure_naive(path: str) -> int:
                 else:
                     debit += amount
                 entries += 1
-            elif kind == b"9" and line[1:2] != b"9":
-                if int(line[31:43]) != debit or int(line[43:55]) != credit:
-                    raise ValueError("totals")
+            elif kind == b"9" and line[1:2] != b"9" and (int(line[31:43]), int(line[43:55])) != (debit, credit):
+                raise ValueError("totals")
     return entries
 
 
