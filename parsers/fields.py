@@ -228,21 +228,59 @@ class Layout:
 
     # -- reading many lines at once ---------------------------------------------------
 
-    def decode_rows(self, rows: np.ndarray, linenos: Sequence[int], log: ProblemLog, context: tuple = ()) -> list:
+    def decode_rows(
+        self,
+        rows: np.ndarray,
+        linenos: Sequence[int],
+        log: ProblemLog,
+        context: tuple = (),
+        arrays: dict[str, np.ndarray] | None = None,
+    ) -> list:
         """Decode an (n, length) uint8 array of lines of this layout, in order.
 
         Lines that pass every field check are decoded column-wise; the others go through
         ``decode`` so their problems are reported exactly as on the one-line path.
+
+        ``arrays``, when given, receives what a caller's own vectorised rules can reuse:
+        ``"bad"`` (lines with a field problem) and each integer field as an int64 array,
+        whose values are meaningful only where ``bad`` is False.
         """
         n = rows.shape[0]
-        if n == 0:
-            return []
         if not self.vectorizable or n < 16:
-            return [self.decode(bytes(rows[i]), linenos[i], log, context) for i in range(n)]
-        with _gc_paused():
-            return self._decode_columns(rows, linenos, log, context)
+            return self._decode_each(rows, linenos, log, context, arrays)
+        with gc_paused():
+            return self._decode_columns(rows, linenos, log, context, arrays)
 
-    def _decode_columns(self, rows: np.ndarray, linenos: Sequence[int], log: ProblemLog, context: tuple) -> list:
+    def _decode_each(
+        self,
+        rows: np.ndarray,
+        linenos: Sequence[int],
+        log: ProblemLog,
+        context: tuple,
+        arrays: dict[str, np.ndarray] | None,
+    ) -> list:
+        """The one-line path for a few lines; fills ``arrays`` just as the numpy path does."""
+        records, bad = [], []
+        for i in range(rows.shape[0]):
+            before = log.total
+            records.append(self.decode(bytes(rows[i]), linenos[i], log, context))
+            bad.append(log.total > before)
+        if arrays is not None:
+            arrays["bad"] = np.array(bad, dtype=bool)
+            for f in self.emitted:
+                if f.kind in (Kind.NUMBER, Kind.AMOUNT):
+                    values = [getattr(r, f.name) for r in records]
+                    arrays[f.name] = np.array([v if isinstance(v, int) else 0 for v in values], dtype=np.int64)
+        return records
+
+    def _decode_columns(
+        self,
+        rows: np.ndarray,
+        linenos: Sequence[int],
+        log: ProblemLog,
+        context: tuple,
+        arrays: dict[str, np.ndarray] | None,
+    ) -> list:
         n = rows.shape[0]
         digits = rows - 48  # uint8 wraps: anything that is not '0'..'9' becomes > 9
         bad = np.zeros(n, dtype=bool)
@@ -287,7 +325,10 @@ class Layout:
         columns: list[Any] = []
         for f in self.emitted:
             if f.kind in (Kind.NUMBER, Kind.AMOUNT):
-                columns.append(_integer_column(f, clean, digits))
+                values = _integer_column(f, clean, digits)
+                if arrays is not None:
+                    arrays[f.name] = values
+                columns.append(values.tolist())
             elif f.kind in (Kind.DATE, Kind.TIME):
                 columns.append(by_value[f.name])
             else:
@@ -298,6 +339,8 @@ class Layout:
         records = list(map(tuple.__new__, repeat(self.record_class, n), rows_of_values))
         for i in np.flatnonzero(bad).tolist():
             records[i] = self.decode(bytes(rows[i]), linenos[i], log, context)
+        if arrays is not None:
+            arrays["bad"] = bad
         return records
 
     def _decode_by_value(self, f: Field, rows: np.ndarray, bad: np.ndarray) -> list:
@@ -374,19 +417,19 @@ def _split_sign(f: Field, raw: bytes) -> tuple[bool, bytes | None]:
     return sign == b"-", digits
 
 
-def _integer_column(f: Field, rows: np.ndarray, digits: np.ndarray) -> list[int]:
+def _integer_column(f: Field, rows: np.ndarray, digits: np.ndarray) -> np.ndarray:
     dlo, dhi = _digit_span(f)
     weights = 10 ** np.arange(dhi - dlo - 1, -1, -1, dtype=np.int64)
     values = digits[:, dlo:dhi].astype(np.int64) @ weights
     if not f.sign:
-        return values.tolist()
+        return values
     if f.sign == "overpunch":
         last = rows[:, f.stop - 1]
         values = values * 10 + _OVERPUNCH_DIGIT[last].astype(np.int64)
         negative = _OVERPUNCH_NEGATIVE[last]
     else:
         negative = rows[:, f.start - 1 if f.sign == "leading" else f.stop - 1] == 45
-    return np.where(negative, -values, values).tolist()
+    return np.where(negative, -values, values)
 
 
 def _encode_signed(f: Field, value: Any) -> str:
@@ -403,7 +446,7 @@ def _encode_signed(f: Field, value: Any) -> str:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Build a block of records without the cyclic GC scanning them as they are made.
 
     Records are tuples of ints and strings: they can never form a cycle, yet every few

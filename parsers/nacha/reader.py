@@ -136,8 +136,9 @@ class NachaParser(FileParser):
         else:
             entry_rows = rows[entry_at]
             entry_lines = [linenos[i] for i in entry_at.tolist()]
-        entries = batch.entry_layout.decode_rows(entry_rows, entry_lines, self.log, (batch.number,))
-        self._check_entries(entry_rows, entry_lines, followed, batch)
+        arrays: dict[str, np.ndarray] = {}
+        entries = batch.entry_layout.decode_rows(entry_rows, entry_lines, self.log, (batch.number,), arrays)
+        self._check_entries(entry_rows, entry_lines, entries, arrays, followed, batch)
         batch.entries += len(entries)
         _count(state, batch.entry_layout.kind, len(entries))
         if len(addenda_at) == 0:
@@ -161,22 +162,27 @@ class NachaParser(FileParser):
                 self._check_addenda_set(entries[owner], addenda, batch)
         return [r for r in ordered if r is not None]
 
-    def _check_entries(self, rows: np.ndarray, linenos: Sequence[int], followed: np.ndarray, batch: _Batch) -> None:
-        """Rules over every entry of a run at once; per-line messages only for lines that fail."""
-        layout = batch.entry_layout
-        title = layout.title
-        digits = rows - ASCII_ZERO
-        amount_f = layout.field("amount")
-        amount_cols = slice(amount_f.start - 1, amount_f.stop)
-        has_trace = layout.has_field("trace_number")
-        numeric = [digits[:, 1:12], digits[:, amount_cols], digits[:, 78:79]]
-        if has_trace:
-            numeric.append(digits[:, 79:94])
-        ok = ~np.concatenate(numeric, axis=1).__gt__(9).any(axis=1)
-        tc = digits[:, 1].astype(np.int64) * 10 + digits[:, 2]
-        amounts = digits[:, amount_cols].astype(np.int64) @ _powers(amount_f.length)
-        routing = digits[:, 3:11].astype(np.int64)
-        indicator = digits[:, 78]
+    def _check_entries(
+        self,
+        rows: np.ndarray,
+        linenos: Sequence[int],
+        entries: list[Any],
+        arrays: dict[str, np.ndarray],
+        followed: np.ndarray,
+        batch: _Batch,
+    ) -> None:
+        """Rules over every entry of a run at once; per-line messages only for lines that fail.
+
+        ``arrays`` are the integer columns the decoder already computed. Lines with a field
+        problem (``bad``) were reported by the decoder; the rules here cover the others, and
+        their amounts and routing numbers still count in the totals when readable.
+        """
+        title = batch.entry_layout.title
+        ok = ~arrays["bad"]
+        tc = arrays["transaction_code"]
+        amounts = arrays["amount"]
+        indicator = arrays["addenda_record_indicator"]
+        routing = rows[:, 3:11] - ASCII_ZERO
 
         def report(mask: np.ndarray, field_name: str, message, severity: str = "error") -> None:
             for i in np.flatnonzero(mask & ok).tolist():
@@ -184,21 +190,20 @@ class NachaParser(FileParser):
 
         expected_check = (10 - (routing @ ROUTING_WEIGHTS) % 10) % 10
         report(
-            expected_check != digits[:, 11],
+            expected_check != arrays["check_digit"],
             "check_digit",
             lambda i: (
-                f"is {digits[i, 11]}, but routing number "
-                f"{rows[i, 3:11].tobytes().decode()} has check digit {expected_check[i]}"
+                f"is {arrays['check_digit'][i]}, but routing number "
+                f"{entries[i].rdfi_routing} has check digit {expected_check[i]}"
             ),
         )
-        allowed = _allowed_transaction_codes(batch)
         report(
-            ~np.isin(tc, list(allowed)),
+            ~_allowed_transaction_codes(batch)[tc],
             "transaction_code",
             lambda i: _transaction_code_message(int(tc[i]), batch),
         )
         report(
-            np.isin(tc, list(codes.ZERO_AMOUNT_CODES)) & (amounts != 0),
+            ZERO_AMOUNT[tc] & (amounts != 0),
             "amount",
             lambda i: f"must be zero for prenote/zero-dollar transaction code {tc[i]}, got {amounts[i]}",
         )
@@ -215,39 +220,53 @@ class NachaParser(FileParser):
         )
         if batch.sec == "IAT":
             report(indicator != 1, "addenda_record_indicator", lambda i: "must be 1: IAT entries carry addenda")
-        if has_trace:
-            traces = digits[:, 79:94].astype(np.int64) @ _powers(15)
-            valid_traces = traces[ok]
-            previous = np.concatenate([[batch.last_trace], valid_traces[:-1]])
-            descending = np.zeros(len(rows), dtype=bool)
-            descending[ok] = valid_traces <= previous
+        if batch.entry_layout.has_field("trace_number"):
+            self._check_traces(rows, ok, report, batch)
+        self._add_totals(routing, tc, amounts, ok, entries, batch)
+
+    @staticmethod
+    def _check_traces(rows: np.ndarray, ok: np.ndarray, report, batch: _Batch) -> None:
+        traces = (rows[:, 79:94] - ASCII_ZERO).astype(np.int64) @ _powers(15)
+        valid_traces = traces[ok]
+        previous = np.concatenate([[batch.last_trace], valid_traces[:-1]])
+        descending = np.zeros(len(rows), dtype=bool)
+        descending[ok] = valid_traces <= previous
+        report(
+            descending,
+            "trace_number",
+            lambda i: (
+                f"{traces[i]:015d} is not greater than the trace number before it "
+                "(trace numbers must ascend within a batch)"
+            ),
+        )
+        if len(valid_traces):
+            batch.last_trace = int(valid_traces.max(initial=batch.last_trace))
+        if len(batch.odfi) == 8 and batch.odfi.isdigit():
+            odfi = int(batch.odfi)
             report(
-                descending,
+                traces // 10**7 != odfi,
                 "trace_number",
-                lambda i: (
-                    f"{traces[i]:015d} is not greater than the trace number before it "
-                    "(trace numbers must ascend within a batch)"
-                ),
+                lambda i: f"starts with {traces[i] // 10**7:08d}, not the batch's ODFI {batch.odfi}",
+                WARNING,
             )
-            if len(valid_traces):
-                batch.last_trace = int(valid_traces.max(initial=batch.last_trace))
-            odfi = np.frombuffer(batch.odfi.encode("latin-1"), dtype=np.uint8) if len(batch.odfi) == 8 else None
-            if odfi is not None:
-                report(
-                    (rows[:, 79:87] != odfi).any(axis=1),
-                    "trace_number",
-                    lambda i: f"starts with {rows[i, 79:87].tobytes().decode()}, not the batch's ODFI {batch.odfi}",
-                    WARNING,
-                )
-        # Each sum needs only its own fields readable: an entry with, say, a bad trace number
-        # still counts in the totals, and one with a bad amount still counts in the hash.
-        summable = ~(digits[:, 1:3] > 9).any(axis=1) & ~(digits[:, amount_cols] > 9).any(axis=1)
-        hashable = ~(digits[:, 3:11] > 9).any(axis=1)
-        credit = np.isin(tc, list(codes.CREDIT_CODES)) & summable
-        debit = np.isin(tc, list(codes.DEBIT_CODES)) & summable
-        batch.credit += int(amounts[credit].sum())
-        batch.debit += int(amounts[debit].sum())
-        batch.entry_hash += int((routing[hashable] @ _powers(8)).sum())
+
+    @staticmethod
+    def _add_totals(routing, tc, amounts, ok, entries: list[Any], batch: _Batch) -> None:
+        """Debit/credit totals and the entry hash; an entry with some other unreadable field
+        still counts with what is readable, so one bad field does not cascade into totals."""
+        batch.credit += int(amounts[CREDIT[tc] & ok].sum())
+        batch.debit += int(amounts[DEBIT[tc] & ok].sum())
+        batch.entry_hash += int((routing[ok].astype(np.int64) @ _powers(8)).sum())
+        for i in np.flatnonzero(~ok).tolist():
+            entry = entries[i]
+            code, amount, rdfi = entry.transaction_code, entry.amount, entry.rdfi_routing
+            if isinstance(code, int) and isinstance(amount, int):
+                if code in codes.CREDIT_CODES:
+                    batch.credit += amount
+                elif code in codes.DEBIT_CODES:
+                    batch.debit += amount
+            if isinstance(rdfi, str) and len(rdfi) == 8 and rdfi.isdigit():
+                batch.entry_hash += int(rdfi)
 
     def _addenda(self, line: bytes, lineno: int, entry: Any, batch: _Batch, siblings: list[Any]) -> Any:
         """One addenda record: its layout, whether the batch's SEC allows it, its sequence numbers."""
@@ -560,13 +579,25 @@ def _hold_back_last_entry(block: Block) -> tuple[Block, Block | None]:
     return head, tail
 
 
-def _allowed_transaction_codes(batch: _Batch) -> frozenset[int]:
+def _code_table(allowed: frozenset[int]) -> np.ndarray:
+    """A lookup table over transaction codes 0-99: ``table[codes]`` tests a whole column at once."""
+    table = np.zeros(100, dtype=bool)
+    table[list(allowed)] = True
+    return table
+
+
+CREDIT = _code_table(codes.CREDIT_CODES)
+DEBIT = _code_table(codes.DEBIT_CODES)
+ZERO_AMOUNT = _code_table(codes.ZERO_AMOUNT_CODES)
+
+
+def _allowed_transaction_codes(batch: _Batch) -> np.ndarray:
     allowed = codes.ADV_CODES if batch.sec == "ADV" else codes.TRANSACTION_CODES - codes.ADV_CODES
     if batch.service_class == codes.CREDITS_ONLY:
         allowed &= codes.CREDIT_CODES
     elif batch.service_class == codes.DEBITS_ONLY:
         allowed &= codes.DEBIT_CODES
-    return allowed
+    return _code_table(allowed)
 
 
 def _transaction_code_message(tc: int, batch: _Batch) -> str:
