@@ -331,6 +331,8 @@ class Layout:
                 columns.append(values.tolist())
             elif f.kind in (Kind.DATE, Kind.TIME):
                 columns.append(by_value[f.name])
+            elif f.kind is Kind.TEXT and (clean[:, f.start - 1 : f.stop] == 32).all():
+                columns.append([""] * n)  # an unused field (often discretionary data): no per-cell work
             else:
                 # bytes.decode per cell beats numpy's S-to-U cast by half; all bytes are ASCII here.
                 columns.append(list(map(bytes.decode, _cells(clean, f).tolist())))
@@ -490,7 +492,7 @@ def _encode_field(f: Field, value: Any) -> str:
         return _encode_signed(f, value)
     if f.kind in NUMERIC:
         text = str(value)
-        if not text.isdigit() or len(text) > f.length:
+        if not (text.isascii() and text.isdigit()) or len(text) > f.length:
             raise ValueError(f"field {f.name}: {value!r} does not fit {f.length} digits")
         return text.rjust(f.length, "0")
     if f.kind is Kind.DATE:

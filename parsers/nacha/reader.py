@@ -241,7 +241,7 @@ class NachaParser(FileParser):
         )
         if len(valid_traces):
             batch.last_trace = int(valid_traces.max(initial=batch.last_trace))
-        if len(batch.odfi) == 8 and batch.odfi.isdigit():
+        if len(batch.odfi) == 8 and batch.odfi.isascii() and batch.odfi.isdigit():
             odfi = int(batch.odfi)
             report(
                 traces // 10**7 != odfi,
@@ -265,7 +265,7 @@ class NachaParser(FileParser):
                     batch.credit += amount
                 elif code in codes.DEBIT_CODES:
                     batch.debit += amount
-            if isinstance(rdfi, str) and len(rdfi) == 8 and rdfi.isdigit():
+            if isinstance(rdfi, str) and len(rdfi) == 8 and rdfi.isascii() and rdfi.isdigit():
                 batch.entry_hash += int(rdfi)
 
     def _addenda(self, line: bytes, lineno: int, entry: Any, batch: _Batch, siblings: list[Any]) -> Any:
@@ -387,7 +387,7 @@ class NachaParser(FileParser):
         elif state.records > 1:
             self.log.add(lineno, title, None, "file header must be the first record")
         destination = record.immediate_destination.strip()
-        if len(destination) == 9 and destination.isdigit():
+        if len(destination) == 9 and destination.isascii() and destination.isdigit():
             expected = codes.routing_check_digit(destination[:8])
             if int(destination[8]) != expected:
                 self.log.add(
