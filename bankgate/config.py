@@ -1,0 +1,127 @@
+"""Pipeline configuration: where files are staged, archived, quarantined and routed.
+
+Routing is configuration, not code: a table from file type (``nacha``, ``bai2``,
+``fixed:<layout>``, ``fixed:*``, ``insurance-pdf``, ``*``) to a destination URL prefix and an
+output format. Loaded from a TOML file (``BANKGATE_CONFIG``) or, for a Lambda, from
+environment variables; checked on load so a route into the watched prefix (which would make
+the function trigger itself) is refused before any event is handled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bankgate.store import split_url
+from parsers.output import FORMATS
+
+DEFAULT_SCRATCH_BUDGET = 512 << 20
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message says which setting and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    destination: str  # URL prefix, e.g. s3://processed/nacha/
+    format: str = "jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    staging: str  # URL of the staging bucket/directory, e.g. s3://acme-staging
+    archive: str  # URL prefix for verified originals
+    quarantine: str  # URL prefix for rejected originals and their .error.json
+    ledger: str  # URL prefix for ledger records
+    routes: Mapping[str, Route] = field(default_factory=dict)
+    watched_prefix: str = "inbound/"
+    scratch_root: str | None = None
+    scratch_budget_bytes: int = DEFAULT_SCRATCH_BUDGET
+    lenient: bool = False
+    verify: str = "sha256"  # how an archived copy is checked before the original is deleted
+
+    def __post_init__(self) -> None:
+        for name in ("staging", "archive", "quarantine", "ledger"):
+            try:
+                split_url(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"setting '{name}': {exc}") from None
+        if "*" not in self.routes:
+            raise ConfigError("routes: a default route '*' is required (where files of any other type go)")
+        for file_type, route in self.routes.items():
+            if route.format not in FORMATS:
+                raise ConfigError(f"routes.{file_type}: format {route.format!r} is not one of {', '.join(FORMATS)}")
+            self._refuse_watched(f"routes.{file_type}", route.destination)
+        for name in ("archive", "quarantine", "ledger"):
+            self._refuse_watched(name, getattr(self, name))
+        if self.verify not in ("sha256", "size"):
+            raise ConfigError("verify: use 'sha256' (re-read and hash the copy) or 'size'")
+
+    def _refuse_watched(self, name: str, url: str) -> None:
+        """Outputs inside the watched prefix would trigger the processor on its own outputs."""
+        staging = self.staging.rstrip("/") + "/" + self.watched_prefix
+        if url.rstrip("/") + "/" == staging or url.startswith(staging):
+            raise ConfigError(f"{name}: {url} is inside the watched prefix {staging}; it would trigger itself")
+
+    def route_for(self, file_type: str) -> Route:
+        if file_type in self.routes:
+            return self.routes[file_type]
+        family = file_type.split(":", 1)[0] + ":*"
+        return self.routes.get(family, self.routes["*"])
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], source: str = "config") -> PipelineConfig:
+        raw = dict(raw)
+        routes_raw = raw.pop("routes", {})
+        try:
+            routes = {
+                name: Route(**value) if isinstance(value, Mapping) else Route(str(value))
+                for name, value in routes_raw.items()
+            }
+        except TypeError as exc:
+            raise ConfigError(f"{source}: routes: {exc}") from None
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"{source}: unknown settings {', '.join(sorted(unknown))}")
+        missing = [n for n in ("staging", "archive", "quarantine", "ledger") if n not in raw]
+        if missing:
+            raise ConfigError(f"{source}: missing settings {', '.join(missing)}")
+        return cls(routes=routes, **raw)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PipelineConfig:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        return cls.from_mapping(raw.get("pipeline", raw), str(path))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineConfig:
+        """``BANKGATE_CONFIG`` (a TOML file), else ``BANKGATE_STAGING`` / ``_ARCHIVE`` /
+        ``_QUARANTINE`` / ``_LEDGER`` / ``_ROUTES`` (JSON) / ``_SCRATCH_ROOT`` / ``_SCRATCH_BUDGET``."""
+        env = os.environ if env is None else env
+        if env.get("BANKGATE_CONFIG"):
+            return cls.from_toml(env["BANKGATE_CONFIG"])
+        raw: dict[str, Any] = {}
+        for name in ("staging", "archive", "quarantine", "ledger", "watched_prefix", "scratch_root"):
+            value = env.get(f"BANKGATE_{name.upper()}")
+            if value:
+                raw[name] = value
+        if env.get("BANKGATE_SCRATCH_BUDGET"):
+            raw["scratch_budget_bytes"] = int(env["BANKGATE_SCRATCH_BUDGET"])
+        if env.get("BANKGATE_LENIENT"):
+            raw["lenient"] = env["BANKGATE_LENIENT"].lower() in ("1", "true", "yes")
+        try:
+            raw["routes"] = json.loads(env.get("BANKGATE_ROUTES", "{}"))
+        except ValueError as exc:
+            raise ConfigError(f"BANKGATE_ROUTES is not JSON: {exc}") from None
+        return cls.from_mapping(raw, "environment")

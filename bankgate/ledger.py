@@ -1,0 +1,149 @@
+"""The ledger: one record per staged object, claimed with conditional writes.
+
+Events arrive at least once and out of order (lesson 4). Before touching an object, a worker
+claims it here; the claim is a conditional write, so of two workers racing on the same
+object exactly one wins. Each record holds the object's ``sequencer`` (S3's per-key event
+order, GCS's generation, or the modification time for local runs): an event older than the
+one already claimed is stale and does nothing, so the newest version wins deterministically
+whatever order the events come in.
+
+Why conditional writes on the object store (S3 ``If-None-Match``/``If-Match``, GCS
+generation preconditions, link/lock on a local directory) rather than DynamoDB: the ledger
+then needs no other service, lives beside the data it describes with the same durability,
+and each record is a readable JSON file an operator can inspect with the tools they have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bankgate.store.base import ObjectStore
+
+PROCESSING, DONE, QUARANTINED, FAILED = "processing", "done", "quarantined", "failed"
+#: A claim older than this is taken to belong to a worker that died (Lambda's limit is 15 min).
+LEASE_SECONDS = 16 * 60
+MAX_CLAIM_ATTEMPTS = 8
+
+
+@dataclass(slots=True)
+class LedgerRecord:
+    source: str  # the staged object's URL
+    sequencer: str
+    state: str
+    etag: str = ""
+    version: str | None = None
+    claimed_at: float = 0.0
+    finished_at: float = 0.0
+    attempts: int = 0
+    file_type: str = ""
+    sha256: str = ""
+    size: int = 0
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    archived_to: str = ""
+    reason: str = ""
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, default=str).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> LedgerRecord:
+        raw = json.loads(data)
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of a claim: ``granted`` to process, otherwise why not (``status``)."""
+
+    granted: bool
+    status: str  # "claimed", "duplicate", "stale", "busy"
+    record: LedgerRecord
+    etag: str = ""
+
+
+class Ledger:
+    def __init__(self, store: ObjectStore, prefix: str = "ledger/", *, lease_seconds: int = LEASE_SECONDS) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.lease_seconds = lease_seconds
+
+    def key_for(self, source: str) -> str:
+        digest = hashlib.sha256(source.encode()).hexdigest()[:32]
+        return f"{self.prefix}{digest}.json"
+
+    def get(self, source: str) -> tuple[LedgerRecord, str] | None:
+        key = self.key_for(source)
+        info = self.store.info(key)
+        if info is None:
+            return None
+        try:
+            data = self.store.read_bytes(key)
+        except KeyError:
+            return None
+        return LedgerRecord.from_json(data), info.etag
+
+    def claim(
+        self, source: str, sequencer: str, *, etag: str = "", version: str | None = None, force: bool = False
+    ) -> Claim:
+        """Claim ``source`` at ``sequencer``. Exactly one of concurrent claimants is granted."""
+        key = self.key_for(source)
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            now = time.time()
+            fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, claimed_at=now, attempts=1)
+            current = self.get(source)
+            if current is None:
+                written = self.store.create(key, fresh.to_json())
+                if written is not None:
+                    return Claim(True, "claimed", fresh, written.etag)
+                continue  # someone else created it first: read theirs
+            record, record_etag = current
+            decision = self._decide(record, sequencer, now, force)
+            if decision != "claimed":
+                return Claim(False, decision, record)
+            fresh.attempts = record.attempts + 1
+            written = self.store.replace(key, fresh.to_json(), etag=record_etag)
+            if written is not None:
+                return Claim(True, "claimed", fresh, written.etag)
+        current = self.get(source)
+        return Claim(False, "busy", current[0] if current else fresh)
+
+    def _decide(self, record: LedgerRecord, sequencer: str, now: float, force: bool) -> str:
+        if sequencer < record.sequencer and not force:
+            return "stale"  # a newer version of this key was already claimed
+        if sequencer == record.sequencer and not force:
+            if record.state in (DONE, QUARANTINED):
+                return "duplicate"
+            if record.state == PROCESSING and now - record.claimed_at < self.lease_seconds:
+                return "busy"  # another worker holds a live claim
+            # FAILED (an infrastructure error released it) or an expired lease: retry now
+        return "claimed"  # newer version, expired lease of a dead worker, or forced
+
+    def finish(self, claim: Claim, **updates: Any) -> LedgerRecord:
+        """Record the outcome; only the holder of the claim may write it."""
+        record = claim.record
+        for name, value in updates.items():
+            setattr(record, name, value)
+        record.finished_at = time.time()
+        written = self.store.replace(self.key_for(record.source), record.to_json(), etag=claim.etag)
+        if written is None:
+            raise ClaimLost(f"ledger record for {record.source} changed while it was being processed")
+        return record
+
+    def records(self) -> list[LedgerRecord]:
+        return [LedgerRecord.from_json(self.store.read_bytes(i.key)) for i in self.store.list(self.prefix)]
+
+
+class ClaimLost(RuntimeError):
+    """Another worker took over this object (our lease expired); our result is not recorded."""
+
+
+def as_dict(record: LedgerRecord) -> Mapping[str, Any]:
+    return asdict(record)

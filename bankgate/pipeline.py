@@ -1,0 +1,307 @@
+"""Processing one staged object, exactly once: claim, unpack, detect, parse, route, archive.
+
+Whatever happens, the object ends processed (outputs written, original archived, ledger
+``done``) or quarantined (original copied to quarantine with a ``.error.json`` saying why,
+ledger ``quarantined``). A file problem (bad records, a zip bomb, a wrong key) quarantines;
+an infrastructure problem (the store is down) releases the claim and re-raises so the event
+is retried. The original leaves staging only after its copy is verified.
+
+All work happens in a fresh ``uuid4`` scratch directory that is removed on every path, and
+no request data is kept anywhere else: one ``Pipeline`` serves any number of objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from bankgate.config import PipelineConfig
+from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger
+from bankgate.scratch import scratch_dir
+from bankgate.store import ObjectInfo, ObjectStore, open_url
+from bankgate.streams import HashingReader, peekable
+from parsers.detect import CONTAINERS, GZIP, HEAD_BYTES, PGP, TAR, UNKNOWN, ZIP, detect
+from parsers.output import write_records
+from parsers.problems import ParseError
+
+EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
+MAX_PGP_LAYERS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class StagedObject:
+    """One object an event points at. ``etag``/``version``/``sequencer`` come from the event."""
+
+    key: str
+    etag: str = ""
+    version: str | None = None
+    sequencer: str = ""
+
+
+@dataclass(slots=True)
+class Outcome:
+    source: str
+    status: str  # processed, quarantined, duplicate, stale, busy, missing
+    file_type: str = ""
+    outputs: list[str] = field(default_factory=list)
+    reason: str = ""
+    records: int = 0
+
+
+class Rejected(Exception):
+    """The file itself is unacceptable: it goes to quarantine with this reason."""
+
+    def __init__(self, reason: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.problems = problems or []
+
+
+class VerificationFailed(RuntimeError):
+    """A copy did not match its original; the original stays where it is."""
+
+
+@dataclass(slots=True)
+class _Work:
+    """What one processing attempt produced; lives only for that attempt."""
+
+    written: list[tuple[ObjectStore, str]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    file_type: str = ""
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig, *, s3_client: Any = None, gcs_client: Any = None) -> None:
+        self.config = config
+        self._clients = {"s3_client": s3_client, "gcs_client": gcs_client}
+        self.staging, _ = open_url(config.staging, **self._clients)
+        self.archive, self.archive_prefix = open_url(config.archive, **self._clients)
+        self.quarantine, self.quarantine_prefix = open_url(config.quarantine, **self._clients)
+        ledger_store, ledger_prefix = open_url(config.ledger, **self._clients)
+        self.ledger = Ledger(ledger_store, ledger_prefix)
+        self._stores: dict[str, tuple[ObjectStore, str]] = {}
+
+    def _store(self, url: str) -> tuple[ObjectStore, str]:
+        if url not in self._stores:  # clients and stores are reusable; no request data here
+            self._stores[url] = open_url(url, **self._clients)
+        return self._stores[url]
+
+    def relative_key(self, key: str) -> str:
+        prefix = self.config.watched_prefix
+        return key[len(prefix) :] if prefix and key.startswith(prefix) else key
+
+    # -- one object ----------------------------------------------------------------------------
+
+    def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
+        source = self.staging.url_of(obj.key)
+        info = self.staging.info(obj.key)
+        if info is None:
+            known = self.ledger.get(source)
+            done = known is not None and known[0].state in (DONE, QUARANTINED)
+            return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
+        if obj.etag and obj.version is None and info.etag != obj.etag:
+            return Outcome(source, "stale", reason="the object was replaced after this event; its own event follows")
+        sequencer = obj.sequencer or f"{info.modified_ns:020d}"
+        claim = self.ledger.claim(source, sequencer, etag=info.etag, version=obj.version or info.version, force=force)
+        if not claim.granted:
+            return Outcome(source, claim.status, claim.record.file_type)
+        work = _Work()
+        try:
+            digest, size = self._process_content(obj, info, work)
+        except Rejected as rejected:
+            self._discard(work)
+            return self._quarantine(obj, info, claim, rejected, work)
+        except BaseException as exc:
+            self._discard(work)
+            self._release(claim, exc)
+            raise
+        try:
+            archived = self._move(obj, info, self.archive, self.archive_prefix + self.relative_key(obj.key), digest)
+        except BaseException as exc:
+            self._release(claim, exc)
+            raise
+        self.ledger.finish(
+            claim,
+            state=DONE,
+            file_type=work.file_type,
+            sha256=digest,
+            size=size,
+            outputs=work.outputs,
+            counts=work.counts,
+            totals=work.totals,
+            archived_to=archived,
+        )
+        records = sum(work.counts.values())
+        return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
+
+    def _release(self, claim: Claim, exc: BaseException) -> None:
+        """An infrastructure failure: mark the claim failed so a retry may take it at once."""
+        # The original error matters more than a failed release; the lease expires anyway.
+        with contextlib.suppress(Exception):
+            self.ledger.finish(claim, state=FAILED, reason=f"{type(exc).__name__}: {exc}"[:500])
+
+    # -- content -------------------------------------------------------------------------------
+
+    def _process_content(self, obj: StagedObject, info: ObjectInfo, work: _Work) -> tuple[str, int]:
+        with scratch_dir(self._scratch_root(), self.config.scratch_budget_bytes) as scratch:
+            with self.staging.open(obj.key, version=obj.version) as raw:
+                hashing = HashingReader(raw)
+                self._handle(peekable(hashing), (self.relative_key(obj.key),), scratch, work, depth=0)
+                hashing.drain()
+            return hashing.hexdigest, hashing.size
+
+    def _scratch_root(self) -> Path | None:
+        return Path(self.config.scratch_root) if self.config.scratch_root else None
+
+    def _handle(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
+        kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
+        if kind == PGP:
+            self._decrypt(stream, lineage, scratch, work, depth)
+        elif kind in CONTAINERS:
+            self._unpack(stream, kind, lineage, scratch, work)
+        else:
+            self._parse(stream, kind, lineage, work)
+
+    def _unpack(self, stream: Any, kind: str, lineage: tuple[str, ...], scratch: Path, work: _Work) -> None:
+        from bankgate.archives import ArchiveError, iter_members
+
+        source: Any = stream
+        if kind == ZIP:  # a zip's directory is at its end: it needs a seekable file
+            source = _spill(stream, scratch / "archive.zip", self.config.scratch_budget_bytes)
+        try:
+            for member in iter_members(source, name=lineage[-1], limits=None, scratch_dir=scratch):
+                member_lineage = (*lineage[:-1], *member.path)
+                inner = peekable(member.stream)
+                inner_kind = detect(inner.peek(HEAD_BYTES)[:HEAD_BYTES])
+                if inner_kind == PGP:
+                    self._decrypt(inner, member_lineage, scratch, work, 0)
+                else:
+                    self._parse(inner, inner_kind, member_lineage, work)
+        except ArchiveError as exc:
+            raise Rejected(f"{'/'.join(lineage)}: {exc.reason}") from None
+        finally:
+            if isinstance(source, Path):
+                source.unlink(missing_ok=True)
+        assert kind in (ZIP, GZIP, TAR)
+
+    def _decrypt(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
+        raise Rejected(f"{'/'.join(lineage)}: PGP-encrypted, and no decryption key is configured")
+
+    def _parse(self, stream: IO[bytes], kind: str, lineage: tuple[str, ...], work: _Work) -> None:
+        from parsers.registry import open_parser
+
+        shown = "/".join(lineage)
+        if kind in (UNKNOWN, "pdf") or kind in CONTAINERS:
+            raise Rejected(
+                f"{shown}: {'unrecognised content' if kind == UNKNOWN else kind + ' file'}: no parser for it"
+            )
+        parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient)
+        route = self.config.route_for(kind)
+        store, prefix = self._store(route.destination)
+        key = f"{prefix}{self._output_stem(lineage)}.{EXTENSIONS[route.format]}"
+        metadata = {"bankgate-source": shown[:1000], "bankgate-type": kind}
+        try:
+            with store.writer(key, metadata=metadata, content_type=_content_type(route.format)) as out:
+                write_records(route.format, parser.iter_batches(), out, parser.record_classes)
+        except ParseError as exc:
+            problems = [p.as_dict() for p in exc.problems]
+            first = exc.problems[0] if exc.problems else None
+            detail = f"line {first.line}: {first}" if first else "invalid"
+            more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            raise Rejected(f"{shown}: {detail}{more}", problems) from None
+        work.written.append((store, key))
+        summary = parser.summary
+        work.file_type = work.file_type or kind
+        work.outputs.append({"url": store.url_of(key), "type": kind, "member": shown, "records": summary.as_dict()})
+        for record_kind, n in summary.records.items():
+            work.counts[record_kind] = work.counts.get(record_kind, 0) + n
+        for total, value in summary.totals.items():
+            work.totals[total] = work.totals.get(total, 0) + value
+
+    def _output_stem(self, lineage: tuple[str, ...]) -> str:
+        """Outputs mirror the staging key (members under their archive's name), so a re-run
+        writes the very same objects."""
+        return "/".join(lineage)
+
+    def _discard(self, work: _Work) -> None:
+        for store, key in work.written:
+            store.delete(key)
+        work.written.clear()
+
+    # -- moving originals -------------------------------------------------------------------------
+
+    def _move(self, obj: StagedObject, info: ObjectInfo, target: ObjectStore, target_key: str, digest: str) -> str:
+        """Copy, verify, then delete from staging: never the other way round (lesson 6)."""
+        metadata = {**info.metadata, "bankgate-sha256": digest, "bankgate-source": self.staging.url_of(obj.key)}
+        copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata)
+        if copied.size != info.size:
+            raise VerificationFailed(f"{target.url_of(target_key)}: {copied.size} bytes, original has {info.size}")
+        if self.config.verify == "sha256":
+            with target.open(target_key) as stream:
+                check = hashlib.sha256()
+                while chunk := stream.read(1 << 20):
+                    check.update(chunk)
+            if check.hexdigest() != digest:
+                raise VerificationFailed(f"{target.url_of(target_key)}: SHA-256 differs from the processed original")
+        current = self.staging.info(obj.key)
+        if current is not None and current.etag == info.etag:
+            self.staging.delete(obj.key, version=obj.version)
+        return target.url_of(target_key)
+
+    def _quarantine(
+        self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work
+    ) -> Outcome:
+        source = self.staging.url_of(obj.key)
+        target_key = self.quarantine_prefix + self.relative_key(obj.key)
+        digest = _sha256_of(self.staging, obj.key)
+        report = {"source": source, "reason": rejected.reason, "problems": rejected.problems[:1000], "sha256": digest}
+        self.quarantine.put_bytes(
+            target_key + ".error.json",
+            orjson.dumps(report, option=orjson.OPT_INDENT_2),
+            content_type="application/json",
+        )
+        moved = self._move(obj, info, self.quarantine, target_key, digest)
+        self.ledger.finish(
+            claim,
+            state=QUARANTINED,
+            file_type=work.file_type,
+            sha256=digest,
+            size=info.size,
+            reason=rejected.reason,
+            problems=rejected.problems[:100],
+            archived_to=moved,
+        )
+        return Outcome(source, "quarantined", work.file_type, reason=rejected.reason)
+
+
+def _sha256_of(store: ObjectStore, key: str) -> str:
+    check = hashlib.sha256()
+    with store.open(key) as stream:
+        while chunk := stream.read(1 << 20):
+            check.update(chunk)
+    return check.hexdigest()
+
+
+def _spill(stream: IO[bytes], path: Path, budget: int) -> Path:
+    """Copy a stream into the scratch dir, refusing to pass the scratch budget."""
+    written = 0
+    with open(path, "wb") as out:
+        while chunk := stream.read(1 << 20):
+            written += len(chunk)
+            if written > budget:
+                raise Rejected(
+                    f"archive is larger than the scratch budget ({budget} bytes); route it to the batch runner"
+                )
+            out.write(chunk)
+    return path
+
+
+def _content_type(fmt: str) -> str:
+    return {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}[fmt]

@@ -1,0 +1,98 @@
+"""Object stores: the small surface the pipeline needs from S3, GCS or a local directory.
+
+Every backend offers the same operations with the same guarantees, so the pipeline and the
+ledger are written once:
+
+- ``put`` streams an upload and the object appears whole or not at all (S3 multipart and
+  GCS resumable uploads complete atomically; the local store writes a temp file and renames);
+- ``create`` writes only if the key does not exist, and ``replace`` only if the object is
+  still the one read (its ``etag``): the conditional writes the ledger's claims rest on.
+"""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import IO
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What a store knows of one object. ``etag`` identifies the content version for
+    conditional writes; ``version`` is the store's version id or generation, if any."""
+
+    key: str
+    size: int
+    etag: str
+    version: str | None = None
+    modified_ns: int = 0
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class ObjectStore(ABC):
+    """A bucket (or directory). Keys are '/'-separated and never start with '/'."""
+
+    #: URL prefix of this store, e.g. ``s3://bucket`` or ``file:///srv/data``.
+    url: str
+
+    @abstractmethod
+    def info(self, key: str) -> ObjectInfo | None:
+        """The object's metadata, or None if it does not exist."""
+
+    @abstractmethod
+    def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
+        """A streaming reader of the object (of that version, when given). Raise KeyError if missing."""
+
+    @abstractmethod
+    def put(
+        self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> ObjectInfo:
+        """Stream ``source`` into ``key``; the object is visible only once complete."""
+
+    @abstractmethod
+    def writer(
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> AbstractContextManager[IO[bytes]]:
+        """A writable stream into ``key``: committed when the block exits normally, discarded
+        (multipart aborted, temp file removed) when it raises. Memory stays at one part."""
+
+    @abstractmethod
+    def create(self, key: str, data: bytes, *, content_type: str = "application/json") -> ObjectInfo | None:
+        """Write ``data`` only if ``key`` does not exist; None when it already does."""
+
+    @abstractmethod
+    def replace(self, key: str, data: bytes, *, etag: str, content_type: str = "application/json") -> ObjectInfo | None:
+        """Overwrite ``key`` only if its current etag is ``etag``; None when it changed."""
+
+    @abstractmethod
+    def delete(self, key: str, *, version: str | None = None) -> None:
+        """Remove the object; no error if it is already gone."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects under ``prefix``, in key order."""
+
+    def put_bytes(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> ObjectInfo:
+        return self.put(key, io.BytesIO(data), metadata=metadata, content_type=content_type)
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as stream:
+            return stream.read()
+
+    def url_of(self, key: str) -> str:
+        return f"{self.url}/{key}"
+
+    def copy_to(
+        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
+        """Copy an object to another store (or key); server-side where both are the same service."""
+        source_info = self.info(key)
+        if source_info is None:
+            raise KeyError(key)
+        with self.open(key) as stream:
+            return target.put(target_key, stream, metadata=dict(metadata or source_info.metadata))

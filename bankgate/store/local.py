@@ -1,0 +1,159 @@
+"""A directory as an object store (``file://``): local runs, tests, reprocessing, benchmarks.
+
+Atomic like the cloud stores: an upload is written to a hidden temp file and renamed into
+place; ``create`` links the temp file to the key, which fails if the key exists; ``replace``
+compares and swaps under an exclusive lock (a shared file system needs locks, lesson 8).
+Metadata lives beside the data in ``.meta/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from bankgate.store.base import ObjectInfo, ObjectStore
+
+COPY_BUFFER = 1 << 20
+META, LOCKS = ".meta", ".locks"
+
+
+class LocalStore(ObjectStore):
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+        self.url = f"file://{self.root}"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents or any(part.startswith(".") for part in Path(key).parts[:1]):
+            raise ValueError(f"key {key!r} is outside the store")
+        return path
+
+    def _meta_path(self, key: str) -> Path:
+        return self.root / META / f"{key}.json"
+
+    def info(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        try:
+            metadata = json.loads(self._meta_path(key).read_text())
+        except (FileNotFoundError, ValueError):
+            metadata = {}
+        etag = f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+        return ObjectInfo(key, st.st_size, etag, None, st.st_mtime_ns, metadata)
+
+    def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def _temp_beside(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+
+    def put(
+        self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> ObjectInfo:
+        path = self._path(key)
+        temp = self._temp_beside(path)
+        try:
+            with open(temp, "wb") as out:
+                while chunk := source.read(COPY_BUFFER):
+                    out.write(chunk)
+            self._write_meta(key, metadata)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        info = self.info(key)
+        assert info is not None
+        return info
+
+    @contextmanager
+    def writer(
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> Iterator[IO[bytes]]:
+        path = self._path(key)
+        temp = self._temp_beside(path)
+        try:
+            with open(temp, "wb") as out:
+                yield out
+            self._write_meta(key, metadata)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _write_meta(self, key: str, metadata: Mapping[str, str] | None) -> None:
+        meta = self._meta_path(key)
+        if metadata:
+            meta.parent.mkdir(parents=True, exist_ok=True)
+            meta.write_text(json.dumps(dict(metadata)))
+        else:
+            meta.unlink(missing_ok=True)
+
+    def create(self, key: str, data: bytes, *, content_type: str = "application/json") -> ObjectInfo | None:
+        path = self._path(key)
+        temp = self._temp_beside(path)
+        try:
+            temp.write_bytes(data)
+            os.link(temp, path)  # atomic, and fails if the key exists
+        except FileExistsError:
+            return None
+        finally:
+            temp.unlink(missing_ok=True)
+        return self.info(key)
+
+    @contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        lock = self.root / LOCKS / hashlib.sha256(key.encode()).hexdigest()
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def replace(self, key: str, data: bytes, *, etag: str, content_type: str = "application/json") -> ObjectInfo | None:
+        path = self._path(key)
+        with self._locked(key):
+            current = self.info(key)
+            if current is None or current.etag != etag:
+                return None
+            temp = self._temp_beside(path)
+            try:
+                temp.write_bytes(data)
+                os.replace(temp, path)
+            finally:
+                temp.unlink(missing_ok=True)
+            return self.info(key)
+
+    def delete(self, key: str, *, version: str | None = None) -> None:
+        self._path(key).unlink(missing_ok=True)
+        self._meta_path(key).unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        if not self.root.exists():
+            return
+        keys = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in filenames:
+                if name.startswith("."):
+                    continue
+                key = os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+                if key.startswith(prefix):
+                    keys.append(key)
+        for key in sorted(keys):
+            info = self.info(key)
+            if info is not None:
+                yield info

@@ -1,0 +1,185 @@
+"""Amazon S3 (and anything that speaks its API, such as moto in tests) as an object store.
+
+Uploads go through boto3's managed transfer: multipart for large streams, parts of bounded
+size, and the object appears only when the upload completes. Conditional writes use S3's
+``If-None-Match: *`` and ``If-Match: <etag>`` on PutObject.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import IO, Any
+
+from botocore.exceptions import ClientError
+
+from bankgate.store.base import ObjectInfo, ObjectStore
+
+MULTIPART_CHUNK = 16 << 20
+PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412"}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class S3Store(ObjectStore):
+    def __init__(self, bucket: str, *, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.client = client
+        self.bucket = bucket
+        self.url = f"s3://{bucket}"
+
+    def _info(self, key: str, head: Mapping[str, Any]) -> ObjectInfo:
+        modified = head.get("LastModified")
+        return ObjectInfo(
+            key=key,
+            size=int(head.get("ContentLength", head.get("Size", 0))),
+            etag=str(head.get("ETag", "")).strip('"'),
+            version=head.get("VersionId"),
+            modified_ns=int(modified.timestamp() * 1e9) if modified else 0,
+            metadata=dict(head.get("Metadata", {})),
+        )
+
+    def info(self, key: str) -> ObjectInfo | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return self._info(key, head)
+
+    def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
+        args = {"Bucket": self.bucket, "Key": key}
+        if version:
+            args["VersionId"] = version
+        try:
+            return self.client.get_object(**args)["Body"]
+        except ClientError as error:
+            if _code(error) in {"404", "NoSuchKey", "NoSuchVersion"}:
+                raise KeyError(key) from None
+            raise
+
+    def put(
+        self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> ObjectInfo:
+        from boto3.s3.transfer import TransferConfig
+
+        extra: dict[str, Any] = {}
+        if metadata:
+            extra["Metadata"] = dict(metadata)
+        if content_type:
+            extra["ContentType"] = content_type
+        config = TransferConfig(multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4, use_threads=True)
+        self.client.upload_fileobj(source, self.bucket, key, ExtraArgs=extra or None, Config=config)
+        info = self.info(key)
+        assert info is not None
+        return info
+
+    @contextmanager
+    def writer(
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+    ) -> Iterator[IO[bytes]]:
+        """A multipart upload fed by writes; the object exists only after a clean exit."""
+        extra: dict[str, Any] = {"Metadata": dict(metadata or {})}
+        if content_type:
+            extra["ContentType"] = content_type
+        upload = _MultipartWriter(self.client, self.bucket, key, extra)
+        try:
+            yield upload
+            upload.complete()
+        except BaseException:
+            upload.abort()
+            raise
+
+    def _conditional_put(self, key: str, data: bytes, content_type: str, **condition: str) -> ObjectInfo | None:
+        try:
+            result = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition
+            )
+        except ClientError as error:
+            if _code(error) in PRECONDITION_CODES:
+                return None
+            raise
+        return ObjectInfo(key, len(data), str(result.get("ETag", "")).strip('"'), result.get("VersionId"))
+
+    def create(self, key: str, data: bytes, *, content_type: str = "application/json") -> ObjectInfo | None:
+        return self._conditional_put(key, data, content_type, IfNoneMatch="*")
+
+    def replace(self, key: str, data: bytes, *, etag: str, content_type: str = "application/json") -> ObjectInfo | None:
+        return self._conditional_put(key, data, content_type, IfMatch=f'"{etag}"')
+
+    def delete(self, key: str, *, version: str | None = None) -> None:
+        args = {"Bucket": self.bucket, "Key": key}
+        if version:
+            args["VersionId"] = version
+        self.client.delete_object(**args)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield self._info(item["Key"], item)
+
+    def copy_to(
+        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
+        """Server-side copy within S3 (managed: multipart copy for objects over 5 GB)."""
+        if not isinstance(target, S3Store):
+            return super().copy_to(key, target, target_key, metadata=metadata)
+        extra: dict[str, Any] = {}
+        if metadata is not None:
+            extra = {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+        self.client.copy({"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra or None)
+        info = target.info(target_key)
+        assert info is not None
+        return info
+
+
+class _MultipartWriter(io.RawIOBase):
+    """Buffers one part (16 MiB) at a time; a file smaller than a part is one PutObject."""
+
+    def __init__(self, client: Any, bucket: str, key: str, extra: dict[str, Any]) -> None:
+        self.client, self.bucket, self.key, self.extra = client, bucket, key, extra
+        self.buffer = bytearray()
+        self.upload_id: str | None = None
+        self.parts: list[dict[str, Any]] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.buffer += data
+        if len(self.buffer) >= MULTIPART_CHUNK:
+            self._send_part()
+        return len(data)
+
+    def _send_part(self) -> None:
+        if self.upload_id is None:
+            created = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.extra)
+            self.upload_id = created["UploadId"]
+        number = len(self.parts) + 1
+        result = self.client.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=bytes(self.buffer)
+        )
+        self.parts.append({"PartNumber": number, "ETag": result["ETag"]})
+        self.buffer.clear()
+
+    def complete(self) -> None:
+        if self.upload_id is None:
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), **self.extra)
+            return
+        if self.buffer:
+            self._send_part()
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)

@@ -1,0 +1,81 @@
+"""Small stream adapters that let bytes flow through the pipeline without being held whole."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+PEEK_BYTES = 64 << 10
+
+
+class HashingReader(io.RawIOBase):
+    """Reads through ``stream`` while computing SHA-256 and size of everything read."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.stream.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.sha256.update(data)
+        self.size += n
+        return n
+
+    def drain(self, chunk: int = 1 << 20) -> None:
+        """Read what is left, so the digest covers the whole object."""
+        while self.read(chunk):
+            pass
+
+    @property
+    def hexdigest(self) -> str:
+        return self.sha256.hexdigest()
+
+
+class IterStream(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks: lets a writer that produces chunks
+    feed an uploader that reads (S3 multipart, GCS resumable) with one chunk in memory."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def peekable(stream: IO[bytes]) -> io.BufferedReader:
+    """A buffered reader whose ``peek`` shows the first bytes without consuming them."""
+    raw = stream if isinstance(stream, io.RawIOBase) else _RawAdapter(stream)
+    return io.BufferedReader(raw, buffer_size=PEEK_BYTES)
+
+
+class _RawAdapter(io.RawIOBase):
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

@@ -1,0 +1,1 @@
+"""Event entry points (AWS Lambda, Cloud Run / Functions). They never import Airflow."""

@@ -1,0 +1,172 @@
+"""The processing Lambda against moto over HTTP: S3 -> SQS notifications drained into the
+handler exactly as Lambda's SQS event source would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lambdas.process import handler
+from tests.pipeline.conftest import LambdaContext
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
+BROKEN = (ROOT / "samples/nacha/payroll-amount-edited-after-controls.ach").read_bytes()
+BAI2 = (ROOT / "samples/bai2/daily-balances.bai").read_bytes()
+
+
+def read_jsonl(aws, bucket: str, key: str) -> list[dict]:
+    body = aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def ledger(aws) -> list[dict]:
+    return [
+        json.loads(aws.s3.get_object(Bucket=aws.archive, Key=k)["Body"].read())
+        for k in aws.keys(aws.archive, "ledger/")
+    ]
+
+
+def test_nacha_file_is_parsed_routed_and_archived(aws) -> None:
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach", Body=PAYROLL)
+    responses = aws.drain(handler)
+    assert all(r == {"batchItemFailures": []} for r in responses)
+    assert aws.keys(aws.staging) == []
+    assert aws.keys(aws.archive, "originals/") == ["originals/acme/2026-11-23/payroll.ach"]
+    archived = aws.s3.get_object(Bucket=aws.archive, Key="originals/acme/2026-11-23/payroll.ach")
+    assert archived["Body"].read() == PAYROLL
+    assert archived["Metadata"]["bankgate-sha256"]
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
+    rows = read_jsonl(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.jsonl")
+    assert [r["record"] for r in rows].count("entry_detail") == 5
+    [record] = ledger(aws)
+    assert record["state"] == "done"
+    assert record["totals"]["total_credit"] == 1578137
+    assert record["archived_to"] == f"s3://{aws.archive}/originals/acme/2026-11-23/payroll.ach"
+
+
+def test_invalid_file_is_quarantined_with_a_reason(aws) -> None:
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/edited.ach", Body=BROKEN)
+    aws.drain(handler)
+    assert aws.keys(aws.staging) == []
+    assert aws.keys(aws.processed) == []
+    assert aws.keys(aws.archive, "quarantine/") == [
+        "quarantine/acme/2026-11-23/edited.ach",
+        "quarantine/acme/2026-11-23/edited.ach.error.json",
+    ]
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/edited.ach.error.json")["Body"].read()
+    )
+    assert "total_credit" in report["reason"]
+    assert {(p["line"], p["field"]) for p in report["problems"]} >= {(7, "total_credit"), (12, "total_credit")}
+    [record] = ledger(aws)
+    assert record["state"] == "quarantined"
+
+
+def test_duplicate_messages_process_once(aws) -> None:
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach", Body=PAYROLL)
+    got = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10)
+    bodies = [m["Body"] for m in got["Messages"]]
+    for m in got["Messages"]:
+        aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
+    for body in bodies * 3:  # at-least-once delivery: the same event three times
+        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=body)
+    responses = aws.drain(handler)
+    assert all(r == {"batchItemFailures": []} for r in responses)
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
+    assert aws.keys(aws.archive, "originals/") == ["originals/acme/2026-11-23/payroll.ach"]
+    [record] = ledger(aws)
+    assert record["state"] == "done" and record["attempts"] == 1
+
+
+def test_url_encoded_keys(aws) -> None:
+    key = "inbound/acme/2026-11-23/pay roll+final (1).ach"
+    aws.s3.put_object(Bucket=aws.staging, Key=key, Body=PAYROLL)
+    aws.drain(handler)
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/pay roll+final (1).ach.jsonl"]
+    assert aws.keys(aws.staging) == []
+
+
+def test_one_bad_message_does_not_fail_the_others(aws) -> None:
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/balances.bai", Body=BAI2)
+    aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="this is not an S3 event")
+    got = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10)
+    messages = got["Messages"]
+    while len(messages) < 2:
+        messages += aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    response = aws.deliver(handler, messages)
+    bad = [m["MessageId"] for m in messages if m["Body"] == "this is not an S3 event"]
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == bad
+    assert aws.keys(aws.processed) == ["bai2/acme/2026-11-23/balances.bai.jsonl"]
+
+
+def test_newer_version_wins_whatever_the_order(aws) -> None:
+    key = "inbound/acme/2026-11-23/payroll.ach"
+    aws.s3.put_object(Bucket=aws.staging, Key=key, Body=BROKEN)  # version 1: a bad file
+    first = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10)["Messages"]
+    aws.s3.put_object(Bucket=aws.staging, Key=key, Body=PAYROLL)  # version 2 replaces it
+    second = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10)["Messages"]
+    aws.deliver(handler, second)  # the newer event arrives first
+    aws.deliver(handler, first)  # then the older one, late
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
+    assert aws.keys(aws.archive, "originals/") == ["originals/acme/2026-11-23/payroll.ach"]
+    assert aws.keys(aws.archive, "quarantine/") == []
+    body = aws.s3.get_object(Bucket=aws.archive, Key="originals/acme/2026-11-23/payroll.ach")["Body"].read()
+    assert body == PAYROLL
+
+
+def test_crash_between_archive_copy_and_staging_delete(aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bankgate.store.s3 as s3_store
+
+    real_delete = s3_store.S3Store.delete
+    crashes = {"left": 1}
+
+    def crash_once(self, key, *, version=None):
+        if self.bucket == aws.staging and crashes["left"]:
+            crashes["left"] -= 1
+            raise ConnectionError("Lambda timed out after the archive copy")
+        return real_delete(self, key, version=version)
+
+    monkeypatch.setattr(s3_store.S3Store, "delete", crash_once)
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach", Body=PAYROLL)
+    first = aws.drain(handler, rounds=1)
+    assert len(first[0]["batchItemFailures"]) == 1  # the message goes back to the queue
+    assert aws.keys(aws.staging) == ["inbound/acme/2026-11-23/payroll.ach"]  # nothing lost
+    aws.drain(handler)  # redelivery
+    assert aws.keys(aws.staging) == []
+    assert aws.keys(aws.archive, "originals/") == ["originals/acme/2026-11-23/payroll.ach"]
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
+    [record] = ledger(aws)
+    assert record["state"] == "done" and record["attempts"] == 2
+
+
+def test_direct_s3_and_eventbridge_invocations(aws) -> None:
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/a.ach", Body=PAYROLL)
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/b.bai", Body=BAI2)
+    etag_a = aws.s3.head_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/a.ach")["ETag"].strip('"')
+    s3_event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": aws.staging},
+                    "object": {"key": "inbound/acme/2026-11-23/a.ach", "eTag": etag_a, "sequencer": "01"},
+                },
+            }
+        ]
+    }
+    assert handler(s3_event, LambdaContext()) == {"processed": 1, "statuses": ["processed"]}
+    bridge = {
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "detail": {"bucket": {"name": aws.staging}, "object": {"key": "inbound/acme/2026-11-23/b.bai"}},
+    }
+    assert handler(bridge, LambdaContext()) == {"processed": 1, "statuses": ["processed"]}
+    assert aws.keys(aws.processed) == ["bai2/acme/2026-11-23/b.bai.jsonl", "nacha/acme/2026-11-23/a.ach.jsonl"]
+    assert handler({"Event": "s3:TestEvent", "Bucket": aws.staging}, LambdaContext()) == {
+        "processed": 0,
+        "statuses": [],
+    }
