@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bankgate.files import READ_ERRORS, open_detected
+from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
 from parsers.detect import CONTAINERS, PDF, UNKNOWN
 from parsers.output import FORMATS, write_records
 from parsers.problems import ParseError, Problem
@@ -49,7 +49,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     with stream:
         fmt = kind if args.format == "auto" else args.format
-        if fmt in CONTAINERS or fmt in (UNKNOWN, PDF):
+        if args.format == "auto" and (fmt in CONTAINERS or fmt in (UNKNOWN, PDF)):
             what = "not a recognised bank file" if fmt == UNKNOWN else f"a {fmt} file, not a bank file"
             print(f"{shown}:0: {what} (formats: {', '.join(format_names())})", file=sys.stderr)
             return EXIT_INVALID
@@ -65,10 +65,21 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 print(_problem_line(shown, problem), file=sys.stderr)
             print(f"{shown}: INVALID: {parser.summary}", file=sys.stderr)
             return EXIT_INVALID
+        except _OutputError as exc:
+            print(f"bankgate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except DECOMPRESS_ERRORS as exc:  # a gzip file truncated or corrupt past its first block
+            print(f"{shown}:0: cannot read: {exc}", file=sys.stderr)
+            print(f"{shown}: INVALID: {parser.summary}", file=sys.stderr)
+            return EXIT_INVALID
     for problem in parser.problems:
         print(_problem_line(shown, problem), file=sys.stderr)
     print(f"{shown}: {parser.summary}", file=sys.stderr)
     return EXIT_OK
+
+
+class _OutputError(Exception):
+    """The ``-o`` file cannot be created (no such directory, no permission)."""
 
 
 def _write(parser, args: argparse.Namespace) -> None:
@@ -78,11 +89,22 @@ def _write(parser, args: argparse.Namespace) -> None:
         sys.stdout.flush()
         return
     target = Path(args.out)
+    if target.is_char_device() or target.is_fifo():  # -o /dev/null or a pipe: no rename over it
+        with open(target, "wb") as out:
+            write_records(args.output, parser.iter_batches(), out, parser.record_classes)
+        return
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
-        with open(partial, "wb") as out:
+        out = open(partial, "wb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with out:
             write_records(args.output, parser.iter_batches(), out, parser.record_classes)
-        os.replace(partial, target)
+        try:
+            os.replace(partial, target)
+        except OSError as exc:  # e.g. OUT is a directory
+            raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         partial.unlink(missing_ok=True)
 
@@ -134,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `bankgate parse big.ach | head` is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # an I/O error mid-way (disk full, device error): a message, not a traceback
+        print(f"bankgate: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from bankgate.files import READ_ERRORS, open_detected
+from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
 from parsers.detect import CONTAINERS, PDF, UNKNOWN
 from parsers.output import write_jsonl
 from parsers.problems import ParseError
@@ -38,7 +38,9 @@ def process_file(path: Path, out: Path) -> tuple[str, str, str]:
     try:
         stream, kind = open_detected(path)
     except READ_ERRORS as exc:
-        return UNKNOWN, "quarantined", f"cannot read: {exc}"
+        reason = f"cannot read: {exc}"
+        _quarantine(path, out, UNKNOWN, [{"line": 0, "message": reason}])
+        return UNKNOWN, "quarantined", reason
     with stream:
         if kind in CONTAINERS or kind in (UNKNOWN, PDF):
             reason = f"{kind} file: not handled by the parser stage"
@@ -53,6 +55,10 @@ def process_file(path: Path, out: Path) -> tuple[str, str, str]:
             first = exc.problems[0]
             more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
             return kind, "quarantined", f"line {first.line}: {first}{more}"
+        except DECOMPRESS_ERRORS as exc:  # a gzip file truncated or corrupt past its first block
+            reason = f"cannot read: {exc}"
+            _quarantine(path, out, kind, [{"line": 0, "message": reason}])
+            return kind, "quarantined", reason
         return kind, "processed", f"{parser.summary} -> {target}"
 
 

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import IO
 
 from parsers.detect import GZIP, HEAD_BYTES, detect, read_head
 
-READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile)
+#: A truncated or corrupt gzip stream; raised by any read, so also in the middle of a parse.
+DECOMPRESS_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+READ_ERRORS = (OSError, *DECOMPRESS_ERRORS)
 
 
 def open_detected(path: Path) -> tuple[IO[bytes], str]:
     """Open ``path`` for reading and detect its type; returns (stream, type). The caller closes."""
     stream: IO[bytes] = open(path, "rb")  # noqa: SIM115 - handed to the caller
-    kind = detect(read_head(stream))
-    if kind == GZIP:
-        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        kind = detect(stream.read(HEAD_BYTES))
-        stream.seek(0)
+    try:
+        kind = detect(read_head(stream))
+        if kind == GZIP:
+            stream.close()  # reopened through gzip, so closing the result closes the file too
+            stream = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+            kind = detect(stream.read(HEAD_BYTES))
+            stream.seek(0)
+    except BaseException:
+        stream.close()
+        raise
     return stream, kind

@@ -51,7 +51,8 @@ class LedgerRecord:
     problems: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return json.dumps(fields, sort_keys=True, default=str).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> LedgerRecord:
@@ -77,7 +78,7 @@ class Ledger:
 
     def key_for(self, source: str) -> str:
         digest = hashlib.sha256(source.encode()).hexdigest()[:32]
-        return f"{self.prefix}{digest}.json"
+        return f"{self.prefix}{digest[:2]}/{digest}.json"  # spread over 256 prefixes
 
     def get(self, source: str) -> tuple[LedgerRecord, str] | None:
         key = self.key_for(source)

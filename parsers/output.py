@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from functools import lru_cache
 from itertools import groupby
 from typing import IO, Any
 
@@ -22,6 +23,7 @@ from parsers.fields import gc_paused, union_columns
 FORMATS = ("jsonl", "csv", "parquet")
 
 
+@lru_cache(maxsize=512)
 def _row_builder(cls: type) -> Callable[[tuple], dict[str, Any]]:
     """A function turning one record into a dict with ``record`` first.
 
@@ -125,7 +127,16 @@ def write_parquet(batches: Iterable[list], out: IO[bytes], record_classes: Itera
             if schema is None:
                 schema = pa.schema([(c, _arrow_type(pa, data[c])) for c in columns])
                 writer = pq.ParquetWriter(out, schema, compression="zstd")
-            writer.write_table(pa.table(data, schema=schema))  # type: ignore[union-attr]
+            try:
+                table = pa.table(data, schema=schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                # A column all null in the first block was typed string; a record type first seen
+                # in a later block has other values there: keep them, as text.
+                for c, kind in zip(columns, schema.types):
+                    if kind == pa.string():
+                        data[c] = [v if v is None or isinstance(v, str) else str(_cell(v)) for v in data[c]]
+                table = pa.table(data, schema=schema)
+            writer.write_table(table)  # type: ignore[union-attr]
         if writer is None:
             writer = pq.ParquetWriter(out, pa.schema([(c, pa.string()) for c in columns]))
     finally:
