@@ -1,0 +1,167 @@
+"""The field reports' failures, as tests: scratch that leaks, descriptors that leak, module
+globals that carry one request's data into the next, and failures that lose files.
+
+These run the real handler on local (``file://``) stores, so tens of thousands of
+invocations fit in a test run; the S3 path is covered by test_lambda_s3.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import lambdas.process
+from tests.pipeline.conftest import LambdaContext
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
+BAI2 = (ROOT / "samples/bai2/daily-balances.bai").read_bytes()
+
+
+@pytest.fixture
+def fast_tmp(tmp_path: Path) -> Iterator[Path]:
+    """A memory file system when there is one: 20,000 invocations touch ~300,000 files, and
+    what is measured here is the handler, not the disk."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    path = Path(tempfile.mkdtemp(dir=shm, prefix="bankgate-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def local(fast_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    names = ("staging", "archive", "quarantine", "ledger", "processed", "scratch")
+    dirs = {name: fast_tmp / name for name in names}
+    for path in dirs.values():
+        path.mkdir()
+    monkeypatch.delenv("BANKGATE_CONFIG", raising=False)
+    monkeypatch.setenv("BANKGATE_STAGING", f"file://{dirs['staging']}")
+    monkeypatch.setenv("BANKGATE_ARCHIVE", f"file://{dirs['archive']}")
+    monkeypatch.setenv("BANKGATE_QUARANTINE", f"file://{dirs['quarantine']}")
+    monkeypatch.setenv("BANKGATE_LEDGER", f"file://{dirs['ledger']}")
+    monkeypatch.setenv("BANKGATE_SCRATCH_ROOT", str(dirs["scratch"]))
+    monkeypatch.setenv("BANKGATE_ROUTES", json.dumps({"*": {"destination": f"file://{dirs['processed']}"}}))
+    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    return dirs
+
+
+def stage(dirs: dict[str, Path], key: str, data: bytes) -> dict:
+    path = dirs["staging"] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    body = {
+        "Records": [
+            {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": str(dirs["staging"])}, "object": {"key": key}}}
+        ]
+    }
+    return {
+        "Records": [
+            {
+                "messageId": uuid.uuid4().hex,
+                "receiptHandle": "r",
+                "body": json.dumps(body),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_twenty_thousand_invocations_leave_fds_scratch_and_memory_flat(local) -> None:
+    context = LambdaContext()
+    marks: dict[int, tuple[int, int]] = {}
+    total = 20_000
+    # The structured log lines would pile up in pytest's output capture and read as a leak.
+    lambdas.process.logger.setLevel("WARNING")
+    try:
+        for i in range(total):
+            event = stage(local, f"inbound/acme/{i % 100}/{i}.ach", PAYROLL)
+            assert lambdas.process.handler(event, context) == {"batchItemFailures": []}
+            assert not any(local["scratch"].iterdir()), f"scratch left behind after invocation {i}"
+            if i in (1999, total - 1):
+                marks[i] = (open_fds(), rss_bytes())
+    finally:
+        lambdas.process.logger.setLevel("INFO")
+    (fds_early, rss_early), (fds_late, rss_late) = marks[1999], marks[total - 1]
+    assert fds_late <= fds_early, f"file descriptors grew from {fds_early} to {fds_late}"
+    assert rss_late - rss_early < 8 << 20, f"RSS grew by {(rss_late - rss_early) >> 20} MiB over {total} invocations"
+    assert sum(1 for _ in local["processed"].rglob("*.jsonl")) == total
+    assert not any(p.is_file() for p in local["staging"].rglob("*"))
+
+
+def test_interleaved_invocations_share_nothing(local) -> None:
+    """Two invocations at once, same file name, different content: each gets its own."""
+    events = [stage(local, "inbound/a/d/same.ach", PAYROLL), stage(local, "inbound/b/d/same.bai", BAI2)]
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = lambdas.process.handler(events[i], LambdaContext())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [{"batchItemFailures": []}] * 2
+    nacha = (local["processed"] / "a/d/same.ach.jsonl").read_text().splitlines()
+    bai2 = (local["processed"] / "b/d/same.bai.jsonl").read_text().splitlines()
+    assert {json.loads(x)["record"] for x in nacha} >= {"file_header", "entry_detail"}
+    assert {json.loads(x)["record"] for x in bai2} >= {"group_header", "transaction_detail"}
+    # Nothing about either request is left in module state: only config and clients.
+    pipeline = lambdas.process._pipeline
+    state = repr(vars(pipeline)) + repr({k: v for k, v in vars(lambdas.process).items() if not k.startswith("__")})
+    assert "same.ach" not in state and "same.bai" not in state
+
+
+def test_failure_midway_leaves_no_scratch_and_loses_no_file(local, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bankgate.pipeline
+
+    def explode(*args, **kwargs):
+        raise OSError("disk vanished while writing outputs")
+
+    monkeypatch.setattr(bankgate.pipeline, "write_records", explode)
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    event = stage(local, "inbound/acme/d/payroll.ach", PAYROLL)
+    with pytest.raises(BatchProcessingError):  # every record of the batch failed: Lambda retries it
+        lambdas.process.handler(event, LambdaContext())
+    assert not any(local["scratch"].iterdir())
+    assert (local["staging"] / "inbound/acme/d/payroll.ach").read_bytes() == PAYROLL  # not lost
+    assert not any(p.is_file() for p in local["processed"].rglob("*"))  # no partial output
+    monkeypatch.undo()
+    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    for name in ("staging", "archive", "quarantine", "ledger", "processed"):
+        monkeypatch.setenv(f"BANKGATE_{name.upper()}", f"file://{local[name]}")
+    monkeypatch.setenv("BANKGATE_SCRATCH_ROOT", str(local["scratch"]))
+    monkeypatch.setenv("BANKGATE_ROUTES", json.dumps({"*": {"destination": f"file://{local['processed']}"}}))
+    assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}  # the retry
+    assert (local["archive"] / "acme/d/payroll.ach").read_bytes() == PAYROLL
+    assert not any(local["scratch"].iterdir())
