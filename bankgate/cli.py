@@ -19,6 +19,7 @@ from parsers.output import FORMATS, write_records
 from parsers.problems import ParseError, Problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another worker holds the object; try again later
 
 
 def _problem_line(path: str, problem: Problem) -> str:
@@ -32,13 +33,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
     except READ_ERRORS as exc:
         print(f"{path}:0: cannot read: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    stream.close()
+    with stream:
+        if kind == PDF:  # which insurance document: needs the text, read in a bounded worker
+            from parsers.detect import classify_pdf
+
+            kind = classify_pdf(stream)
     print(kind)
     return EXIT_OK
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from parsers.registry import format_names, open_parser
+    from parsers.registry import format_for_detected, format_names, open_parser
 
     path = Path(args.file)
     shown = str(args.file)
@@ -48,7 +53,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"{shown}:0: cannot read: {exc}", file=sys.stderr)
         return EXIT_INVALID
     with stream:
-        fmt = kind if args.format == "auto" else args.format
+        fmt = format_for_detected(kind) if args.format == "auto" else args.format
         if args.format == "auto" and (fmt in CONTAINERS or fmt in (UNKNOWN, PDF)):
             what = "not a recognised bank file" if fmt == UNKNOWN else f"a {fmt} file, not a bank file"
             print(f"{shown}:0: {what} (formats: {', '.join(format_names())})", file=sys.stderr)
@@ -109,6 +114,50 @@ def _write(parser, args: argparse.Namespace) -> None:
         partial.unlink(missing_ok=True)
 
 
+def cmd_process(args: argparse.Namespace) -> int:
+    """One staged object through the pipeline, as the Lambda would: for local runs and reprocessing."""
+    import json
+
+    from bankgate.config import ConfigError, PipelineConfig
+    from bankgate.pipeline import Pipeline, StagedObject
+    from bankgate.store import split_url
+
+    try:
+        config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig.from_env()
+        scheme, where, key = split_url(args.url)
+        staging_scheme, staging_where, _ = split_url(config.staging)
+    except (ConfigError, ValueError) as exc:
+        print(f"bankgate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if scheme == "file":
+        root = Path(staging_where).resolve()
+        path = Path(where).resolve()
+        if scheme != staging_scheme or root not in path.parents:
+            print(f"bankgate: {args.url} is not under the staging directory {config.staging}", file=sys.stderr)
+            return EXIT_USAGE
+        key = path.relative_to(root).as_posix()
+    elif (scheme, where) != (staging_scheme, staging_where):
+        print(f"bankgate: {args.url} is not in the staging bucket {config.staging}", file=sys.stderr)
+        return EXIT_USAGE
+    outcome = Pipeline(config).process(StagedObject(key), force=args.force)
+    print(
+        json.dumps(
+            {
+                "source": outcome.source,
+                "status": outcome.status,
+                "type": outcome.file_type,
+                "records": outcome.records,
+                "outputs": outcome.outputs,
+                "reason": outcome.reason,
+            }
+        )
+    )
+    if outcome.status == "quarantined":
+        print(f"{args.url}: quarantined: {outcome.reason}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_BUSY if outcome.status == "busy" else EXIT_OK
+
+
 def cmd_layouts(args: argparse.Namespace) -> int:
     from parsers.fixed import available_layouts
 
@@ -129,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse", help="parse and validate one file, write its records")
     p.add_argument("file")
-    p.add_argument("--format", default="auto", help="auto (default), nacha, bai2 or fixed:LAYOUT")
+    p.add_argument("--format", default="auto", help="auto (default), nacha, bai2, fixed:LAYOUT or insurance-pdf")
     p.add_argument("--output", default="jsonl", choices=FORMATS, help="output format (default jsonl)")
     p.add_argument("-o", dest="out", help="output file (default stdout); written atomically")
     p.add_argument("--lenient", action="store_true", help="report problems as warnings and keep the records")
@@ -141,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lay = sub.add_parser("layouts", help="list the fixed-width layouts available to --format fixed:LAYOUT")
     lay.set_defaults(func=cmd_layouts)
+
+    proc = sub.add_parser("process", help="run the processing pipeline on one staged object")
+    proc.add_argument("url", help="s3://BUCKET/KEY, gs://BUCKET/KEY or file:///PATH inside the staging area")
+    proc.add_argument("--config", help="pipeline config TOML (default: $BANKGATE_CONFIG or BANKGATE_* variables)")
+    proc.add_argument("--force", action="store_true", help="process again even if the ledger has it as done")
+    proc.set_defaults(func=cmd_process)
 
     demo = sub.add_parser("demo", help="run the main job on the bundled sample files")
     demo.add_argument("--samples", default=str(Path(__file__).resolve().parent.parent / "samples"))

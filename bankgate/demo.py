@@ -1,82 +1,86 @@
 """The README's first command: the main job on bundled sample files, no setup needed.
 
-Every sample is detected by content, parsed and validated; good files become JSON Lines
-under ``OUT/processed/<type>/``, bad ones get an ``OUT/quarantine/<file>.error.json`` with
-the reason (line, record, field). The SFTP pull and the cloud pipeline join this flow as
-they are built; this is the same parse-validate-route core they run.
+Every sample is staged into a local staging "bucket" (a directory) the way a bank pull or a
+client upload lands it, ``inbound/<source>/<date>/<file>``, and the same processing pipeline
+the Lambda runs takes it from there: detect, unpack, parse, validate, route to
+``processed/<type>/``, archive the original, or quarantine it with an ``.error.json``.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
+from bankgate.config import PipelineConfig, Route
+from bankgate.pipeline import Outcome, Pipeline, StagedObject
 
-from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
-from parsers.detect import CONTAINERS, PDF, UNKNOWN
-from parsers.output import write_jsonl
-from parsers.problems import ParseError
-from parsers.registry import open_parser
-
-SKIP_SUFFIXES = {".md", ".py", ".txt-notes"}
+SKIP_SUFFIXES = {".md", ".py"}
+MARKER = ".bankgate-demo"
+AREAS = ("staging", "archive", "quarantine", "ledger", "processed")
+ROUTES = {"nacha": "nacha", "bai2": "bai2", "fixed:*": "fixed", "insurance-pdf": "insurance", "*": "other"}
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with open(partial, "wb") as out:
-            write(out)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+def demo_config(out: Path) -> PipelineConfig:
+    routes = {kind: Route(f"file://{out / 'processed' / folder}") for kind, folder in ROUTES.items()}
+    return PipelineConfig(
+        staging=f"file://{out / 'staging'}",
+        archive=f"file://{out / 'archive'}",
+        quarantine=f"file://{out / 'quarantine'}",
+        ledger=f"file://{out / 'ledger'}",
+        routes=routes,
+    )
 
 
-def process_file(path: Path, out: Path) -> tuple[str, str, str]:
-    """Parse one file and route it: returns (type, outcome, detail)."""
-    try:
-        stream, kind = open_detected(path)
-    except READ_ERRORS as exc:
-        reason = f"cannot read: {exc}"
-        _quarantine(path, out, UNKNOWN, [{"line": 0, "message": reason}])
-        return UNKNOWN, "quarantined", reason
-    with stream:
-        if kind in CONTAINERS or kind in (UNKNOWN, PDF):
-            reason = f"{kind} file: not handled by the parser stage"
-            _quarantine(path, out, kind, [{"line": 0, "message": reason}])
-            return kind, "quarantined", reason
-        parser = open_parser(kind, stream, name=path.name)
-        target = out / "processed" / kind.replace(":", "-") / f"{path.name}.jsonl"
-        try:
-            _atomic_write(target, lambda f: write_jsonl(parser.iter_batches(), f))
-        except ParseError as exc:
-            _quarantine(path, out, kind, [p.as_dict() for p in exc.problems])
-            first = exc.problems[0]
-            more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-            return kind, "quarantined", f"line {first.line}: {first}{more}"
-        except DECOMPRESS_ERRORS as exc:  # a gzip file truncated or corrupt past its first block
-            reason = f"cannot read: {exc}"
-            _quarantine(path, out, kind, [{"line": 0, "message": reason}])
-            return kind, "quarantined", reason
-        return kind, "processed", f"{parser.summary} -> {target}"
+def _fresh(out: Path) -> None:
+    """Start from empty areas, but only in a directory this command made (never a user's)."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise SystemExit(f"{out} exists and was not made by 'bankgate demo'; choose another --out")
+    for area in AREAS:
+        shutil.rmtree(out / area, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).touch()
 
 
-def _quarantine(path: Path, out: Path, kind: str, problems: list[dict]) -> None:
-    report = {"file": str(path), "type": kind, "problems": problems}
-    target = out / "quarantine" / f"{path.name}.error.json"
-    _atomic_write(target, lambda f: f.write(orjson.dumps(report, option=orjson.OPT_INDENT_2)))
+def stage_samples(samples: Path, staging: Path, day: str) -> list[str]:
+    """Copy samples into staging as ``inbound/<source>/<day>/<name>``; the source is the folder."""
+    keys = []
+    for path in sorted(p for p in samples.rglob("*") if p.is_file() and p.suffix not in SKIP_SUFFIXES):
+        folder = path.parent.relative_to(samples).as_posix()
+        source = "samples" if folder == "." else folder.replace("/", "-")
+        key = f"inbound/{source}/{day}/{path.name}"
+        target = staging / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        keys.append(key)
+    return keys
+
+
+def _describe(outcome: Outcome, out: Path) -> str:
+    if outcome.status == "processed":
+        outputs = ", ".join(url.removeprefix(f"file://{out}/") for url in outcome.outputs)
+        return f"{outcome.records} records -> {outputs}"
+    return outcome.reason
 
 
 def run_demo(samples: Path, out: Path) -> int:
-    files = sorted(p for p in samples.rglob("*") if p.is_file() and p.suffix not in SKIP_SUFFIXES)
-    if not files:
+    out = out.resolve()
+    _fresh(out)
+    day = datetime.now(UTC).date().isoformat()
+    keys = stage_samples(samples, out / "staging", day)
+    if not keys:
         print(f"no sample files under {samples}")
         return 1
-    counts = {"processed": 0, "quarantined": 0}
-    for path in files:
-        kind, outcome, detail = process_file(path, out)
-        counts[outcome] += 1
-        print(f"{outcome.upper():12} {path.relative_to(samples)}  [{kind}]  {detail}")
-    print(f"\n{counts['processed']} processed, {counts['quarantined']} quarantined; outputs under {out}/")
+    pipeline = Pipeline(demo_config(out))
+    counts: dict[str, int] = {}
+    for key in keys:
+        outcome = pipeline.process(StagedObject(key))
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        kind = f"[{outcome.file_type}]" if outcome.file_type else ""
+        print(f"{outcome.status.upper():12} {key} {kind}  {_describe(outcome, out)}")
+    print(
+        f"\n{counts.get('processed', 0)} processed, {counts.get('quarantined', 0)} quarantined. "
+        f"Outputs in {out}/processed, originals in {out}/archive, rejects and reasons in {out}/quarantine, "
+        f"one ledger record per file in {out}/ledger."
+    )
     return 0

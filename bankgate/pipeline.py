@@ -25,7 +25,7 @@ from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger
 from bankgate.scratch import scratch_dir
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
-from parsers.detect import CONTAINERS, GZIP, HEAD_BYTES, PGP, TAR, UNKNOWN, ZIP, detect
+from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, detect
 from parsers.output import write_records
 from parsers.problems import ParseError
 
@@ -165,31 +165,24 @@ class Pipeline:
         if kind == PGP:
             self._decrypt(stream, lineage, scratch, work, depth)
         elif kind in CONTAINERS:
-            self._unpack(stream, kind, lineage, scratch, work)
+            self._unpack(stream, lineage, scratch, work)
         else:
             self._parse(stream, kind, lineage, work)
 
-    def _unpack(self, stream: Any, kind: str, lineage: tuple[str, ...], scratch: Path, work: _Work) -> None:
+    def _unpack(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work) -> None:
+        """Each member is a file of its own, named by its lineage (archive/member/...)."""
         from bankgate.archives import ArchiveError, iter_members
 
-        source: Any = stream
-        if kind == ZIP:  # a zip's directory is at its end: it needs a seekable file
-            source = _spill(stream, scratch / "archive.zip", self.config.scratch_budget_bytes)
         try:
-            for member in iter_members(source, name=lineage[-1], limits=None, scratch_dir=scratch):
+            for member in iter_members(stream, name=lineage[-1], scratch=scratch):
                 member_lineage = (*lineage[:-1], *member.path)
                 inner = peekable(member.stream)
-                inner_kind = detect(inner.peek(HEAD_BYTES)[:HEAD_BYTES])
-                if inner_kind == PGP:
+                if member.kind == PGP:
                     self._decrypt(inner, member_lineage, scratch, work, 0)
                 else:
-                    self._parse(inner, inner_kind, member_lineage, work)
+                    self._parse(inner, member.kind, member_lineage, work)
         except ArchiveError as exc:
-            raise Rejected(f"{'/'.join(lineage)}: {exc.reason}") from None
-        finally:
-            if isinstance(source, Path):
-                source.unlink(missing_ok=True)
-        assert kind in (ZIP, GZIP, TAR)
+            raise Rejected(exc.reason) from None  # the reason names the archive and member
 
     def _decrypt(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
         raise Rejected(f"{'/'.join(lineage)}: PGP-encrypted, and no decryption key is configured")
@@ -287,20 +280,6 @@ def _sha256_of(store: ObjectStore, key: str) -> str:
         while chunk := stream.read(1 << 20):
             check.update(chunk)
     return check.hexdigest()
-
-
-def _spill(stream: IO[bytes], path: Path, budget: int) -> Path:
-    """Copy a stream into the scratch dir, refusing to pass the scratch budget."""
-    written = 0
-    with open(path, "wb") as out:
-        while chunk := stream.read(1 << 20):
-            written += len(chunk)
-            if written > budget:
-                raise Rejected(
-                    f"archive is larger than the scratch budget ({budget} bytes); route it to the batch runner"
-                )
-            out.write(chunk)
-    return path
 
 
 def _content_type(fmt: str) -> str:

@@ -642,7 +642,13 @@ def test_corpus_through_the_console_script() -> None:
 # -- demo ------------------------------------------------------------------------------------
 
 
+def _one(root: Path, pattern: str) -> Path:
+    [found] = list(root.rglob(pattern))
+    return found
+
+
 def test_demo(tmp_path: Path) -> None:
+    """The README's first command: samples staged, processed by the pipeline, routed, archived."""
     out = tmp_path / "out"
     result = bankgate("demo", "--out", out, cwd=tmp_path)
     err_lines(result)
@@ -650,34 +656,42 @@ def test_demo(tmp_path: Path) -> None:
     stdout = result.stdout.decode()
     assert f"{len(GOOD)} processed, 1 quarantined" in stdout
     for path in GOOD:
-        processed = out / "processed" / expected_type(path).replace(":", "-") / f"{path.name}.jsonl"
-        assert processed.is_file(), processed
+        processed = _one(out / "processed" / path.parent.name, f"{path.name}.jsonl")
         count, _ = summary_counts(err_lines(parsed(path))[-1])
         assert len(jsonl_rows(processed.read_bytes())) == count
+        assert _one(out / "archive", path.name).read_bytes() == path.read_bytes()
     assert not list((out / "processed").rglob(f"{BROKEN.name}*"))
-    assert sorted(p.name for p in (out / "quarantine").iterdir()) == [f"{BROKEN.name}.error.json"]
-    report = json.loads((out / "quarantine" / f"{BROKEN.name}.error.json").read_text())
-    assert report["type"] == "nacha"
+    assert not [p for p in (out / "staging").rglob("*") if p.is_file()], "staging is emptied"
+    assert _one(out / "quarantine", BROKEN.name).read_bytes() == BROKEN.read_bytes()
+    report = json.loads(_one(out / "quarantine", f"{BROKEN.name}.error.json").read_text())
     assert [(p["line"], p["field"]) for p in report["problems"]] == [(7, "total_credit"), (12, "total_credit")]
     assert all(p["record"] and p["message"] for p in report["problems"])
-    assert not [p for p in out.rglob(".*")], "no hidden partial files left"
+    ledger = [json.loads(p.read_text()) for p in (out / "ledger").rglob("*.json")]
+    assert sorted(r["state"] for r in ledger) == ["done"] * len(GOOD) + ["quarantined"]
+    again = bankgate("demo", "--out", out, cwd=tmp_path)  # re-running starts afresh
+    assert again.returncode == 0 and f"{len(GOOD)} processed, 1 quarantined" in again.stdout.decode()
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = bankgate("demo", "--out", tmp_path)
+    assert result.returncode != 0
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
 def test_demo_quarantines_unreadable_and_non_bank_files(tmp_path: Path) -> None:
     samples = tmp_path / "samples"
     samples.mkdir()
     (samples / "good.ach").write_bytes(NACHA_SAMPLE.read_bytes())
-    (samples / "bundle.zip").write_bytes(zip_bytes())
+    (samples / "notes.txt").write_bytes(b"minutes of the treasury meeting\n")
     packed = gzip.compress(NACHA_SAMPLE.read_bytes())
     (samples / "cut.ach.gz").write_bytes(packed[: len(packed) // 2])
-    (samples / "corrupt.ach.gz").write_bytes(packed[:20] + bytes(200) + packed[220:])
     out = tmp_path / "out"
     result = bankgate("demo", "--samples", samples, "--out", out)
     err_lines(result)
     assert result.returncode == 0
-    assert "1 processed, 3 quarantined" in result.stdout.decode()
-    reports = sorted(p.name for p in (out / "quarantine").iterdir())
-    assert reports == ["bundle.zip.error.json", "corrupt.ach.gz.error.json", "cut.ach.gz.error.json"]
-    for name in reports:
-        problems = json.loads((out / "quarantine" / name).read_text())["problems"]
-        assert problems and all("message" in p for p in problems)
+    assert "1 processed, 2 quarantined" in result.stdout.decode()
+    reports = sorted(p.name for p in (out / "quarantine").rglob("*.error.json"))
+    assert reports == ["cut.ach.gz.error.json", "notes.txt.error.json"]
+    for path in (out / "quarantine").rglob("*.error.json"):
+        assert json.loads(path.read_text())["reason"]
