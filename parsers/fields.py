@@ -12,11 +12,9 @@ line with a problem back to ``decode`` so messages come from one place.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import namedtuple
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from parsers.problems import ProblemLog
+from parsers.rows import gc_paused
 
 
 class Kind(StrEnum):
@@ -447,23 +446,6 @@ def _encode_signed(f: Field, value: Any) -> str:
     return sign + text if f.sign == "leading" else text + sign
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Build a block of records without the cyclic GC scanning them as they are made.
-
-    Records are tuples of ints and strings: they can never form a cycle, yet every few
-    hundred allocations the collector walks them all. Pausing it for one block's worth of
-    records makes decoding about 30% faster; it runs again as soon as the block is done.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _spans(fields: Iterable[Field]) -> list[tuple[int, int]]:
     """Adjacent fields merged into 0-based [lo, hi) column ranges, to check them in one pass."""
     spans: list[tuple[int, int]] = []
@@ -501,18 +483,3 @@ def _encode_field(f: Field, value: Any) -> str:
         return value.strftime(f.pattern)
     # Kind.TIME: accepts "HH:MM" or "HHMM"
     return str(value).replace(":", "").rjust(f.length, "0")
-
-
-def record_dict(record: Any) -> dict[str, Any]:
-    """A record as an ordered dict with its kind first: the row shape every output uses."""
-    return {"record": record.KIND, **record._asdict()}
-
-
-def union_columns(record_classes: Iterable[type]) -> list[str]:
-    """The columns of a table that holds every given record type (CSV, Parquet)."""
-    columns = ["record"]
-    for cls in record_classes:
-        for name in cls._fields:
-            if name not in columns:
-                columns.append(name)
-    return columns

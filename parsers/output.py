@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from parsers.fields import gc_paused, union_columns
+from parsers.rows import gc_paused, union_columns
 
 FORMATS = ("jsonl", "csv", "parquet")
 

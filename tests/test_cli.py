@@ -306,7 +306,7 @@ def test_output_to_a_named_pipe_is_not_replaced(tmp_path: Path) -> None:
 
 
 def columns_of(path: Path) -> list[str]:
-    from parsers.fields import union_columns
+    from parsers.rows import union_columns
 
     with open(path, "rb") as f:
         return union_columns(open_parser(expected_type(path), f).record_classes)

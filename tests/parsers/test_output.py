@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from parsers.bai2 import Bai2Parser
-from parsers.fields import union_columns
+from parsers.rows import union_columns
 from parsers.nacha import NachaParser
 from parsers.output import FORMATS, write_csv, write_jsonl, write_parquet, write_records
 from tests.parsers.nacha_helpers import batch, build, line_number, put
