@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -87,6 +88,8 @@ class Pipeline:
         ledger_store, ledger_prefix = open_url(config.ledger, **self._clients)
         self.ledger = Ledger(ledger_store, ledger_prefix)
         self._stores: dict[str, tuple[ObjectStore, str]] = {}
+        self._keys: Any = None
+        self._pgp_verify: Any = None
 
     def _store(self, url: str) -> tuple[ObjectStore, str]:
         if url not in self._stores:  # clients and stores are reusable; no request data here
@@ -185,7 +188,40 @@ class Pipeline:
             raise Rejected(exc.reason) from None  # the reason names the archive and member
 
     def _decrypt(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
-        raise Rejected(f"{'/'.join(lineage)}: PGP-encrypted, and no decryption key is configured")
+        """Decrypt into scratch, then detect again: a PGP file usually wraps a bank file or a zip."""
+        from bankgate import pgp
+
+        shown = "/".join(lineage)
+        keys = self._pgp_keys()
+        if keys is None:
+            raise Rejected(f"{shown}: PGP-encrypted, and no decryption key is configured (BANKGATE_PGP_KEYS)")
+        if depth >= MAX_PGP_LAYERS:
+            raise Rejected(f"{shown}: more than {MAX_PGP_LAYERS} layers of PGP encryption")
+        plain = scratch / f"decrypted-{depth}"
+        try:
+            pgp.decrypt(stream, keys=keys, out=plain, verify_with=self._pgp_verify, scratch_dir=scratch)
+        except pgp.PgpError as exc:
+            raise Rejected(f"{shown}: {exc.reason}") from None
+        inner = (*lineage[:-1], _without_pgp_suffix(lineage[-1]))
+        try:
+            with open(plain, "rb") as decrypted:
+                self._handle(peekable(decrypted), inner, scratch, work, depth + 1)
+        finally:
+            plain.unlink(missing_ok=True)
+
+    def _pgp_keys(self) -> Any:
+        """The decryption key ring, loaded once per pipeline (a secret, like a client: config)."""
+        if self._keys is None and os.environ.get("BANKGATE_PGP_KEYS"):
+            from bankgate import pgp
+            from bankgate.secrets import resolve_secret
+
+            passphrase = os.environ.get("BANKGATE_PGP_PASSPHRASE")
+            self._keys = pgp.KeyRing.from_armored(
+                resolve_secret(os.environ["BANKGATE_PGP_KEYS"]), resolve_secret(passphrase) if passphrase else None
+            )
+            verify = os.environ.get("BANKGATE_PGP_VERIFY_KEYS")
+            self._pgp_verify = pgp.PublicKeys.from_armored(resolve_secret(verify)) if verify else None
+        return self._keys
 
     def _parse(self, stream: IO[bytes], kind: str, lineage: tuple[str, ...], work: _Work) -> None:
         from parsers.registry import open_parser
@@ -280,6 +316,13 @@ def _sha256_of(store: ObjectStore, key: str) -> str:
         while chunk := stream.read(1 << 20):
             check.update(chunk)
     return check.hexdigest()
+
+
+def _without_pgp_suffix(name: str) -> str:
+    for suffix in (".pgp", ".gpg", ".asc"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def _content_type(fmt: str) -> str:

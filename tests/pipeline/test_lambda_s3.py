@@ -170,3 +170,39 @@ def test_direct_s3_and_eventbridge_invocations(aws) -> None:
         "processed": 0,
         "statuses": [],
     }
+
+
+def test_pgp_encrypted_nacha_is_decrypted_then_parsed(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.core.pgp_helpers import make_encrypted_fixture
+
+    ciphertext, secret, passphrase = make_encrypted_fixture(PAYROLL, tmp_path)
+    monkeypatch.setenv("BANKGATE_PGP_KEYS", secret)
+    monkeypatch.setenv("BANKGATE_PGP_PASSPHRASE", passphrase)
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach.pgp", Body=ciphertext.read_bytes())
+    aws.drain(handler)
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
+    rows = read_jsonl(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.jsonl")
+    assert sum(r["record"] == "entry_detail" for r in rows) == 5
+    # the original stays encrypted in the archive
+    archived = aws.s3.get_object(Bucket=aws.archive, Key="originals/acme/2026-11-23/payroll.ach.pgp")["Body"].read()
+    assert archived == ciphertext.read_bytes()
+
+
+def test_pgp_file_without_the_right_key_is_quarantined(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.core.pgp_helpers import make_encrypted_fixture
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ciphertext, _, _ = make_encrypted_fixture(PAYROLL, tmp_path / "a")
+    _, other_secret, passphrase = make_encrypted_fixture(b"other", tmp_path / "b")
+    monkeypatch.setenv("BANKGATE_PGP_KEYS", other_secret)
+    monkeypatch.setenv("BANKGATE_PGP_PASSPHRASE", passphrase)
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach.pgp", Body=ciphertext.read_bytes())
+    aws.drain(handler)
+    assert aws.keys(aws.processed) == []
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/payroll.ach.pgp.error.json")[
+            "Body"
+        ].read()
+    )
+    assert "key" in report["reason"].lower()
