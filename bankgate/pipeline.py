@@ -224,10 +224,11 @@ class Pipeline:
         return self._keys
 
     def _parse(self, stream: IO[bytes], kind: str, lineage: tuple[str, ...], work: _Work) -> None:
-        from parsers.registry import open_parser
+        from parsers.registry import format_for_detected, open_parser
 
         shown = "/".join(lineage)
-        if kind in (UNKNOWN, "pdf") or kind in CONTAINERS:
+        kind = format_for_detected(kind)
+        if kind == UNKNOWN or kind in CONTAINERS:
             raise Rejected(
                 f"{shown}: {'unrecognised content' if kind == UNKNOWN else kind + ' file'}: no parser for it"
             )

@@ -58,6 +58,17 @@ def detect(head: bytes) -> str:
     return UNKNOWN
 
 
+def classify_pdf(stream: IO[bytes]) -> str:
+    """An insurance PDF's type: ``acord25``, ``declarations`` or ``insurance-pdf-unknown``.
+
+    Unlike ``detect`` this reads the document (its first pages, in a bounded worker process,
+    with OCR for a scan), because a PDF's kind is in its text, not its first bytes.
+    """
+    from parsers.insurance import classify_pdf as classify
+
+    return classify(stream)
+
+
 def looks_like_nacha(head: bytes) -> bool:
     """A file header record: '101', record size '094' at 35-37, blocking factor '10', format '1'."""
     text = head.lstrip(b"\r\n")

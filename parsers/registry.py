@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import IO
 
 from parsers.base import FileParser
-from parsers.detect import BAI2, NACHA
+from parsers.detect import BAI2, NACHA, PDF
 
 FIXED_PREFIX = "fixed:"
+INSURANCE_PDF = "insurance-pdf"
 
 
 def format_names() -> list[str]:
     from parsers.fixed import available_layouts
 
-    return [NACHA, BAI2, *(FIXED_PREFIX + name for name in available_layouts())]
+    return [NACHA, BAI2, *(FIXED_PREFIX + name for name in available_layouts()), INSURANCE_PDF]
+
+
+def format_for_detected(kind: str) -> str:
+    """The parser format for a type from ``detect`` (``--format auto``): a PDF is an insurance PDF."""
+    return INSURANCE_PDF if kind == PDF else kind
 
 
 def open_parser(fmt: str, stream: IO[bytes], *, name: str = "", lenient: bool = False) -> FileParser:
-    """A parser for ``fmt`` (``nacha``, ``bai2`` or ``fixed:LAYOUT``) reading ``stream``.
+    """A parser for ``fmt`` (``nacha``, ``bai2``, ``fixed:LAYOUT`` or ``insurance-pdf``) reading ``stream``.
 
     Raises ``ValueError`` for an unknown format or layout, with the choices in the message.
     """
@@ -33,4 +39,8 @@ def open_parser(fmt: str, stream: IO[bytes], *, name: str = "", lenient: bool = 
         from parsers.fixed import FixedWidthParser, load_layout
 
         return FixedWidthParser(stream, load_layout(fmt[len(FIXED_PREFIX) :]), name=name, lenient=lenient)
+    if fmt == INSURANCE_PDF:
+        from parsers.insurance import InsurancePdfParser
+
+        return InsurancePdfParser(stream, name=name, lenient=lenient)
     raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(format_names())}")

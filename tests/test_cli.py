@@ -465,13 +465,12 @@ def zip_bytes() -> bytes:
     ("name", "data", "word"),
     [
         ("payroll.ach", zip_bytes(), "zip"),
-        ("statement.bai", b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", "pdf"),
         ("payroll.ach", b"-----BEGIN PGP MESSAGE-----\n\nhQEMA5L0\n-----END PGP MESSAGE-----\n", "pgp"),
         ("data.ach", random_binary(), "bank file"),
         ("empty.ach", b"", "not a recognised bank file"),
         ("notes.txt", b"101 things to do\n", "not a recognised bank file"),
     ],
-    ids=["zip", "pdf", "pgp", "random", "empty", "text"],
+    ids=["zip", "pgp", "random", "empty", "text"],
 )
 def test_not_a_bank_file(tmp_path: Path, name: str, data: bytes, word: str) -> None:
     path = tmp_path / name
@@ -569,8 +568,8 @@ def test_detect_ignores_the_name(tmp_path: Path) -> None:
     path.write_bytes(NACHA_SAMPLE.read_bytes())
     assert bankgate("detect", path).stdout == b"nacha\n"
     path = tmp_path / "x.ach"
-    path.write_bytes(b"%PDF-1.4\n")
-    assert run_main("detect", path) == (0, b"pdf\n", "")
+    path.write_bytes(b"%PDF-1.4\n")  # a PDF, whatever its name: classified as an insurance PDF or not
+    assert run_main("detect", path) == (0, b"insurance-pdf-unknown\n", "")
     path = tmp_path / "x.txt"
     path.write_bytes(zip_bytes())
     assert run_main("detect", path) == (0, b"zip\n", "")
@@ -654,7 +653,10 @@ def test_demo(tmp_path: Path) -> None:
     err_lines(result)
     assert result.returncode == 0
     stdout = result.stdout.decode()
-    assert f"{len(GOOD)} processed, 1 quarantined" in stdout
+    pdfs = sorted((SAMPLES / "insurance").glob("*.pdf"))
+    assert f"{len(GOOD) + len(pdfs)} processed, 1 quarantined" in stdout
+    for pdf in pdfs:
+        assert _one(out / "processed" / "insurance", f"{pdf.name}.jsonl").stat().st_size > 0
     for path in GOOD:
         processed = _one(out / "processed" / path.parent.name, f"{path.name}.jsonl")
         count, _ = summary_counts(err_lines(parsed(path))[-1])
@@ -667,9 +669,9 @@ def test_demo(tmp_path: Path) -> None:
     assert [(p["line"], p["field"]) for p in report["problems"]] == [(7, "total_credit"), (12, "total_credit")]
     assert all(p["record"] and p["message"] for p in report["problems"])
     ledger = [json.loads(p.read_text()) for p in (out / "ledger").rglob("*.json")]
-    assert sorted(r["state"] for r in ledger) == ["done"] * len(GOOD) + ["quarantined"]
+    assert sorted(r["state"] for r in ledger) == ["done"] * (len(GOOD) + len(pdfs)) + ["quarantined"]
     again = bankgate("demo", "--out", out, cwd=tmp_path)  # re-running starts afresh
-    assert again.returncode == 0 and f"{len(GOOD)} processed, 1 quarantined" in again.stdout.decode()
+    assert again.returncode == 0 and f"{len(GOOD) + len(pdfs)} processed" in again.stdout.decode()
 
 
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:

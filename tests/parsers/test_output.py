@@ -18,9 +18,9 @@ from typing import Any, NamedTuple
 import pytest
 
 from parsers.bai2 import Bai2Parser
-from parsers.rows import union_columns
 from parsers.nacha import NachaParser
 from parsers.output import FORMATS, write_csv, write_jsonl, write_parquet, write_records
+from parsers.rows import union_columns
 from tests.parsers.nacha_helpers import batch, build, line_number, put
 
 pa = pytest.importorskip("pyarrow")

@@ -1,0 +1,506 @@
+"""ACORD 25 certificates of liability insurance: from form fields, or read back from the page.
+
+ACORD publishes the certificate as a fillable PDF whose field names say what each box holds
+(``Policy_GeneralLiability_PolicyNumberIdentifier_A``). When the fields carry values they are
+read as they are (source ``form``). A certificate that was flattened or printed to PDF keeps
+only the drawn text, and a scanned one only pixels (OCR); for those, ``from_page`` finds the
+printed labels (PRODUCER, INSURER A :, POLICY NUMBER, EACH OCCURRENCE ...) and reads the
+values where the form puts them relative to the labels, producing the same field names. So
+one function (``build``) turns field values into records and checks them, whatever their source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from parsers.insurance.layout import Hit, Page
+from parsers.insurance.records import Certificate, Coverage, Party
+from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat, clean, parse_date
+from parsers.problems import ProblemLog
+
+LETTERS = "ABCDEF"
+USD = MoneyFormat()
+
+#: line of business -> (title, letter, policy number, effective, expiration field names)
+POLICY_FIELDS: dict[str, tuple[str, str, str, str, str]] = {
+    "general_liability": (
+        "commercial general liability",
+        "GeneralLiability_InsurerLetterCode_A",
+        "Policy_GeneralLiability_PolicyNumberIdentifier_A",
+        "Policy_GeneralLiability_EffectiveDate_A",
+        "Policy_GeneralLiability_ExpirationDate_A",
+    ),
+    "auto": (
+        "automobile liability",
+        "Vehicle_InsurerLetterCode_A",
+        "Policy_AutomobileLiability_PolicyNumberIdentifier_A",
+        "Policy_AutomobileLiability_EffectiveDate_A",
+        "Policy_AutomobileLiability_ExpirationDate_A",
+    ),
+    "umbrella": (
+        "umbrella / excess liability",
+        "ExcessUmbrella_InsurerLetterCode_A",
+        "Policy_ExcessLiability_PolicyNumberIdentifier_A",
+        "Policy_ExcessLiability_EffectiveDate_A",
+        "Policy_ExcessLiability_ExpirationDate_A",
+    ),
+    "workers_compensation": (
+        "workers compensation and employers' liability",
+        "WorkersCompensationEmployersLiability_InsurerLetterCode_A",
+        "Policy_WorkersCompensationAndEmployersLiability_PolicyNumberIdentifier_A",
+        "Policy_WorkersCompensationAndEmployersLiability_EffectiveDate_A",
+        "Policy_WorkersCompensationAndEmployersLiability_ExpirationDate_A",
+    ),
+    "other": (
+        "other",
+        "OtherPolicy_InsurerLetterCode_A",
+        "OtherPolicy_PolicyNumberIdentifier_A",
+        "OtherPolicy_PolicyEffectiveDate_A",
+        "OtherPolicy_PolicyExpirationDate_A",
+    ),
+}
+
+#: line of business -> [(limit name, printed label, field name)]
+LIMITS: dict[str, list[tuple[str, str, str]]] = {
+    "general_liability": [
+        ("each_occurrence", r"EACH\s*OCCURRENCE", "GeneralLiability_EachOccurrence_LimitAmount_A"),
+        (
+            "damage_to_rented_premises",
+            r"DAMAGE\s*TO\s*RENTED",
+            "GeneralLiability_FireDamageRentedPremises_EachOccurrenceLimitAmount_A",
+        ),
+        ("medical_expense", r"MED\s*EXP", "GeneralLiability_MedicalExpense_EachPersonLimitAmount_A"),
+        ("personal_adv_injury", r"PERSONAL\s*&\s*ADV", "GeneralLiability_PersonalAndAdvertisingInjury_LimitAmount_A"),
+        ("general_aggregate", r"GENERAL\s*AGGREGATE", "GeneralLiability_GeneralAggregate_LimitAmount_A"),
+        (
+            "products_completed_ops_aggregate",
+            r"PRODUCTS\s*-?\s*COMP",
+            "GeneralLiability_ProductsAndCompletedOperations_AggregateLimitAmount_A",
+        ),
+    ],
+    "auto": [
+        ("combined_single_limit", r"COMBINED\s*SINGLE", "Vehicle_CombinedSingleLimit_EachAccidentAmount_A"),
+        (
+            "bodily_injury_per_person",
+            r"BODILY\s*INJURY\s*\(\s*Per\s*person",
+            "Vehicle_BodilyInjury_PerPersonLimitAmount_A",
+        ),
+        (
+            "bodily_injury_per_accident",
+            r"BODILY\s*INJURY\s*\(\s*Per\s*accident",
+            "Vehicle_BodilyInjury_PerAccidentLimitAmount_A",
+        ),
+        ("property_damage", r"PROPERTY\s*DAMAGE", "Vehicle_PropertyDamage_PerAccidentLimitAmount_A"),
+    ],
+    "umbrella": [
+        ("each_occurrence", r"EACH\s*OCCURRENCE", "ExcessUmbrella_Umbrella_EachOccurrenceAmount_A"),
+        ("aggregate", r"^AGGREGATE", "ExcessUmbrella_Umbrella_AggregateAmount_A"),
+    ],
+    "workers_compensation": [
+        (
+            "el_each_accident",
+            r"E\.?\s*L\.?\s*EACH\s*ACCIDENT",
+            "WorkersCompensationEmployersLiability_EmployersLiability_EachAccidentLimitAmount_A",
+        ),
+        (
+            "el_disease_each_employee",
+            r"E\.?\s*L\.?\s*DISEASE\s*-?\s*EA",
+            "WorkersCompensationEmployersLiability_EmployersLiability_DiseaseEachEmployeeLimitAmount_A",
+        ),
+        (
+            "el_disease_policy_limit",
+            r"E\.?\s*L\.?\s*DISEASE\s*-?\s*POLICY",
+            "WorkersCompensationEmployersLiability_EmployersLiability_DiseasePolicyLimitAmount_A",
+        ),
+    ],
+}
+OTHER_DESCRIPTION = "OtherPolicy_OtherPolicyDescription_A"
+OTHER_LIMIT_NAME = "OtherPolicy_CoverageCode_A"
+OTHER_LIMIT_AMOUNT = "OtherPolicy_CoverageLimitAmount_A"
+REMARKS = "CertificateOfLiabilityInsurance_ACORDForm_RemarkText_A"
+PARTIES = {"producer": "Producer", "insured": "NamedInsured", "certificate_holder": "CertificateHolder"}
+ADDRESS = ("MailingAddress_LineOne_A", "MailingAddress_LineTwo_A", "MailingAddress_CityName_A")
+ADDRESS_TAIL = ("MailingAddress_StateOrProvinceCode_A", "MailingAddress_PostalCode_A")
+
+#: Field names that mark a fillable ACORD 25 (enough of them must be present).
+SIGNATURE_FIELDS = frozenset(
+    {"Producer_FullName_A", "NamedInsured_FullName_A", "Insurer_FullName_A", "Insurer_NAICCode_A"}
+    | {f for fields in POLICY_FIELDS.values() for f in fields[1:]}
+)
+
+#: A value with where it was read: (text, page, source).
+Value = tuple[str, int, str]
+
+_SUFFIX = re.compile(r"\[\d+\]$")
+
+
+def field_key(name: str) -> str:
+    """``F[0].P1[0].Producer_FullName_A[0]`` -> ``Producer_FullName_A``."""
+    return _SUFFIX.sub("", name.rsplit(".", 1)[-1])
+
+
+def form_values(fields: Iterable[list]) -> dict[str, Value]:
+    """ACORD field values from ``[name, value, page]`` widgets; empty values are left out."""
+    values: dict[str, Value] = {}
+    for name, value, page in fields:
+        key = field_key(name)
+        if str(value).strip() and key not in values:
+            values[key] = (str(value), page, "form")
+    return values
+
+
+def is_acord_form(fields: Iterable[list]) -> bool:
+    return len({field_key(f[0]) for f in fields} & SIGNATURE_FIELDS) >= 5
+
+
+def looks_like_acord(text: str) -> bool:
+    return bool(re.search(r"CERTIFICATE\s+OF\s+LIABILITY\s+INSURANCE", text, re.I)) and "ACORD" in text.upper()
+
+
+# -- reading the values back from a flattened or scanned certificate --------------------------
+
+
+def _p(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Form labels are printed in capitals: matching case keeps "Certificate holder is..." apart."""
+    return re.compile(pattern, flags)
+
+
+LABEL = {
+    "date": _p(r"DATE\s*\(\s*MM\s*/\s*DD\s*/\s*YYYY\s*\)"),
+    "producer": _p(r"^PRODUCER\b"),
+    "contact": _p(r"CONTACT\s*NAME\s*:?"),
+    "phone": _p(r"PHONE\s*\(\s*A/?C,?\s*No,?\s*Ext\s*\)\s*:?"),
+    "fax": _p(r"\bFAX\b"),
+    "email": _p(r"E-?\s*MAIL\s*ADDRESS\s*:?"),
+    "naic": _p(r"NAIC\s*#"),
+    "insurer": _p(r"INSURER\s*([A-F])\s*:"),
+    "insured": _p(r"^INSURED\b"),
+    "coverages": _p(r"^COVERAGES\b"),
+    "cert_number": _p(r"CERTIFICATE\s*NUMBER\s*:?"),
+    "revision": _p(r"REVISION\s*NUMBER\s*:?"),
+    "ltr": _p(r"INSR\s*LTR"),
+    "policy": _p(r"POLICY\s*NUMBER"),
+    "eff": _p(r"POLICY\s*EFF"),
+    "exp": _p(r"POLICY\s*EXP"),
+    "subr": _p(r"SUBR"),
+    "description": _p(r"DESCRIPTION\s*OF\s*OPERATIONS"),
+    "holder": _p(r"^CERTIFICATE\s*HOLDER"),
+    "cancellation": _p(r"CANCELLATION"),
+}
+SECTION = {
+    "general_liability": _p(r"COMMERCIAL\s*GENERAL\s*LIABILITY"),
+    "auto": _p(r"AUTOMOBILE\s*LIABILITY"),
+    "umbrella": _p(r"UMBRELLA\s*LIAB"),
+    "workers_compensation": _p(r"WORKERS\s*COMPENSATION"),
+}
+FOOTER = _p(r"ACORD\s*CORPORATION|ACORD\s*25\s*\(")
+LAST_WC_LIMIT = _p(r"E\.?\s*L\.?\s*DISEASE\s*-?\s*POLICY\s*LIMIT")
+LIMIT_PATTERNS = {lob: [(key, _p(label, re.I), field) for key, label, field in rows] for lob, rows in LIMITS.items()}
+OCR_DEBRIS = " —–_~|"
+_AMOUNT_TAIL = re.compile(r"\s(\(?[$]?\s*[\dOoIlS][\dOoIlS,.]*\)?)$")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "limit"
+
+
+def from_page(page: Page) -> dict[str, Value]:
+    """The certificate's field values read from a page's text (layer or OCR), by label position."""
+    values: dict[str, Value] = {}
+    found = {name: page.find(pattern) for name, pattern in LABEL.items() if name != "insurer"}
+
+    def put(key: str, text: str | None) -> None:
+        text = clean(text or "").strip(OCR_DEBRIS)  # OCR reads ruled lines as dashes and tildes
+        if text:
+            values[key] = (text, page.number, page.source)
+
+    def box_x0(name: str, default: float) -> float:
+        hit = found.get(name)
+        return hit.box.x0 if hit else default
+
+    insurers = [h for h in _all(page, LABEL["insurer"])]
+    right_column = min((h.box.x0 for h in insurers), default=page.width / 2)
+    date = found["date"]
+    if date:
+        put(
+            "Form_CompletionDate_A",
+            " ".join(page.region(date.box.x0 - 4, date.box.bottom, page.width, date.box.bottom + 16)),
+        )
+    if found["cert_number"]:
+        put(
+            "CertificateOfInsurance_CertificateNumberIdentifier_A",
+            found["cert_number"].after(stop=box_x0("revision", page.width + 1) - 2),
+        )
+    if found["revision"]:
+        put("CertificateOfInsurance_RevisionNumberIdentifier_A", found["revision"].after())
+    if found["contact"]:
+        put("Producer_ContactPerson_FullName_A", found["contact"].after())
+    if found["phone"]:
+        put("Producer_ContactPerson_PhoneNumber_A", found["phone"].after(stop=box_x0("fax", page.width + 1)))
+    if found["email"]:
+        put("Producer_ContactPerson_EmailAddress_A", found["email"].after())
+    naic = found["naic"]
+    for hit in insurers:
+        letter = hit.match.group(1).upper()
+        stop = naic.box.x0 - 6 if naic else None
+        put(f"Insurer_FullName_{letter}", hit.after(stop=stop))
+        if naic:
+            put(
+                f"Insurer_NAICCode_{letter}", " ".join(page.region(stop, hit.line.top, page.width + 1, hit.line.bottom))
+            )
+    footer = page.find(FOOTER, below=found["holder"].line.bottom) if found["holder"] else None
+    footer_top = footer.line.top if footer else page.height
+    blocks = (
+        ("Producer", "producer", found["insured"].line.top if found["insured"] else None, right_column),
+        ("NamedInsured", "insured", found["coverages"].line.top if found["coverages"] else None, right_column),
+        ("CertificateHolder", "holder", footer_top, box_x0("cancellation", page.width / 2)),
+    )
+    for prefix, label, bottom, right in blocks:
+        hit = found[label]
+        if hit and bottom is not None:
+            lines = page.region(hit.box.x0 - 4, hit.line.bottom, right - 4, bottom)
+            _put_party(put, prefix, lines)
+    if found["description"] and found["holder"]:
+        top = found["description"].line.bottom
+        put(REMARKS, " ".join(page.region(0, top, page.width + 1, found["holder"].line.top)))
+    _coverages(page, found, put)
+    return values
+
+
+def _all(page: Page, pattern: re.Pattern[str]) -> list[Hit]:
+    hits = []
+    for line in page.lines:
+        for m in pattern.finditer(line.text):
+            hits.append(Hit(line, line.span(m.start(), m.end()), m))
+    return hits
+
+
+def _put_party(put, prefix: str, lines: list[str]) -> None:
+    if not lines:
+        return
+    put(f"{prefix}_FullName_A", lines[0])
+    if len(lines) > 1:
+        put(f"{prefix}_MailingAddress_LineOne_A", lines[1])
+    if len(lines) > 3:
+        put(f"{prefix}_MailingAddress_LineTwo_A", " ".join(lines[2:-1]))
+    if len(lines) > 2:
+        put(f"{prefix}_MailingAddress_CityName_A", lines[-1])
+
+
+def _coverages(page: Page, found: dict[str, Hit | None], put) -> None:
+    """The coverage table: columns from the header labels, one band per line of business."""
+    ltr, policy, eff, exp = found["ltr"], found["policy"], found["eff"], found["exp"]
+    if not (ltr and policy and eff and exp):
+        return
+    header_bottom = max(h.line.bottom for h in (ltr, policy, eff, exp))
+    end = found["description"].line.top if found["description"] else page.height
+    starts = []
+    for lob, pattern in SECTION.items():
+        hit = page.find(pattern, below=header_bottom)
+        if hit and hit.line.top < end:
+            starts.append((hit.line.top - 1, lob))
+    starts.sort()
+    limit_hits = [page.find(p, below=header_bottom) for rows in LIMIT_PATTERNS.values() for _key, p, _field in rows]
+    limits_x0 = min((h.box.x0 for h in limit_hits if h), default=exp.box.x1 + 12) - 2
+    policy_x0 = found["subr"].box.x1 + 2 if found["subr"] else policy.box.x0 - 24
+    columns = {
+        "letter": (0, ltr.box.x1 + 4),
+        "type": (ltr.box.x1 + 4, policy_x0),
+        "policy": (policy_x0, eff.box.x0 - 3),
+        "eff": (eff.box.x0 - 3, exp.box.x0 - 3),
+        "exp": (exp.box.x0 - 3, limits_x0),
+        "limits": (limits_x0, page.width + 1),
+    }
+    bands: list[tuple[str, float, float]] = []
+    for k, (top, lob) in enumerate(starts):
+        bottom = starts[k + 1][0] if k + 1 < len(starts) else end
+        if lob == "workers_compensation":
+            last = page.find(LAST_WC_LIMIT, below=top)
+            if last and last.line.bottom < bottom:
+                bands.append((lob, top, last.line.bottom + 0.5))
+                bands.append(("other", last.line.bottom + 0.5, bottom))
+                continue
+        bands.append((lob, top, bottom))
+
+    def cell(name: str, top: float, bottom: float) -> list[str]:
+        x0, x1 = columns[name]
+        return page.region(x0, top, x1, bottom)
+
+    for lob, top, bottom in bands:
+        _title, f_letter, f_number, f_eff, f_exp = POLICY_FIELDS[lob]
+        letters = [t for t in cell("letter", top, bottom) if re.fullmatch(r"[A-F]", t.strip())]
+        if letters:
+            put(f_letter, letters[0])
+        numbers = cell("policy", top, bottom)
+        if numbers:
+            put(f_number, numbers[0])
+        for column, field in (("eff", f_eff), ("exp", f_exp)):
+            dates = [t for t in cell(column, top, bottom) if re.search(r"\d", t)]
+            if dates:
+                put(field, dates[0])
+        if lob == "other":
+            described = cell("type", top, bottom)
+            if described:
+                put(OTHER_DESCRIPTION, described[0])
+        for text in cell("limits", top, bottom):
+            _limit_line(lob, text, put)
+
+
+def _limit_line(lob: str, text: str, put) -> None:
+    """``EACH OCCURRENCE $ 1,000,000``: the label names the limit, the part after ``$`` is the amount."""
+    if "$" in text:
+        label, _, amount = text.rpartition("$")
+    else:
+        m = _AMOUNT_TAIL.search(text)
+        label, amount = (text[: m.start()], m.group(1)) if m else (text, "")
+    label, amount = label.strip(), amount.strip()
+    if not amount:
+        return
+    for _key, pattern, field in LIMIT_PATTERNS.get(lob, []):
+        if pattern.search(label):
+            put(field, amount)
+            return
+    if lob == "other" or label:
+        put(OTHER_LIMIT_NAME if lob == "other" else f"{lob}:{_slug(label)}", label if lob == "other" else amount)
+        if lob == "other":
+            put(OTHER_LIMIT_AMOUNT, amount)
+
+
+# -- from field values to records, with the checks --------------------------------------------
+
+
+def build(values: dict[str, Value], log: ProblemLog) -> list:
+    """Records of a certificate from its field values (form, text or OCR), problems into ``log``."""
+    first_page = min((v[1] for v in values.values()), default=1)
+    records: list = []
+
+    def get(key: str) -> Value | None:
+        return values.get(key)
+
+    def text(key: str) -> str | None:
+        v = values.get(key)
+        return clean(v[0]) if v else None
+
+    def where(*keys: str) -> tuple[int, str]:
+        for key in keys:
+            if key in values:
+                return values[key][1], values[key][2]
+        return first_page, _main_source(values)
+
+    page, source = where("Form_CompletionDate_A", "CertificateOfInsurance_CertificateNumberIdentifier_A", REMARKS)
+    issued = _date(get("Form_CompletionDate_A"), "certificate", "issued", log, page)
+    records.append(
+        Certificate(
+            page,
+            "ACORD 25",
+            text("CertificateOfInsurance_CertificateNumberIdentifier_A"),
+            text("CertificateOfInsurance_RevisionNumberIdentifier_A"),
+            issued,
+            text(REMARKS),
+            source,
+        )
+    )
+    for role, prefix in PARTIES.items():
+        name = text(f"{prefix}_FullName_A")
+        page, source = where(f"{prefix}_FullName_A", *(f"{prefix}_{a}" for a in ADDRESS))
+        if not name:
+            if role != "certificate_holder" or any(f"{prefix}_{a}" in values for a in ADDRESS):
+                log.add(page, f"party {role}", "name", "is missing")
+            if role == "certificate_holder":
+                continue
+        lines = [text(f"{prefix}_{a}") for a in ADDRESS[:2]]
+        last = " ".join(
+            t for t in [text(f"{prefix}_{ADDRESS[2]}"), *(text(f"{prefix}_{a}") for a in ADDRESS_TAIL)] if t
+        )
+        address = ", ".join(t for t in [*lines, last] if t) or None
+        contact = phone = email = None
+        if role == "producer":
+            contact = text("Producer_ContactPerson_FullName_A")
+            phone = text("Producer_ContactPerson_PhoneNumber_A")
+            email = text("Producer_ContactPerson_EmailAddress_A")
+        records.append(Party(page, role, None, name or "", address, None, contact, phone, email, source))
+    insurers: set[str] = set()
+    for letter in LETTERS:
+        name, naic = text(f"Insurer_FullName_{letter}"), text(f"Insurer_NAICCode_{letter}")
+        if not (name or naic):
+            continue
+        insurers.add(letter)
+        page, source = where(f"Insurer_FullName_{letter}", f"Insurer_NAICCode_{letter}")
+        if not name:
+            log.add(page, f"party insurer {letter}", "name", "is missing (a NAIC code is given)")
+        if naic and not re.fullmatch(r"\d{5}", naic):
+            log.add(page, f"party insurer {letter}", "naic", f"must be 5 digits, got '{naic}'")
+        records.append(Party(page, "insurer", letter, name or "", None, naic, None, None, None, source))
+    for lob, (title, f_letter, f_number, f_eff, f_exp) in POLICY_FIELDS.items():
+        keys = [f_letter, f_number, f_eff, f_exp, *_limit_keys(lob, values)]
+        if not any(k in values for k in keys):
+            continue  # this line is not on the certificate
+        page, source = where(*keys)
+        record = f"coverage {lob}"
+        letter = text(f_letter)
+        if letter is not None:
+            letter = letter.upper()
+            if letter not in insurers:
+                log.add(page, record, "insurer_letter", f"'{letter}' names no insurer listed (A-F)")
+        number = text(f_number)
+        if not number:
+            log.add(page, record, "policy_number", "is missing for a listed coverage")
+        effective = _date(get(f_eff), record, "effective", log, page, required=True)
+        expiration = _date(get(f_exp), record, "expiration", log, page, required=True)
+        if effective and expiration and expiration <= effective:
+            log.add(
+                page,
+                record,
+                "expiration",
+                f"{expiration.isoformat()} is not after the effective date {effective.isoformat()}",
+            )
+        limits = _limits(lob, values, record, log)
+        description = text(OTHER_DESCRIPTION) if lob == "other" else title
+        records.append(
+            Coverage(page, lob, description or title, letter, number, effective, expiration, limits, None, None, source)
+        )
+    return records
+
+
+def _limit_keys(lob: str, values: dict[str, Value]) -> list[str]:
+    if lob == "other":
+        return [OTHER_DESCRIPTION, OTHER_LIMIT_AMOUNT]
+    return [f for _k, _l, f in LIMITS[lob]] + [k for k in values if k.startswith(f"{lob}:")]
+
+
+def _limits(lob: str, values: dict[str, Value], record: str, log: ProblemLog) -> dict[str, int]:
+    named: list[tuple[str, str]] = []
+    if lob == "other":
+        if OTHER_LIMIT_AMOUNT in values:
+            label = values.get(OTHER_LIMIT_NAME)
+            named.append((_slug(label[0]) if label else "limit", OTHER_LIMIT_AMOUNT))
+    else:
+        named = [(key, field) for key, _label, field in LIMITS[lob] if field in values]
+        named += [(k.split(":", 1)[1], k) for k in values if k.startswith(f"{lob}:")]
+    limits: dict[str, int] = {}
+    for key, field in named:
+        raw, page, _source = values[field]
+        cents = USD.cents(raw)
+        if cents is None:
+            log.add(page, record, f"limits.{key}", f"is not a number: '{clean(raw)}'")
+        else:
+            limits[key] = cents
+    return limits
+
+
+def _date(value: Value | None, record: str, name: str, log: ProblemLog, page: int, *, required: bool = False):
+    if value is None:
+        if required:
+            log.add(page, record, name, "is missing")
+        return None
+    raw, page, _source = value
+    parsed = parse_date(raw, DEFAULT_DATE_FORMATS)
+    if parsed is None:
+        log.add(page, record, name, f"is not a date (MM/DD/YYYY): '{clean(raw)}'")
+    return parsed
+
+
+def _main_source(values: dict[str, Value]) -> str:
+    sources = sorted({v[2] for v in values.values()})
+    return "+".join(sources) or "text"
