@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
 from itertools import groupby
@@ -50,10 +50,6 @@ class _Rows:
     def __call__(self, record: tuple) -> dict[str, Any]:
         return self.builder(type(record))(record)
 
-    def runs(self, batch: list) -> Iterator[dict[str, Any]]:
-        """Rows of a batch; consecutive records of one class go through one C-level ``map``."""
-        for cls, run in groupby(batch, type):
-            yield from map(self.builder(cls), run)
 
 
 def write_jsonl(batches: Iterable[list], out: IO[bytes]) -> None:
