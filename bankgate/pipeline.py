@@ -26,7 +26,7 @@ from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger
 from bankgate.scratch import scratch_dir
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
-from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, detect
+from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
 from parsers.output import write_records
 from parsers.problems import ParseError
 
@@ -153,18 +153,30 @@ class Pipeline:
     # -- content -------------------------------------------------------------------------------
 
     def _process_content(self, obj: StagedObject, info: ObjectInfo, work: _Work) -> tuple[str, int]:
+        lineage = (self.relative_key(obj.key),)
         with scratch_dir(self._scratch_root(), self.config.scratch_budget_bytes) as scratch:
             with self.staging.open(obj.key, version=obj.version) as raw:
                 hashing = HashingReader(raw)
-                self._handle(peekable(hashing), (self.relative_key(obj.key),), scratch, work, depth=0)
-                hashing.drain()
+                stream = peekable(hashing)
+                kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
+                seekable = self.staging.open_seekable(obj.key, version=obj.version) if kind == ZIP else None
+                if seekable is not None:
+                    # A zip read in place: no copy in scratch. The digest takes its own pass.
+                    hashing.drain()
+                    with seekable:
+                        self._unpack(seekable, lineage, scratch, work)
+                else:
+                    self._handle(stream, lineage, scratch, work, depth=0, kind=kind)
+                    hashing.drain()
             return hashing.hexdigest, hashing.size
 
     def _scratch_root(self) -> Path | None:
         return Path(self.config.scratch_root) if self.config.scratch_root else None
 
-    def _handle(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
-        kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
+    def _handle(
+        self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int, kind: str = ""
+    ) -> None:
+        kind = kind or detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
         if kind == PGP:
             self._decrypt(stream, lineage, scratch, work, depth)
         elif kind in CONTAINERS:
@@ -174,10 +186,11 @@ class Pipeline:
 
     def _unpack(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work) -> None:
         """Each member is a file of its own, named by its lineage (archive/member/...)."""
-        from bankgate.archives import ArchiveError, iter_members
+        from bankgate.archives import ArchiveError, UnpackLimits, iter_members
 
+        limits = UnpackLimits(scratch_budget_bytes=self.config.scratch_budget_bytes)
         try:
-            for member in iter_members(stream, name=lineage[-1], scratch=scratch):
+            for member in iter_members(stream, name=lineage[-1], scratch=scratch, limits=limits):
                 member_lineage = (*lineage[:-1], *member.path)
                 inner = peekable(member.stream)
                 if member.kind == PGP:

@@ -8,7 +8,7 @@ in a ``finally`` whatever happens.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -17,31 +17,46 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET = 256 << 20  # half of Lambda's default 512 MB /tmp
+
 
 class OutOfScratch(RuntimeError):
-    """Not enough free disk for the configured scratch budget."""
+    """Not enough free disk for the scratch budget: the machine's problem, not the file's."""
 
 
 @contextmanager
-def scratch_dir(root: Path | None = None, budget_bytes: int = 0) -> Iterator[Path]:
+def scratch_dir(root: Path | str | None = None, budget_bytes: int = DEFAULT_BUDGET) -> Iterator[Path]:
+    """A new ``root/<uuid4 hex>`` directory (mode 0700), deleted when the block exits.
+
+    Raises ``OutOfScratch`` up front if ``root`` has less than ``budget_bytes`` free.
+    ``root`` defaults to ``tempfile.gettempdir()``.
+    """
     base = Path(root) if root is not None else Path(tempfile.gettempdir())
-    base.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(base).free
-    if budget_bytes and free < budget_bytes:
-        raise OutOfScratch(f"{base}: {free} bytes free, the scratch budget needs {budget_bytes}")
-    path = base / f"bankgate-{uuid.uuid4().hex}"
+    if free < budget_bytes:
+        raise OutOfScratch(f"{base}: {free:,} bytes free, the scratch budget is {budget_bytes:,}")
+    path = base / uuid.uuid4().hex
     path.mkdir(mode=0o700)
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        if path.exists():  # pragma: no cover - only if something outside us holds it
+            log.warning("scratch dir %s could not be removed", path)
 
 
-def usage_bytes(path: Path) -> int:
-    """Bytes currently stored under ``path`` (for budgets, tests and benchmarks)."""
+def scratch_usage(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (0 if it is gone); links are not followed."""
     total = 0
-    for dirpath, _, filenames in os.walk(path):
-        for name in filenames:
-            with contextlib.suppress(FileNotFoundError):  # removed while we walk
-                total += os.lstat(os.path.join(dirpath, name)).st_size
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            total += scratch_usage(Path(entry.path))
+        elif entry.is_file(follow_symlinks=False):
+            total += entry.stat(follow_symlinks=False).st_size
     return total

@@ -46,6 +46,11 @@ class ObjectStore(ABC):
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         """A streaming reader of the object (of that version, when given). Raise KeyError if missing."""
 
+    def open_seekable(self, key: str, *, version: str | None = None) -> IO[bytes] | None:
+        """A seekable reader, where the store can give one cheaply (a local file); else None.
+        Lets a zip be read in place instead of copied into scratch first."""
+        return None
+
     @abstractmethod
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""

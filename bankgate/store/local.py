@@ -57,6 +57,9 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             raise KeyError(key) from None
 
+    def open_seekable(self, key: str, *, version: str | None = None) -> IO[bytes] | None:
+        return self.open(key, version=version)
+
     def _temp_beside(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")

@@ -206,3 +206,52 @@ def test_pgp_file_without_the_right_key_is_quarantined(aws, tmp_path: Path, monk
         ].read()
     )
     assert "key" in report["reason"].lower()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def test_zip_members_are_processed_as_files_with_lineage(aws) -> None:
+    bundle = _zip({"payroll.ach": PAYROLL, "statements/balances.bai": BAI2})
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/bundle.zip", Body=bundle)
+    aws.drain(handler)
+    assert aws.keys(aws.processed) == [
+        "bai2/acme/2026-11-23/bundle.zip/statements/balances.bai.jsonl",
+        "nacha/acme/2026-11-23/bundle.zip/payroll.ach.jsonl",
+    ]
+    assert aws.keys(aws.archive, "originals/") == ["originals/acme/2026-11-23/bundle.zip"]
+    [record] = ledger(aws)
+    assert {o["member"] for o in record["outputs"]} == {
+        "acme/2026-11-23/bundle.zip/payroll.ach",
+        "acme/2026-11-23/bundle.zip/statements/balances.bai",
+    }
+
+
+def test_zip_with_one_bad_member_is_quarantined_whole(aws) -> None:
+    bundle = _zip({"payroll.ach": PAYROLL, "edited.ach": BROKEN})
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/bundle.zip", Body=bundle)
+    aws.drain(handler)
+    assert aws.keys(aws.processed) == []  # the good member's output was discarded too
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/bundle.zip.error.json")["Body"].read()
+    )
+    assert "bundle.zip/edited.ach" in report["reason"]
+
+
+def test_zip_slip_is_quarantined_with_the_member_named(aws) -> None:
+    bundle = _zip({"../../etc/cron.d/evil": b"* * * * * root rm -rf /\n"})
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/evil.zip", Body=bundle)
+    aws.drain(handler)
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/evil.zip.error.json")["Body"].read()
+    )
+    assert "etc/cron.d/evil" in report["reason"]
+    assert aws.keys(aws.processed) == []

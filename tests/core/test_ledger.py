@@ -1,0 +1,82 @@
+"""The ledger's guarantees, on the stores whose conditional writes are real: a local directory
+and S3 (moto over HTTP). (The GCS emulator ignores generation preconditions, so GCS is not
+used to prove them.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bankgate.ledger import DONE, FAILED, ClaimLost, Ledger
+from bankgate.store.base import ObjectStore
+from bankgate.store.local import LocalStore
+from bankgate.store.s3 import S3Store
+from tests.pipeline.conftest import moto_url  # noqa: F401 - the session-scoped server fixture
+
+SOURCE = "s3://staging/inbound/acme/2026-11-23/payroll.ach"
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        yield LocalStore(tmp_path / "ledger")
+        return
+    url = request.getfixturevalue("moto_url")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    bucket = f"ledger-{time.time_ns()}"
+    client.create_bucket(Bucket=bucket)
+    yield S3Store(bucket, client=client)
+
+
+def test_exactly_one_of_concurrent_claims_wins(store: ObjectStore) -> None:
+    ledger = Ledger(store)
+    barrier = threading.Barrier(8)
+    results = []
+
+    def claim() -> None:
+        barrier.wait()
+        results.append(ledger.claim(SOURCE, "0001"))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.status for c in results) == ["busy"] * 7 + ["claimed"]
+
+
+def test_done_is_a_duplicate_and_older_events_are_stale(store: ObjectStore) -> None:
+    ledger = Ledger(store)
+    claim = ledger.claim(SOURCE, "0005")
+    ledger.finish(claim, state=DONE)
+    assert ledger.claim(SOURCE, "0005").status == "duplicate"
+    assert ledger.claim(SOURCE, "0004").status == "stale"
+    newer = ledger.claim(SOURCE, "0006")
+    assert newer.granted and newer.record.attempts == 2
+    assert ledger.claim(SOURCE, "0005", force=True).granted  # forced reprocess
+
+
+def test_failed_or_expired_claims_can_be_taken_over(store: ObjectStore) -> None:
+    ledger = Ledger(store, lease_seconds=3600)
+    first = ledger.claim(SOURCE, "0001")
+    ledger.finish(first, state=FAILED, reason="store unavailable")
+    assert ledger.claim(SOURCE, "0001").granted  # released: retried at once
+    short = Ledger(store, prefix="short/", lease_seconds=0)
+    held = short.claim(SOURCE, "0001")
+    retaken = short.claim(SOURCE, "0001")  # the first worker's lease has expired
+    assert held.granted and retaken.granted
+    with pytest.raises(ClaimLost):
+        short.finish(held, state=DONE)  # the worker that lost its lease cannot record a result
+    assert short.finish(retaken, state=DONE).state == DONE
