@@ -11,7 +11,10 @@ process so each peak RSS is its own:
 - ``unzip``: ``unzip -q -o ZIP -d DIR`` (Debian's Info-ZIP), members written to disk;
 - ``stream``: ``iter_members`` reading every member in 1 MiB reads, bytes discarded;
 - ``stream+sha256``: the same, hashing every byte (what the ledger records);
-- ``write``: the same, each member written to a ``file://`` output dir, like ``unzip``.
+- ``write``: the same, each member written to a ``file://`` output dir, like ``unzip``;
+- ``pipeline``: end to end, the zip staged in a ``file://`` staging dir and processed by
+  ``bankgate.pipeline`` (unpack, detect, parse, validate, route to JSON Lines, archive), with
+  peak scratch sampled from the scratch root while it runs.
 
 Rates are MB/s (10^6 bytes) of the zip's top-level uncompressed size for every contender,
 although bankgate also inflates the nested archives' members, which ``unzip`` leaves packed:
@@ -194,6 +197,56 @@ def measure_bankgate(archive: Path, out: Path, mode: str) -> dict:
     }
 
 
+def measure_pipeline(archive: Path, out: Path) -> dict:
+    import threading
+
+    from bankgate.config import PipelineConfig, Route
+    from bankgate.pipeline import Pipeline, StagedObject
+    from bankgate.scratch import scratch_usage
+
+    areas = {name: out / name for name in ("staging", "archive", "quarantine", "ledger", "processed", "scratch")}
+    for path in areas.values():
+        path.mkdir(parents=True)
+    key = f"inbound/bench/{date.today()}/{archive.name}"
+    staged = areas["staging"] / key
+    staged.parent.mkdir(parents=True)
+    shutil.copyfile(archive, staged)  # a staged copy: the pipeline moves it to the archive
+    config = PipelineConfig(
+        staging=f"file://{areas['staging']}",
+        archive=f"file://{areas['archive']}",
+        quarantine=f"file://{areas['quarantine']}",
+        ledger=f"file://{areas['ledger']}",
+        routes={"*": Route(f"file://{areas['processed']}")},
+        scratch_root=str(areas["scratch"]),
+    )
+    peak_scratch = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_scratch
+        while not done.wait(0.05):
+            peak_scratch = max(peak_scratch, scratch_usage(areas["scratch"]))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    outcome = Pipeline(config).process(StagedObject(key))
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if outcome.status != "processed":
+        raise SystemExit(f"pipeline: {outcome.status}: {outcome.reason}")
+    written = sum(p.stat().st_size for p in areas["processed"].rglob("*") if p.is_file())
+    return {
+        "seconds": seconds,
+        "peak_rss": peak_rss(),
+        "peak_scratch": peak_scratch,
+        "records": outcome.records,
+        "outputs": len(outcome.outputs),
+        "output_bytes": written,
+    }
+
+
 def child(name: str, archive: str, out: str) -> None:
     import bankgate.archives  # noqa: F401 - imports are start-up cost, not unpacking
     import parsers.bai2
@@ -201,6 +254,8 @@ def child(name: str, archive: str, out: str) -> None:
 
     if name == "unzip":
         result = measure_unzip(Path(archive), Path(out))
+    elif name == "pipeline":
+        result = measure_pipeline(Path(archive), Path(out))
     else:
         result = measure_bankgate(Path(archive), Path(out), name)
     print(json.dumps(result))
@@ -226,6 +281,7 @@ def run_child(name: str, archive: Path, workdir: Path) -> dict:
 
 CONTENDERS = {"unzip": "unzip -q -o (to disk)", "stream": "bankgate stream", "sha256": "bankgate stream+sha256"}
 CONTENDERS["write"] = "bankgate write (to disk)"
+CONTENDERS["pipeline"] = "bankgate pipeline end to end"
 
 
 def main() -> None:
@@ -293,6 +349,15 @@ def report(runs: dict[str, list[dict]], total: int, largest: int) -> None:
     ]
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    end_to_end = runs["pipeline"]
+    first = end_to_end[0]
+    e2e_rss = max(r["peak_rss"] for r in end_to_end)
+    e2e_scratch = max(r["peak_scratch"] for r in end_to_end)
+    print(
+        f"pipeline: {first['records']:,} records into {first['outputs']} outputs "
+        f"({first['output_bytes'] / MiB:,.0f} MiB of JSON Lines); peak RSS {e2e_rss / MiB:.0f} MiB, "
+        f"peak scratch {e2e_scratch / MiB:.1f} MiB"
+    )
 
 
 if __name__ == "__main__":
