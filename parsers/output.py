@@ -51,7 +51,6 @@ class _Rows:
         return self.builder(type(record))(record)
 
 
-
 def write_jsonl(batches: Iterable[list], out: IO[bytes]) -> None:
     """One JSON object per line; a block's lines are gathered in one buffer per write.
 
