@@ -62,6 +62,7 @@ def _process(event: ObjectEvent) -> Outcome:
 
 
 def _sqs_record(record: SQSRecord) -> list[str]:
+    logger.set_correlation_id(record.message_id)  # every log line of this message carries it
     return [_process(event).status for event in from_sqs_body(record.body)]
 
 
