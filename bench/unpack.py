@@ -54,7 +54,7 @@ def build_zip(path: Path, size_mb: int) -> None:
     per member, so repeats cost ``unzip`` and bankgate exactly what new files would.
     """
     sys.path.insert(0, str(ROOT))
-    from tests.parsers.nacha_helpers import write_bulk
+    from tests.parsers.nacha_helpers import concentration_ach, write_bulk
 
     rng = random.Random(7)
     pool: list[tuple[str, bytes]] = []
@@ -63,7 +63,7 @@ def build_zip(path: Path, size_mb: int) -> None:
         write_bulk(out, entries)
         pool.append((f"payroll-{entries}.ach", out.getvalue()))
     for entries in (10_000, 60_000, 150_000):
-        pool.append((f"concentration-{entries}.ach", _concentration_ach(entries)))
+        pool.append((f"concentration-{entries}.ach", concentration_ach(entries)))
     for sample in sorted((ROOT / "samples").glob("*/*.*")):
         if sample.suffix in (".bai", ".txt"):
             # once each: repeating a file's content inside one member would make it invalid
@@ -98,36 +98,6 @@ def _nested_members(pool: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     return [("nested/client-batch.zip", inner.getvalue()), ("nested/client-batch.tar.gz", tgz.getvalue())]
-
-
-def _concentration_ach(entries: int) -> bytes:
-    """Cash concentration from 100 store accounts recurring daily: very compressible (~40:1)."""
-    from parsers.nacha.writer import NachaWriter
-
-    out = io.BytesIO()
-    writer = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
-    routings = ("231380104", "031300012", "121042882")
-    for day in range(entries // 100):
-        with writer.batch(
-            company_name="ACME RETAIL",
-            company_identification="1121042882",
-            standard_entry_class_code="CCD",
-            company_entry_description="CASH CONC",
-            effective_entry_date=date(2026, 1, 1 + day % 28),
-            odfi_identification="12104288",
-            service_class_code=225,
-        ) as batch:
-            for store in range(100):
-                batch.entry(
-                    transaction_code=27,
-                    rdfi_routing=routings[store % 3],
-                    dfi_account_number=f"{40000000 + store}",
-                    amount=125000 + 500 * (store * day % 4),
-                    identification_number=f"STORE{store:04d}",
-                    receiver_name=f"ACME STORE {store:04d}",
-                )
-    writer.close()
-    return out.getvalue()
 
 
 # -- measurements, each in a child process -------------------------------------------------------

@@ -23,7 +23,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -45,7 +44,7 @@ from bankgate.archives import (
     scratch_usage,
 )
 from bankgate.scratch import OutOfScratch as MachineOutOfScratch
-from parsers.nacha.writer import NachaWriter
+from tests.parsers.nacha_helpers import concentration_ach
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -223,36 +222,6 @@ def nest_zips(payload: bytes, name: str, levels: int) -> bytes:
     for level in range(levels):
         data = make_zip({name if level == 0 else f"level{level}.zip": data})
     return data
-
-
-def concentration_ach(entries: int) -> bytes:
-    """An honest, very compressible ACH file: daily cash concentration from 100 store accounts,
-    so the same receivers recur batch after batch (how corporate collection files look)."""
-    out = io.BytesIO()
-    writer = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
-    routings = ("231380104", "031300012", "121042882")
-    stores = 100
-    for day in range(entries // stores):
-        with writer.batch(
-            company_name="ACME RETAIL",
-            company_identification="1121042882",
-            standard_entry_class_code="CCD",
-            company_entry_description="CASH CONC",
-            effective_entry_date=date(2026, 1, 1 + day % 28),
-            odfi_identification="12104288",
-            service_class_code=225,
-        ) as batch:
-            for store in range(stores):
-                batch.entry(
-                    transaction_code=27,
-                    rdfi_routing=routings[store % 3],
-                    dfi_account_number=f"{40000000 + store}",
-                    amount=125000 + 500 * (store * day % 4),  # a few amounts per store
-                    identification_number=f"STORE{store:04d}",
-                    receiver_name=f"ACME STORE {store:04d}",
-                )
-    writer.close()
-    return out.getvalue()
 
 
 def sha256(data: bytes) -> str:

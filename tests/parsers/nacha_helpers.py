@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -394,3 +395,33 @@ def write_bulk_with_writer(out: IO[bytes], entries: int, batch_size: int) -> Non
             )
         )
     write(out, batches)
+
+
+def concentration_ach(entries: int) -> bytes:
+    """An honest, very compressible ACH file: daily cash concentration from 100 store accounts,
+    so the same receivers recur batch after batch (how corporate collection files look)."""
+    out = io.BytesIO()
+    writer = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
+    routings = ("231380104", "031300012", "121042882")
+    stores = 100
+    for day in range(entries // stores):
+        with writer.batch(
+            company_name="ACME RETAIL",
+            company_identification="1121042882",
+            standard_entry_class_code="CCD",
+            company_entry_description="CASH CONC",
+            effective_entry_date=date(2026, 1, 1 + day % 28),
+            odfi_identification="12104288",
+            service_class_code=225,
+        ) as batch:
+            for store in range(stores):
+                batch.entry(
+                    transaction_code=27,
+                    rdfi_routing=routings[store % 3],
+                    dfi_account_number=f"{40000000 + store}",
+                    amount=125000 + 500 * (store * day % 4),  # a few amounts per store
+                    identification_number=f"STORE{store:04d}",
+                    receiver_name=f"ACME STORE {store:04d}",
+                )
+    writer.close()
+    return out.getvalue()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,22 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.pipeline.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
 BROKEN = (ROOT / "samples/nacha/payroll-amount-edited-after-controls.ach").read_bytes()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
     from gcp_storage_emulator.server import create_server
 
-    port = _free_port()
+    port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True)
     thread = threading.Thread(target=server.start, daemon=True)
     thread.start()
