@@ -10,15 +10,19 @@ about a request is stored outside the handler call (lesson 3).
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bankgate.config import PipelineConfig
-from bankgate.events import ObjectEvent, from_eventbridge, from_s3_event, from_sqs_body
-from bankgate.pipeline import Outcome, Pipeline
+from bankgate.events import EventError, ObjectEvent
+from bankgate.pipeline import Outcome, Pipeline, StagedObject
 from bankgate.store import split_url
 
 logger = Logger(service="bankgate-process")
@@ -61,9 +65,53 @@ def _process(event: ObjectEvent) -> Outcome:
     return outcome
 
 
+def s3_objects(event: dict[str, Any]) -> list[ObjectEvent]:
+    """Every object-created record of an S3 notification (not just the first); keys arrive
+    URL-encoded with '+' for spaces, and ``s3:TestEvent`` (sent on configuration) is ignored."""
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    if not isinstance(event.get("Records"), list):
+        raise EventError("not an S3 event: no Records list")
+    return [
+        ObjectEvent(
+            record.s3.bucket.name,
+            _staged(unquote_plus(record.s3.get_object.key), record.s3.get_object, "eTag", "versionId"),
+        )
+        for record in S3Event(event).records
+        if record.event_name.startswith("ObjectCreated")
+    ]
+
+
+def eventbridge_object(event: dict[str, Any]) -> ObjectEvent:
+    """An EventBridge "Object Created" event (keys are not URL-encoded there)."""
+    detail = S3EventBridgeNotificationEvent(event).detail
+    obj = detail.object
+    return ObjectEvent(detail.bucket.name, _staged(obj.key, obj, "etag", "version-id"))
+
+
+def _staged(key: str, obj: Any, etag_field: str, version_field: str) -> StagedObject:
+    """Optional fields read with ``get``: a data class property raises when one is absent."""
+    return StagedObject(
+        key=key,
+        etag=str(obj.get(etag_field) or "").strip('"'),
+        version=obj.get(version_field) or None,
+        sequencer=str(obj.get("sequencer") or ""),
+    )
+
+
+def sqs_objects(body: str) -> list[ObjectEvent]:
+    try:
+        event = json.loads(body)
+    except ValueError as exc:
+        raise EventError(f"SQS message body is not JSON: {exc}") from None
+    if isinstance(event, dict) and event.get("detail-type") == "Object Created":
+        return [eventbridge_object(event)]
+    return s3_objects(event)
+
+
 def _sqs_record(record: SQSRecord) -> list[str]:
     logger.set_correlation_id(record.message_id)  # every log line of this message carries it
-    return [_process(event).status for event in from_sqs_body(record.body)]
+    return [_process(event).status for event in sqs_objects(record.body)]
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -72,7 +120,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if records and records[0].get("eventSource") == "aws:sqs":
         processor = BatchProcessor(event_type=EventType.SQS)
         return process_partial_response(event=event, record_handler=_sqs_record, processor=processor, context=context)
-    events = [from_eventbridge(event)] if event.get("detail-type") == "Object Created" else from_s3_event(event)
+    events = [eventbridge_object(event)] if event.get("detail-type") == "Object Created" else s3_objects(event)
     outcomes, failures = [], []
     for item in events:  # one bad record must not stop the others
         try:
