@@ -15,7 +15,7 @@ from pathlib import Path
 from bankgate.config import PipelineConfig, Route
 from bankgate.pipeline import Outcome, Pipeline, StagedObject
 
-SKIP_SUFFIXES = {".md", ".py"}
+SKIP_SUFFIXES = {".md", ".py", ".toml"}  # docs, generators and configs, not bank files
 MARKER = ".bankgate-demo"
 AREAS = ("staging", "archive", "quarantine", "ledger", "processed")
 ROUTES = {"nacha": "nacha", "bai2": "bai2", "fixed:*": "fixed", "insurance-pdf": "insurance", "*": "other"}

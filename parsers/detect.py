@@ -19,6 +19,9 @@ _PGP_ARMOR = re.compile(rb"^\s*-----BEGIN PGP (MESSAGE|SIGNED MESSAGE)-----")
 # OpenPGP packet tags that can start an encrypted or signed message: public-key / symmetric
 # session key (1, 3), one-pass signature (4), signature (2), compressed data (8).
 _PGP_TAGS = frozenset({1, 2, 3, 4, 8})
+#: What the body of each such packet starts with: a version number, or for compressed data
+#: the algorithm (0 uncompressed, 1 ZIP, 2 ZLIB, 3 BZip2).
+_PGP_FIRST_BYTE = {1: {3, 6}, 2: {3, 4, 5, 6}, 3: {4, 5, 6}, 4: {3, 6}, 8: {0, 1, 2, 3}}
 
 
 def read_head(stream: IO[bytes]) -> bytes:
@@ -71,16 +74,27 @@ def classify_pdf(stream: IO[bytes]) -> str:
 
 def looks_like_nacha(head: bytes) -> bool:
     """A file header record: '101', record size '094' at 35-37, blocking factor '10', format '1'."""
-    text = head.lstrip(b"\r\n")
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n ")
     first = text[:94]
     return len(first) >= 40 and first[:3] == b"101" and first[34:40] == b"094101"
 
 
 def _looks_like_pgp(head: bytes) -> bool:
+    """ASCII armor, or a binary OpenPGP packet whose header and first body byte make sense:
+    a plausible tag, a length that fits, and the version or algorithm byte that packet must
+    start with. A lone high first byte is not enough (plenty of binary files have one)."""
     if _PGP_ARMOR.match(head):
         return True
-    if not head or not head[0] & 0x80:
+    if len(head) < 3 or not head[0] & 0x80:
         return False
     first = head[0]
-    tag = first & 0x3F if first & 0x40 else (first >> 2) & 0x0F  # new vs old packet format
-    return tag in _PGP_TAGS and not head[:64].isascii()
+    if first & 0x40:  # new packet format: tag in the low 6 bits, then a 1/2/5-byte length
+        tag = first & 0x3F
+        length_byte = head[1]
+        body = 2 if length_byte < 192 else 3 if length_byte < 224 else 6 if length_byte == 255 else 2
+    else:  # old format: tag in bits 2-5, length type in bits 0-1
+        tag = (first >> 2) & 0x0F
+        body = {0: 2, 1: 3, 2: 5, 3: 1}[first & 0x03]
+    if tag not in _PGP_TAGS or body >= len(head):
+        return False
+    return head[body] in _PGP_FIRST_BYTE[tag]

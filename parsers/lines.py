@@ -44,7 +44,7 @@ def iter_blocks(
     ``translate`` is a 256-byte table applied to every byte first (EBCDIC to ASCII).
     Line-break mode or "no line breaks" mode is chosen from the start of the file.
     """
-    first = stream.read(block_bytes)
+    first = stream.read(block_bytes).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM from a text editor
     if translate is not None:
         first = first.translate(translate)
     if not first:

@@ -285,3 +285,21 @@ def test_gzip_is_unwrapped_by_open_detected(tmp_path: Path) -> None:
     with stream:
         assert kind == NACHA
         assert stream.read() == nacha_bytes()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x85\xff\x10\x99" + bytes(range(256)), b"\xc1\x20\x77" + bytes(64), b"\x89PNG\r\n\x1a\n" + bytes(64)],
+    ids=["tag1-bad-version", "new-tag1-bad-version", "png"],
+)
+def test_binary_that_only_starts_like_pgp_is_not_pgp(data: bytes) -> None:
+    assert detect(data) != PGP
+
+
+def test_nacha_with_a_utf8_bom_is_still_nacha() -> None:
+    from parsers.nacha import NachaParser
+
+    plain = nacha_bytes()
+    assert detect(b"\xef\xbb\xbf" + plain) == "nacha"
+    with_bom = list(NachaParser(io.BytesIO(b"\xef\xbb\xbf" + plain)))
+    assert with_bom == list(NachaParser(io.BytesIO(plain)))
