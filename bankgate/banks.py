@@ -1,0 +1,466 @@
+"""Bank pull configuration: which SFTP server, which files, when, and where they land.
+
+One TOML file describes every bank as a ``[banks.<name>]`` table; an optional ``[defaults]``
+table supplies any key a bank leaves out. ``load_banks`` checks the whole file before a DAG
+is built and reports every problem at once, each naming the file, the bank and the key, so a
+typo cannot silently turn into a bank that is never pulled. Nothing here imports Airflow:
+the CLI and the tests check a config without it. See ``samples/banks.toml`` for every key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bankgate.config import ConfigError
+from bankgate.cron import Cron
+from bankgate.store import split_url
+
+__all__ = [
+    "ArrivalSla",
+    "BankConfig",
+    "ConfigError",
+    "PostPullAction",
+    "StabilityRule",
+    "load_banks",
+    "parse_banks",
+    "parse_duration",
+    "parse_size",
+]
+
+BANK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+MAX_CONCURRENCY = 32
+DEFAULT_LOOKBACK = 7 * 86400
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1} | {
+    f"{prefix}{infix}b": base**power
+    for power, prefix in enumerate("kmgt", 1)
+    for infix, base in (("", 1000), ("i", 1024))
+}
+_DURATION = re.compile(r"^\s*(\d+)\s*([a-z]+)?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+    **dict.fromkeys(("w", "week", "weeks"), 7 * 86400),
+}
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_size(value: int | str) -> int:
+    """``"2 GiB"`` -> 2147483648; ``"500 MB"`` -> 500000000; an int is bytes."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not a size (use e.g. 2147483648, '500 MB' or '2 GiB')")
+    if isinstance(value, int):
+        number, unit = float(value), "b"
+    else:
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a size (use e.g. '500 MB' or '2 GiB')")
+        number, unit = float(match[1]), (match[2] or "b").lower()
+    size = int(number * _SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"{value!r} must be more than 0 bytes")
+    return size
+
+
+def parse_duration(value: int | str) -> int:
+    """Seconds from ``"90 s"``, ``"2 min"``, ``"1 h"``, ``"3 days"`` or an int of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not a duration (use e.g. 60, '90 s', '2 min', '1 h' or '3 days')")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _DURATION.match(value)
+        unit = (match[2] or "s").lower() if match else ""
+        if not match or unit not in _DURATION_UNITS:
+            raise ValueError(f"{value!r} is not a duration (use e.g. '90 s', '2 min', '1 h' or '3 days')")
+        seconds = int(match[1]) * _DURATION_UNITS[unit]
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class StabilityRule:
+    """When a remote file is complete: its size and mtime unchanged for ``unchanged_seconds``
+    (0: no such rule), and/or a marker file beside it named the file's name plus
+    ``done_marker`` (``x.ach`` is complete once ``x.ach.done`` exists). When both are set,
+    both must agree."""
+
+    unchanged_seconds: int = 60
+    done_marker: str = ""  # a suffix such as ".done"; "" for none
+
+    @property
+    def kind(self) -> str:
+        return "+".join(k for k, on in (("unchanged", self.unchanged_seconds), ("done_marker", self.done_marker)) if on)
+
+    def marker_for(self, name: str) -> str:
+        return name + self.done_marker if self.done_marker else ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostPullAction:
+    """What happens on the server once the landed copy is verified."""
+
+    action: str = "keep"  # keep | delete | move
+    move_to: str = ""  # remote directory, for "move"
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalSla:
+    """At least ``min_files`` files must have arrived by ``latest`` (bank-local time) on each
+    day the schedule fires; otherwise the notifier raises an alert."""
+
+    latest: time
+    min_files: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BankConfig:
+    name: str
+    conn_id: str  # Airflow connection (type sftp) with host, login, key or password, known_hosts
+    remote_dirs: tuple[str, ...]
+    destination: str  # staging prefix: s3://bucket/inbound/<bank>/, gs://..., or file:///dir for local runs
+    cron: str
+    ledger: str = ""  # pull ledger URL prefix; "" = bankgate-ledger/sftp/ in the destination's bucket
+    timezone: str = "UTC"
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    stability: StabilityRule = StabilityRule()
+    post_pull: PostPullAction = PostPullAction()
+    arrival_sla: ArrivalSla | None = None
+    max_file_size: int = 2 << 30
+    concurrency: int = 4
+    lookback_seconds: int = DEFAULT_LOOKBACK
+    description: str = ""
+    owner: str = "bankgate"
+    tags: tuple[str, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def schedule(self) -> Cron:
+        return Cron.parse(self.cron)
+
+    def selects(self, name: str) -> bool:
+        """Whether a remote file name matches an include pattern and no exclude pattern.
+        A done marker is never itself a file to pull."""
+        if self.stability.done_marker and name.endswith(self.stability.done_marker):
+            return False
+        return any(fnmatch.fnmatchcase(name, p) for p in self.include) and not any(
+            fnmatch.fnmatchcase(name, p) for p in self.exclude
+        )
+
+    def interval_ending(self, end: datetime) -> tuple[datetime, datetime]:
+        """The run's data interval: from the schedule's previous fire time to ``end``.
+
+        Airflow 3's ``CronTriggerTimetable`` gives a run a zero-length interval at its fire
+        time (logical date == data interval start == end), so the interval a run covers is
+        rebuilt here from the cron: a pure function of the logical date, which is what makes a
+        re-run or a backfill of a past day select that day's files again.
+        """
+        return self.schedule.previous(end, self.tz), end
+
+    def selection_window(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        """Modification times a scheduled run considers: its interval widened back by the
+        lookback, so a file skipped earlier (still growing, marker not there yet) is pulled by
+        a later run; the pull ledger keeps it from being pulled twice."""
+        return start - timedelta(seconds=self.lookback_seconds), end
+
+    def sla_deadline(self, day: date) -> datetime | None:
+        """When files for ``day`` (a bank-local date) are due, if the schedule fires that day."""
+        if self.arrival_sla is None or not self.schedule.fires_on(day):
+            return None
+        return datetime.combine(day, self.arrival_sla.latest, tzinfo=self.tz)
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+BANK_KEYS = frozenset(
+    {
+        "conn_id",
+        "remote_dirs",
+        "destination",
+        "ledger",
+        "cron",
+        "timezone",
+        "include",
+        "exclude",
+        "stability",
+        "post_pull",
+        "arrival_sla",
+        "max_file_size",
+        "concurrency",
+        "lookback",
+        "description",
+        "owner",
+        "tags",
+    }
+)
+REQUIRED_KEYS = ("conn_id", "remote_dirs", "destination", "cron")
+
+
+class _Problems:
+    """Collects every problem in a file, so one load reports them all."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.lines.append(f"{self.source}: {where}: {message}")
+
+    def check(self, where: str, parse: Callable[[], Any]) -> Any:
+        """``parse()``'s result, or None with the problem recorded if it raises ValueError."""
+        try:
+            return parse()
+        except (ValueError, TypeError) as exc:
+            self.add(where, str(exc))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            count = len(self.lines)
+            head = f"{count} problem{'s' if count > 1 else ''} in the bank config:\n" if count > 1 else ""
+            raise ConfigError(head + "\n".join(self.lines))
+
+
+def _string(value: Any, what: str = "a string") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be {what}, not {value!r}")
+    return value.strip()
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list) or not value:
+        raise ValueError(f"must be a non-empty list of {what}, not {value!r}")
+    return tuple(_string(item, what) for item in value)
+
+
+def _remote_dir(value: Any) -> str:
+    path = _string(value, "an absolute remote path")
+    if not path.startswith("/") or ".." in PurePosixPath(path).parts or any(c in path for c in "*?["):
+        raise ValueError(f"{path!r} must be an absolute remote directory without '..' or wildcards")
+    return path.rstrip("/") or "/"
+
+
+def _pattern(value: Any) -> str:
+    pattern = _string(value, "a file name pattern")
+    if "/" in pattern:
+        raise ValueError(f"{pattern!r}: patterns match file names, so they cannot contain '/'")
+    return pattern
+
+
+def _destination(value: Any) -> str:
+    url = _string(value, "a URL")
+    scheme, where, _prefix = split_url(url)  # ValueError names the URL and the allowed schemes
+    if not where or (scheme == "file" and not where.startswith("/")):
+        raise ValueError(f"{url!r} names no bucket (or, for file://, no absolute directory)")
+    return url if url.endswith("/") else url + "/"
+
+
+def _cron(value: Any) -> str:
+    expression = _string(value, "a cron expression")
+    Cron.parse(expression)
+    return expression
+
+
+def _timezone(value: Any) -> str:
+    name = _string(value, "a time zone name")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known time zone (use an IANA name such as 'America/New_York')") from None
+    return name
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"must be a whole number from {low} to {high}, not {value!r}")
+    return value
+
+
+def _clock(value: Any) -> time:
+    if isinstance(value, time):
+        return value.replace(second=0, microsecond=0)
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a time of day (use 'HH:MM', e.g. '09:00')")
+    return time(int(match[1]), int(match[2]))
+
+
+def _table(value: Any, allowed: set[str], where: str, problems: _Problems) -> dict[str, Any] | None:
+    if not isinstance(value, Mapping):
+        problems.add(where, f"must be a table, not {value!r}")
+        return None
+    for key in sorted(set(value) - allowed):
+        problems.add(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
+    return dict(value)
+
+
+def _stability(value: Any, where: str, problems: _Problems) -> StabilityRule | None:
+    table = _table(value, {"unchanged_for", "done_marker"}, where, problems)
+    if table is None:
+        return None
+    if not table.keys() & {"unchanged_for", "done_marker"}:
+        problems.add(where, "set unchanged_for (e.g. '2 min'), done_marker (e.g. '.done') or both")
+        return None
+    marker = ""
+    if "done_marker" in table:
+        marker = problems.check(f"{where}.done_marker", lambda: _marker(table["done_marker"]))
+    seconds = 0
+    if "unchanged_for" in table:
+        seconds = problems.check(f"{where}.unchanged_for", lambda: parse_duration(table["unchanged_for"]))
+    return None if marker is None or seconds is None else StabilityRule(seconds, marker)
+
+
+def _marker(value: Any) -> str:
+    suffix = _string(value, "a suffix such as '.done'")
+    if "/" in suffix or any(c in suffix for c in "*?["):
+        raise ValueError(f"{suffix!r} must be a plain suffix added to the file name, such as '.done'")
+    return suffix
+
+
+def _post_pull(value: Any, where: str, problems: _Problems) -> PostPullAction | None:
+    if value in ("keep", "delete"):
+        return PostPullAction(value)
+    if isinstance(value, str):
+        problems.add(where, f"{value!r} is not an action: use 'keep', 'delete' or {{ action = 'move', to = '/dir' }}")
+        return None
+    table = _table(value, {"action", "to"}, where, problems)
+    if table is None:
+        return None
+    action = table.get("action")
+    if action not in ("keep", "delete", "move"):
+        problems.add(f"{where}.action", f"{action!r} is not one of keep, delete, move")
+        return None
+    if action != "move":
+        if "to" in table:
+            problems.add(f"{where}.to", f"only a 'move' has a destination, not {action!r}")
+        return PostPullAction(action)
+    if "to" not in table:
+        problems.add(f"{where}.to", "a 'move' needs the remote directory to move files to")
+        return None
+    target = problems.check(f"{where}.to", lambda: _remote_dir(table["to"]))
+    return None if target is None else PostPullAction("move", target)
+
+
+def _arrival_sla(value: Any, where: str, problems: _Problems) -> ArrivalSla | None:
+    if isinstance(value, str | time):
+        latest = problems.check(where, lambda: _clock(value))
+        return None if latest is None else ArrivalSla(latest)
+    table = _table(value, {"latest", "min_files"}, where, problems)
+    if table is None:
+        return None
+    if "latest" not in table:
+        problems.add(f"{where}.latest", "missing: the latest expected arrival time, e.g. '09:00'")
+        return None
+    latest = problems.check(f"{where}.latest", lambda: _clock(table["latest"]))
+    min_files = problems.check(f"{where}.min_files", lambda: _int(table.get("min_files", 1), 1, 10_000))
+    return None if latest is None or min_files is None else ArrivalSla(latest, min_files)
+
+
+_SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "conn_id": ("conn_id", lambda v: _match(CONN_ID, _string(v), "letters, digits, '_', '.' or '-'")),
+    "remote_dirs": ("remote_dirs", lambda v: tuple(_remote_dir(d) for d in _strings(v, "remote directories"))),
+    "destination": ("destination", _destination),
+    "ledger": ("ledger", _destination),
+    "cron": ("cron", _cron),
+    "timezone": ("timezone", _timezone),
+    "include": ("include", lambda v: _patterns(v)),
+    "exclude": ("exclude", lambda v: () if v == [] else _patterns(v)),
+    "max_file_size": ("max_file_size", parse_size),
+    "concurrency": ("concurrency", lambda v: _int(v, 1, MAX_CONCURRENCY)),
+    "lookback": ("lookback_seconds", parse_duration),
+    "description": ("description", lambda v: v.strip() if isinstance(v, str) else _string(v)),
+    "owner": ("owner", _string),
+    "tags": ("tags", lambda v: () if v == [] else _strings(v, "tags")),
+}
+_TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arrival_sla}
+
+
+def _match(pattern: re.Pattern[str], value: str, allowed: str) -> str:
+    if not pattern.match(value):
+        raise ValueError(f"{value!r} may contain only {allowed}")
+    return value
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    return tuple(_pattern(p) for p in _strings(value, "file name patterns"))
+
+
+def _bank(name: str, raw: Mapping[str, Any], problems: _Problems) -> BankConfig | None:
+    where = f"bank {name!r}"
+    before = len(problems.lines)
+    if not BANK_NAME.match(name):
+        problems.add(where, "a bank name is lower-case letters, digits and '_', starting with a letter (it names DAGs)")
+    for key in sorted(set(raw) - BANK_KEYS):
+        problems.add(f"{where}: {key}", f"unknown key (expected one of {', '.join(sorted(BANK_KEYS))})")
+    for key in REQUIRED_KEYS:
+        if key not in raw:
+            problems.add(f"{where}: {key}", "missing (required)")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SIMPLE:
+            field_name, parse = _SIMPLE[key]
+            values[field_name] = problems.check(f"{where}: {key}", lambda parse=parse, value=value: parse(value))
+        elif key in _TABLES:
+            values[key] = _TABLES[key](value, f"{where}: {key}", problems)
+    post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()
+    if post_pull and post_pull.action == "move" and post_pull.move_to in dirs:
+        problems.add(f"{where}: post_pull.to", f"{post_pull.move_to!r} is a pulled directory; files would be re-pulled")
+    if len(problems.lines) > before:
+        return None
+    return BankConfig(name=name, **values)
+
+
+def parse_banks(raw: Mapping[str, Any], source: str = "banks config") -> dict[str, BankConfig]:
+    """Banks from an already-parsed TOML document; every problem reported in one ConfigError."""
+    problems = _Problems(source)
+    for key in sorted(set(raw) - {"banks", "defaults"}):
+        problems.add(key, "unknown top-level key (expected [banks.<name>] tables and an optional [defaults])")
+    defaults = raw.get("defaults", {})
+    banks_raw = raw.get("banks")
+    if not isinstance(defaults, Mapping):
+        problems.add("defaults", "must be a table")
+        defaults = {}
+    for key in sorted(set(defaults) - BANK_KEYS):
+        problems.add(f"defaults: {key}", f"unknown key (expected one of {', '.join(sorted(BANK_KEYS))})")
+    defaults = {key: value for key, value in defaults.items() if key in BANK_KEYS}
+    if not isinstance(banks_raw, Mapping) or not banks_raw:
+        problems.add("banks", "no banks configured: add a [banks.<name>] table")
+        banks_raw = {}
+    banks: dict[str, BankConfig] = {}
+    for name, bank_raw in banks_raw.items():
+        if not isinstance(bank_raw, Mapping):
+            problems.add(f"bank {name!r}", "must be a table ([banks.<name>])")
+            continue
+        bank = _bank(name, {**defaults, **bank_raw}, problems)
+        if bank is not None:
+            banks[name] = bank
+    problems.raise_if_any()
+    return banks
+
+
+def load_banks(path: str | Path) -> dict[str, BankConfig]:
+    """Every bank in a TOML file, checked; a ConfigError lists each problem on its own line."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the bank config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_banks(raw, str(path))

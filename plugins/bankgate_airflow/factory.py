@@ -1,0 +1,272 @@
+"""Builds the bank DAGs from the bank config with the Airflow 3 TaskFlow API.
+
+- ``bank_pull__<bank>``: on the bank's cron and time zone, plan the run's window, list the
+  remote directories, keep stable files not pulled yet, then per file (mapped, at most the
+  bank's concurrency at once) transfer, verify, apply the post-pull action and record it in
+  the pull ledger; a last task reports the run. Trigger it with ``force`` to pull the run's
+  window again.
+- ``bank_repull``: a form (bank, start date, end date, force) to re-pull whole days.
+- ``bank_sla__<bank>``: at the bank's arrival deadline on each schedule day, checks that the
+  expected files arrived and alerts through the notifier when they did not.
+
+Parsing a DAG file only reads the TOML config: no connection, variable or network access, and
+the transfer code is imported inside the task bodies (``steps``), so parsing stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
+
+from bankgate.banks import BankConfig, load_banks
+
+__all__ = ["BANKS_ENV", "build_bank_dags", "build_repull_dag", "default_banks_path"]
+
+BANKS_ENV = "BANKGATE_BANKS"
+START = datetime(2025, 1, 1)
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=20),
+}
+LIST_TIMEOUT = timedelta(minutes=15)
+TRANSFER_TIMEOUT = timedelta(hours=3)
+
+
+def default_banks_path() -> Path:
+    """``BANKGATE_BANKS``, else the sample config shipped in the repository."""
+    return Path(os.environ.get(BANKS_ENV) or Path(__file__).resolve().parents[2] / "samples" / "banks.toml")
+
+
+def _doc(bank: BankConfig, source: Path) -> str:
+    rules = []
+    if bank.stability.unchanged_seconds:
+        rules.append(f"size and mtime unchanged for {bank.stability.unchanged_seconds} s")
+    if bank.stability.done_marker:
+        rules.append(f"a marker `<name>{bank.stability.done_marker}` beside the file")
+    stability = " and ".join(rules)
+    post = bank.post_pull.action + (f" to `{bank.post_pull.move_to}`" if bank.post_pull.move_to else "")
+    sla = (
+        f"{bank.arrival_sla.min_files} file(s) by {bank.arrival_sla.latest:%H:%M} ({bank.timezone}) on schedule days"
+        if bank.arrival_sla
+        else "none"
+    )
+    rows = [
+        ("connection", f"`{bank.conn_id}` (sftp; host key pinned by `extra.known_hosts`)"),
+        ("remote directories", ", ".join(f"`{d}`" for d in bank.remote_dirs)),
+        ("include / exclude", f"{', '.join(bank.include)} / {', '.join(bank.exclude) or '-'}"),
+        ("schedule", f"`{bank.cron}` ({bank.timezone})"),
+        ("destination", f"`{bank.destination}<file date>/<name>`"),
+        ("stable when", stability),
+        ("after a verified pull", post),
+        ("arrival SLA", sla),
+        ("largest file", f"{bank.max_file_size:,} bytes"),
+        ("files at once", str(bank.concurrency)),
+        ("lookback", f"{bank.lookback_seconds // 3600} h before the run's interval"),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return f"""### {bank.name}: pull files from the bank's SFTP server into staging
+
+{bank.description}
+
+| setting | value |
+|---|---|
+{table}
+
+A run selects files modified in its interval (the previous fire time of the schedule up to
+this one), widened back by the lookback so a file skipped earlier (still growing, no marker
+yet) is pulled later; the pull ledger keeps a file from being pulled twice. Trigger with
+**force** to pull this run's interval again; use **bank_repull** for a range of days.
+
+Config: `{source}` (bank `{bank.name}`).
+"""
+
+
+def _bank_tags(bank: BankConfig) -> list[str]:
+    return ["bankgate", "bank-pull", f"bank:{bank.name}", *bank.tags]
+
+
+def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> None:
+    """plan -> list_files -> select_files -> transfer (one per file, mapped) -> record."""
+
+    @task(execution_timeout=LIST_TIMEOUT)
+    def list_files(plan: dict[str, Any]) -> dict[str, Any]:
+        """List the remote directories: matching files modified in the run's window, with their
+        done markers; files over the bank's size limit are set aside."""
+        from plugins.bankgate_airflow import steps
+
+        return steps.list_files(banks[plan["bank"]], plan)
+
+    @task(execution_timeout=LIST_TIMEOUT)
+    def select_files(plan: dict[str, Any], listing: dict[str, Any]) -> list[dict[str, Any]]:
+        """Keep the stable files not pulled yet (every stable one when forced). Returns the
+        files to transfer; what waits and why goes to the ``selection`` XCom for the report."""
+        from plugins.bankgate_airflow import steps
+
+        selection = steps.select_files(banks[plan["bank"]], plan, listing)
+        get_current_context()["ti"].xcom_push(key="selection", value=selection)
+        return selection["selected"]
+
+    @task(
+        max_active_tis_per_dagrun=concurrency,
+        execution_timeout=TRANSFER_TIMEOUT,
+        map_index_template="{{ remote_path }}",
+    )
+    def transfer(item: dict[str, Any]) -> dict[str, Any]:
+        """One file: claim it in the pull ledger, stream it into staging hashing on the way,
+        verify the landed copy, then (only with that verified copy in hand) keep, delete or
+        move the remote file, and record the pull."""
+        from plugins.bankgate_airflow import steps
+
+        get_current_context()["remote_path"] = item["path"]  # type: ignore[typeddict-unknown-key]
+        return steps.transfer(banks[item["bank"]], item)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
+    def record(plan: dict[str, Any], listing: dict[str, Any], done: Any) -> dict[str, Any]:
+        """Report the run (pulled, waiting, skipped, too large); fail it if any file failed."""
+        from plugins.bankgate_airflow import steps
+
+        selection = get_current_context()["ti"].xcom_pull(task_ids="select_files", key="selection") or {}
+        return steps.record(banks[plan["bank"]], plan, listing, selection, list(done or []))
+
+    listing = list_files(plan)
+    selected = select_files(plan, listing)
+    done = transfer.expand(item=selected)
+    record(plan, listing, done) << selected
+
+
+def bank_pull_dag(bank: BankConfig, banks: dict[str, BankConfig], source: Path) -> DAG:
+    @dag(
+        dag_id=f"bank_pull__{bank.name}",
+        description=(bank.description or f"Pull {bank.name}'s files into staging")[:200],
+        schedule=CronTriggerTimetable(bank.cron, timezone=bank.timezone),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=_bank_tags(bank),
+        doc_md=_doc(bank, source),
+        default_args={**DEFAULT_ARGS, "owner": bank.owner},
+        params={
+            "force": Param(
+                False,
+                type="boolean",
+                title="Force re-pull",
+                description="Pull every stable file in this run's interval again, even if already pulled.",
+            )
+        },
+    )
+    def pull_bank() -> None:
+        @task
+        def plan() -> dict[str, Any]:
+            """This run's window of remote modification times (see the DAG docs)."""
+            from plugins.bankgate_airflow import steps
+
+            return steps.plan_from_context(bank, get_current_context())
+
+        _pull_tasks(banks, plan(), bank.concurrency)
+
+    return pull_bank()
+
+
+def repull_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
+    names = sorted(banks)
+
+    @dag(
+        dag_id="bank_repull",
+        description="Re-pull a bank's files for a range of days (a form in the UI)",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        tags=["bankgate", "bank-pull", "backfill"],
+        doc_md=f"""### Re-pull a bank's files for a range of days
+
+Pick the bank and the first and last bank-local day; every stable file whose remote
+modification time falls in those days is pulled again (**force**, the default) or only the
+ones not pulled yet (force off). Files land on the same keys as their first pull, so a re-pull
+replaces rather than duplicates. Files already deleted or moved on the server by the post-pull
+action cannot be pulled again from there.
+
+Banks: {", ".join(names)} (config `{source}`).
+""",
+        default_args={**DEFAULT_ARGS, "owner": "bankgate"},
+        max_active_runs=1,
+        params={
+            "bank": Param(names[0], type="string", enum=names, title="Bank"),
+            "start_date": Param(type="string", format="date", title="First day", description="Bank-local date"),
+            "end_date": Param(type="string", format="date", title="Last day", description="Bank-local, inclusive"),
+            "force": Param(True, type="boolean", title="Force", description="Pull again files already pulled"),
+        },
+    )
+    def bank_repull() -> None:
+        @task
+        def plan() -> dict[str, Any]:
+            """The chosen bank and days, checked."""
+            from plugins.bankgate_airflow import steps
+
+            return steps.plan_from_params(banks, get_current_context()["params"])
+
+        _pull_tasks(banks, plan(), min(bank.concurrency for bank in banks.values()))
+
+    return bank_repull()
+
+
+def sla_dag(bank: BankConfig, source: Path) -> DAG:
+    """Runs at the deadline on each schedule day; alerts when too few files arrived."""
+    assert bank.arrival_sla is not None
+    latest = bank.arrival_sla.latest
+    _minute, _hour, *days = bank.schedule.fields
+    cron = f"{latest.minute} {latest.hour} {' '.join(days)}"
+
+    @dag(
+        dag_id=f"bank_sla__{bank.name}",
+        description=f"Alert when {bank.name}'s files have not arrived by {latest:%H:%M} {bank.timezone}",
+        schedule=CronTriggerTimetable(cron, timezone=bank.timezone),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=[*_bank_tags(bank), "sla"],
+        doc_md=f"""### {bank.name}: arrival SLA
+
+At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
+arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
+time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
+notifier: always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
+(`BANKGATE_ALERT_SNS_TOPIC`) when set. Config: `{source}`.
+""",
+        default_args={**DEFAULT_ARGS, "owner": bank.owner},
+    )
+    def check_sla() -> None:
+        @task(execution_timeout=LIST_TIMEOUT)
+        def check_arrivals() -> dict[str, Any]:
+            """Count the day's arrivals up to the deadline; alert if too few."""
+            from plugins.bankgate_airflow import steps
+
+            return steps.check_arrivals(bank, get_current_context())
+
+        check_arrivals()
+
+    return check_sla()
+
+
+def build_bank_dags(path: str | Path | None = None) -> dict[str, DAG]:
+    """The ``bank_pull__<bank>`` and ``bank_sla__<bank>`` DAGs, by dag_id. A bad config raises
+    ConfigError, which Airflow shows as the DAG file's import error naming the bank and key."""
+    source = Path(path) if path else default_banks_path()
+    banks = load_banks(source)
+    dags: dict[str, DAG] = {}
+    for bank in banks.values():
+        dags[f"bank_pull__{bank.name}"] = bank_pull_dag(bank, banks, source)
+        if bank.arrival_sla is not None:
+            dags[f"bank_sla__{bank.name}"] = sla_dag(bank, source)
+    return dags
+
+
+def build_repull_dag(path: str | Path | None = None) -> DAG:
+    """The ``bank_repull`` form DAG over every configured bank."""
+    source = Path(path) if path else default_banks_path()
+    return repull_dag(load_banks(source), source)

@@ -1,0 +1,419 @@
+"""The bank DAGs' task bodies: plain functions of the bank config and small JSON dicts.
+
+Everything that crosses a task boundary is a pointer (remote path, size, mtime, object key and
+URL, SHA-256), never file bytes. The transfer itself is the transfer core's
+(``plugins.bankgate_sftp``): ``connect``, ``list_files``, ``stability.check``, ``PullLedger``,
+``pull_file``, ``post_pull.apply``. The post-pull action runs in the same task as the transfer
+on purpose: the core hands out the verified ``Landed`` that ``post_pull.apply`` requires only
+inside ``pull_file``, so a delete or move cannot follow an unverified (or merely reported)
+landing.
+
+Errors: a host key, credential or configuration problem fails the task at once, without
+retries (``AirflowFailException``); a dropped connection is raised as is, so Airflow retries
+with backoff; a file that changes while it is pulled is left for the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from bankgate.banks import BankConfig
+from bankgate.config import ConfigError
+from bankgate.notify import Alert, Notifier
+from plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
+
+if TYPE_CHECKING:
+    from plugins.bankgate_sftp import BankRules, PullLedger, RemoteFile
+
+log = logging.getLogger("bankgate.dags")
+
+
+class PullRunFailed(RuntimeError):
+    """Some selected files were not pulled; the message names each."""
+
+
+# -- plans -------------------------------------------------------------------------------------
+
+
+def plan_from_context(bank: BankConfig, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The window of a ``bank_pull__<bank>`` run from its Airflow context."""
+    dag_run = context.get("dag_run")
+    params = context.get("params") or {}
+    run_type = str(getattr(dag_run, "run_type", "") or "")
+    plan = scheduled_plan(
+        bank,
+        data_interval_start=context.get("data_interval_start"),
+        data_interval_end=context.get("data_interval_end"),
+        logical_date=context.get("logical_date"),
+        run_after=getattr(dag_run, "run_after", None),
+        force=bool(params.get("force", False)),
+        manual="scheduled" not in run_type.lower(),
+    )
+    log.info("plan: %s", plan.describe())
+    return plan.to_xcom()
+
+
+def plan_from_params(banks: Mapping[str, BankConfig], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The window of a ``bank_repull`` run from its form."""
+    name = params.get("bank")
+    if name not in banks:
+        _fail(f"bank {name!r} is not configured (configured: {', '.join(sorted(banks))})")
+    try:
+        first, last = date.fromisoformat(str(params["start_date"])), date.fromisoformat(str(params["end_date"]))
+        plan = repull_plan(banks[name], first, last, force=bool(params.get("force", True)))
+    except (KeyError, ValueError) as exc:
+        _fail(f"bank_repull form: {exc}")
+    log.info("plan: %s", plan.describe())
+    return plan.to_xcom()
+
+
+# -- the transfer core, seen from a task ------------------------------------------------------------
+
+
+def _fail(message: str) -> Any:
+    """Fail the task without retries: retrying cannot fix a host key, a credential or a config."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)
+
+
+def rules_for(bank: BankConfig) -> BankRules:
+    """The transfer core's rules for a configured bank."""
+    from plugins.bankgate_sftp import DELETE, KEEP, BankRules, marker, move_to, unchanged
+
+    stability = []
+    if bank.stability.unchanged_seconds:
+        stability.append(unchanged(bank.stability.unchanged_seconds))
+    if bank.stability.done_marker:
+        stability.append(marker(bank.stability.done_marker))
+    action = {"keep": KEEP, "delete": DELETE}.get(bank.post_pull.action) or move_to(bank.post_pull.move_to)
+    return BankRules(
+        bank.name,
+        directories=bank.remote_dirs,
+        include=bank.include,
+        exclude=bank.exclude,
+        stability=tuple(stability),
+        post_pull=action,
+        concurrency=bank.concurrency,
+        ledger_url=bank.ledger or None,
+    )
+
+
+@contextmanager
+def _session(bank: BankConfig) -> Iterator[Any]:
+    """An SFTP session for the bank's connection; refusals fail the task without retries."""
+    from plugins.bankgate_airflow.connection import get_settings
+    from plugins.bankgate_sftp import AuthError, HostKeyError, connect
+
+    try:
+        settings = get_settings(bank.conn_id)
+        session = connect(settings)
+    except (ConfigError, HostKeyError, AuthError) as exc:
+        _fail(f"bank {bank.name}: {exc}")
+    with session:
+        yield session
+
+
+def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
+    """(destination store, key prefix, pull ledger), as the core's ``pull_bank`` lays them out."""
+    from bankgate.store import open_url
+    from plugins.bankgate_sftp import PullLedger
+
+    store, prefix = open_url(bank.destination)
+    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    if bank.ledger:
+        ledger_store, ledger_prefix = open_url(bank.ledger)
+        ledger = PullLedger(ledger_store, ledger_prefix if ledger_prefix.endswith("/") else ledger_prefix + "/")
+    else:
+        ledger = PullLedger(store)
+    return store, prefix, ledger
+
+
+def _remote(item: Mapping[str, Any]) -> RemoteFile:
+    from plugins.bankgate_sftp import RemoteFile
+
+    return RemoteFile(item["path"], int(item["size"]), int(item["mtime"]))
+
+
+def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
+    return {"path": remote.path, "size": remote.size, "mtime": remote.mtime, "dir": directory}
+
+
+def _list_all(session: Any, bank: BankConfig) -> list[tuple[RemoteFile, str]]:
+    """Every regular file in the bank's directories (markers too), with its directory."""
+    from plugins.bankgate_sftp import list_files
+
+    return [(f, d) for d in bank.remote_dirs for f in list_files(session.sftp, d)]
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+
+def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Matching files modified in the plan's window (and their done markers). Files over the
+    bank's size limit are reported, not pulled."""
+    from plugins.bankgate_sftp.stability import split_markers
+
+    plan = Plan.from_xcom(plan_raw)
+    rules = rules_for(bank)
+    with _session(bank) as session:
+        listed = _list_all(session, bank)
+    directory_of = {f.path: d for f, d in listed}
+    data, markers = split_markers([f for f, _ in listed], rules.stability)
+    files, too_large, older, newer = [], [], 0, 0
+    for f in data:
+        if not bank.selects(f.name):
+            continue
+        if f.mtime < plan.since.timestamp():
+            older += 1
+        elif not plan.covers(f.mtime):
+            newer += 1  # modified after this run's interval: the next run's
+        elif f.size > bank.max_file_size:
+            too_large.append(_pointer(f, directory_of[f.path]))
+        else:
+            files.append(_pointer(f, directory_of[f.path]))
+    if older:
+        log.warning(
+            "%s: %d matching file(s) modified before %s are outside this run's window; if they were never "
+            "pulled, pull them with bank_repull",
+            bank.name,
+            older,
+            plan.since.isoformat(),
+        )
+    log.info("%s: %d candidate(s), %d too large, %d for later runs", plan.describe(), len(files), len(too_large), newer)
+    return {
+        "files": files,
+        "markers": [_pointer(m, directory_of[m.path]) for m in markers],
+        "too_large": too_large,
+        "older": older,
+        "newer": newer,
+    }
+
+
+def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping[str, Any]) -> dict[str, Any]:
+    """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
+    Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
+    from plugins.bankgate_sftp import stability
+
+    plan = Plan.from_xcom(plan_raw)
+    rules = rules_for(bank)
+    _store, _prefix, ledger = _stores(bank)
+    candidates = [_remote(item) for item in listing["files"]]
+    directory_of = {item["path"]: item["dir"] for item in listing["files"]}
+    markers = [_remote(item) for item in listing["markers"]]
+    done = set() if plan.force else ledger.pulled(bank.name, candidates)
+    fresh = [f for f in candidates if f not in done]
+    previous, etag = ledger.observations(bank.name)
+    with _session(bank) as session:
+
+        def relist() -> list[RemoteFile]:
+            return [f for f, _ in _list_all(session, bank)]
+
+        verdict = stability.check(
+            fresh, rules.stability, markers=markers, previous=previous, now=time.time(), relist=relist
+        )
+    if not ledger.save_observations(bank.name, verdict.observations, etag):
+        log.info("%s: stability observations were updated by a concurrent run; kept theirs", bank.name)
+    waiting = dict(sorted(verdict.waiting.items()))
+    for path, reason in waiting.items():
+        log.info("%s: waiting: %s (%s)", bank.name, path, reason)
+    selected = []
+    for f in verdict.ready:
+        item = {**_pointer(f, directory_of[f.path]), "bank": bank.name, "force": plan.force}
+        found = verdict.markers.get(f.path)
+        item["marker"] = _pointer(found, directory_of[f.path]) if found else None
+        selected.append(item)
+    log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), len(done), len(waiting))
+    return {"selected": selected, "already_pulled": len(done), "waiting": waiting}
+
+
+def transfer(bank: BankConfig, item: Mapping[str, Any]) -> dict[str, Any]:
+    """Claim, stream, verify, post-pull and record one file. Returns where it landed."""
+    from plugins.bankgate_sftp import AuthError, HostKeyError, RemoteChanged, destination_key, post_pull, pull_file
+    from plugins.bankgate_sftp.errors import is_retryable
+    from plugins.bankgate_sftp.transfer import META_BANK
+
+    rules = rules_for(bank)
+    store, prefix, ledger = _stores(bank)
+    remote = _remote(item)
+    force = bool(item.get("force"))
+    claim = ledger.claim(bank.name, remote, force=force)
+    if claim.claim is None:
+        log.info("%s: %s not pulled: %s", bank.name, remote.path, claim.reason)
+        return {"path": remote.path, "skipped": claim.reason}
+    try:
+        with _session(bank) as session:
+            try:
+                landed = pull_file(
+                    session,
+                    remote,
+                    store,
+                    destination_key(prefix, remote, item["dir"]),
+                    metadata={META_BANK: bank.name},
+                    retries=rules.retries,
+                    backoff=rules.backoff,
+                    verify=rules.verify,
+                    partial_prefix=f"{rules.partial_prefix}{bank.name}/",
+                )
+            except RemoteChanged as exc:
+                ledger.release(claim.claim)
+                log.warning("%s: %s changed while pulled; left for the next run (%s)", bank.name, remote.path, exc)
+                return {"path": remote.path, "skipped": f"changed while being pulled: {exc}"}
+            except (HostKeyError, AuthError) as exc:
+                _fail(f"bank {bank.name}: {exc}")
+            except Exception as exc:
+                if not is_retryable(exc, transport_alive=session.alive):
+                    _fail(f"bank {bank.name}: pulling {remote.path} failed: {type(exc).__name__}: {exc}")
+                raise  # a dropped connection, after pull_file's own retries: Airflow retries with backoff
+            # ``landed`` exists only because pull_file verified the copy; apply re-checks the remote.
+            marker = [_remote(item["marker"])] if item.get("marker") else []
+            try:
+                outcome = post_pull.apply(session, landed, rules.post_pull, markers=marker)
+            except Exception as exc:
+                outcome = f"error: {type(exc).__name__}: {exc}"
+                log.error("%s: post-pull action on %s failed: %s", bank.name, remote.path, exc)
+    except BaseException:
+        ledger.release(claim.claim)
+        raise
+    record = ledger.record(
+        claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
+    )
+    result = {
+        "path": remote.path,
+        "size": landed.size,
+        "sha256": landed.sha256,
+        "key": landed.key,
+        "url": landed.url,
+        "post_pull": outcome,
+        "seconds": round(landed.seconds, 3),
+        "duplicate_of": (record.duplicate_of or {}).get("url"),
+    }
+    if outcome.startswith("error:"):
+        _fail(f"bank {bank.name}: {remote.path} landed at {landed.url} and was recorded, but {outcome}")
+    return result
+
+
+def record(
+    bank: BankConfig,
+    plan_raw: Mapping[str, Any],
+    listing: Mapping[str, Any],
+    selection: Mapping[str, Any],
+    results: Sequence[Mapping[str, Any]],
+    notifier: Notifier | None = None,
+) -> dict[str, Any]:
+    """The run's report (the task's XCom, shown in the UI). Alerts on files over the size
+    limit; fails the run if a selected file has no result (its transfer task failed)."""
+    plan = Plan.from_xcom(plan_raw)
+    selected = list(selection.get("selected") or [])
+    pulled = [r for r in results if "key" in r]
+    skipped = {r["path"]: r["skipped"] for r in results if "skipped" in r}
+    missing = sorted({s["path"] for s in selected} - {r["path"] for r in results})
+    report = {
+        "bank": bank.name,
+        "window": [plan.since.isoformat(), plan.end.isoformat()],
+        "force": plan.force,
+        "pulled": [{k: r[k] for k in ("path", "url", "size", "sha256", "post_pull")} for r in pulled],
+        "bytes": sum(int(r["size"]) for r in pulled),
+        "skipped": skipped,
+        "waiting": dict(selection.get("waiting") or {}),
+        "already_pulled": int(selection.get("already_pulled") or 0),
+        "too_large": [f["path"] for f in listing.get("too_large") or []],
+        "failed": missing,
+    }
+    log.info(
+        "%s: %d pulled (%d bytes), %d already pulled, %d waiting, %d skipped, %d too large, %d failed",
+        bank.name,
+        len(pulled),
+        report["bytes"],
+        report["already_pulled"],
+        len(report["waiting"]),
+        len(skipped),
+        len(report["too_large"]),
+        len(missing),
+    )
+    if report["too_large"]:
+        (notifier or Notifier.from_env()).send(
+            Alert(
+                "file_too_large",
+                bank.name,
+                f"{len(report['too_large'])} file(s) over the {bank.max_file_size:,}-byte limit were not pulled",
+                {"files": report["too_large"], "max_file_size": bank.max_file_size},
+            )
+        )
+    if missing:
+        raise PullRunFailed(f"bank {bank.name}: not pulled (see each file's transfer task): {', '.join(missing)}")
+    return report
+
+
+# -- arrival SLA -----------------------------------------------------------------------------------
+
+
+def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
+    """Files that arrived on ``day`` (bank-local) by ``deadline``: path -> mtime, from the pull
+    ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
+    from plugins.bankgate_sftp import PullRecord, RemoteFile
+
+    start = datetime.combine(day, datetime.min.time(), tzinfo=bank.tz).timestamp()
+    end = deadline.timestamp()
+    found: dict[str, int] = {}
+    _store, _prefix, ledger = _stores(bank)
+    utc_days = {datetime.fromtimestamp(t, UTC).date() for t in (start, end)}
+    for utc_day in sorted(utc_days):
+        probe = RemoteFile("/", 0, int(datetime.combine(utc_day, datetime.min.time(), tzinfo=UTC).timestamp()))
+        folder = ledger.pulled_key(bank.name, probe).rsplit("/", 1)[0] + "/"
+        for info in ledger.store.list(folder):
+            pulled = PullRecord.from_json(ledger.store.read_bytes(info.key))
+            if start <= pulled.mtime <= end:
+                found[pulled.path] = pulled.mtime
+    with _session(bank) as session:
+        for f, _directory in _list_all(session, bank):
+            if bank.selects(f.name) and start <= f.mtime <= end:
+                found.setdefault(f.path, f.mtime)
+    return found
+
+
+def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notifier | None = None) -> dict[str, Any]:
+    """Alert when fewer than the expected files arrived by the deadline of the run's day."""
+    sla = bank.arrival_sla
+    if sla is None:
+        return {"bank": bank.name, "checked": False}
+    moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
+    day = (moment or datetime.now(UTC)).astimezone(bank.tz).date()
+    deadline = bank.sla_deadline(day)
+    if deadline is None:
+        log.info("%s: %s is not a schedule day; no files expected", bank.name, day)
+        return {"bank": bank.name, "day": day.isoformat(), "checked": False}
+    found = arrivals(bank, day, deadline)
+    result = {"bank": bank.name, "day": day.isoformat(), "deadline": deadline.isoformat(), "arrived": sorted(found)}
+    if len(found) < sla.min_files:
+        sent = (notifier or Notifier.from_env()).send(
+            Alert(
+                "arrival_sla_missed",
+                bank.name,
+                f"{len(found)} of {sla.min_files} file(s) arrived by {deadline:%H:%M} {bank.timezone} on {day}",
+                {"day": day.isoformat(), "deadline": deadline.isoformat(), "arrived": sorted(found)},
+            )
+        )
+        result["alerted"] = sent
+    else:
+        log.info("%s: %d file(s) arrived by %s: SLA met", bank.name, len(found), deadline.isoformat())
+    return result
+
+
+__all__ = [
+    "PullRunFailed",
+    "arrivals",
+    "check_arrivals",
+    "list_files",
+    "plan_from_context",
+    "plan_from_params",
+    "record",
+    "rules_for",
+    "select_files",
+    "transfer",
+]

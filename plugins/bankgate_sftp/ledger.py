@@ -1,0 +1,224 @@
+"""The pull ledger: which remote files were pulled, kept in an object store with conditional writes.
+
+A remote file's identity is (bank, path, size, mtime): the same name with a new size or mtime
+is a new delivery and is pulled again. Layout under the ledger prefix (JSON objects an operator
+can read with the tools they have, as in ``bankgate.ledger``):
+
+- ``<bank>/pulled/<mtime date>/<id>.json``: one record per completed pull. Partitioned by the
+  file's mtime date so that "already pulled?" for a whole listing is one LIST per date present
+  on the server, not one request per file, however long the ledger grows;
+- ``<bank>/claims/<id>.json``: a pull in progress, created with a conditional write (S3
+  ``If-None-Match``, GCS ``ifGenerationMatch=0``, link on a local directory) so of two
+  concurrent runs exactly one pulls the file; a claim past its expiry (15 minutes plus a
+  second per MiB) belongs to a dead worker and is taken over (conditional replace);
+- ``content/<sha256>.json``: the first file seen with that content, across banks; a later pull
+  of the same bytes under another identity records ``duplicate_of`` (flagged, still landed);
+- ``<bank>/observations.json``: the stability rule's sizes and mtimes from the last run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bankgate.store.base import ObjectStore
+from plugins.bankgate_sftp.listing import RemoteFile
+from plugins.bankgate_sftp.stability import Observation
+
+#: A claim expires this long after it was taken, plus a second per MiB of the file (a pull
+#: slower than 1 MiB/s is stuck): a worker that died blocks its files for minutes, not hours.
+LEASE_SECONDS = 15 * 60
+_BANK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _day(mtime: int) -> str:
+    return datetime.fromtimestamp(mtime, UTC).date().isoformat()
+
+
+def identity(bank: str, remote: RemoteFile) -> str:
+    raw = f"{bank}\0{remote.path}\0{remote.size}\0{remote.mtime}".encode()
+    return hashlib.sha256(raw).hexdigest()[:40]
+
+
+@dataclass
+class PullRecord:
+    bank: str
+    path: str
+    size: int
+    mtime: int
+    sha256: str
+    key: str
+    url: str
+    pulled_at: float
+    post_pull: str = ""
+    forced: bool = False
+    duplicate_of: dict[str, Any] | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> PullRecord:
+        raw = json.loads(data)
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to pull one file; released on failure, consumed by ``record``."""
+
+    bank: str
+    remote: RemoteFile
+    key: str
+    etag: str
+
+
+@dataclass
+class ClaimResult:
+    claim: Claim | None
+    reason: str = ""  # why not granted: "already pulled", "being pulled by another run"
+    holder: dict[str, Any] = field(default_factory=dict)
+
+
+class PullLedger:
+    def __init__(self, store: ObjectStore, prefix: str = "bankgate-ledger/sftp/", *, lease: float = LEASE_SECONDS):
+        self.store = store
+        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.lease = lease
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _bank(self, bank: str) -> str:
+        if not _BANK.match(bank):
+            raise ValueError(f"bank name {bank!r} must be letters, digits, '.', '_' or '-'")
+        return f"{self.prefix}{bank}/"
+
+    def pulled_key(self, bank: str, remote: RemoteFile) -> str:
+        return f"{self._bank(bank)}pulled/{_day(remote.mtime)}/{identity(bank, remote)}.json"
+
+    def claim_key(self, bank: str, remote: RemoteFile) -> str:
+        return f"{self._bank(bank)}claims/{identity(bank, remote)}.json"
+
+    def content_key(self, sha256: str) -> str:
+        return f"{self.prefix}content/{sha256[:2]}/{sha256}.json"
+
+    def observations_key(self, bank: str) -> str:
+        return f"{self._bank(bank)}observations.json"
+
+    # -- dedup ------------------------------------------------------------------------------------
+
+    def pulled(self, bank: str, files: Iterable[RemoteFile]) -> set[RemoteFile]:
+        """Those of ``files`` already pulled: one LIST per mtime date among them."""
+        by_day: dict[str, list[RemoteFile]] = {}
+        for f in files:
+            by_day.setdefault(_day(f.mtime), []).append(f)
+        done: set[RemoteFile] = set()
+        for day, group in by_day.items():
+            prefix = f"{self._bank(bank)}pulled/{day}/"
+            names = {info.key.rsplit("/", 1)[-1] for info in self.store.list(prefix)}
+            done.update(f for f in group if f"{identity(bank, f)}.json" in names)
+        return done
+
+    def already_pulled(self, bank: str, remote: RemoteFile) -> bool:
+        return self.store.info(self.pulled_key(bank, remote)) is not None
+
+    def get(self, bank: str, remote: RemoteFile) -> PullRecord | None:
+        try:
+            return PullRecord.from_json(self.store.read_bytes(self.pulled_key(bank, remote)))
+        except KeyError:
+            return None
+
+    def claim(self, bank: str, remote: RemoteFile, *, force: bool = False, now: float | None = None) -> ClaimResult:
+        """Claim a file for pulling. Exactly one of several concurrent claimants is granted."""
+        key = self.claim_key(bank, remote)
+        stamp = time.time() if now is None else now
+        expires = stamp + self.lease + remote.size / (1 << 20)
+        holder_of = {"bank": bank, "path": remote.path, "claimed_at": stamp, "expires_at": expires}
+        body = json.dumps({**holder_of, "host": socket.gethostname(), "pid": os.getpid()}).encode()
+        for _ in range(4):
+            written = self.store.create(key, body)
+            if written is None:
+                info = self.store.info(key)
+                if info is None:
+                    continue  # released meanwhile: try again
+                try:
+                    holder = json.loads(self.store.read_bytes(key))
+                except (KeyError, ValueError):
+                    holder = {}
+                if stamp < float(holder.get("expires_at", 0)):
+                    return ClaimResult(None, "being pulled by another run", holder)
+                written = self.store.replace(key, body, etag=info.etag)  # a dead worker's claim
+                if written is None:
+                    continue
+            # Checked after claiming: a run that finished just before our claim left its record.
+            if not force and self.already_pulled(bank, remote):
+                self.store.delete(key)
+                return ClaimResult(None, "already pulled")
+            return ClaimResult(Claim(bank, remote, key, written.etag))
+        return ClaimResult(None, "being pulled by another run")
+
+    def release(self, claim: Claim) -> None:
+        self.store.delete(claim.key)
+
+    def record(
+        self, claim: Claim, *, sha256: str, key: str, url: str, post_pull: str = "", forced: bool = False
+    ) -> PullRecord:
+        """Record a verified pull, flag a content duplicate, and drop the claim."""
+        remote = claim.remote
+        record = PullRecord(
+            claim.bank, remote.path, remote.size, remote.mtime, sha256, key, url, time.time(), post_pull, forced
+        )
+        first = {k: getattr(record, k) for k in ("bank", "path", "size", "mtime", "key", "url", "pulled_at")}
+        content_key = self.content_key(sha256)
+        if self.store.create(content_key, json.dumps(first, sort_keys=True).encode()) is None:
+            try:
+                owner = json.loads(self.store.read_bytes(content_key))
+            except (KeyError, ValueError):
+                owner = {}
+            same = (owner.get("bank"), owner.get("path"), owner.get("size"), owner.get("mtime")) == (
+                claim.bank,
+                remote.path,
+                remote.size,
+                remote.mtime,
+            )
+            if owner and not same:
+                record.duplicate_of = owner
+        pulled_key = self.pulled_key(claim.bank, remote)
+        if self.store.create(pulled_key, record.to_json()) is None:  # forced re-pull: overwrite
+            existing = self.store.info(pulled_key)
+            if existing is None or self.store.replace(pulled_key, record.to_json(), etag=existing.etag) is None:
+                self.store.put_bytes(pulled_key, record.to_json(), content_type="application/json")
+        self.release(claim)
+        return record
+
+    # -- stability observations -------------------------------------------------------------------
+
+    def observations(self, bank: str) -> tuple[dict[str, Observation], str | None]:
+        """The last run's observations and the etag to replace them conditionally."""
+        key = self.observations_key(bank)
+        info = self.store.info(key)
+        if info is None:
+            return {}, None
+        try:
+            raw = json.loads(self.store.read_bytes(key))
+        except (KeyError, ValueError):
+            return {}, info.etag
+        seen = {path: Observation(int(v[0]), int(v[1]), float(v[2])) for path, v in raw.get("files", {}).items()}
+        return seen, info.etag
+
+    def save_observations(self, bank: str, seen: Mapping[str, Observation], etag: str | None) -> bool:
+        """Store this run's observations; False when a concurrent run wrote first (they are
+        rebuilt by the next run, so losing one write only delays a pull by a run)."""
+        body = json.dumps({"files": {p: [o.size, o.mtime, o.seen_at] for p, o in sorted(seen.items())}}).encode()
+        key = self.observations_key(bank)
+        if etag is None:
+            return self.store.create(key, body) is not None
+        return self.store.replace(key, body, etag=etag) is not None

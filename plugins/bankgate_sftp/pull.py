@@ -1,0 +1,363 @@
+"""One scheduled pull for one bank: list -> stable and not yet pulled -> transfer -> verify ->
+post-pull action -> record. What an Airflow task (or the CLI) calls; no Airflow in here.
+
+The run fails as a whole (raises) only when the server cannot be trusted or entered: an
+unknown or changed host key, refused credentials. Anything that goes wrong with one file is
+reported for that file, and the others go on.
+
+Files are transferred by a thread pool (``concurrency`` workers), each with its own SSH
+connection, so thousands of small files overlap their round trips while a big file keeps one
+connection's pipeline full.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bankgate.store import open_url
+from bankgate.store.base import ObjectStore
+from plugins.bankgate_sftp import post_pull, stability
+from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
+from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
+from plugins.bankgate_sftp.ledger import PullLedger
+from plugins.bankgate_sftp.listing import RemoteFile, list_files, matches
+from plugins.bankgate_sftp.transfer import META_BANK, Landing, Verify, pull_file
+
+log = logging.getLogger(__name__)
+
+StoreOpener = Callable[[str], tuple[ObjectStore, str]]
+PARTIALS_STALE_AFTER = 24 * 3600
+
+
+@dataclass(frozen=True)
+class BankRules:
+    """What to pull from one bank and what to do afterwards."""
+
+    bank: str
+    directories: tuple[str, ...] = ("/outbound",)
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    recursive: bool = False
+    stability: tuple[stability.Rule, ...] = (stability.unchanged(60),)
+    post_pull: post_pull.PostPull = post_pull.KEEP
+    concurrency: int = 4
+    retries: int = 3
+    backoff: float = 2.0
+    verify: Verify = "sha256"
+    #: "copy": large files land in a temporary key, verified, then copied to the final key with
+    #: full metadata; "direct": streamed into the final key, verified there (see transfer.py).
+    landing: Landing = "copy"
+    #: Where the pull ledger lives; None: ``bankgate-ledger/sftp/`` in the destination's store.
+    ledger_url: str | None = None
+    #: Temporary upload keys, relative to the destination store (outside the watched prefix).
+    partial_prefix: str = "bankgate-partial/"
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if any(not d.startswith("/") for d in self.directories):
+            raise ValueError("remote directories must be absolute paths")
+
+
+@dataclass(frozen=True)
+class Pulled:
+    remote: RemoteFile
+    key: str
+    url: str
+    size: int
+    sha256: str
+    seconds: float
+    post_pull: str
+    duplicate_of: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    remote: RemoteFile
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    remote: RemoteFile
+    error: str
+    retryable: bool
+
+
+@dataclass
+class PullReport:
+    bank: str
+    started: float
+    finished: float = 0.0
+    pulled: list[Pulled] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.size for p in self.pulled)
+
+    def summary(self) -> str:
+        duplicates = sum(1 for p in self.pulled if p.duplicate_of)
+        return (
+            f"{self.bank}: {len(self.pulled)} pulled ({self.bytes} bytes, {duplicates} duplicate content),"
+            f" {len(self.skipped)} skipped, {len(self.failed)} failed in {self.finished - self.started:.1f}s"
+        )
+
+
+def destination_key(prefix: str, remote: RemoteFile, directory: str, day: date | None = None) -> str:
+    """``<prefix><YYYY-MM-DD>/<path below the listed directory>``; the day defaults to the
+    remote mtime's UTC date."""
+    when = day or datetime.fromtimestamp(remote.mtime, UTC).date()
+    relative = posixpath.relpath(remote.path, directory.rstrip("/") or "/")
+    return f"{prefix}{when.isoformat()}/{relative}"
+
+
+def _prefix(prefix: str) -> str:
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def _as_date(value: date | datetime | str | None) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date() if value.tzinfo else value.date()
+    return date.fromisoformat(value[:10])
+
+
+def _as_epoch(value: float | datetime | None) -> float:
+    if value is None:
+        return time.time()
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def _relative(remote: RemoteFile, directory_of: dict[str, str]) -> str:
+    return posixpath.relpath(remote.path, directory_of[remote.path].rstrip("/") or "/")
+
+
+def _list(session: SftpSession, rules: BankRules) -> list[tuple[RemoteFile, str]]:
+    """Every regular file under the bank's directories (markers too), with its directory."""
+    found: list[tuple[RemoteFile, str]] = []
+    for directory in rules.directories:
+        for f in list_files(session.sftp, directory, recursive=rules.recursive):
+            found.append((f, directory))
+    return found
+
+
+def _sweep_partials(store: ObjectStore, prefix: str, now: float) -> None:
+    """Remove temporary uploads a crashed run left behind (a bucket lifecycle rule should too)."""
+    try:
+        for info in store.list(prefix):
+            if info.modified_ns and now - info.modified_ns / 1e9 > PARTIALS_STALE_AFTER:
+                store.delete(info.key)
+    except Exception:  # never fail a pull over housekeeping
+        log.warning("could not sweep stale partial uploads under %s", prefix, exc_info=True)
+
+
+def pull_bank(
+    settings: SftpSettings,
+    rules: BankRules,
+    store_url: str,
+    *,
+    force: bool = False,
+    now: float | datetime | None = None,
+    day: date | datetime | str | None = None,
+    open_store: StoreOpener = open_url,
+    on_retry: Callable[[int, BaseException], None] | None = None,
+    select: Callable[[RemoteFile], bool] | None = None,
+) -> PullReport:
+    """Pull what is new and stable from one bank into ``store_url`` (``s3://``, ``gs://``,
+    ``file://``). ``day`` (the Airflow run's data interval) names the date folder; ``force``
+    pulls again what the ledger says was already pulled; ``select`` narrows the candidates
+    (e.g. to the run's window of mtimes). Raises HostKeyError / AuthError."""
+    started = time.time()
+    moment = _as_epoch(now)
+    folder_day = _as_date(day)
+    report = PullReport(rules.bank, started)
+    store, prefix = open_store(store_url)
+    prefix = _prefix(prefix)
+    if rules.ledger_url:
+        ledger_store, ledger_prefix = open_store(rules.ledger_url)
+        ledger = PullLedger(ledger_store, _prefix(ledger_prefix))
+    else:
+        ledger = PullLedger(store)
+    partials = f"{_prefix(rules.partial_prefix)}{rules.bank}/"
+
+    with connect(settings) as session:  # a bad host key raises here, before anything is touched
+        listed = _list(session, rules)
+        directory_of = {f.path: d for f, d in listed}
+        everything = [f for f, _ in listed]
+        data, markers = stability.split_markers(everything, rules.stability)
+        data = [f for f in data if matches(_relative(f, directory_of), rules.include, rules.exclude)]
+        if select is not None:
+            for f in data:
+                if not select(f):
+                    report.skipped.append(Skipped(f, "not selected for this run"))
+            data = [f for f in data if select(f)]
+
+        done = set() if force else ledger.pulled(rules.bank, data)
+        for f in sorted(done):
+            report.skipped.append(Skipped(f, "already pulled"))
+        fresh = [f for f in data if f not in done]
+
+        previous, etag = ledger.observations(rules.bank)
+
+        def relist() -> list[RemoteFile]:
+            return [f for f, _ in _list(session, rules)]
+
+        verdict = stability.check(fresh, rules.stability, markers=markers, previous=previous, now=moment, relist=relist)
+        if not ledger.save_observations(rules.bank, verdict.observations, etag):
+            log.info("%s: observations were updated by a concurrent run; kept theirs", rules.bank)
+        by_path = {f.path: f for f in fresh}
+        for path, reason in sorted(verdict.waiting.items()):
+            report.skipped.append(Skipped(by_path[path], reason))
+
+    todo = verdict.ready
+    if todo:
+        _sweep_partials(store, partials, started)
+        _transfer_all(
+            settings,
+            rules,
+            store,
+            prefix,
+            ledger,
+            todo,
+            verdict.markers,
+            directory_of,
+            report,
+            force=force,
+            day=folder_day,
+            partials=partials,
+            on_retry=on_retry,
+        )
+    report.finished = time.time()
+    log.info("%s", report.summary())
+    return report
+
+
+def _transfer_all(
+    settings: SftpSettings,
+    rules: BankRules,
+    store: ObjectStore,
+    prefix: str,
+    ledger: PullLedger,
+    todo: Sequence[RemoteFile],
+    markers: dict[str, RemoteFile],
+    directory_of: dict[str, str],
+    report: PullReport,
+    *,
+    force: bool,
+    day: date | None,
+    partials: str,
+    on_retry: Callable[[int, BaseException], None] | None,
+) -> None:
+    local = threading.local()
+    sessions: list[SftpSession] = []
+    sessions_lock = threading.Lock()
+    abort = threading.Event()
+
+    def session() -> SftpSession:
+        current = getattr(local, "session", None)
+        if current is None:
+            current = connect(settings)
+            with sessions_lock:
+                sessions.append(current)
+            local.session = current
+        elif not current.alive:
+            current.reconnect()
+        return current
+
+    def one(remote: RemoteFile) -> Pulled | Skipped | Failed:
+        if abort.is_set():
+            return Skipped(remote, "run aborted")
+        claim = ledger.claim(rules.bank, remote, force=force)
+        if claim.claim is None:
+            return Skipped(remote, claim.reason)
+        try:
+            worker = session()
+            key = destination_key(prefix, remote, directory_of[remote.path], day)
+            landed = pull_file(
+                worker,
+                remote,
+                store,
+                key,
+                metadata={META_BANK: rules.bank},
+                retries=rules.retries,
+                backoff=rules.backoff,
+                verify=rules.verify,
+                partial_prefix=partials,
+                landing=rules.landing,
+                on_retry=on_retry,
+            )
+        except (HostKeyError, AuthError):
+            ledger.release(claim.claim)
+            abort.set()
+            raise
+        except RemoteChanged as error:
+            ledger.release(claim.claim)
+            return Skipped(remote, f"changed while being pulled: {error}")
+        except Exception as error:
+            ledger.release(claim.claim)
+            log.error("%s: pulling %s failed: %s", rules.bank, remote.path, error)
+            return Failed(remote, f"{type(error).__name__}: {error}", is_retryable(error))
+        # Only a verified Landed reaches here; the action re-checks the file is unchanged.
+        found = markers.get(remote.path)
+        try:
+            outcome = post_pull.apply(worker, landed, rules.post_pull, markers=[found] if found else [])
+        except Exception as error:
+            log.error("%s: post-pull action on %s failed: %s", rules.bank, remote.path, error)
+            outcome = f"error: {type(error).__name__}: {error}"
+        record = ledger.record(
+            claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
+        )
+        if record.duplicate_of:
+            log.warning(
+                "%s: %s has the same content as %s (pulled from %s)",
+                rules.bank,
+                remote.path,
+                record.duplicate_of.get("url"),
+                record.duplicate_of.get("path"),
+            )
+        return Pulled(
+            remote, landed.key, landed.url, landed.size, landed.sha256, landed.seconds, outcome, record.duplicate_of
+        )
+
+    workers = min(rules.concurrency, len(todo))
+    fatal: BaseException | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"pull-{rules.bank}") as pool:
+            futures = [pool.submit(one, f) for f in todo]
+            for remote, future in zip(todo, futures):
+                try:
+                    outcome = future.result()
+                except (HostKeyError, AuthError) as error:
+                    fatal = fatal or error
+                    continue
+                except Exception as error:  # the ledger's store failed, say: this file only
+                    log.error("%s: %s failed: %s", rules.bank, remote.path, error)
+                    outcome = Failed(remote, f"{type(error).__name__}: {error}", False)
+                if isinstance(outcome, Pulled):
+                    report.pulled.append(outcome)
+                elif isinstance(outcome, Skipped):
+                    report.skipped.append(outcome)
+                else:
+                    report.failed.append(outcome)
+    finally:
+        for s in sessions:
+            s.close()
+    if fatal is not None:
+        raise fatal

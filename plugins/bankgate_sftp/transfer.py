@@ -1,0 +1,369 @@
+"""Stream one remote file into an object store, verified, with retries on a dropped connection.
+
+The path of the bytes: the pipelined reader (its own thread) -> a bounded queue -> this thread,
+which hashes (SHA-256) and writes each chunk into ``store.writer`` (an S3 multipart upload, a
+GCS resumable upload, a local temp file). Nothing is buffered beyond the queue, the SSH window
+and one upload part, whatever the file size, and reading never waits for an upload part to be
+sent, nor uploading for the network.
+
+Files up to ``SMALL_FILE`` (8 MiB) are simpler: read into memory and hashed first, they go
+straight to their final key with full metadata in one atomic request, and are verified there
+(removed again if that fails, and the remote file is kept).
+
+Why land a large file in a temporary key first: object metadata can only be set when an upload starts, and
+the SHA-256 is known only at its end. So the file is uploaded to ``<partial_prefix><uuid>-<name>``
+(outside the staging prefix the pipeline watches), verified there (size against the bytes read
+and the remote stat before and after; SHA-256 by reading the object back, unless
+``verify="size"``), and only then copied, server-side on S3 and GCS, to its final key with the
+full metadata (bank, remote path and mtime, size, SHA-256). The final key therefore only ever
+holds complete, verified bytes, and its one object-created event is the only one the pipeline
+sees. A failed attempt leaves nothing: the upload is aborted, the temporary object deleted.
+
+``landing="direct"`` skips the temporary key for large files: they stream straight into the
+final key (still never partial) and are verified there, removed again if that fails. It saves
+the copy, which is server-side on S3 and GCS but a full rewrite on a local directory, at the
+price of the SHA-256 missing from a large object's metadata (the ledger has it) and of the
+object being visible for the moment verification takes.
+
+A dropped or stalled connection (socket errors, EOF, SSH errors, a read timeout) is retried
+with exponential backoff and jitter, from byte zero on a fresh connection: SFTP servers do not
+all support resuming, and a restarted upload is the only way the final object is provably the
+remote file. A file that changes while it is read is not retried here: it is not stable, and
+the next run will see it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+import queue
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any, Literal
+from urllib.parse import quote
+
+from bankgate.store.base import ObjectStore
+from plugins.bankgate_sftp.connection import SftpSession
+from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed, is_retryable
+from plugins.bankgate_sftp.listing import RemoteFile
+from plugins.bankgate_sftp.reader import RemoteReader
+
+log = logging.getLogger(__name__)
+
+Verify = Literal["sha256", "size"]
+Landing = Literal["copy", "direct"]
+_SEAL = object()
+_QUEUE_CHUNKS = 64  # x ~255 KiB chunks: ~16 MiB between the reader and the uploader
+_VERIFY_READ = 8 << 20
+#: Files up to this size are read into memory and uploaded in one request (see _attempt_small).
+SMALL_FILE = 8 << 20
+MAX_BACKOFF = 60.0
+
+META_BANK = "bankgate-bank"
+META_PATH = "bankgate-remote-path"
+META_MTIME = "bankgate-remote-mtime"
+META_SIZE = "bankgate-size"
+META_SHA256 = "bankgate-sha256"
+
+
+@dataclass(frozen=True)
+class Landed:
+    """A remote file landed in the store and verified. Only ``pull_file`` makes these, and only
+    after verification, so anything that takes a ``Landed`` (the post-pull delete/move) cannot
+    run on an unverified copy."""
+
+    key: str
+    url: str
+    size: int
+    sha256: str
+    etag: str
+    remote: RemoteFile
+    seconds: float = 0.0
+    reused: bool = False  # the final key already held these exact bytes
+    _seal: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._seal is not _SEAL:
+            raise TypeError("Landed is made only by pull_file, after the landed copy is verified")
+
+
+def remote_metadata(remote: RemoteFile) -> dict[str, str]:
+    """Metadata known before the transfer. The path is percent-encoded: S3 metadata is ASCII."""
+    mtime = datetime.fromtimestamp(remote.mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {META_PATH: quote(remote.path, safe="/"), META_MTIME: mtime}
+
+
+class _Done:
+    pass
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+def _pump(chunks: Iterator[Any], out: IO[bytes], hasher: Any) -> int:
+    """Move chunks from a reader thread to ``out``, hashing on the way; returns the byte count."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_Done())
+        except BaseException as error:  # handed to the consumer, which raises it
+            put(_Failed(error))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=produce, name="bankgate-sftp-read", daemon=True)
+    reader.start()
+    total = 0
+    try:
+        while True:
+            item = handoff.get()
+            if isinstance(item, _Done):
+                return total
+            if isinstance(item, _Failed):
+                raise item.error
+            hasher.update(item)
+            out.write(item)
+            total += len(item)
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _same(remote: RemoteFile, attrs: Any) -> bool:
+    return int(attrs.st_size or 0) == remote.size and int(attrs.st_mtime or 0) == remote.mtime
+
+
+def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: str, meta: Mapping[str, str]):
+    hasher = hashlib.sha256()
+    with RemoteReader(session, remote.path) as reader:
+        assert reader.attributes is not None
+        if not _same(remote, reader.attributes):
+            raise RemoteChanged(f"{remote.path} changed since it was listed")
+        with store.writer(temp, metadata=meta) as out:
+            count = _pump(reader.chunks(remote.size), out, hasher)
+            after = reader.fstat()
+            if count != remote.size or not _same(remote, after):
+                raise RemoteChanged(
+                    f"{remote.path} changed while it was read ({count} bytes read, {after.st_size} now)"
+                )  # raised inside the writer: the upload is discarded
+    return count, hasher.hexdigest()
+
+
+def _verify(store: ObjectStore, key: str, size: int, sha256: str, verify: Verify) -> str:
+    """Check the object against what was read; returns its etag."""
+    info = store.info(key)
+    if info is None:
+        raise VerificationFailed(f"{store.url_of(key)} is missing after its upload completed")
+    if info.size != size:
+        raise VerificationFailed(f"{store.url_of(key)} has {info.size} bytes, {size} were read")
+    if verify == "sha256":
+        hasher = hashlib.sha256()
+        with store.open(key) as stream:
+            while chunk := stream.read(_VERIFY_READ):
+                hasher.update(chunk)
+        if hasher.hexdigest() != sha256:
+            raise VerificationFailed(f"{store.url_of(key)} does not hash to the SHA-256 of the bytes read")
+    return info.etag
+
+
+def _free_key(store: ObjectStore, key: str, size: int, sha256: str) -> tuple[str, bool]:
+    """The final key to use and whether it already holds these bytes. A different file already
+    there (the same name delivered twice on one day) is not overwritten: the new one lands as
+    ``name~<sha256 prefix>.ext``."""
+    existing = store.info(key)
+    if existing is None:
+        return key, False
+    if existing.size == size and existing.metadata.get(META_SHA256) == sha256:
+        return key, True
+    directory, name = posixpath.split(key)
+    stem, dot, ext = name.partition(".")
+    alternative = posixpath.join(directory, f"{stem}~{sha256[:12]}{dot}{ext}")
+    existing = store.info(alternative)
+    if existing is not None and existing.size == size and existing.metadata.get(META_SHA256) == sha256:
+        return alternative, True
+    return alternative, False
+
+
+def _read_small(session: SftpSession, remote: RemoteFile) -> bytes:
+    with RemoteReader(session, remote.path) as reader:
+        assert reader.attributes is not None
+        if not _same(remote, reader.attributes):
+            raise RemoteChanged(f"{remote.path} changed since it was listed")
+        data = b"".join(reader.chunks(remote.size))
+        after = reader.fstat()
+    if len(data) != remote.size or not _same(remote, after):
+        raise RemoteChanged(f"{remote.path} changed while it was read ({len(data)} bytes read, {after.st_size} now)")
+    return data
+
+
+def _attempt_small(
+    session: SftpSession, remote: RemoteFile, store: ObjectStore, key: str, meta: dict[str, str], verify: Verify
+) -> tuple[str, int, str, bool]:
+    """A file that fits in memory is hashed before it is sent, so it goes straight to its final
+    key, with full metadata, in one atomic request: no temporary copy to make and remove."""
+    data = _read_small(session, remote)
+    sha256 = hashlib.sha256(data).hexdigest()
+    final, reused = _free_key(store, key, len(data), sha256)
+    if not reused:
+        store.put_bytes(final, data, metadata={**meta, META_SIZE: str(len(data)), META_SHA256: sha256})
+    try:
+        _verify(store, final, len(data), sha256, verify)
+    except VerificationFailed:
+        if not reused:
+            store.delete(final)
+        raise
+    return final, len(data), sha256, reused
+
+
+def _attempt_large(
+    session: SftpSession,
+    remote: RemoteFile,
+    store: ObjectStore,
+    key: str,
+    meta: dict[str, str],
+    verify: Verify,
+    partial_prefix: str,
+) -> tuple[str, int, str, bool]:
+    temp = f"{partial_prefix}{uuid.uuid4().hex}-{posixpath.basename(key) or 'file'}"
+    try:
+        size, sha256 = _upload(session, remote, store, temp, meta)
+        _verify(store, temp, size, sha256, verify)
+        final, reused = _free_key(store, key, size, sha256)
+        if reused:
+            _verify(store, final, size, sha256, verify)
+        else:
+            full = {**meta, META_SIZE: str(size), META_SHA256: sha256}
+            info = store.copy_to(temp, store, final, metadata=full)
+            if info.size != size or info.metadata.get(META_SHA256, sha256) != sha256:
+                store.delete(final)
+                raise VerificationFailed(f"{store.url_of(final)} does not match its verified temporary copy")
+    finally:
+        store.delete(temp)
+    return final, size, sha256, reused
+
+
+def _attempt_direct(
+    session: SftpSession, remote: RemoteFile, store: ObjectStore, key: str, meta: dict[str, str], verify: Verify
+) -> tuple[str, int, str, bool]:
+    """``landing="direct"``: stream into the final key (complete or absent, never partial) with
+    the metadata known up front, then verify it there; removed again if that fails."""
+    size, sha256 = _upload(session, remote, store, key, {**meta, META_SIZE: str(remote.size)})
+    try:
+        _verify(store, key, size, sha256, verify)
+    except VerificationFailed:
+        store.delete(key)
+        raise
+    return key, size, sha256, False
+
+
+def _attempt(
+    session: SftpSession,
+    remote: RemoteFile,
+    store: ObjectStore,
+    key: str,
+    meta: dict[str, str],
+    verify: Verify,
+    partial_prefix: str,
+    landing: Landing,
+) -> Landed:
+    started = time.monotonic()
+    if remote.size <= SMALL_FILE:
+        final, size, sha256, reused = _attempt_small(session, remote, store, key, meta, verify)
+    elif landing == "direct" and store.info(key) is None:
+        final, size, sha256, reused = _attempt_direct(session, remote, store, key, meta, verify)
+    else:  # also a direct landing whose key is taken: only the checksum can tell if it is the same file
+        final, size, sha256, reused = _attempt_large(session, remote, store, key, meta, verify, partial_prefix)
+    info = store.info(final)
+    if info is None:
+        raise VerificationFailed(f"{store.url_of(final)} vanished after it was landed")
+    seconds = time.monotonic() - started
+    return Landed(final, store.url_of(final), size, sha256, info.etag, remote, seconds, reused, _SEAL)
+
+
+def pull_file(
+    session: SftpSession,
+    remote: RemoteFile,
+    store: ObjectStore,
+    key: str,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    retries: int = 3,
+    backoff: float = 2.0,
+    verify: Verify = "sha256",
+    partial_prefix: str = "bankgate-partial/",
+    landing: Landing = "copy",
+    on_retry: Callable[[int, BaseException], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Landed:
+    """Pull ``remote`` into ``store`` at ``key`` (or ``key~<sha>`` if another file holds it).
+
+    Raises RemoteChanged (the file is not stable: leave it for the next run),
+    VerificationFailed (the store did not keep what was sent), HostKeyError/AuthError on
+    reconnect, or the last connection error once ``retries`` are used up.
+    """
+    if verify not in ("sha256", "size"):
+        raise ValueError(f"verify must be 'sha256' or 'size', not {verify!r}")
+    if landing not in ("copy", "direct"):
+        raise ValueError(f"landing must be 'copy' or 'direct', not {landing!r}")
+    partial = partial_prefix if partial_prefix.endswith("/") else partial_prefix + "/"
+    meta = {**(metadata or {}), **remote_metadata(remote)}
+    attempt = 0
+    while True:
+        try:
+            if not session.alive:
+                session.reconnect()
+            landed = _attempt(session, remote, store, key, meta, verify, partial, landing)
+        except BaseException as error:
+            if attempt >= retries or not is_retryable(error, transport_alive=session.alive):
+                raise
+            attempt += 1
+            delay = min(MAX_BACKOFF, backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            log.warning(
+                "pulling %s: connection lost (%s: %s); retry %d of %d in %.1fs",
+                remote.path,
+                type(error).__name__,
+                error,
+                attempt,
+                retries,
+                delay,
+            )
+            if on_retry is not None:
+                on_retry(attempt, error)
+            session.close()
+            sleep(delay)
+            continue
+        mib_s = landed.size / (1 << 20) / max(landed.seconds, 1e-9)
+        log.info(
+            "pulled %s -> %s (%d bytes, %.1f MiB/s, sha256 %s%s)",
+            remote.path,
+            landed.url,
+            landed.size,
+            mib_s,
+            landed.sha256[:16],
+            ", already landed" if landed.reused else "",
+        )
+        return landed

@@ -1,0 +1,301 @@
+"""The bank DAGs end to end with ``dag.test()``: a real OpenSSH sshd (``tests/sftp/sshd.py``),
+the connection from an ``AIRFLOW_CONN_*`` variable, files landing in a local staging store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bankgate.store.local import LocalStore
+
+from .conftest import DAGS
+
+sshd_module = pytest.importorskip("tests.sftp.sshd")
+
+CONN_ID = "sftp_e2e"
+BANK = "e2e"
+OLD = 600  # seconds: a file this old is finished writing
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[Any]:
+    try:
+        server = sshd_module.start_sshd()
+    except sshd_module.SshdUnavailable as exc:
+        pytest.skip(f"no test sshd: {exc}")
+    yield server
+    server.stop()
+
+
+def _bank_toml(staging: Path, **overrides: str) -> str:
+    settings = {
+        "conn_id": f'"{CONN_ID}"',
+        "remote_dirs": '["/outbound"]',
+        "include": '["*.ach", "*.txt"]',
+        "exclude": '["*.tmp"]',
+        "cron": '"0 6 * * *"',
+        "timezone": '"UTC"',
+        "destination": f'"file://{staging}/"',
+        "stability": '{ unchanged_for = "3 s" }',
+        "post_pull": '"keep"',
+        "concurrency": "2",
+        "lookback": '"2 days"',
+        "max_file_size": '"1 MiB"',
+        **overrides,
+    }
+    return f"[banks.{BANK}]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
+
+
+class Env:
+    """One test's bank: its config, its connection, its staging store, the server's files."""
+
+    def __init__(self, sshd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sshd = sshd
+        self.tmp_path = tmp_path
+        self.monkeypatch = monkeypatch
+        self.staging = tmp_path / "staging"
+        self.store = LocalStore(self.staging)
+        self.connect()
+
+    def configure(self, **overrides: str) -> None:
+        path = self.tmp_path / "banks.toml"
+        path.write_text(_bank_toml(self.staging, **overrides))
+        self.monkeypatch.setenv("BANKGATE_BANKS", str(path))
+
+    def connect(self, known_hosts: str | None = None) -> None:
+        conn = {
+            "conn_type": "sftp",
+            "host": self.sshd.host,
+            "port": self.sshd.port,
+            "login": self.sshd.user,
+            "extra": {
+                "private_key": self.sshd.client_key.read_text(),
+                "known_hosts": self.sshd.known_hosts if known_hosts is None else known_hosts,
+            },
+        }
+        self.monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+
+    def put(self, name: str, data: bytes, *, age: float = OLD) -> Path:
+        return self.sshd.put(f"/outbound/{name}", data, mtime=time.time() - age)
+
+    def landed(self) -> dict[str, bytes]:
+        """Staged files by key (ledger and temporary uploads excluded)."""
+        return {
+            info.key: self.store.read_bytes(info.key)
+            for info in self.store.list()
+            if not info.key.startswith(("bankgate-ledger/", "bankgate-partial/"))
+        }
+
+    def ledger_records(self) -> list[dict[str, Any]]:
+        prefix = f"bankgate-ledger/sftp/{BANK}/pulled/"
+        return [json.loads(self.store.read_bytes(info.key)) for info in self.store.list(prefix)]
+
+    def run(self, dag_id: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Parse the DAG files as the scheduler would and run one DAG; (dag run, task states)."""
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(DAGS))
+        assert bag.import_errors == {}
+        run = bag.dags[dag_id].test(**kwargs)
+        states = {(ti.task_id, ti.map_index): (ti.state, ti.try_number) for ti in run.get_task_instances()}
+        return run, states
+
+
+@pytest.fixture
+def env(sshd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Iterator[Env]:
+    sshd.clear()
+    environment = Env(sshd, tmp_path, monkeypatch)
+    environment.configure()
+    yield environment
+    sshd.clear()
+
+
+def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key)
+        (row,) = session.scalars(query).all()
+        return XComModel.deserialize_value(row)
+
+
+def _day(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
+
+
+def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing(env: Env) -> None:
+    payroll = b"101 ACME PAYROLL\n" * 500
+    balances = os.urandom(300_000)
+    a = env.put("payroll.ach", payroll)
+    b = env.put("balances.txt", balances)
+    env.put("notes.csv", b"not included")
+    env.put("payroll.ach.tmp", b"excluded")
+
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success", states
+    assert states[("transfer", 0)][0] == states[("transfer", 1)][0] == "success"
+    assert env.landed() == {f"{_day(a)}/payroll.ach": payroll, f"{_day(b)}/balances.txt": balances}
+    meta = env.store.info(f"{_day(b)}/balances.txt").metadata
+    assert meta["bankgate-sha256"] == hashlib.sha256(balances).hexdigest()
+    assert meta["bankgate-remote-path"] == "/outbound/balances.txt"
+    assert meta["bankgate-bank"] == BANK and meta["bankgate-size"] == str(len(balances))
+    report = xcom(run, "record")
+    assert sorted(p["path"] for p in report["pulled"]) == ["/outbound/balances.txt", "/outbound/payroll.ach"]
+    assert report["bytes"] == len(payroll) + len(balances) and report["failed"] == []
+    assert a.exists() and b.exists()  # post_pull = keep
+
+    before = {info.key: info.etag for info in env.store.list()}
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success", states
+    report = xcom(run, "record")
+    assert report["pulled"] == [] and report["already_pulled"] == 2
+    assert not any(task == "transfer" and index >= 0 for task, index in states)  # nothing was mapped
+    after = {info.key: info.etag for info in env.store.list() if not info.key.endswith("observations.json")}
+    assert after.items() <= before.items()
+
+
+def test_a_growing_file_is_skipped_then_pulled_by_the_next_run(env: Env) -> None:
+    growing = env.put("growing.ach", b"first half\n", age=0)
+
+    run, _states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success"
+    report = xcom(run, "record")
+    assert report["pulled"] == []
+    assert "/outbound/growing.ach" in report["waiting"]
+    assert env.landed() == {}
+
+    with open(growing, "ab") as f:  # the bank finishes writing it
+        f.write(b"second half\n")
+    time.sleep(3.2)  # the bank's rule: unchanged for 3 s
+    run, _states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success"
+    assert env.landed() == {f"{_day(growing)}/growing.ach": b"first half\nsecond half\n"}
+
+
+def test_a_wrong_host_key_fails_clearly_and_touches_nothing(env: Env) -> None:
+    wrong = env.sshd.client_key.with_suffix(".pub").read_text().split()[:2]  # a valid key, not the server's
+    env.connect(known_hosts=f"[{env.sshd.host}]:{env.sshd.port} {wrong[0]} {wrong[1]}\n")
+    remote = env.put("payroll.ach", b"untouched")
+    mtime = remote.stat().st_mtime
+
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "failed"
+    assert states[("list_files", -1)] == ("failed", 1)  # failed at once: no retries for a host key
+    assert states[("record", -1)][0] in ("upstream_failed", "skipped", "failed")
+    assert env.landed() == {} and env.ledger_records() == []
+    assert remote.read_bytes() == b"untouched" and remote.stat().st_mtime == mtime
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from bankgate.banks import load_banks
+    from plugins.bankgate_airflow import steps
+
+    bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
+    plan = steps.plan_from_params({BANK: bank}, {"bank": BANK, "start_date": "2025-01-01", "end_date": "2025-01-01"})
+    clear = r"host key CHANGED for 127\.0\.0\.1 port \d+: the server offered .*Nothing was transferred"
+    with pytest.raises(AirflowFailException, match=clear):
+        steps.list_files(bank, plan)
+
+
+def test_a_missing_known_hosts_is_a_clear_configuration_error(env: Env) -> None:
+    env.connect(known_hosts="")
+    env.put("payroll.ach", b"x")
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "failed" and states[("list_files", -1)] == ("failed", 1)
+
+
+def test_the_remote_file_is_deleted_only_after_a_verified_landing(env: Env) -> None:
+    env.configure(post_pull='"delete"')
+    good = env.put("good.ach", b"good file\n" * 100)
+    day = _day(good)
+    locked = env.put("locked.ach", b"the SFTP user cannot read this")
+    os.chown(locked, 0, 0)
+    os.chmod(locked, 0o000)  # listed and stat'ed, but the transfer fails: never landed, never verified
+
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "failed"  # one file failed: the run says so
+    transfers = sorted(state for (task, index), state in states.items() if task == "transfer")
+    assert transfers == [("failed", 1), ("success", 1)]
+    assert not good.exists()  # landed, verified, then deleted
+    assert env.landed() == {f"{day}/good.ach": b"good file\n" * 100}
+    assert locked.exists()  # no verified copy: the remote file stays
+    (record,) = env.ledger_records()
+    assert record["path"] == "/outbound/good.ach" and record["post_pull"] == "deleted"
+    assert record["sha256"] == hashlib.sha256(b"good file\n" * 100).hexdigest()
+
+
+def test_move_after_pull_and_done_markers(env: Env) -> None:
+    env.configure(post_pull='{ action = "move", to = "/outbound/archive" }', stability='{ done_marker = ".done" }')
+    ready = env.put("ready.txt", b"complete", age=0)
+    env.put("ready.txt.done", b"", age=0)
+    waiting = env.put("waiting.txt", b"no marker yet", age=0)
+
+    run, _states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success"
+    assert list(env.landed().values()) == [b"complete"]
+    assert not ready.exists() and env.sshd.local("/outbound/archive/ready.txt").read_bytes() == b"complete"
+    assert env.sshd.local("/outbound/archive/ready.txt.done").exists()  # the marker went with it
+    assert waiting.exists()
+    assert xcom(run, "record")["waiting"] == {"/outbound/waiting.txt": "waiting for its .done marker"}
+
+
+def test_repull_form_pulls_a_day_again(env: Env) -> None:
+    data = b"pulled twice\n"
+    first = env.put("again.ach", data, age=3600)
+    run, _ = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success" and len(env.ledger_records()) == 1
+
+    day = _day(first)
+    conf = {"bank": BANK, "start_date": day, "end_date": day, "force": True}
+    run, states = env.run("bank_repull", run_conf=conf)
+    assert run.state == "success", states
+    report = xcom(run, "record")
+    assert [p["path"] for p in report["pulled"]] == ["/outbound/again.ach"] and report["force"] is True
+    (record,) = env.ledger_records()
+    assert record["forced"] is True
+
+
+@pytest.fixture
+def webhook() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["BANKGATE_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/alerts"
+    yield lambda: received
+    del os.environ["BANKGATE_ALERT_WEBHOOK"]
+    server.shutdown()
+    server.server_close()
+
+
+def test_missed_arrival_sla_alerts_through_the_webhook(env: Env, webhook: Callable[[], list[dict]]) -> None:
+    env.configure(arrival_sla='{ latest = "09:00", min_files = 2 }')
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    env.sshd.put("/outbound/early.ach", b"on time", mtime=today.timestamp() - 3600)
+
+    run, states = env.run(f"bank_sla__{BANK}", logical_date=today)
+    assert run.state == "success", states
+    (alert,) = webhook()
+    assert alert["kind"] == "arrival_sla_missed" and alert["bank"] == BANK
+    assert alert["details"]["arrived"] == ["/outbound/early.ach"]
+    assert alert["summary"].startswith("1 of 2 file(s) arrived by 09:00 UTC")

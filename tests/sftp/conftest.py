@@ -1,0 +1,105 @@
+"""Real parts for the SFTP pull tests: OpenSSH sshd (chrooted internal-sftp user) on loopback,
+moto S3 over HTTP (the pipeline tests' server fixture) and the GCS emulator."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from plugins.bankgate_sftp import SftpSettings
+from tests.pipeline.conftest import moto_url  # noqa: F401 - the session-scoped moto server
+from tests.sftp.sshd import Sshd, SshdUnavailable, free_port, start_sshd
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[Sshd]:
+    try:
+        server = start_sshd()
+    except SshdUnavailable as error:
+        pytest.skip(f"no test sshd: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server(sshd: Sshd) -> Iterator[Sshd]:
+    """The session's sshd with an empty ``/outbound``."""
+    sshd.clear()
+    yield sshd
+    sshd.clear()
+
+
+def settings_for(server: Sshd, *, port: int | None = None, **overrides) -> SftpSettings:
+    port = port or server.port
+    values = {
+        "host": server.host,
+        "port": port,
+        "username": server.user,
+        "password": server.password,
+        "known_hosts": f"[{server.host}]:{port} {server.host_key}\n",
+        "timeout": 10.0,
+        **overrides,
+    }
+    return SftpSettings(**values)
+
+
+@pytest.fixture
+def settings(server: Sshd) -> SftpSettings:
+    return settings_for(server)
+
+
+@pytest.fixture
+def s3_url(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811 - the imported fixture
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    bucket = f"staging-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/inbound/acme/"
+
+
+@pytest.fixture(scope="module")
+def gcs_emulator() -> Iterator[str]:
+    from gcp_storage_emulator.server import create_server
+
+    port = free_port()
+    emulator = create_server("127.0.0.1", port, in_memory=True)
+    thread = threading.Thread(target=emulator.start, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    emulator.stop()
+
+
+@pytest.fixture
+def gcs_url(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    from bankgate.store.gcs import default_client
+
+    bucket = f"staging-{uuid.uuid4().hex[:8]}"
+    default_client().create_bucket(bucket)
+    return f"gs://{bucket}/inbound/acme/"
+
+
+@pytest.fixture
+def local_url(tmp_path: Path) -> str:
+    return f"file://{tmp_path / 'staging'}"
+
+
+@pytest.fixture
+def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every logger at DEBUG, paramiko's included, for the no-secrets-in-logs checks."""
+    caplog.set_level(logging.DEBUG)
+    return caplog

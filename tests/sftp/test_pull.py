@@ -1,0 +1,388 @@
+"""Pulls from a real OpenSSH sshd into a local directory, moto S3 and the GCS emulator."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote
+
+import pytest
+
+from bankgate.store import open_url
+from bankgate.store.base import ObjectInfo, ObjectStore
+from bankgate.store.local import LocalStore
+from plugins.bankgate_sftp import (
+    DELETE,
+    BankRules,
+    HostKeyError,
+    PullLedger,
+    SftpSettings,
+    connect,
+    marker,
+    move_to,
+    pull_bank,
+    pull_file,
+    stability,
+    unchanged,
+)
+from plugins.bankgate_sftp.listing import RemoteFile
+from plugins.bankgate_sftp.reader import RemoteReader
+from tests.sftp.conftest import settings_for
+from tests.sftp.netproxy import TcpProxy
+from tests.sftp.sshd import Sshd
+
+OLD = time.time() - 3600  # an mtime well past any stability window
+QUICK = (unchanged(60, settle=0),)
+
+
+def rules(**overrides) -> BankRules:
+    return BankRules("acme", **{"stability": QUICK, "backoff": 0.05, **overrides})
+
+
+def objects(store_url: str, prefix: str = "") -> dict[str, bytes]:
+    store, base = open_url(store_url)
+    return {i.key: store.read_bytes(i.key) for i in store.list(base + prefix)}
+
+
+def landed(store_url: str) -> dict[str, bytes]:
+    """The pulled files only: not the ledger, not temporary uploads."""
+    store, base = open_url(store_url)
+    return {
+        i.key[len(base) :]: store.read_bytes(i.key)
+        for i in store.list(base)
+        if not i.key.startswith(("bankgate-ledger/", "bankgate-partial/"))
+    }
+
+
+# -- the three stores -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
+def test_pull_lands_bytes_and_metadata_then_nothing_twice(
+    request: pytest.FixtureRequest, server: Sshd, settings: SftpSettings, where: str
+) -> None:
+    url = request.getfixturevalue(where)
+    big = os.urandom(3 * 1024 * 1024 + 17)  # several pipelined reads, not a multiple of the block
+    server.put("/outbound/payroll.ach", big, mtime=OLD)
+    server.put("/outbound/empty.txt", b"", mtime=OLD)
+    server.put("/outbound/ünïcode name.ach", b"x" * 100, mtime=OLD)
+
+    report = pull_bank(settings, rules(), url)
+
+    assert report.ok and len(report.pulled) == 3, report
+    day = time.strftime("%Y-%m-%d", time.gmtime(OLD))
+    assert landed(url) == {
+        f"{day}/payroll.ach": big,
+        f"{day}/empty.txt": b"",
+        f"{day}/ünïcode name.ach": b"x" * 100,
+    }
+    store, base = open_url(url)
+    info = store.info(f"{base}{day}/payroll.ach")
+    assert info is not None
+    meta = info.metadata
+    assert meta["bankgate-bank"] == "acme"
+    if where != "gcs_url":
+        # The final key is a server-side copy of the verified upload with the metadata that
+        # includes the checksum; gcp-storage-emulator's rewrite keeps the source's metadata
+        # instead of the request's (real GCS applies it), so only the upload-time part shows.
+        assert meta["bankgate-sha256"] == hashlib.sha256(big).hexdigest()
+        assert meta["bankgate-size"] == str(len(big))
+    assert meta["bankgate-remote-path"] == "/outbound/payroll.ach"
+    assert meta["bankgate-remote-mtime"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(OLD)))
+    unicode_meta = store.info(f"{base}{day}/ünïcode name.ach").metadata  # type: ignore[union-attr]
+    assert unquote(unicode_meta["bankgate-remote-path"]) == "/outbound/ünïcode name.ach"
+    assert [o for o in objects(url) if "bankgate-partial" in o] == []  # no temporary upload left
+
+    again = pull_bank(settings, rules(), url)
+    assert again.pulled == [] and again.failed == []
+    assert {s.reason for s in again.skipped} == {"already pulled"}
+    assert (server.outbound / "payroll.ach").exists()  # default post-pull action: keep
+
+
+@pytest.mark.parametrize("landing", ["copy", "direct"])
+def test_large_file_to_s3_is_a_multipart_upload(
+    server: Sshd, settings: SftpSettings, s3_url: str, landing: str
+) -> None:
+    data = os.urandom(40 * 1024 * 1024 + 5)  # three 16 MiB parts
+    server.put("/outbound/big.bin", data, mtime=OLD)
+    report = pull_bank(settings, rules(landing=landing), s3_url, day="2026-01-02")
+    assert report.ok
+    assert landed(s3_url) == {"2026-01-02/big.bin": data}
+    store, base = open_url(s3_url)
+    meta = store.info(f"{base}2026-01-02/big.bin").metadata  # type: ignore[union-attr]
+    assert meta["bankgate-size"] == str(len(data))
+    if landing == "copy":  # a direct landing's checksum is only known once the upload has started
+        assert meta["bankgate-sha256"] == hashlib.sha256(data).hexdigest()
+
+
+# -- stability ----------------------------------------------------------------------------------------
+
+
+def test_growing_file_is_left_alone_until_it_stops_changing(
+    server: Sshd, settings: SftpSettings, local_url: str
+) -> None:
+    now = time.time()
+    path = server.put("/outbound/growing.ach", b"line 1\n", mtime=now)
+    window = rules(stability=(unchanged(30, settle=0),))
+
+    first = pull_bank(settings, window, local_url, now=now)
+    assert first.pulled == [] and "first seen" in first.skipped[0].reason
+
+    with open(path, "ab") as out:  # the bank is still writing
+        out.write(b"line 2\n")
+    os.utime(path, (now + 10, now + 10))
+    second = pull_bank(settings, window, local_url, now=now + 20)
+    assert second.pulled == [] and "still changing" in second.skipped[0].reason
+
+    third = pull_bank(settings, window, local_url, now=now + 35)  # unchanged, but only for 15 s
+    assert third.pulled == [] and "unchanged for 15s of 30s" in third.skipped[0].reason
+
+    fourth = pull_bank(settings, window, local_url, now=now + 52)  # seen unchanged 32 s apart
+    assert [p.remote.path for p in fourth.pulled] == ["/outbound/growing.ach"]
+    assert list(landed(local_url).values()) == [b"line 1\nline 2\n"]
+
+
+def test_old_file_is_confirmed_by_a_second_listing(
+    server: Sshd, settings: SftpSettings, local_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = server.put("/outbound/late.ach", b"abc", mtime=OLD)
+
+    def append_during_settle(seconds: float) -> None:
+        with open(path, "ab") as out:
+            out.write(b"def")
+        os.utime(path, (OLD, OLD))  # same old mtime: a client that sets timestamps before writing
+
+    monkeypatch.setattr(stability, "_sleep", append_during_settle)
+    report = pull_bank(settings, rules(stability=(unchanged(60, settle=0.01),)), local_url)
+    assert report.pulled == [] and "changed while being checked (size 3 -> 6)" in report.skipped[0].reason
+    monkeypatch.undo()
+    assert [p.size for p in pull_bank(settings, rules(), local_url).pulled] == [6]
+
+
+def test_marker_rule_pulls_only_marked_files_and_handles_the_marker(
+    server: Sshd, settings: SftpSettings, local_url: str
+) -> None:
+    server.put("/outbound/a.ach", b"aaa", mtime=OLD)
+    server.put("/outbound/a.ach.done", b"", mtime=OLD)
+    server.put("/outbound/b.ach", b"bbb", mtime=OLD)  # no marker yet
+    marked = rules(stability=(marker(".done"),), post_pull=DELETE)
+
+    report = pull_bank(settings, marked, local_url)
+    assert [p.remote.path for p in report.pulled] == ["/outbound/a.ach"]
+    assert {s.remote.path: s.reason for s in report.skipped} == {"/outbound/b.ach": "waiting for its .done marker"}
+    assert sorted(p.name for p in server.outbound.iterdir()) == ["b.ach"]  # a.ach and its marker deleted
+    assert list(landed(local_url)) == [f"{time.strftime('%Y-%m-%d', time.gmtime(OLD))}/a.ach"]
+
+
+# -- host keys ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pin", ["changed", "unknown"])
+def test_bad_host_key_fails_the_run_and_touches_nothing(server: Sshd, local_url: str, pin: str) -> None:
+    server.put("/outbound/a.ach", b"aaa", mtime=OLD)
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmJdkFh7pC0bXGBzJb2v0Qn6nDDYmZ3G6K4lqW6mQ2x"
+    host = f"[{server.host}]:{server.port}" if pin == "changed" else "[bank.example]:22"
+    settings = settings_for(server, known_hosts=f"{host} {other}\n")
+    with pytest.raises(HostKeyError, match="SHA256:"):
+        pull_bank(settings, rules(post_pull=DELETE), local_url)
+    assert not Path(local_url.removeprefix("file://")).exists()  # not even the ledger
+    assert (server.outbound / "a.ach").read_bytes() == b"aaa"
+
+
+# -- post-pull actions ----------------------------------------------------------------------------------
+
+
+class CorruptingStore(LocalStore):
+    """Flips a byte of every object it lands: the store did not keep what it was sent."""
+
+    def _corrupt(self, key: str) -> None:
+        path = self._path(key)
+        data = bytearray(path.read_bytes())
+        if data:
+            data[len(data) // 2] ^= 0xFF
+            path.write_bytes(bytes(data))
+
+    @contextmanager
+    def writer(self, key: str, **kwargs) -> Iterator[IO[bytes]]:
+        with super().writer(key, **kwargs) as out:
+            yield out
+        self._corrupt(key)
+
+    def put(self, key: str, source: IO[bytes], **kwargs) -> ObjectInfo:
+        super().put(key, source, **kwargs)
+        self._corrupt(key)
+        info = self.info(key)
+        assert info is not None
+        return info
+
+
+@pytest.mark.parametrize(
+    ("size", "landing"),
+    [(100_000, "copy"), (9 * 1024 * 1024, "copy"), (9 * 1024 * 1024, "direct")],
+    ids=["small", "streamed", "streamed-direct"],
+)
+def test_remote_is_deleted_only_after_verification(
+    server: Sshd, settings: SftpSettings, tmp_path: Path, size: int, landing: str
+) -> None:
+    data = os.urandom(size)
+    server.put("/outbound/a.ach", data, mtime=OLD)
+    root = tmp_path / "staging"
+
+    def corrupting(url: str) -> tuple[ObjectStore, str]:
+        return CorruptingStore(root), ""
+
+    report = pull_bank(settings, rules(post_pull=DELETE, landing=landing), f"file://{root}", open_store=corrupting)
+    assert report.pulled == [] and len(report.failed) == 1
+    assert "VerificationFailed" in report.failed[0].error
+    assert (server.outbound / "a.ach").read_bytes() == data  # still on the server
+    assert landed(f"file://{root}") == {}  # nothing under the final key, no temporary copy left
+
+    report = pull_bank(settings, rules(post_pull=DELETE), f"file://{root}")  # a store that works
+    assert report.ok and report.pulled[0].post_pull == "deleted"
+    assert not (server.outbound / "a.ach").exists()
+    assert list(landed(f"file://{root}").values()) == [data]
+
+
+def test_move_to_archive_folder(server: Sshd, settings: SftpSettings, local_url: str) -> None:
+    server.put("/outbound/a.ach", b"aaa", mtime=OLD)
+    server.put("/outbound/archive/a.ach", b"older", mtime=OLD)  # a name already archived
+    report = pull_bank(settings, rules(post_pull=move_to("/outbound/archive/2026")), local_url)
+    assert report.pulled[0].post_pull == "moved to /outbound/archive/2026/a.ach"
+    assert (server.outbound / "archive/2026/a.ach").read_bytes() == b"aaa"
+    assert not (server.outbound / "a.ach").exists()
+
+
+def test_file_replaced_after_the_pull_is_not_deleted(server: Sshd, settings: SftpSettings, local_url: str) -> None:
+    path = server.put("/outbound/a.ach", b"aaa", mtime=OLD)
+    with connect(settings) as session:
+        remote = RemoteFile("/outbound/a.ach", 3, int(OLD))
+        landed_file = pull_file(session, remote, open_url(local_url)[0], "a.ach")
+        path.write_bytes(b"a new delivery")
+        from plugins.bankgate_sftp import post_pull
+
+        assert post_pull.apply(session, landed_file, DELETE) == "left in place: changed after the pull"
+    assert path.read_bytes() == b"a new delivery"
+
+
+def test_post_pull_cannot_run_without_a_verified_landing() -> None:
+    from plugins.bankgate_sftp import Landed
+
+    with pytest.raises(TypeError, match="after the landed copy is verified"):
+        Landed("k", "file:///k", 1, "0" * 64, "e", RemoteFile("/outbound/a", 1, 0))
+
+
+# -- failures on the wire -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("landing", ["copy", "direct"])
+def test_dropped_connection_is_retried_and_no_partial_object_is_ever_visible(
+    server: Sshd, tmp_path: Path, landing: str
+) -> None:
+    data = os.urandom(12 * 1024 * 1024 + 3)  # streamed, not read into memory
+    server.put("/outbound/big.ach", data, mtime=OLD)
+    store = LocalStore(tmp_path / "staging")
+    seen_during_retry: list[dict[str, int]] = []
+
+    def on_retry(attempt: int, error: BaseException) -> None:
+        seen_during_retry.append({i.key: i.size for i in store.list("")})
+
+    with TcpProxy((server.host, server.port), cut_after=2 * 1024 * 1024) as proxy:
+        settings = settings_for(server, port=proxy.port)
+        with connect(settings) as session:
+            remote = RemoteFile("/outbound/big.ach", len(data), int(OLD))
+            result = pull_file(
+                session, remote, store, "inbound/big.ach", retries=3, backoff=0.05, landing=landing, on_retry=on_retry
+            )
+        assert proxy.cut_connections == 1 and proxy.connections == 2
+    assert seen_during_retry == [{}]  # after the failed attempt: no object at all, partial or final
+    assert store.read_bytes("inbound/big.ach") == data
+    assert result.sha256 == hashlib.sha256(data).hexdigest() and result.size == len(data)
+    assert [i.key for i in store.list("")] == ["inbound/big.ach"]
+
+
+def test_retries_are_bounded(server: Sshd, tmp_path: Path) -> None:
+    server.put("/outbound/big.ach", os.urandom(4 * 1024 * 1024), mtime=OLD)
+    with TcpProxy((server.host, server.port), cut_after=1024 * 1024, cuts=10) as proxy:
+        settings = settings_for(server, port=proxy.port)
+        report = pull_bank(settings, rules(retries=2), f"file://{tmp_path / 'staging'}")
+        assert proxy.cut_connections == 3  # the first attempt and two retries
+    assert report.pulled == [] and report.failed[0].retryable
+    assert (server.outbound / "big.ach").exists()
+    assert landed(f"file://{tmp_path / 'staging'}") == {}
+
+
+def test_short_reads_are_completed_in_order(server: Sshd, settings: SftpSettings) -> None:
+    data = os.urandom(5 * 1024 * 1024 + 1)
+    server.put("/outbound/a.bin", data)
+    with connect(settings) as session, RemoteReader(session, "/outbound/a.bin", block=1024 * 1024, depth=8) as r:
+        got = b"".join(bytes(c) for c in r.chunks(len(data)))
+        assert r.block < 1024 * 1024  # learned the server's limit from its short answers
+    assert got == data
+
+
+# -- dedup --------------------------------------------------------------------------------------------
+
+
+def test_same_content_under_a_new_name_is_flagged(server: Sshd, settings: SftpSettings, local_url: str) -> None:
+    server.put("/outbound/monday.ach", b"same bytes", mtime=OLD)
+    first = pull_bank(settings, rules(), local_url)
+    assert first.pulled[0].duplicate_of is None
+    server.put("/outbound/monday-resent.ach", b"same bytes", mtime=OLD)
+    second = pull_bank(settings, rules(), local_url)
+    assert [p.remote.path for p in second.pulled] == ["/outbound/monday-resent.ach"]
+    duplicate = second.pulled[0].duplicate_of
+    assert duplicate is not None and duplicate["path"] == "/outbound/monday.ach"
+    record = PullLedger(open_url(local_url)[0]).get("acme", second.pulled[0].remote)
+    assert record is not None and record.duplicate_of == duplicate
+
+
+def test_force_pulls_again_and_a_changed_file_is_a_new_delivery(
+    server: Sshd, settings: SftpSettings, local_url: str
+) -> None:
+    path = server.put("/outbound/a.ach", b"v1", mtime=OLD)
+    assert len(pull_bank(settings, rules(), local_url).pulled) == 1
+    assert pull_bank(settings, rules(), local_url).pulled == []
+    assert len(pull_bank(settings, rules(), local_url, force=True).pulled) == 1  # same bytes: same key
+    path.write_bytes(b"v2, corrected")
+    os.utime(path, (OLD + 1, OLD + 1))
+    report = pull_bank(settings, rules(), local_url)
+    assert len(report.pulled) == 1
+    keys = sorted(landed(local_url))
+    assert len(keys) == 2 and keys[1].endswith(f"a~{hashlib.sha256(b'v2, corrected').hexdigest()[:12]}.ach")
+
+
+def test_concurrent_runs_pull_each_file_once(server: Sshd, settings: SftpSettings, local_url: str) -> None:
+    for i in range(12):
+        server.put(f"/outbound/f{i:02}.ach", os.urandom(50_000), mtime=OLD)
+    reports = []
+
+    def run() -> None:
+        reports.append(pull_bank(settings, rules(concurrency=3), local_url))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pulled = [p.remote.path for r in reports for p in r.pulled]
+    assert sorted(pulled) == [f"/outbound/f{i:02}.ach" for i in range(12)]  # each once, by some run
+    assert all(r.ok for r in reports)
+    assert len(landed(local_url)) == 12
+
+
+def test_patterns_day_folder_and_non_regular_files(server: Sshd, settings: SftpSettings, local_url: str) -> None:
+    server.put("/outbound/a.ach", b"a", mtime=OLD)
+    server.put("/outbound/notes.txt", b"n", mtime=OLD)
+    server.put("/outbound/in/b.ach", b"b", mtime=OLD)
+    os.mkfifo(server.outbound / "pipe.ach")
+    (server.outbound / "link.ach").symlink_to("/etc/passwd")
+    report = pull_bank(
+        settings, rules(include=("*.ach",), exclude=("a.*",), recursive=True), local_url, day="2026-03-04"
+    )
+    assert [p.key for p in report.pulled] == ["2026-03-04/in/b.ach"]
