@@ -11,14 +11,24 @@ so machine noise hits every contender alike, each contender in its own child pro
 - ``sftp-gcm``: the same with ``-c aes128-gcm@openssh.com``, the cipher bankgate prefers: the
   baseline the goal is measured against (the faster of the two on this machine);
 - ``paramiko``: paramiko's own ``SFTPClient.get`` (32 KiB prefetch, its default window);
-- ``bankgate-local``: ``pull_bank`` into a ``file://`` store (pipelined reads, SHA-256 on the fly,
-  verified by reading the landed copy back, final key written only after verification);
-- ``bankgate-s3``: the same into moto S3 (a moto server in its own process), multipart upload;
+- ``bankgate-local``: ``pull_bank`` into a ``file://`` store with the defaults: pipelined reads,
+  SHA-256 on the fly, the landed copy read back and hashed (``verify="sha256"``); a local
+  directory copies by rewriting, so ``landing="auto"`` streams straight into the final key;
+- ``bankgate-local-copy``: the same with ``landing="copy"`` (temporary key, verify, copy with the
+  full metadata: what S3 and GCS get), to show what the copy costs on a local disk;
+- ``bankgate-local-size``: the defaults but ``verify="size"`` (no read-back), to show what the
+  read-back costs;
+- ``bankgate-s3``: ``pull_bank`` into moto S3 (a moto server in its own process) with the
+  defaults: multipart upload to a temporary key, read back, server-side copy;
+- ``bankgate-s3-direct``: the same with ``landing="direct"`` (no copy);
 - anything given with ``--extra NAME=module:function`` (e.g. Airflow's SFTPToS3Operator, from
   the DAG side): ``function(spec)`` is called in a child with the dict described in
   ``child_spec`` and returns the number of bytes it transferred.
 
-Every contender writes to local disk or moto, so it pays for its own sink. Each runs on plain
+Every contender writes to local disk or moto, so it pays for its own sink. Python contenders are
+timed from after their imports (an Airflow worker has them loaded), connection included; the
+small files skip the variants that only matter for a large file. moto is a single Python
+process: its S3 rates say little about S3 (where copies are server-side and parallel). Each runs on plain
 loopback and through a delaying TCP proxy adding ``--rtt-ms`` of round trip (half each way; netem
 is not available). Printed: MiB/s (files/s for the small files), peak RSS (VmHWM; for ``sftp``
 the sum of the ``sftp`` and ``ssh`` processes' peaks) and the ratio to the best OpenSSH run.
@@ -46,9 +56,26 @@ sys.path.insert(0, str(ROOT))
 
 MiB = 1 << 20
 BIG_DIR = "/outbound/big"
-CONTENDERS = ("sftp", "sftp-gcm", "paramiko", "bankgate-local", "bankgate-direct", "bankgate-s3")
-#: The small files say nothing about ciphers or paramiko's large-file prefetch: fewer contenders.
-LARGE_ONLY = ("sftp-gcm", "paramiko", "bankgate-direct")
+CONTENDERS = (
+    "sftp",
+    "sftp-gcm",
+    "paramiko",
+    "bankgate-local",
+    "bankgate-local-copy",
+    "bankgate-local-size",
+    "bankgate-s3",
+    "bankgate-s3-direct",
+)
+#: (landing, verify) of each bankgate contender; the plain ones are the product defaults.
+BANKGATE = {
+    "bankgate-local": ("auto", "sha256"),  # a local directory copies by rewriting: lands directly
+    "bankgate-local-copy": ("copy", "sha256"),
+    "bankgate-local-size": ("auto", "size"),
+    "bankgate-s3": ("auto", "sha256"),  # S3 copies server-side: temporary key, verify, copy
+    "bankgate-s3-direct": ("direct", "sha256"),
+}
+#: Variants that only differ for a large file (ciphers, landing modes): not run on small files.
+LARGE_ONLY = ("sftp-gcm", "paramiko", "bankgate-local-copy", "bankgate-local-size", "bankgate-s3-direct")
 
 
 # -- the files ----------------------------------------------------------------------------------------
@@ -210,8 +237,8 @@ def child_bankgate(spec: dict[str, Any]) -> int:
         directories=(spec["directory"],),
         stability=(),
         concurrency=1 if large else spec["concurrency"],
-        verify=spec["verify"],
-        landing="direct" if spec["contender"] == "bankgate-direct" else "copy",
+        landing=BANKGATE[spec["contender"]][0],
+        verify=BANKGATE[spec["contender"]][1],
     )
     report = pull_bank(settings, rules, spec["store_url"], day="2026-01-01")
     if report.failed or not report.pulled:
@@ -222,10 +249,12 @@ def child_bankgate(spec: dict[str, Any]) -> int:
 def child_main(name: str, spec: dict[str, Any]) -> None:
     """Libraries are imported before the clock starts (an Airflow worker has them loaded); the
     connection and everything after it is timed, as ``sftp``'s whole run is."""
-    import boto3  # noqa: F401
     import paramiko  # noqa: F401
 
     import plugins.bankgate_sftp  # noqa: F401
+
+    if "s3" in name:
+        import boto3  # noqa: F401
 
     started = time.perf_counter()
     if name == "paramiko":
@@ -328,7 +357,6 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(CONTENDERS), help="comma-separated contenders")
     parser.add_argument("--workloads", default="large,small")
     parser.add_argument("--concurrency", type=int, default=8, help="bankgate workers for the small files")
-    parser.add_argument("--verify", default="sha256", choices=("sha256", "size"))
     parser.add_argument("--extra", action="append", default=[], help="NAME=module:function, run as a contender")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -343,7 +371,7 @@ def main() -> None:
     contenders = [c for c in args.only.split(",") if c] + list(extra)
     workloads = [w for w in args.workloads.split(",") if w and (w != "small" or args.small)]
     server = start_sshd()
-    moto = Moto() if "bankgate-s3" in contenders else None
+    moto = Moto() if any("s3" in c for c in contenders) else None
     work = Path(tempfile.mkdtemp(prefix="bankgate-bench-pull-"))
     results: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     try:
@@ -371,7 +399,7 @@ def main() -> None:
                             dest = work / "dest"
                             shutil.rmtree(dest, ignore_errors=True)
                             dest.mkdir()
-                            bucket = moto.bucket() if moto and name == "bankgate-s3" else None
+                            bucket = moto.bucket() if moto and "s3" in name else None
                             spec = {
                                 "workload": workload,
                                 "contender": name,
@@ -388,7 +416,6 @@ def main() -> None:
                                 "env": moto.env if moto else {},
                                 "s3_endpoint": moto.url if moto else "",
                                 "concurrency": args.concurrency,
-                                "verify": args.verify,
                                 "extra": extra,
                             }
                             try:
@@ -420,7 +447,7 @@ def main() -> None:
 
 def report(results: dict[tuple[str, str, str], list[dict[str, Any]]], args: argparse.Namespace) -> None:
     print(f"\nmedians of {args.rounds} rounds; ratio = contender / best OpenSSH sftp variant in the same setting")
-    print(f"{'network':>10} {'workload':8} {'contender':16} {'MiB/s':>8} {'files/s':>8} {'peak RSS':>9} {'ratio':>6}")
+    print(f"{'network':>10} {'workload':8} {'contender':20} {'MiB/s':>8} {'files/s':>8} {'peak RSS':>9} {'ratio':>6}")
     settings = sorted({(n, w) for n, w, _ in results}, key=lambda k: (k[0] != "loopback", k[1] != "large"))
     for network, workload in settings:
         rows = {name: runs for (n, w, name), runs in results.items() if (n, w) == (network, workload)}
@@ -431,7 +458,7 @@ def report(results: dict[tuple[str, str, str], list[dict[str, Any]]], args: argp
             files = statistics.median(r["files"] / r["seconds"] for r in runs) if workload == "small" else 0
             ratio = f"{rates[name] / baseline:5.2f}x" if baseline else "-"
             files_text = f"{files:8.0f}" if files else f"{'':8}"
-            print(f"{network:>10} {workload:8} {name:16} {rates[name]:8.1f} {files_text} {rss:7.0f} MB {ratio:>6}")
+            print(f"{network:>10} {workload:8} {name:20} {rates[name]:8.1f} {files_text} {rss:7.0f} MB {ratio:>6}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ authentication or file operation happens. Secrets live in fields excluded from `
 are never put into a log line or an exception message.
 
 Throughput settings (why): paramiko's defaults (2 MiB window, 32 KiB packets, AES-CTR with a
-separate HMAC) cap a pull at roughly half of what OpenSSH's ``sftp`` reaches; a 32 MiB window
+separate HMAC) cap a pull at roughly half of what OpenSSH's ``sftp`` reaches; a 16 MiB window
 and 256 KiB packets keep the pipelined reader's requests in flight even at 20 ms RTT, with far
 fewer packets to decrypt, and AES-GCM (one AEAD call per packet, AES-NI) is preferred when the
 server offers it. Compression is off unless configured: bank files are often already
@@ -54,7 +54,7 @@ class SftpSettings:
     passphrase: str | None = field(default=None, repr=False)
     timeout: float = 30.0  # connect, banner, auth, and any read that stalls this long
     compress: bool = False
-    window_size: int = 32 * MiB
+    window_size: int = 16 * MiB  # >= read_depth x read length in flight (64 x 255 KiB on OpenSSH)
     max_packet_size: int = 256 * 1024
     ciphers: tuple[str, ...] = FAST_CIPHERS
     read_depth: int = 64  # outstanding READ requests per file
@@ -173,8 +173,8 @@ class _RejectUnknown(paramiko.RejectPolicy):
                 f" {self.settings.port} must be written [{self.settings.host}]:{self.settings.port}."
             )
         raise HostKeyError(
-            f"SFTP host key not pinned for {self.settings.host} port {self.settings.port}: the server offered a"
-            f" {key.get_name()} key with fingerprint {fingerprint(key)}, and the connection's known_hosts has no"
+            f"SFTP host key not pinned for {self.settings.host} port {self.settings.port}: the server offered"
+            f" {key.get_name()} key {fingerprint(key)}, and the connection's known_hosts has no"
             f" key for {self.settings.endpoint}.{hint} Confirm this fingerprint with the bank out of band, then add"
             f" '{self.settings.endpoint} {key.get_name()} <base64 key>' to the connection's known_hosts. Nothing"
             " was transferred."
@@ -184,8 +184,8 @@ class _RejectUnknown(paramiko.RejectPolicy):
 def _changed_key_error(settings: SftpSettings, offered: paramiko.PKey, expected: paramiko.PKey | None) -> HostKeyError:
     pinned = f"{expected.get_name()} {fingerprint(expected)}" if expected is not None else "another key"
     return HostKeyError(
-        f"SFTP host key CHANGED for {settings.host} port {settings.port}: the server offered a {offered.get_name()}"
-        f" key with fingerprint {fingerprint(offered)}, but known_hosts pins {pinned}. This may be a key rotation"
+        f"SFTP host key CHANGED for {settings.host} port {settings.port}: the server offered {offered.get_name()}"
+        f" key {fingerprint(offered)}, but known_hosts pins {pinned}. This may be a key rotation"
         " or a man-in-the-middle: confirm the new fingerprint with the bank out of band before replacing the"
         " pinned key in the connection's known_hosts. Nothing was transferred."
     )

@@ -53,8 +53,9 @@ class BankRules:
     backoff: float = 2.0
     verify: Verify = "sha256"
     #: "copy": large files land in a temporary key, verified, then copied to the final key with
-    #: full metadata; "direct": streamed into the final key, verified there (see transfer.py).
-    landing: Landing = "copy"
+    #: full metadata; "direct": streamed into the final key, verified there; "auto": copy where
+    #: the store copies server-side (S3, GCS), direct elsewhere (see transfer.py).
+    landing: Landing = "auto"
     #: Where the pull ledger lives; None: ``bankgate-ledger/sftp/`` in the destination's store.
     ledger_url: str | None = None
     #: Temporary upload keys, relative to the destination store (outside the watched prefix).
@@ -204,10 +205,9 @@ def pull_bank(
         data, markers = stability.split_markers(everything, rules.stability)
         data = [f for f in data if matches(_relative(f, directory_of), rules.include, rules.exclude)]
         if select is not None:
-            for f in data:
-                if not select(f):
-                    report.skipped.append(Skipped(f, "not selected for this run"))
-            data = [f for f in data if select(f)]
+            chosen = {f: select(f) for f in data}
+            report.skipped += [Skipped(f, "not selected for this run") for f, keep in chosen.items() if not keep]
+            data = [f for f, keep in chosen.items() if keep]
 
         done = set() if force else ledger.pulled(rules.bank, data)
         for f in sorted(done):

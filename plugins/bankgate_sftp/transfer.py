@@ -23,7 +23,8 @@ sees. A failed attempt leaves nothing: the upload is aborted, the temporary obje
 final key (still never partial) and are verified there, removed again if that fails. It saves
 the copy, which is server-side on S3 and GCS but a full rewrite on a local directory, at the
 price of the SHA-256 missing from a large object's metadata (the ledger has it) and of the
-object being visible for the moment verification takes.
+object being visible for the moment verification takes. ``landing="auto"`` (the default)
+copies where the store copies server-side and lands directly elsewhere.
 
 A dropped or stalled connection (socket errors, EOF, SSH errors, a read timeout) is retried
 with exponential backoff and jitter, from byte zero on a fresh connection: SFTP servers do not
@@ -52,14 +53,14 @@ from bankgate.store.base import ObjectStore
 from plugins.bankgate_sftp.connection import SftpSession
 from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed, is_retryable
 from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.reader import RemoteReader
+from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 
 log = logging.getLogger(__name__)
 
 Verify = Literal["sha256", "size"]
-Landing = Literal["copy", "direct"]
+Landing = Literal["auto", "copy", "direct"]
 _SEAL = object()
-_QUEUE_CHUNKS = 64  # x ~255 KiB chunks: ~16 MiB between the reader and the uploader
+_QUEUE_CHUNKS = 32  # x ~255 KiB chunks: ~8 MiB between the reader and the uploader
 _VERIFY_READ = 8 << 20
 #: Files up to this size are read into memory and uploaded in one request (see _attempt_small).
 SMALL_FILE = 8 << 20
@@ -101,6 +102,15 @@ def remote_metadata(remote: RemoteFile) -> dict[str, str]:
 
 class _Done:
     pass
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    key: str
+    size: int
+    sha256: str
+    etag: str
+    reused: bool
 
 
 @dataclass
@@ -209,20 +219,15 @@ def _free_key(store: ObjectStore, key: str, size: int, sha256: str) -> tuple[str
 
 
 def _read_small(session: SftpSession, remote: RemoteFile) -> bytes:
-    with RemoteReader(session, remote.path) as reader:
-        assert reader.attributes is not None
-        if not _same(remote, reader.attributes):
-            raise RemoteChanged(f"{remote.path} changed since it was listed")
-        data = b"".join(reader.chunks(remote.size))
-        after = reader.fstat()
-    if len(data) != remote.size or not _same(remote, after):
-        raise RemoteChanged(f"{remote.path} changed while it was read ({len(data)} bytes read, {after.st_size} now)")
+    data, size, mtime = read_whole(session, remote.path, remote.size)
+    if len(data) != remote.size or (size, mtime) != (remote.size, remote.mtime):
+        raise RemoteChanged(f"{remote.path} changed since it was listed ({len(data)} bytes read, {size} now)")
     return data
 
 
 def _attempt_small(
     session: SftpSession, remote: RemoteFile, store: ObjectStore, key: str, meta: dict[str, str], verify: Verify
-) -> tuple[str, int, str, bool]:
+) -> _Outcome:
     """A file that fits in memory is hashed before it is sent, so it goes straight to its final
     key, with full metadata, in one atomic request: no temporary copy to make and remove."""
     data = _read_small(session, remote)
@@ -231,12 +236,12 @@ def _attempt_small(
     if not reused:
         store.put_bytes(final, data, metadata={**meta, META_SIZE: str(len(data)), META_SHA256: sha256})
     try:
-        _verify(store, final, len(data), sha256, verify)
+        etag = _verify(store, final, len(data), sha256, verify)
     except VerificationFailed:
         if not reused:
             store.delete(final)
         raise
-    return final, len(data), sha256, reused
+    return _Outcome(final, len(data), sha256, etag, reused)
 
 
 def _attempt_large(
@@ -247,37 +252,44 @@ def _attempt_large(
     meta: dict[str, str],
     verify: Verify,
     partial_prefix: str,
-) -> tuple[str, int, str, bool]:
+) -> _Outcome:
     temp = f"{partial_prefix}{uuid.uuid4().hex}-{posixpath.basename(key) or 'file'}"
     try:
         size, sha256 = _upload(session, remote, store, temp, meta)
         _verify(store, temp, size, sha256, verify)
         final, reused = _free_key(store, key, size, sha256)
         if reused:
-            _verify(store, final, size, sha256, verify)
+            etag = _verify(store, final, size, sha256, verify)
         else:
             full = {**meta, META_SIZE: str(size), META_SHA256: sha256}
             info = store.copy_to(temp, store, final, metadata=full)
             if info.size != size or info.metadata.get(META_SHA256, sha256) != sha256:
                 store.delete(final)
                 raise VerificationFailed(f"{store.url_of(final)} does not match its verified temporary copy")
+            etag = info.etag
     finally:
         store.delete(temp)
-    return final, size, sha256, reused
+    return _Outcome(final, size, sha256, etag, reused)
+
+
+def server_side_copy(store: ObjectStore) -> bool:
+    """Whether the store copies objects itself (S3, GCS) rather than streaming them through us
+    (the base implementation, e.g. a local directory, where a copy is a full rewrite)."""
+    return type(store).copy_to is not ObjectStore.copy_to
 
 
 def _attempt_direct(
     session: SftpSession, remote: RemoteFile, store: ObjectStore, key: str, meta: dict[str, str], verify: Verify
-) -> tuple[str, int, str, bool]:
+) -> _Outcome:
     """``landing="direct"``: stream into the final key (complete or absent, never partial) with
     the metadata known up front, then verify it there; removed again if that fails."""
     size, sha256 = _upload(session, remote, store, key, {**meta, META_SIZE: str(remote.size)})
     try:
-        _verify(store, key, size, sha256, verify)
+        etag = _verify(store, key, size, sha256, verify)
     except VerificationFailed:
         store.delete(key)
         raise
-    return key, size, sha256, False
+    return _Outcome(key, size, sha256, etag, False)
 
 
 def _attempt(
@@ -292,16 +304,14 @@ def _attempt(
 ) -> Landed:
     started = time.monotonic()
     if remote.size <= SMALL_FILE:
-        final, size, sha256, reused = _attempt_small(session, remote, store, key, meta, verify)
+        done = _attempt_small(session, remote, store, key, meta, verify)
     elif landing == "direct" and store.info(key) is None:
-        final, size, sha256, reused = _attempt_direct(session, remote, store, key, meta, verify)
+        done = _attempt_direct(session, remote, store, key, meta, verify)
     else:  # also a direct landing whose key is taken: only the checksum can tell if it is the same file
-        final, size, sha256, reused = _attempt_large(session, remote, store, key, meta, verify, partial_prefix)
-    info = store.info(final)
-    if info is None:
-        raise VerificationFailed(f"{store.url_of(final)} vanished after it was landed")
+        done = _attempt_large(session, remote, store, key, meta, verify, partial_prefix)
     seconds = time.monotonic() - started
-    return Landed(final, store.url_of(final), size, sha256, info.etag, remote, seconds, reused, _SEAL)
+    url = store.url_of(done.key)
+    return Landed(done.key, url, done.size, done.sha256, done.etag, remote, seconds, done.reused, _SEAL)
 
 
 def pull_file(
@@ -315,7 +325,7 @@ def pull_file(
     backoff: float = 2.0,
     verify: Verify = "sha256",
     partial_prefix: str = "bankgate-partial/",
-    landing: Landing = "copy",
+    landing: Landing = "auto",
     on_retry: Callable[[int, BaseException], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Landed:
@@ -327,8 +337,10 @@ def pull_file(
     """
     if verify not in ("sha256", "size"):
         raise ValueError(f"verify must be 'sha256' or 'size', not {verify!r}")
-    if landing not in ("copy", "direct"):
-        raise ValueError(f"landing must be 'copy' or 'direct', not {landing!r}")
+    if landing not in ("auto", "copy", "direct"):
+        raise ValueError(f"landing must be 'auto', 'copy' or 'direct', not {landing!r}")
+    if landing == "auto":
+        landing = "copy" if server_side_copy(store) else "direct"
     partial = partial_prefix if partial_prefix.endswith("/") else partial_prefix + "/"
     meta = {**(metadata or {}), **remote_metadata(remote)}
     attempt = 0

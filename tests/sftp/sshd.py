@@ -10,9 +10,11 @@ user ``bgtest`` is chrooted to ``internal-sftp`` and may log in by password or b
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -186,12 +188,33 @@ def _wait_for_banner(host: str, port: int, process: subprocess.Popen[bytes], log
     raise SshdUnavailable(f"sshd did not answer on {host}:{port} within {timeout}s")
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """sshd gets SIGTERM if the test process dies without stopping it (Linux prctl)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _sweep_stale(older_than: float = 3600) -> None:
+    """Remove chroots left by killed runs: no live sshd behind them, and older than an hour."""
+    for root in SRV.glob("bankgate-test-*"):
+        try:
+            pid = int((root / "etc" / "sshd.pid").read_text().strip())
+            os.kill(pid, 0)
+            continue  # still serving someone
+        except (OSError, ValueError):
+            pass
+        with contextlib.suppress(OSError):
+            if time.time() - root.stat().st_mtime > older_than:
+                shutil.rmtree(root, ignore_errors=True)
+
+
 def start_sshd(*, max_startups: str = "64:30:128") -> Sshd:
     """Install if needed, configure and start an sshd; the caller must ``stop()`` it."""
     ensure_openssh_server()
     user = ensure_user()
     SRV.mkdir(mode=0o755, exist_ok=True)
     _check_parents(SRV)
+    _sweep_stale()
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
 
     root = SRV / f"bankgate-test-{uuid.uuid4().hex[:12]}"
@@ -244,7 +267,9 @@ Match User {USER}
         )
         log_path = etc / "sshd.log"
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
+            process = subprocess.Popen(
+                [str(SSHD), "-D", "-e", "-f", str(config)], stdout=log, stderr=log, preexec_fn=_die_with_parent
+            )
         server = Sshd(
             root=root,
             port=port,

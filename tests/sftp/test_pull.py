@@ -24,6 +24,7 @@ from plugins.bankgate_sftp import (
     PullLedger,
     SftpSettings,
     connect,
+    list_files,
     marker,
     move_to,
     pull_bank,
@@ -32,7 +33,7 @@ from plugins.bankgate_sftp import (
     unchanged,
 )
 from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.reader import RemoteReader
+from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 from tests.sftp.conftest import settings_for
 from tests.sftp.netproxy import TcpProxy
 from tests.sftp.sshd import Sshd
@@ -324,6 +325,10 @@ def test_short_reads_are_completed_in_order(server: Sshd, settings: SftpSettings
         got = b"".join(bytes(c) for c in r.chunks(len(data)))
         assert r.block < 1024 * 1024  # learned the server's limit from its short answers
     assert got == data
+    with connect(settings) as session:  # the two-round-trip small-file read falls back the same way
+        whole, size, _mtime = read_whole(session, "/outbound/a.bin", len(data), block=1024 * 1024)
+        assert whole == data and size == len(data)
+        assert list_files(session.sftp, "/outbound")  # the channel is clean for the next request
 
 
 # -- dedup --------------------------------------------------------------------------------------------
@@ -386,3 +391,11 @@ def test_patterns_day_folder_and_non_regular_files(server: Sshd, settings: SftpS
         settings, rules(include=("*.ach",), exclude=("a.*",), recursive=True), local_url, day="2026-03-04"
     )
     assert [p.key for p in report.pulled] == ["2026-03-04/in/b.ach"]
+
+
+def test_select_narrows_the_run(server: Sshd, settings: SftpSettings, local_url: str) -> None:
+    server.put("/outbound/old.ach", b"old", mtime=OLD - 86400)
+    server.put("/outbound/new.ach", b"new", mtime=OLD)
+    report = pull_bank(settings, rules(), local_url, select=lambda f: f.mtime >= OLD - 3600)
+    assert [p.remote.path for p in report.pulled] == ["/outbound/new.ach"]
+    assert [(s.remote.path, s.reason) for s in report.skipped] == [("/outbound/old.ach", "not selected for this run")]
