@@ -286,13 +286,8 @@ class Pipeline:
         copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata)
         if copied.size != info.size:
             raise VerificationFailed(f"{target.url_of(target_key)}: {copied.size} bytes, original has {info.size}")
-        if self.config.verify == "sha256":
-            with target.open(target_key) as stream:
-                check = hashlib.sha256()
-                while chunk := stream.read(1 << 20):
-                    check.update(chunk)
-            if check.hexdigest() != digest:
-                raise VerificationFailed(f"{target.url_of(target_key)}: SHA-256 differs from the processed original")
+        if self.config.verify == "sha256" and _sha256_of(target, target_key) != digest:
+            raise VerificationFailed(f"{target.url_of(target_key)}: SHA-256 differs from the processed original")
         current = self.staging.info(obj.key)
         if current is not None and current.etag == info.etag:
             self.staging.delete(obj.key, version=obj.version)
