@@ -167,9 +167,13 @@ def cmd_layouts(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bankgate.demo import run_demo
+    if args.pipeline_only:
+        from bankgate.demo.local import run_demo
 
-    return run_demo(Path(args.samples), Path(args.out))
+        return run_demo(Path(args.samples), Path(args.out))
+    from bankgate.demo.full import run_full_demo
+
+    return run_full_demo(Path(args.samples), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,9 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--force", action="store_true", help="process again even if the ledger has it as done")
     proc.set_defaults(func=cmd_process)
 
-    demo = sub.add_parser("demo", help="run the main job on the bundled sample files")
+    demo = sub.add_parser(
+        "demo", help="run the main job end to end on embedded defaults: SFTP pulls with Airflow, local S3, processing"
+    )
     demo.add_argument("--samples", default=str(Path(__file__).resolve().parent.parent / "samples"))
     demo.add_argument("--out", default="out")
+    demo.add_argument(
+        "--pipeline-only",
+        action="store_true",
+        help="skip the SFTP servers, Airflow and moto: stage the samples in local folders and process them",
+    )
     demo.set_defaults(func=cmd_demo)
     return top
 

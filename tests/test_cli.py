@@ -646,10 +646,10 @@ def _one(root: Path, pattern: str) -> Path:
     return found
 
 
-def test_demo(tmp_path: Path) -> None:
-    """The README's first command: samples staged, processed by the pipeline, routed, archived."""
+def test_demo_pipeline_only(tmp_path: Path) -> None:
+    """``demo --pipeline-only``: samples staged in local folders, processed, routed, archived."""
     out = tmp_path / "out"
-    result = bankgate("demo", "--out", out, cwd=tmp_path)
+    result = bankgate("demo", "--pipeline-only", "--out", out, cwd=tmp_path)
     err_lines(result)
     assert result.returncode == 0
     stdout = result.stdout.decode()
@@ -670,13 +670,13 @@ def test_demo(tmp_path: Path) -> None:
     assert all(p["record"] and p["message"] for p in report["problems"])
     ledger = [json.loads(p.read_text()) for p in (out / "ledger").rglob("*.json")]
     assert sorted(r["state"] for r in ledger) == ["done"] * (len(GOOD) + len(pdfs)) + ["quarantined"]
-    again = bankgate("demo", "--out", out, cwd=tmp_path)  # re-running starts afresh
+    again = bankgate("demo", "--pipeline-only", "--out", out, cwd=tmp_path)  # re-running starts afresh
     assert again.returncode == 0 and f"{len(GOOD) + len(pdfs)} processed" in again.stdout.decode()
 
 
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("keep me")
-    result = bankgate("demo", "--out", tmp_path)
+    result = bankgate("demo", "--pipeline-only", "--out", tmp_path)
     assert result.returncode != 0
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
@@ -689,7 +689,7 @@ def test_demo_quarantines_unreadable_and_non_bank_files(tmp_path: Path) -> None:
     packed = gzip.compress(NACHA_SAMPLE.read_bytes())
     (samples / "cut.ach.gz").write_bytes(packed[: len(packed) // 2])
     out = tmp_path / "out"
-    result = bankgate("demo", "--samples", samples, "--out", out)
+    result = bankgate("demo", "--pipeline-only", "--samples", samples, "--out", out)
     err_lines(result)
     assert result.returncode == 0
     assert "1 processed, 2 quarantined" in result.stdout.decode()

@@ -7,11 +7,12 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 import pytest
 import requests
+
+from bankgate.demo.local_aws import LocalAws
 
 
 def free_port() -> int:
@@ -32,75 +33,12 @@ def moto_url() -> Iterator[str]:
 
 
 @dataclass
-class Aws:
-    url: str
-    s3: Any
-    sqs: Any
-    queue_url: str
-    staging: str
-    archive: str
-    processed: str
+class Aws(LocalAws):
+    """The demo's local AWS plus one test's fresh buckets."""
 
-    def drain(self, handler, *, rounds: int = 10) -> list[dict]:
-        """Feed queued messages to ``handler`` as Lambda's SQS event source does: batches of
-        up to 10, failed items left on the queue (visible again after the timeout)."""
-        responses = []
-        for _ in range(rounds):
-            got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-            messages = got.get("Messages", [])
-            if not messages:
-                break
-            responses.append(self.deliver(handler, messages))
-        return responses
-
-    def deliver(self, handler, messages: list[dict]) -> dict:
-        event = {"Records": [sqs_record(m) for m in messages]}
-        response = handler(event, LambdaContext())
-        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        for m in messages:
-            if m["MessageId"] in failed:
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                )
-            else:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
-        return response
-
-    def keys(self, bucket: str, prefix: str = "") -> list[str]:
-        got = self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        return sorted(item["Key"] for item in got.get("Contents", []))
-
-
-def sqs_record(message: dict) -> dict:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": "0",
-            "SenderId": "x",
-            "ApproximateFirstReceiveTimestamp": "0",
-        },
-        "messageAttributes": {},
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:staging-events",
-        "awsRegion": "us-east-1",
-    }
-
-
-class LambdaContext:
-    function_name = "bankgate-process"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bankgate-process"
-    aws_request_id = "req"
-
-    def __init__(self) -> None:
-        self.aws_request_id = uuid.uuid4().hex
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+    staging: str = ""
+    archive: str = ""
+    processed: str = ""
 
 
 @pytest.fixture
@@ -151,4 +89,4 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     import lambdas.process
 
     monkeypatch.setattr(lambdas.process, "_pipeline", None)
-    yield Aws(moto_url, s3, sqs, queue_url, staging, archive, processed)
+    yield Aws(moto_url, s3, sqs, queue_url, staging=staging, archive=archive, processed=processed)

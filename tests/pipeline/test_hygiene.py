@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import lambdas.process
-from tests.pipeline.conftest import LambdaContext
+from bankgate.demo.local_aws import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()

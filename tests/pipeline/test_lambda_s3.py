@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bankgate.demo.local_aws import LambdaContext
 from lambdas.process import handler
-from tests.pipeline.conftest import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
