@@ -20,7 +20,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    CronTriggerTimetable,
+    Param,
+    TriggerRule,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
 
 from bankgate.banks import BankConfig, load_banks
 
@@ -92,7 +101,8 @@ def _bank_tags(bank: BankConfig) -> list[str]:
 
 
 def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> None:
-    """plan -> list_files -> select_files -> transfer (one per file, mapped) -> record."""
+    """plan -> list_files -> select_files -> pull_file (a task group mapped over the files:
+    transfer -> verify -> post_pull) -> record."""
 
     @task(execution_timeout=LIST_TIMEOUT)
     def list_files(plan: dict[str, Any]) -> dict[str, Any]:
@@ -112,19 +122,43 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
         get_current_context()["ti"].xcom_push(key="selection", value=selection)
         return selection["selected"]
 
+    def _label(item: dict[str, Any]) -> None:
+        get_current_context()["remote_path"] = item["path"]  # type: ignore[typeddict-unknown-key]
+
     @task(
         max_active_tis_per_dagrun=concurrency,
         execution_timeout=TRANSFER_TIMEOUT,
         map_index_template="{{ remote_path }}",
     )
     def transfer(item: dict[str, Any]) -> dict[str, Any]:
-        """One file: claim it in the pull ledger, stream it into staging hashing on the way,
-        verify the landed copy, then (only with that verified copy in hand) keep, delete or
-        move the remote file, and record the pull."""
+        """Claim the file in the pull ledger and stream it into a temporary key outside the
+        watched prefix, hashing (SHA-256) and counting on the way; retried on a dropped link."""
         from plugins.bankgate_airflow import steps
 
-        get_current_context()["remote_path"] = item["path"]  # type: ignore[typeddict-unknown-key]
+        _label(item)
         return steps.transfer(banks[item["bank"]], item)
+
+    @task(execution_timeout=TRANSFER_TIMEOUT, map_index_template="{{ remote_path }}")
+    def verify(transferred: dict[str, Any]) -> dict[str, Any]:
+        """Check the staged copy (size, SHA-256 read back) against the bytes read; only then put
+        it on its final staging key with its metadata and record the pull in the ledger."""
+        from plugins.bankgate_airflow import steps
+
+        _label(transferred)
+        return steps.verify(banks[transferred["bank"]], transferred)
+
+    @task(execution_timeout=LIST_TIMEOUT, map_index_template="{{ remote_path }}")
+    def post_pull(verified: dict[str, Any]) -> dict[str, Any]:
+        """Keep, delete or move the remote file, only for a pull the ledger holds as verified."""
+        from plugins.bankgate_airflow import steps
+
+        _label(verified)
+        return steps.post_pull(banks[verified["bank"]], verified)
+
+    @task_group
+    def pull_file(item: dict[str, Any]) -> Any:
+        """One file: transfer -> verify -> post_pull. A failure stops this file only."""
+        return post_pull(verify(transfer(item)))
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
     def record(plan: dict[str, Any], listing: dict[str, Any], done: Any) -> dict[str, Any]:
@@ -132,11 +166,14 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
         from plugins.bankgate_airflow import steps
 
         selection = get_current_context()["ti"].xcom_pull(task_ids="select_files", key="selection") or {}
-        return steps.record(banks[plan["bank"]], plan, listing, selection, list(done or []))
+        # A mapped task group's output arrives as the one dict when it ran for one file; files
+        # whose tasks failed have no result (None) and are reported as failed.
+        results = [done] if isinstance(done, dict) else [r for r in (done or []) if isinstance(r, dict)]
+        return steps.record(banks[plan["bank"]], plan, listing, selection, results)
 
     listing = list_files(plan)
     selected = select_files(plan, listing)
-    done = transfer.expand(item=selected)
+    done = pull_file.expand(item=selected)
     record(plan, listing, done) << selected
 
 

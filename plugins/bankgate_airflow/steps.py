@@ -3,10 +3,12 @@
 Everything that crosses a task boundary is a pointer (remote path, size, mtime, object key and
 URL, SHA-256), never file bytes. The transfer itself is the transfer core's
 (``plugins.bankgate_sftp``): ``connect``, ``list_files``, ``stability.check``, ``PullLedger``,
-``pull_file``, ``post_pull.apply``. The post-pull action runs in the same task as the transfer
-on purpose: the core hands out the verified ``Landed`` that ``post_pull.apply`` requires only
-inside ``pull_file``, so a delete or move cannot follow an unverified (or merely reported)
-landing.
+``stages`` (``stage_file``, ``promote``, ``landed_from_record``), ``post_pull.apply``. One file
+goes through three tasks: ``transfer`` streams it into a temporary key, ``verify`` checks that
+copy and only then puts it on its final staging key and records the pull, ``post_pull`` acts on
+the remote file with the ``Landed`` rebuilt from that ledger record, so a delete or move cannot
+follow an unverified (or merely reported) landing, even though the processing pipeline may
+already have taken the staged object away.
 
 Errors: a host key, credential or configuration problem fails the task at once, without
 retries (``AirflowFailException``); a dropped connection is raised as is, so Airflow retries
@@ -233,23 +235,24 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
 
 
 def transfer(bank: BankConfig, item: Mapping[str, Any]) -> dict[str, Any]:
-    """Claim, stream, verify, post-pull and record one file. Returns where it landed."""
-    from plugins.bankgate_sftp import AuthError, HostKeyError, RemoteChanged, destination_key, post_pull, pull_file
+    """Claim one file in the pull ledger and stream it into a temporary key (hashing on the
+    way). Returns the staged pointer and the claim for ``verify``, or why it was skipped."""
+    from plugins.bankgate_sftp import AuthError, HostKeyError, RemoteChanged, destination_key
     from plugins.bankgate_sftp.errors import is_retryable
+    from plugins.bankgate_sftp.stages import stage_file
     from plugins.bankgate_sftp.transfer import META_BANK
 
     rules = rules_for(bank)
     store, prefix, ledger = _stores(bank)
     remote = _remote(item)
-    force = bool(item.get("force"))
-    claim = ledger.claim(bank.name, remote, force=force)
+    claim = ledger.claim(bank.name, remote, force=bool(item.get("force")))
     if claim.claim is None:
         log.info("%s: %s not pulled: %s", bank.name, remote.path, claim.reason)
-        return {"path": remote.path, "skipped": claim.reason}
+        return {"bank": bank.name, "path": remote.path, "skipped": claim.reason}
     try:
         with _session(bank) as session:
             try:
-                landed = pull_file(
+                staged = stage_file(
                     session,
                     remote,
                     store,
@@ -257,45 +260,118 @@ def transfer(bank: BankConfig, item: Mapping[str, Any]) -> dict[str, Any]:
                     metadata={META_BANK: bank.name},
                     retries=rules.retries,
                     backoff=rules.backoff,
-                    verify=rules.verify,
                     partial_prefix=f"{rules.partial_prefix}{bank.name}/",
                 )
             except RemoteChanged as exc:
                 ledger.release(claim.claim)
                 log.warning("%s: %s changed while pulled; left for the next run (%s)", bank.name, remote.path, exc)
-                return {"path": remote.path, "skipped": f"changed while being pulled: {exc}"}
+                return {"bank": bank.name, "path": remote.path, "skipped": f"changed while being pulled: {exc}"}
             except (HostKeyError, AuthError) as exc:
                 _fail(f"bank {bank.name}: {exc}")
             except Exception as exc:
                 if not is_retryable(exc, transport_alive=session.alive):
                     _fail(f"bank {bank.name}: pulling {remote.path} failed: {type(exc).__name__}: {exc}")
-                raise  # a dropped connection, after pull_file's own retries: Airflow retries with backoff
-            # ``landed`` exists only because pull_file verified the copy; apply re-checks the remote.
-            marker = [_remote(item["marker"])] if item.get("marker") else []
-            try:
-                outcome = post_pull.apply(session, landed, rules.post_pull, markers=marker)
-            except Exception as exc:
-                outcome = f"error: {type(exc).__name__}: {exc}"
-                log.error("%s: post-pull action on %s failed: %s", bank.name, remote.path, exc)
+                raise  # a dropped connection, after stage_file's own retries: Airflow retries with backoff
     except BaseException:
         ledger.release(claim.claim)
         raise
-    record = ledger.record(
-        claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
-    )
-    result = {
-        "path": remote.path,
-        "size": landed.size,
-        "sha256": landed.sha256,
-        "key": landed.key,
-        "url": landed.url,
-        "post_pull": outcome,
-        "seconds": round(landed.seconds, 3),
-        "duplicate_of": (record.duplicate_of or {}).get("url"),
+    log.info("%s: %s streamed into %s (%d bytes)", bank.name, remote.path, staged.temp_key, staged.size)
+    return {
+        **item,
+        "staged": staged.to_xcom(),
+        "claim": {"key": claim.claim.key, "etag": claim.claim.etag},
     }
+
+
+def verify(bank: BankConfig, transferred: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the staged object against the bytes read (size, SHA-256 read back), copy it to its
+    final staging key with the full metadata, and record the pull in the ledger. Only a verified
+    copy ever appears on the key the processing pipeline watches."""
+    from plugins.bankgate_sftp import RemoteChanged, VerificationFailed
+    from plugins.bankgate_sftp.ledger import Claim
+    from plugins.bankgate_sftp.stages import Staged, discard, promote
+
+    if "skipped" in transferred:
+        return dict(transferred)
+    rules = rules_for(bank)
+    store, _prefix, ledger = _stores(bank)
+    staged = Staged.from_xcom(transferred["staged"])
+    remote = staged.remote
+    claim = Claim(bank.name, remote, transferred["claim"]["key"], transferred["claim"]["etag"])
+    done = ledger.get(bank.name, remote)
+    if done is not None and done.sha256 == staged.sha256 and store.info(staged.temp_key) is None:
+        log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.path)
+        return _verified(transferred, done.key, done.url, done.size, done.sha256, staged.seconds, done.duplicate_of)
+    try:
+        landed = promote(store, staged, verify=rules.verify)
+    except RemoteChanged as exc:  # the staged copy is gone: the next run pulls the file again
+        ledger.release(claim)
+        return {"bank": bank.name, "path": remote.path, "skipped": str(exc)}
+    except VerificationFailed as exc:
+        ledger.release(claim)
+        discard(store, staged)
+        _fail(f"bank {bank.name}: {remote.path}: {exc}; nothing was done on the server, the next run pulls it again")
+    except BaseException:
+        ledger.release(claim)
+        discard(store, staged)
+        raise
+    forced = bool(transferred.get("force"))
+    record = ledger.record(
+        claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull="pending", forced=forced
+    )
+    log.info("%s: %s verified and landed at %s", bank.name, remote.path, landed.url)
+    return _verified(
+        transferred, landed.key, landed.url, landed.size, landed.sha256, landed.seconds, record.duplicate_of
+    )
+
+
+def _verified(
+    item: Mapping[str, Any],
+    key: str,
+    url: str,
+    size: int,
+    sha256: str,
+    seconds: float,
+    duplicate_of: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    keep = {k: item[k] for k in ("path", "mtime", "dir", "marker", "bank", "force") if k in item}
+    return {
+        **keep,
+        "size": size,
+        "sha256": sha256,
+        "key": key,
+        "url": url,
+        "seconds": round(seconds, 3),
+        "duplicate_of": (duplicate_of or {}).get("url"),
+    }
+
+
+def post_pull(bank: BankConfig, verified: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep, delete or move the remote file (and its done marker). Acts only on a pull the ledger
+    holds as verified with this SHA-256; the remote file must still be the one pulled."""
+    from plugins.bankgate_sftp import post_pull as actions
+    from plugins.bankgate_sftp.stages import landed_from_record
+
+    if "skipped" in verified:
+        return dict(verified)
+    rules = rules_for(bank)
+    _store, _prefix, ledger = _stores(bank)
+    remote = _remote(verified)
+    record = ledger.get(bank.name, remote)
+    if record is None or record.sha256 != verified["sha256"]:
+        _fail(f"bank {bank.name}: no verified pull of {remote.path} in the ledger; nothing done on the server")
+    landed = landed_from_record(record)
+    marker = [_remote(verified["marker"])] if verified.get("marker") else []
+    try:
+        with _session(bank) as session:
+            outcome = actions.apply(session, landed, rules.post_pull, markers=marker)
+    except Exception as exc:
+        outcome = f"error: {type(exc).__name__}: {exc}"
+        log.error("%s: post-pull action on %s failed: %s", bank.name, remote.path, exc)
+    ledger.set_post_pull(bank.name, remote, outcome)
     if outcome.startswith("error:"):
         _fail(f"bank {bank.name}: {remote.path} landed at {landed.url} and was recorded, but {outcome}")
-    return result
+    return {**verified, "post_pull": outcome}
 
 
 def record(
@@ -412,8 +488,10 @@ __all__ = [
     "list_files",
     "plan_from_context",
     "plan_from_params",
+    "post_pull",
     "record",
     "rules_for",
     "select_files",
     "transfer",
+    "verify",
 ]

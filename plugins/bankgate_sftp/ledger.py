@@ -199,6 +199,20 @@ class PullLedger:
         self.release(claim)
         return record
 
+    def set_post_pull(self, bank: str, remote: RemoteFile, outcome: str) -> PullRecord | None:
+        """Note what the post-pull action did in the file's record (a conditional replace, so a
+        concurrent forced re-pull's record is not overwritten with stale fields)."""
+        key = self.pulled_key(bank, remote)
+        for _ in range(4):
+            info = self.store.info(key)
+            if info is None:
+                return None
+            record = PullRecord.from_json(self.store.read_bytes(key))
+            record.post_pull = outcome
+            if self.store.replace(key, record.to_json(), etag=info.etag) is not None:
+                return record
+        raise RuntimeError(f"could not update the pull record {self.store.url_of(key)}: it keeps changing")
+
     # -- stability observations -------------------------------------------------------------------
 
     def observations(self, bank: str) -> tuple[dict[str, Observation], str | None]:

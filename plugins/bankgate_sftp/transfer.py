@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from bankgate.store.base import ObjectStore
@@ -57,6 +57,7 @@ from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Verify = Literal["sha256", "size"]
 Landing = Literal["auto", "copy", "direct"]
 _SEAL = object()
@@ -253,9 +254,27 @@ def _attempt_large(
     verify: Verify,
     partial_prefix: str,
 ) -> _Outcome:
-    temp = f"{partial_prefix}{uuid.uuid4().hex}-{posixpath.basename(key) or 'file'}"
+    temp = temp_key(partial_prefix, key)
     try:
         size, sha256 = _upload(session, remote, store, temp, meta)
+    except BaseException:
+        store.delete(temp)
+        raise
+    return promote_temp(store, temp, key, size, sha256, meta, verify)
+
+
+def temp_key(partial_prefix: str, key: str) -> str:
+    """A fresh temporary key for ``key`` under ``partial_prefix`` (outside the watched prefix)."""
+    return f"{partial_prefix}{uuid.uuid4().hex}-{posixpath.basename(key) or 'file'}"
+
+
+def promote_temp(
+    store: ObjectStore, temp: str, key: str, size: int, sha256: str, meta: Mapping[str, str], verify: Verify
+) -> _Outcome:
+    """Verify the temporary object against what was read, then copy it to its final key with
+    the full metadata (or find the final key already holds these bytes); the temporary object
+    is deleted either way. Raises VerificationFailed, leaving the final key untouched."""
+    try:
         _verify(store, temp, size, sha256, verify)
         final, reused = _free_key(store, key, size, sha256)
         if reused:
@@ -343,39 +362,61 @@ def pull_file(
         landing = "copy" if server_side_copy(store) else "direct"
     partial = partial_prefix if partial_prefix.endswith("/") else partial_prefix + "/"
     meta = {**(metadata or {}), **remote_metadata(remote)}
-    attempt = 0
+    landed = retrying(
+        session,
+        remote,
+        lambda: _attempt(session, remote, store, key, meta, verify, partial, landing),
+        retries=retries,
+        backoff=backoff,
+        on_retry=on_retry,
+        sleep=sleep,
+    )
+    mib_s = landed.size / (1 << 20) / max(landed.seconds, 1e-9)
+    log.info(
+        "pulled %s -> %s (%d bytes, %.1f MiB/s, sha256 %s%s)",
+        remote.path,
+        landed.url,
+        landed.size,
+        mib_s,
+        landed.sha256[:16],
+        ", already landed" if landed.reused else "",
+    )
+    return landed
+
+
+def retrying(
+    session: SftpSession,
+    remote: RemoteFile,
+    attempt: Callable[[], T],
+    *,
+    retries: int,
+    backoff: float,
+    on_retry: Callable[[int, BaseException], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``attempt`` (which reads ``remote`` from byte zero), reconnecting and retrying with
+    exponential backoff and jitter while the error is a dropped connection."""
+    tries = 0
     while True:
         try:
             if not session.alive:
                 session.reconnect()
-            landed = _attempt(session, remote, store, key, meta, verify, partial, landing)
+            return attempt()
         except BaseException as error:
-            if attempt >= retries or not is_retryable(error, transport_alive=session.alive):
+            if tries >= retries or not is_retryable(error, transport_alive=session.alive):
                 raise
-            attempt += 1
-            delay = min(MAX_BACKOFF, backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            tries += 1
+            delay = min(MAX_BACKOFF, backoff * 2 ** (tries - 1)) * random.uniform(0.5, 1.0)
             log.warning(
                 "pulling %s: connection lost (%s: %s); retry %d of %d in %.1fs",
                 remote.path,
                 type(error).__name__,
                 error,
-                attempt,
+                tries,
                 retries,
                 delay,
             )
             if on_retry is not None:
-                on_retry(attempt, error)
+                on_retry(tries, error)
             session.close()
             sleep(delay)
-            continue
-        mib_s = landed.size / (1 << 20) / max(landed.seconds, 1e-9)
-        log.info(
-            "pulled %s -> %s (%d bytes, %.1f MiB/s, sha256 %s%s)",
-            remote.path,
-            landed.url,
-            landed.size,
-            mib_s,
-            landed.sha256[:16],
-            ", already landed" if landed.reused else "",
-        )
-        return landed

@@ -144,7 +144,7 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
 
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states
-    assert states[("transfer", 0)][0] == states[("transfer", 1)][0] == "success"
+    assert states[("pull_file.transfer", 0)][0] == states[("pull_file.transfer", 1)][0] == "success"
     assert env.landed() == {f"{_day(a)}/payroll.ach": payroll, f"{_day(b)}/balances.txt": balances}
     meta = env.store.info(f"{_day(b)}/balances.txt").metadata
     assert meta["bankgate-sha256"] == hashlib.sha256(balances).hexdigest()
@@ -160,7 +160,7 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
     assert run.state == "success", states
     report = xcom(run, "record")
     assert report["pulled"] == [] and report["already_pulled"] == 2
-    assert not any(task == "transfer" and index >= 0 for task, index in states)  # nothing was mapped
+    assert not any(task == "pull_file.transfer" and index >= 0 for task, index in states)  # nothing was mapped
     after = {info.key: info.etag for info in env.store.list() if not info.key.endswith("observations.json")}
     assert after.items() <= before.items()
 
@@ -225,7 +225,7 @@ def test_the_remote_file_is_deleted_only_after_a_verified_landing(env: Env) -> N
 
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "failed"  # one file failed: the run says so
-    transfers = sorted(state for (task, index), state in states.items() if task == "transfer")
+    transfers = sorted(state for (task, index), state in states.items() if task == "pull_file.transfer")
     assert transfers == [("failed", 1), ("success", 1)]
     assert not good.exists()  # landed, verified, then deleted
     assert env.landed() == {f"{day}/good.ach": b"good file\n" * 100}
@@ -299,3 +299,20 @@ def test_missed_arrival_sla_alerts_through_the_webhook(env: Env, webhook: Callab
     assert alert["kind"] == "arrival_sla_missed" and alert["bank"] == BANK
     assert alert["details"]["arrived"] == ["/outbound/early.ach"]
     assert alert["summary"].startswith("1 of 2 file(s) arrived by 09:00 UTC")
+
+
+def test_the_post_pull_task_refuses_a_pull_the_ledger_does_not_hold_as_verified(env: Env) -> None:
+    """A reported landing is not enough: delete/move needs the ledger's verified record."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from bankgate.banks import load_banks
+    from plugins.bankgate_airflow import steps
+
+    env.configure(post_pull='"delete"')
+    path = env.put("orphan.ach", b"x" * 100)
+    bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
+    claimed = {"bank": BANK, "path": "/outbound/orphan.ach", "size": 100, "mtime": int(path.stat().st_mtime)}
+    verified = {**claimed, "dir": "/outbound", "marker": None, "sha256": "0" * 64, "key": "k", "url": "file:///k"}
+    with pytest.raises(AirflowFailException, match=r"no verified pull of /outbound/orphan\.ach"):
+        steps.post_pull(bank, verified)
+    assert path.exists()

@@ -65,9 +65,20 @@ def test_pull_dags_follow_their_bank(dagbag: Any) -> None:
         assert dag.max_active_runs == 1
         assert f"bank:{name}" in dag.tags and set(bank.tags) <= set(dag.tags)
         tasks = {t.task_id: t for t in dag.tasks}
-        assert set(tasks) == {"plan", "list_files", "select_files", "transfer", "record"}
-        assert tasks["transfer"].max_active_tis_per_dagrun == bank.concurrency
-        assert tasks["transfer"].upstream_task_ids == {"select_files"}
+        assert set(tasks) == {
+            "plan",
+            "list_files",
+            "select_files",
+            "pull_file.transfer",
+            "pull_file.verify",
+            "pull_file.post_pull",
+            "record",
+        }
+        assert tasks["pull_file.transfer"].max_active_tis_per_dagrun == bank.concurrency
+        assert tasks["pull_file.transfer"].upstream_task_ids == {"select_files"}
+        assert tasks["pull_file.verify"].upstream_task_ids == {"pull_file.transfer"}
+        assert tasks["pull_file.post_pull"].upstream_task_ids == {"pull_file.verify"}
+        assert "pull_file.post_pull" in tasks["record"].upstream_task_ids
         assert tasks["record"].trigger_rule == "all_done"  # reports (and fails the run) whatever happened
         assert "force" in dag.params
 

@@ -1,0 +1,136 @@
+"""One pull as separate steps, for a scheduler that runs (and retries) each as its own task:
+
+1. :func:`stage_file` streams the remote file into a temporary key under the partial prefix
+   (outside the staging prefix the pipeline watches), counting and hashing on the way;
+2. :func:`promote` verifies that temporary object against what was read (size, and SHA-256
+   read back) and only then copies it to its final key with the full metadata: the final key
+   never holds unverified bytes, which matters because the processing pipeline takes an object
+   away from staging as soon as it appears there;
+3. the caller records the verified pull in the :class:`~plugins.bankgate_sftp.ledger.PullLedger`;
+4. :func:`landed_from_record` turns that ledger record back into the ``Landed`` the post-pull
+   action requires: a record exists only once step 2 succeeded, so a remote delete or move in a
+   later task still cannot follow an unverified copy, even after the staged object was moved on.
+
+``pull_file`` does steps 1-2 in one call (and lands small files without a temporary key); the
+Airflow DAG uses the steps so the UI shows transfer, verify and post-pull apart. What crosses
+between steps is :class:`Staged` as a small dict (``to_xcom``), never bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bankgate.store.base import ObjectStore
+from plugins.bankgate_sftp.connection import SftpSession
+from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed
+from plugins.bankgate_sftp.ledger import PullRecord
+from plugins.bankgate_sftp.listing import RemoteFile
+from plugins.bankgate_sftp.transfer import (
+    _SEAL,
+    Landed,
+    Verify,
+    _upload,
+    promote_temp,
+    remote_metadata,
+    retrying,
+    temp_key,
+)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A remote file streamed into ``temp_key``: ``size`` bytes read, hashing to ``sha256``.
+    Not verified yet; ``key`` is where :func:`promote` puts it."""
+
+    temp_key: str
+    key: str
+    size: int
+    sha256: str
+    remote: RemoteFile
+    metadata: dict[str, str]
+    seconds: float = 0.0
+
+    def to_xcom(self) -> dict[str, Any]:
+        raw = asdict(self)
+        raw["remote"] = {"path": self.remote.path, "size": self.remote.size, "mtime": self.remote.mtime}
+        return raw
+
+    @classmethod
+    def from_xcom(cls, raw: Mapping[str, Any]) -> Staged:
+        remote = RemoteFile(raw["remote"]["path"], int(raw["remote"]["size"]), int(raw["remote"]["mtime"]))
+        return cls(
+            raw["temp_key"],
+            raw["key"],
+            int(raw["size"]),
+            raw["sha256"],
+            remote,
+            dict(raw["metadata"]),
+            float(raw.get("seconds", 0.0)),
+        )
+
+
+def stage_file(
+    session: SftpSession,
+    remote: RemoteFile,
+    store: ObjectStore,
+    key: str,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    retries: int = 3,
+    backoff: float = 2.0,
+    partial_prefix: str = "bankgate-partial/",
+    on_retry: Callable[[int, BaseException], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Staged:
+    """Stream ``remote`` into a fresh temporary key, retried from byte zero on a dropped
+    connection. Raises RemoteChanged if the file changes while it is read (nothing is left)."""
+    partial = partial_prefix if partial_prefix.endswith("/") else partial_prefix + "/"
+    meta = {**(metadata or {}), **remote_metadata(remote)}
+
+    def attempt() -> Staged:
+        started = time.monotonic()
+        temp = temp_key(partial, key)
+        try:
+            size, sha256 = _upload(session, remote, store, temp, meta)
+        except BaseException:
+            store.delete(temp)
+            raise
+        return Staged(temp, key, size, sha256, remote, meta, time.monotonic() - started)
+
+    return retrying(session, remote, attempt, retries=retries, backoff=backoff, on_retry=on_retry, sleep=sleep)
+
+
+def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "sha256") -> Landed:
+    """Verify the staged object and copy it to its final key (or ``key~<sha>`` when another file
+    holds the name); the temporary object is removed either way. Raises VerificationFailed (the
+    final key is untouched; the file must be pulled again) or RemoteChanged if the staged object
+    is gone (a retry of an already finished promote, or a cleanup): pull it again."""
+    if store.info(staged.temp_key) is None:
+        raise RemoteChanged(f"{store.url_of(staged.temp_key)} is gone; the file must be pulled again")
+    started = time.monotonic()
+    done = promote_temp(store, staged.temp_key, staged.key, staged.size, staged.sha256, staged.metadata, verify)
+    seconds = staged.seconds + time.monotonic() - started
+    return Landed(
+        done.key, store.url_of(done.key), done.size, done.sha256, done.etag, staged.remote, seconds, done.reused, _SEAL
+    )
+
+
+def discard(store: ObjectStore, staged: Staged) -> None:
+    """Remove a staged object that will not be promoted."""
+    store.delete(staged.temp_key)
+
+
+def landed_from_record(record: PullRecord) -> Landed:
+    """The verified landing a pull-ledger record stands for. The ledger records a pull only
+    after :func:`promote` (or ``pull_file``) verified it, so this is as good as the ``Landed``
+    those returned. The record must describe a complete landing (size, SHA-256, key)."""
+    if not (record.sha256 and record.key and record.size >= 0):
+        raise VerificationFailed(f"the pull record of {record.path} does not describe a verified landing")
+    remote = RemoteFile(record.path, record.size, record.mtime)
+    return Landed(record.key, record.url, record.size, record.sha256, "", remote, 0.0, False, _SEAL)
+
+
+__all__ = ["Staged", "discard", "landed_from_record", "promote", "stage_file"]
