@@ -72,11 +72,11 @@ class Env:
         path.write_text(_bank_toml(self.staging, **overrides))
         self.monkeypatch.setenv("BANKGATE_BANKS", str(path))
 
-    def connect(self, known_hosts: str | None = None) -> None:
+    def connect(self, known_hosts: str | None = None, port: int | None = None) -> None:
         conn = {
             "conn_type": "sftp",
             "host": self.sshd.host,
-            "port": self.sshd.port,
+            "port": port or self.sshd.port,
             "login": self.sshd.user,
             "extra": {
                 "private_key": self.sshd.client_key.read_text(),
@@ -316,3 +316,25 @@ def test_the_post_pull_task_refuses_a_pull_the_ledger_does_not_hold_as_verified(
     with pytest.raises(AirflowFailException, match=r"no verified pull of /outbound/orphan\.ach"):
         steps.post_pull(bank, verified)
     assert path.exists()
+
+
+def test_a_connection_cut_mid_transfer_is_retried_and_never_leaves_a_partial_object(env: Env) -> None:
+    from tests.sftp.netproxy import TcpProxy
+
+    env.configure(max_file_size='"64 MiB"', post_pull='"delete"')
+    data = os.urandom(12 * 1024 * 1024 + 3)
+    path = env.put("big.ach", data)
+    day = _day(path)
+    # The first three connections are armed: list_files' and select_files' move far less than
+    # 4 MiB, so the one cut is the transfer's; its retry (the fourth connection) goes through.
+    with TcpProxy((env.sshd.host, env.sshd.port), cut_after=4 * 1024 * 1024, cuts=3) as proxy:
+        pinned = f"[{env.sshd.host}]:{proxy.port} {env.sshd.host_key}\n"  # the server's key, at the proxy's port
+        env.connect(known_hosts=pinned, port=proxy.port)
+        run, states = env.run(f"bank_pull__{BANK}")
+        assert proxy.cut_connections == 1
+    assert run.state == "success", states
+    assert env.landed() == {f"{day}/big.ach": data}  # exactly the bytes, once, nothing partial
+    assert [i.key for i in env.store.list("bankgate-partial/")] == []
+    [record] = env.ledger_records()
+    assert record["sha256"] == hashlib.sha256(data).hexdigest() and record["post_pull"] == "deleted"
+    assert not path.exists()  # deleted after the verified landing
