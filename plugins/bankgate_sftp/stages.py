@@ -32,11 +32,10 @@ from plugins.bankgate_sftp.transfer import (
     _SEAL,
     Landed,
     Verify,
-    _upload,
     promote_temp,
     remote_metadata,
     retrying,
-    temp_key,
+    upload_temp,
 )
 
 
@@ -92,12 +91,7 @@ def stage_file(
 
     def attempt() -> Staged:
         started = time.monotonic()
-        temp = temp_key(partial, key)
-        try:
-            size, sha256 = _upload(session, remote, store, temp, meta)
-        except BaseException:
-            store.delete(temp)
-            raise
+        temp, size, sha256 = upload_temp(session, remote, store, key, meta, partial)
         return Staged(temp, key, size, sha256, remote, meta, time.monotonic() - started)
 
     return retrying(session, remote, attempt, retries=retries, backoff=backoff, on_retry=on_retry, sleep=sleep)
