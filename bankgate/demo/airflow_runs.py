@@ -116,8 +116,10 @@ def report_lines(report: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"skipped  {path}: {why}")
     for path in report.get("too_large", []):
         lines.append(f"too large {path}")
-    for path in report.get("failed", []):
-        lines.append(f"FAILED   {path}")
+    for path, why in sorted((report.get("failed") or {}).items()):
+        lines.append(f"FAILED   {path}: {why}")
+    for path, why in sorted((report.get("post_pull_errors") or {}).items()):
+        lines.append(f"POST-PULL FAILED {path}: {why}")
     if report.get("already_pulled"):
         lines.append(f"{report['already_pulled']} file(s) already pulled by an earlier run: not pulled again")
     return lines or ["nothing new on the server"]

@@ -1,9 +1,10 @@
 """Builds the bank DAGs from the bank config with the Airflow 3 TaskFlow API.
 
 - ``bank_pull__<bank>``: on the bank's cron and time zone, plan the run's window, list the
-  remote directories, keep stable files not pulled yet, then per file (mapped, at most the
-  bank's concurrency at once) transfer, verify, apply the post-pull action and record it in
-  the pull ledger; a last task reports the run. Trigger it with ``force`` to pull the run's
+  remote directories, keep stable files not pulled yet, then per batch of files (a task
+  group mapped over batches, at most the bank's concurrency transferring at once; see
+  ``batches``) transfer, verify (and record in the pull ledger), apply the post-pull action;
+  a last task reports the run. Trigger it with ``force`` to pull the run's
   window again.
 - ``bank_repull``: a form (bank, start date, end date, force) to re-pull whole days.
 - ``bank_sla__<bank>``: at the bank's arrival deadline on each schedule day, checks that the
@@ -75,7 +76,7 @@ def _doc(bank: BankConfig, source: Path) -> str:
         ("after a verified pull", post),
         ("arrival SLA", sla),
         ("largest file", f"{bank.max_file_size:,} bytes"),
-        ("files at once", str(bank.concurrency)),
+        ("transfers at once", f"{bank.concurrency} (batches of up to 100 files or 256 MiB, one SSH session each)"),
         ("lookback", f"{bank.lookback_seconds // 3600} h before the run's interval"),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
@@ -101,8 +102,8 @@ def _bank_tags(bank: BankConfig) -> list[str]:
 
 
 def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> None:
-    """plan -> list_files -> select_files -> pull_file (a task group mapped over the files:
-    transfer -> verify -> post_pull) -> record."""
+    """plan -> list_files -> select_files -> pull_files (a task group mapped over batches of
+    files: transfer -> verify -> post_pull) -> record."""
 
     @task(execution_timeout=LIST_TIMEOUT)
     def list_files(plan: dict[str, Any]) -> dict[str, Any]:
@@ -114,66 +115,73 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
 
     @task(execution_timeout=LIST_TIMEOUT)
     def select_files(plan: dict[str, Any], listing: dict[str, Any]) -> list[dict[str, Any]]:
-        """Keep the stable files not pulled yet (every stable one when forced). Returns the
-        files to transfer; what waits and why goes to the ``selection`` XCom for the report."""
-        from plugins.bankgate_airflow import steps
+        """Keep the stable files not pulled yet (every stable one when forced) and group them
+        into batches (see ``batches.make_batches``). What waits and why goes to the
+        ``selection`` XCom for the report."""
+        from plugins.bankgate_airflow import batches, steps
 
-        selection = steps.select_files(banks[plan["bank"]], plan, listing)
+        bank = banks[plan["bank"]]
+        selection = steps.select_files(bank, plan, listing)
         get_current_context()["ti"].xcom_push(key="selection", value=selection)
-        return selection["selected"]
+        return batches.make_batches(selection["selected"], bank.concurrency)
 
-    def _label(item: dict[str, Any]) -> None:
-        get_current_context()["remote_path"] = item["path"]  # type: ignore[typeddict-unknown-key]
+    def _label(batch: dict[str, Any]) -> None:
+        get_current_context()["batch_label"] = batch["label"]  # type: ignore[typeddict-unknown-key]
 
     @task(
         max_active_tis_per_dagrun=concurrency,
         execution_timeout=TRANSFER_TIMEOUT,
-        map_index_template="{{ remote_path }}",
+        map_index_template="{{ batch_label }}",
     )
-    def transfer(item: dict[str, Any]) -> dict[str, Any]:
-        """Claim the file in the pull ledger and stream it into a temporary key outside the
-        watched prefix, hashing (SHA-256) and counting on the way; retried on a dropped link."""
-        from plugins.bankgate_airflow import steps
+    def transfer(batch: dict[str, Any]) -> dict[str, Any]:
+        """Claim each file in the pull ledger and stream it into a temporary key outside the
+        watched prefix, hashing (SHA-256) and counting on the way; a dropped link is retried."""
+        from plugins.bankgate_airflow import batches
 
-        _label(item)
-        return steps.transfer(banks[item["bank"]], item)
+        _label(batch)
+        return batches.transfer(banks[batch["bank"]], batch)
 
-    @task(execution_timeout=TRANSFER_TIMEOUT, map_index_template="{{ remote_path }}")
-    def verify(transferred: dict[str, Any]) -> dict[str, Any]:
-        """Check the staged copy (size, SHA-256 read back) against the bytes read; only then put
+    @task(execution_timeout=TRANSFER_TIMEOUT, map_index_template="{{ batch_label }}")
+    def verify(batch: dict[str, Any]) -> dict[str, Any]:
+        """Check each staged copy (size, SHA-256 read back) against the bytes read; only then put
         it on its final staging key with its metadata and record the pull in the ledger."""
-        from plugins.bankgate_airflow import steps
+        from plugins.bankgate_airflow import batches
 
-        _label(transferred)
-        return steps.verify(banks[transferred["bank"]], transferred)
+        _label(batch)
+        return batches.verify(banks[batch["bank"]], batch)
 
-    @task(execution_timeout=LIST_TIMEOUT, map_index_template="{{ remote_path }}")
-    def post_pull(verified: dict[str, Any]) -> dict[str, Any]:
-        """Keep, delete or move the remote file, only for a pull the ledger holds as verified."""
-        from plugins.bankgate_airflow import steps
+    @task(execution_timeout=LIST_TIMEOUT, map_index_template="{{ batch_label }}")
+    def post_pull(batch: dict[str, Any]) -> dict[str, Any]:
+        """Keep, delete or move each remote file, only for a pull the ledger holds as verified."""
+        from plugins.bankgate_airflow import batches
 
-        _label(verified)
-        return steps.post_pull(banks[verified["bank"]], verified)
+        _label(batch)
+        return batches.post_pull(banks[batch["bank"]], batch)
 
     @task_group
-    def pull_file(item: dict[str, Any]) -> Any:
-        """One file: transfer -> verify -> post_pull. A failure stops this file only."""
-        return post_pull(verify(transfer(item)))
+    def pull_files(batch: dict[str, Any]) -> Any:
+        """One batch of files: transfer -> verify -> post_pull. A failure stops this batch only."""
+        return post_pull(verify(transfer(batch)))
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
     def record(plan: dict[str, Any], listing: dict[str, Any], done: Any) -> dict[str, Any]:
-        """Report the run (pulled, waiting, skipped, too large); fail it if any file failed."""
-        from plugins.bankgate_airflow import steps
+        """Report the run (pulled, waiting, skipped, too large, failed and why); fail it if any
+        file failed."""
+        from plugins.bankgate_airflow import batches, steps
 
-        selection = get_current_context()["ti"].xcom_pull(task_ids="select_files", key="selection") or {}
-        # A mapped task group's output arrives as the one dict when it ran for one file; files
-        # whose tasks failed have no result (None) and are reported as failed.
-        results = [done] if isinstance(done, dict) else [r for r in (done or []) if isinstance(r, dict)]
-        return steps.record(banks[plan["bank"]], plan, listing, selection, results)
+        ti = get_current_context()["ti"]
+        selection = ti.xcom_pull(task_ids="select_files", key="selection") or {}
+        # A mapped task group's output arrives as the one dict when it ran once; batches whose
+        # tasks failed have no result and their files are reported as failed.
+        results = batches.file_results([done] if isinstance(done, dict) else list(done or []))
+        report = steps.record(banks[plan["bank"]], plan, listing, selection, results)
+        ti.xcom_push(key="report", value=report)  # kept when the run fails below
+        steps.raise_if_failed(report)
+        return report
 
     listing = list_files(plan)
     selected = select_files(plan, listing)
-    done = pull_file.expand(item=selected)
+    done = pull_files.expand(batch=selected)
     record(plan, listing, done) << selected
 
 

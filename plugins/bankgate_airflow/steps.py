@@ -234,146 +234,6 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     return {"selected": selected, "already_pulled": len(done), "waiting": waiting}
 
 
-def transfer(bank: BankConfig, item: Mapping[str, Any]) -> dict[str, Any]:
-    """Claim one file in the pull ledger and stream it into a temporary key (hashing on the
-    way). Returns the staged pointer and the claim for ``verify``, or why it was skipped."""
-    from plugins.bankgate_sftp import AuthError, HostKeyError, RemoteChanged, destination_key
-    from plugins.bankgate_sftp.errors import is_retryable
-    from plugins.bankgate_sftp.stages import stage_file
-    from plugins.bankgate_sftp.transfer import META_BANK
-
-    rules = rules_for(bank)
-    store, prefix, ledger = _stores(bank)
-    remote = _remote(item)
-    claim = ledger.claim(bank.name, remote, force=bool(item.get("force")))
-    if claim.claim is None:
-        log.info("%s: %s not pulled: %s", bank.name, remote.path, claim.reason)
-        return {"bank": bank.name, "path": remote.path, "skipped": claim.reason}
-    try:
-        with _session(bank) as session:
-            try:
-                staged = stage_file(
-                    session,
-                    remote,
-                    store,
-                    destination_key(prefix, remote, item["dir"]),
-                    metadata={META_BANK: bank.name},
-                    retries=rules.retries,
-                    backoff=rules.backoff,
-                    partial_prefix=f"{rules.partial_prefix}{bank.name}/",
-                )
-            except RemoteChanged as exc:
-                ledger.release(claim.claim)
-                log.warning("%s: %s changed while pulled; left for the next run (%s)", bank.name, remote.path, exc)
-                return {"bank": bank.name, "path": remote.path, "skipped": f"changed while being pulled: {exc}"}
-            except (HostKeyError, AuthError) as exc:
-                _fail(f"bank {bank.name}: {exc}")
-            except Exception as exc:
-                if not is_retryable(exc, transport_alive=session.alive):
-                    _fail(f"bank {bank.name}: pulling {remote.path} failed: {type(exc).__name__}: {exc}")
-                raise  # a dropped connection, after stage_file's own retries: Airflow retries with backoff
-    except BaseException:
-        ledger.release(claim.claim)
-        raise
-    log.info("%s: %s streamed into %s (%d bytes)", bank.name, remote.path, staged.temp_key, staged.size)
-    return {
-        **item,
-        "staged": staged.to_xcom(),
-        "claim": {"key": claim.claim.key, "etag": claim.claim.etag},
-    }
-
-
-def verify(bank: BankConfig, transferred: Mapping[str, Any]) -> dict[str, Any]:
-    """Check the staged object against the bytes read (size, SHA-256 read back), copy it to its
-    final staging key with the full metadata, and record the pull in the ledger. Only a verified
-    copy ever appears on the key the processing pipeline watches."""
-    from plugins.bankgate_sftp import RemoteChanged, VerificationFailed
-    from plugins.bankgate_sftp.ledger import Claim
-    from plugins.bankgate_sftp.stages import Staged, discard, promote
-
-    if "skipped" in transferred:
-        return dict(transferred)
-    rules = rules_for(bank)
-    store, _prefix, ledger = _stores(bank)
-    staged = Staged.from_xcom(transferred["staged"])
-    remote = staged.remote
-    claim = Claim(bank.name, remote, transferred["claim"]["key"], transferred["claim"]["etag"])
-    done = ledger.get(bank.name, remote)
-    if done is not None and done.sha256 == staged.sha256 and store.info(staged.temp_key) is None:
-        log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.path)
-        return _verified(transferred, done.key, done.url, done.size, done.sha256, staged.seconds, done.duplicate_of)
-    try:
-        landed = promote(store, staged, verify=rules.verify)
-    except RemoteChanged as exc:  # the staged copy is gone: the next run pulls the file again
-        ledger.release(claim)
-        return {"bank": bank.name, "path": remote.path, "skipped": str(exc)}
-    except VerificationFailed as exc:
-        ledger.release(claim)
-        discard(store, staged)
-        _fail(f"bank {bank.name}: {remote.path}: {exc}; nothing was done on the server, the next run pulls it again")
-    except BaseException:
-        ledger.release(claim)
-        discard(store, staged)
-        raise
-    forced = bool(transferred.get("force"))
-    record = ledger.record(
-        claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull="pending", forced=forced
-    )
-    log.info("%s: %s verified and landed at %s", bank.name, remote.path, landed.url)
-    return _verified(
-        transferred, landed.key, landed.url, landed.size, landed.sha256, landed.seconds, record.duplicate_of
-    )
-
-
-def _verified(
-    item: Mapping[str, Any],
-    key: str,
-    url: str,
-    size: int,
-    sha256: str,
-    seconds: float,
-    duplicate_of: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    keep = {k: item[k] for k in ("path", "mtime", "dir", "marker", "bank", "force") if k in item}
-    return {
-        **keep,
-        "size": size,
-        "sha256": sha256,
-        "key": key,
-        "url": url,
-        "seconds": round(seconds, 3),
-        "duplicate_of": (duplicate_of or {}).get("url"),
-    }
-
-
-def post_pull(bank: BankConfig, verified: Mapping[str, Any]) -> dict[str, Any]:
-    """Keep, delete or move the remote file (and its done marker). Acts only on a pull the ledger
-    holds as verified with this SHA-256; the remote file must still be the one pulled."""
-    from plugins.bankgate_sftp import post_pull as actions
-    from plugins.bankgate_sftp.stages import landed_from_record
-
-    if "skipped" in verified:
-        return dict(verified)
-    rules = rules_for(bank)
-    _store, _prefix, ledger = _stores(bank)
-    remote = _remote(verified)
-    record = ledger.get(bank.name, remote)
-    if record is None or record.sha256 != verified["sha256"]:
-        _fail(f"bank {bank.name}: no verified pull of {remote.path} in the ledger; nothing done on the server")
-    landed = landed_from_record(record)
-    marker = [_remote(verified["marker"])] if verified.get("marker") else []
-    try:
-        with _session(bank) as session:
-            outcome = actions.apply(session, landed, rules.post_pull, markers=marker)
-    except Exception as exc:
-        outcome = f"error: {type(exc).__name__}: {exc}"
-        log.error("%s: post-pull action on %s failed: %s", bank.name, remote.path, exc)
-    ledger.set_post_pull(bank.name, remote, outcome)
-    if outcome.startswith("error:"):
-        _fail(f"bank {bank.name}: {remote.path} landed at {landed.url} and was recorded, but {outcome}")
-    return {**verified, "post_pull": outcome}
-
-
 def record(
     bank: BankConfig,
     plan_raw: Mapping[str, Any],
@@ -382,13 +242,17 @@ def record(
     results: Sequence[Mapping[str, Any]],
     notifier: Notifier | None = None,
 ) -> dict[str, Any]:
-    """The run's report (the task's XCom, shown in the UI). Alerts on files over the size
-    limit; fails the run if a selected file has no result (its transfer task failed)."""
+    """The run's report (the task's XCom, shown in the UI): pulled, waiting, skipped, too large
+    (alerted), failed with the reason (a file with no result: its batch's task failed), and
+    post-pull errors. ``raise_if_failed`` then fails the run if there are any."""
     plan = Plan.from_xcom(plan_raw)
     selected = list(selection.get("selected") or [])
-    pulled = [r for r in results if "key" in r]
+    pulled = [r for r in results if "key" in r and "failed" not in r]
     skipped = {r["path"]: r["skipped"] for r in results if "skipped" in r}
-    missing = sorted({s["path"] for s in selected} - {r["path"] for r in results})
+    failed = {r["path"]: r["failed"] for r in results if "failed" in r}
+    for path in sorted({s["path"] for s in selected} - {r["path"] for r in results}):
+        failed[path] = "its batch's task failed; see that task's log"
+    post_pull_errors = {r["path"]: r["post_pull"] for r in pulled if str(r.get("post_pull", "")).startswith("error:")}
     report = {
         "bank": bank.name,
         "window": [plan.since.isoformat(), plan.end.isoformat()],
@@ -399,7 +263,8 @@ def record(
         "waiting": dict(selection.get("waiting") or {}),
         "already_pulled": int(selection.get("already_pulled") or 0),
         "too_large": [f["path"] for f in listing.get("too_large") or []],
-        "failed": missing,
+        "failed": dict(sorted(failed.items())),
+        "post_pull_errors": post_pull_errors,
     }
     log.info(
         "%s: %d pulled (%d bytes), %d already pulled, %d waiting, %d skipped, %d too large, %d failed",
@@ -410,7 +275,7 @@ def record(
         len(report["waiting"]),
         len(skipped),
         len(report["too_large"]),
-        len(missing),
+        len(failed),
     )
     if report["too_large"]:
         (notifier or Notifier.from_env()).send(
@@ -421,9 +286,18 @@ def record(
                 {"files": report["too_large"], "max_file_size": bank.max_file_size},
             )
         )
-    if missing:
-        raise PullRunFailed(f"bank {bank.name}: not pulled (see each file's transfer task): {', '.join(missing)}")
     return report
+
+
+def raise_if_failed(report: Mapping[str, Any]) -> None:
+    """Fail the run when a file was not pulled or its post-pull action failed, naming each."""
+    problems = [f"{path}: not pulled: {why}" for path, why in report["failed"].items()]
+    problems += [
+        f"{path}: landed and recorded, but the post-pull action failed: {why}"
+        for path, why in report["post_pull_errors"].items()
+    ]
+    if problems:
+        raise PullRunFailed(f"bank {report['bank']}: " + "; ".join(problems))
 
 
 # -- arrival SLA -----------------------------------------------------------------------------------
@@ -488,10 +362,8 @@ __all__ = [
     "list_files",
     "plan_from_context",
     "plan_from_params",
-    "post_pull",
+    "raise_if_failed",
     "record",
     "rules_for",
     "select_files",
-    "transfer",
-    "verify",
 ]

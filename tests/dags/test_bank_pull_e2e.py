@@ -144,7 +144,7 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
 
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states
-    assert states[("pull_file.transfer", 0)][0] == states[("pull_file.transfer", 1)][0] == "success"
+    assert states[("pull_files.transfer", 0)][0] == states[("pull_files.transfer", 1)][0] == "success"
     assert env.landed() == {f"{_day(a)}/payroll.ach": payroll, f"{_day(b)}/balances.txt": balances}
     meta = env.store.info(f"{_day(b)}/balances.txt").metadata
     assert meta["bankgate-sha256"] == hashlib.sha256(balances).hexdigest()
@@ -152,7 +152,7 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
     assert meta["bankgate-bank"] == BANK and meta["bankgate-size"] == str(len(balances))
     report = xcom(run, "record")
     assert sorted(p["path"] for p in report["pulled"]) == ["/outbound/balances.txt", "/outbound/payroll.ach"]
-    assert report["bytes"] == len(payroll) + len(balances) and report["failed"] == []
+    assert report["bytes"] == len(payroll) + len(balances) and report["failed"] == {}
     assert a.exists() and b.exists()  # post_pull = keep
 
     before = {info.key: info.etag for info in env.store.list()}
@@ -160,7 +160,7 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
     assert run.state == "success", states
     report = xcom(run, "record")
     assert report["pulled"] == [] and report["already_pulled"] == 2
-    assert not any(task == "pull_file.transfer" and index >= 0 for task, index in states)  # nothing was mapped
+    assert not any(task == "pull_files.transfer" and index >= 0 for task, index in states)  # nothing was mapped
     after = {info.key: info.etag for info in env.store.list() if not info.key.endswith("observations.json")}
     assert after.items() <= before.items()
 
@@ -223,10 +223,12 @@ def test_the_remote_file_is_deleted_only_after_a_verified_landing(env: Env) -> N
     os.chown(locked, 0, 0)
     os.chmod(locked, 0o000)  # listed and stat'ed, but the transfer fails: never landed, never verified
 
-    run, states = env.run(f"bank_pull__{BANK}")
-    assert run.state == "failed"  # one file failed: the run says so
-    transfers = sorted(state for (task, index), state in states.items() if task == "pull_file.transfer")
-    assert transfers == [("failed", 1), ("success", 1)]
+    run, _states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "failed"  # one file failed: the run says so, naming it and why
+    report = xcom(run, "record", key="report")
+    assert list(report["failed"]) == ["/outbound/locked.ach"]
+    assert "ermission" in report["failed"]["/outbound/locked.ach"]
+    assert [p["path"] for p in report["pulled"]] == ["/outbound/good.ach"]
     assert not good.exists()  # landed, verified, then deleted
     assert env.landed() == {f"{day}/good.ach": b"good file\n" * 100}
     assert locked.exists()  # no verified copy: the remote file stays
@@ -303,19 +305,18 @@ def test_missed_arrival_sla_alerts_through_the_webhook(env: Env, webhook: Callab
 
 def test_the_post_pull_task_refuses_a_pull_the_ledger_does_not_hold_as_verified(env: Env) -> None:
     """A reported landing is not enough: delete/move needs the ledger's verified record."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from bankgate.banks import load_banks
-    from plugins.bankgate_airflow import steps
+    from plugins.bankgate_airflow import batches
 
     env.configure(post_pull='"delete"')
     path = env.put("orphan.ach", b"x" * 100)
     bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
     claimed = {"bank": BANK, "path": "/outbound/orphan.ach", "size": 100, "mtime": int(path.stat().st_mtime)}
     verified = {**claimed, "dir": "/outbound", "marker": None, "sha256": "0" * 64, "key": "k", "url": "file:///k"}
-    with pytest.raises(AirflowFailException, match=r"no verified pull of /outbound/orphan\.ach"):
-        steps.post_pull(bank, verified)
-    assert path.exists()
+    result = batches.post_pull(bank, {"bank": BANK, "label": "1 file", "files": [verified]})
+    [outcome] = result["files"]
+    assert outcome["failed"].startswith("no verified pull of /outbound/orphan.ach in the ledger")
+    assert "post_pull" not in outcome and path.exists()
 
 
 def test_a_connection_cut_mid_transfer_is_retried_and_never_leaves_a_partial_object(env: Env) -> None:
@@ -338,3 +339,21 @@ def test_a_connection_cut_mid_transfer_is_retried_and_never_leaves_a_partial_obj
     [record] = env.ledger_records()
     assert record["sha256"] == hashlib.sha256(data).hexdigest() and record["post_pull"] == "deleted"
     assert not path.exists()  # deleted after the verified landing
+
+
+def test_a_backlog_of_files_is_pulled_in_batches_in_one_run(env: Env) -> None:
+    """230 files, concurrency 2: three batches (100, 100, 30), each one task per step."""
+    sent = {f"f{i:03}.ach": os.urandom(200 + i) for i in range(230)}
+    for name, data in sent.items():
+        env.put(name, data)
+    day = _day(env.sshd.local("/outbound/f000.ach"))
+
+    run, states = env.run(f"bank_pull__{BANK}")
+
+    assert run.state == "success", states
+    transfers = sorted(index for task, index in states if task == "pull_files.transfer")
+    assert transfers == [0, 1, 2]
+    assert env.landed() == {f"{day}/{name}": data for name, data in sent.items()}
+    report = xcom(run, "record")
+    assert len(report["pulled"]) == 230 and report["failed"] == {}
+    assert len(env.ledger_records()) == 230

@@ -69,16 +69,16 @@ def test_pull_dags_follow_their_bank(dagbag: Any) -> None:
             "plan",
             "list_files",
             "select_files",
-            "pull_file.transfer",
-            "pull_file.verify",
-            "pull_file.post_pull",
+            "pull_files.transfer",
+            "pull_files.verify",
+            "pull_files.post_pull",
             "record",
         }
-        assert tasks["pull_file.transfer"].max_active_tis_per_dagrun == bank.concurrency
-        assert tasks["pull_file.transfer"].upstream_task_ids == {"select_files"}
-        assert tasks["pull_file.verify"].upstream_task_ids == {"pull_file.transfer"}
-        assert tasks["pull_file.post_pull"].upstream_task_ids == {"pull_file.verify"}
-        assert "pull_file.post_pull" in tasks["record"].upstream_task_ids
+        assert tasks["pull_files.transfer"].max_active_tis_per_dagrun == bank.concurrency
+        assert tasks["pull_files.transfer"].upstream_task_ids == {"select_files"}
+        assert tasks["pull_files.verify"].upstream_task_ids == {"pull_files.transfer"}
+        assert tasks["pull_files.post_pull"].upstream_task_ids == {"pull_files.verify"}
+        assert "pull_files.post_pull" in tasks["record"].upstream_task_ids
         assert tasks["record"].trigger_rule == "all_done"  # reports (and fails the run) whatever happened
         assert "force" in dag.params
 
