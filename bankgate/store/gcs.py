@@ -62,7 +62,18 @@ class GCSStore(ObjectStore):
 
         blob = self.bucket.blob(key, generation=int(version) if version else None)
         try:
-            return blob.open("rb", chunk_size=CHUNK)
+            blob.reload()  # a missing object fails here (KeyError), not at the first read
+        except NotFound:
+            raise KeyError(key) from None
+        # Read the generation just seen, so a concurrent overwrite cannot mix two objects.
+        return self.bucket.blob(key, generation=blob.generation).open("rb", chunk_size=CHUNK)
+
+    def read_bytes(self, key: str) -> bytes:
+        """Small objects (ledger records, markers) in one request."""
+        from google.api_core.exceptions import NotFound
+
+        try:
+            return self.bucket.blob(key).download_as_bytes()
         except NotFound:
             raise KeyError(key) from None
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bankgate.store.local import LocalStore
+from tests.sftp.conftest import gcs_emulator, gcs_url, moto_url, s3_url  # noqa: F401 - fixtures
 
 from .conftest import DAGS
 
@@ -357,3 +358,33 @@ def test_a_backlog_of_files_is_pulled_in_batches_in_one_run(env: Env) -> None:
     report = xcom(run, "record")
     assert len(report["pulled"]) == 230 and report["failed"] == {}
     assert len(env.ledger_records()) == 230
+
+
+@pytest.mark.parametrize("where", ["s3_url", "gcs_url"])
+def test_files_land_in_cloud_staging_with_their_metadata(env: Env, request: pytest.FixtureRequest, where: str) -> None:
+    """To moto S3 and the GCS emulator over HTTP: a small file (one request) and one past the
+    small-file size (multipart / resumable upload, then a server-side copy to the final key)."""
+    from bankgate.store import open_url
+
+    url = request.getfixturevalue(where)
+    env.configure(destination=f'"{url}"', max_file_size='"64 MiB"')
+    sent = {"small.ach": os.urandom(5_000), "big.txt": os.urandom(9 * 1024 * 1024 + 7)}
+    paths = {name: env.put(name, data) for name, data in sent.items()}
+    day = _day(paths["small.ach"])
+
+    run, states = env.run(f"bank_pull__{BANK}")
+
+    assert run.state == "success", states
+    store, base = open_url(url)
+    for name, data in sent.items():
+        key = f"{base}{day}/{name}"
+        assert store.read_bytes(key) == data
+        meta = store.info(key).metadata
+        assert meta["bankgate-bank"] == BANK and meta["bankgate-remote-path"] == f"/outbound/{name}"
+        if where != "gcs_url":  # the emulator's rewrite (the final copy) drops the new metadata
+            assert meta["bankgate-sha256"] == hashlib.sha256(data).hexdigest()
+    assert [i.key for i in store.list("bankgate-partial/")] == []
+    pulled = [i.key for i in store.list(f"bankgate-ledger/sftp/{BANK}/pulled/")]
+    assert len(pulled) == 2
+    run, _states = env.run(f"bank_pull__{BANK}")
+    assert xcom(run, "record")["already_pulled"] == 2
