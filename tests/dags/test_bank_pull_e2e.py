@@ -167,6 +167,7 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
 
 
 def test_a_growing_file_is_skipped_then_pulled_by_the_next_run(env: Env) -> None:
+    env.configure(stability='{ unchanged_for = "60 s" }')  # wide: a slow machine must not pull it early
     growing = env.put("growing.ach", b"first half\n", age=0)
 
     run, _states = env.run(f"bank_pull__{BANK}")
@@ -176,9 +177,10 @@ def test_a_growing_file_is_skipped_then_pulled_by_the_next_run(env: Env) -> None
     assert "/outbound/growing.ach" in report["waiting"]
     assert env.landed() == {}
 
-    with open(growing, "ab") as f:  # the bank finishes writing it
+    with open(growing, "ab") as f:  # the bank finishes writing it ...
         f.write(b"second half\n")
-    time.sleep(3.2)  # the bank's rule: unchanged for 3 s
+    finished = time.time() - 120  # ... two minutes before the next run
+    os.utime(growing, (finished, finished))
     run, _states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success"
     assert env.landed() == {f"{_day(growing)}/growing.ach": b"first half\nsecond half\n"}
