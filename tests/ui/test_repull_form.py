@@ -1,0 +1,179 @@
+"""What an analyst clicks: the ``bank_repull`` trigger form in the Airflow 3 UI, end to end.
+
+Real parts only: an OpenSSH sshd serving the bank's files (``tests/sftp/sshd.py``), Airflow
+3 in child processes (api-server, scheduler with the LocalExecutor, dag-processor; SQLite; the
+simple auth manager with everyone admin, so no login) parsing this repo's ``dags/``, and
+Debian's chromium driven by Playwright. The browser opens the DAG's page, clicks Trigger,
+picks the bank (not the form's default: a decoy bank sorted first reads the same directory
+into its own staging, so a pick the form ignored would show), sets the first and last day,
+keeps Force and "Unpause on trigger" as they are, and submits. The run is then followed
+through the REST API until it ends, and the staging directory is checked: exactly the files of
+the chosen day, with their bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bankgate.store.local import LocalStore
+from tests.sftp.sshd import Sshd
+from tests.ui.conftest import Airflow
+
+pytestmark = pytest.mark.timeout(300)
+
+CONN_ID = "sftp_ui"
+BANK = "harbor"  # the bank picked in the form
+DECOY = "atlantic"  # sorted first, so it is the form's default
+DAG_ID = "bank_repull"
+
+
+def _bank(name: str, staging: Path) -> str:
+    return f"""\
+[banks.{name}]
+conn_id = "{CONN_ID}"
+remote_dirs = ["/outbound"]
+include = ["*.ach", "*.txt"]
+cron = "0 6 * * *"
+timezone = "UTC"
+destination = "file://{staging}/"
+stability = {{ unchanged_for = "3 s" }}
+post_pull = "keep"
+concurrency = 2
+"""
+
+
+def _noon(day: date) -> float:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
+
+
+def _landed(staging: Path) -> dict[str, bytes]:
+    """Staged files by key (the pull ledger and temporary uploads excluded)."""
+    if not staging.exists():
+        return {}
+    store = LocalStore(staging)
+    return {
+        info.key: store.read_bytes(info.key)
+        for info in store.list()
+        if not info.key.startswith(("bankgate-ledger/", "bankgate-partial/"))
+    }
+
+
+@pytest.fixture
+def airflow(chromium_path: Path, sshd: Sshd, tmp_path: Path) -> Iterator[tuple[Airflow, dict[str, Any]]]:
+    """The bank's files on the server, the two-bank config, and Airflow serving ``bank_repull``."""
+    sshd.clear()
+    day = datetime.now(UTC).date() - timedelta(days=3)
+    other = day + timedelta(days=1)
+    wanted = {"payroll.ach": b"101 HARBOR PAYROLL\n" * 200, "balances.txt": bytes(range(256)) * 40}
+    for name, data in wanted.items():
+        sshd.put(f"/outbound/{name}", data, mtime=_noon(day))
+    sshd.put("/outbound/next_day.ach", b"not this day\n", mtime=_noon(other))
+
+    staging, decoy_staging = tmp_path / "staging", tmp_path / "decoy-staging"
+    banks = tmp_path / "banks.toml"
+    banks.write_text(_bank(DECOY, decoy_staging) + "\n" + _bank(BANK, staging))
+    conn = {
+        "conn_type": "sftp",
+        "host": sshd.host,
+        "port": sshd.port,
+        "login": sshd.user,
+        "extra": {"private_key": sshd.client_key.read_text(), "known_hosts": sshd.known_hosts},
+    }
+    server = Airflow(
+        tmp_path / "airflow",
+        {"BANKGATE_BANKS": str(banks), f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(conn)},
+    )
+    try:
+        server.start()
+        server.wait_for_dag(DAG_ID)
+        yield (
+            server,
+            {
+                "day": day.isoformat(),
+                "wanted": {f"{day.isoformat()}/{name}": data for name, data in wanted.items()},
+                "staging": staging,
+                "decoy_staging": decoy_staging,
+            },
+        )
+    finally:
+        server.stop()
+        sshd.clear()
+
+
+def _wait_for_run(server: Airflow, timeout: float = 150) -> dict[str, Any]:
+    """The DAG's only run, once it has ended."""
+    deadline = time.monotonic() + timeout
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        server.check_alive()
+        try:
+            runs = server.api("GET", f"dags/{DAG_ID}/dagRuns").json()["dag_runs"]
+        except requests.RequestException:  # a slow answer on a loaded machine: ask again
+            time.sleep(1)
+            continue
+        assert len(runs) <= 1, runs
+        if runs and runs[0]["state"] in ("success", "failed"):
+            return runs[0]
+        time.sleep(1)
+    raise AssertionError(f"no finished run within {timeout}s: {runs}\n{server.logs()}")
+
+
+def _task_states(server: Airflow, run_id: str) -> list[tuple[str, int, str]]:
+    tis = server.api("GET", f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+    return sorted((ti["task_id"], ti["map_index"], ti["state"]) for ti in tis)
+
+
+def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
+    airflow: tuple[Airflow, dict[str, Any]], browser_page: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    server, case = airflow
+    page = browser_page
+    assert server.api("GET", f"dags/{DAG_ID}").json()["is_paused"] is True  # new DAGs start paused
+
+    page.goto(f"{server.url}/dags/{DAG_ID}")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(f"Trigger Dag - {DAG_ID}")).to_be_visible()
+    submit = dialog.get_by_role("button", name="Trigger", exact=True)  # the dialog's submit
+    start, end = dialog.locator("#element_start_date"), dialog.locator("#element_end_date")
+    expect(start).to_have_value("")
+    expect(submit).to_be_disabled()  # the days are required
+
+    bank = dialog.locator('input[name="element_bank"]')
+    expect(bank).to_have_value(DECOY)  # the form's default: the first bank
+    dialog.locator("#element_bank").click()
+    page.get_by_role("option", name=BANK, exact=True).click()
+    expect(bank).to_have_value(BANK)
+    start.fill(case["day"])
+    end.fill(case["day"])
+    expect(dialog.locator('input[name="element_force"]')).to_be_checked()  # Force's default, kept
+    expect(dialog.get_by_role("checkbox", name=f"Unpause {DAG_ID} on trigger")).to_be_checked()
+    expect(submit).to_be_enabled()
+    submit.click()
+
+    expect(page.get_by_text("Dag run has been successfully triggered.")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/dags/{DAG_ID}/runs/manual__"))  # the new run's page
+    run = _wait_for_run(server)
+    states = _task_states(server, run["dag_run_id"])
+    assert run["state"] == "success", f"{states}\n{server.logs()}"
+    page.reload()  # the run's page, as the analyst sees it once the run is over
+    expect(page.get_by_text("Success").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "run.png"))
+
+    assert run["conf"] == {"bank": BANK, "start_date": case["day"], "end_date": case["day"], "force": True}
+    assert run["run_type"] == "manual" and run["triggered_by"] == "ui"
+    assert server.api("GET", f"dags/{DAG_ID}").json()["is_paused"] is False  # unpaused by the form
+    assert _landed(case["staging"]) == case["wanted"]  # the day's two files, their bytes; not the next day's
+    assert _landed(case["decoy_staging"]) == {}
+    assert {state for _task, _index, state in states} == {"success"}, states
