@@ -1,7 +1,7 @@
 """Pull benchmark: bankgate's SFTP pull against OpenSSH's ``sftp``, from the same sshd, one run.
 
-    ./dev bench pull [--size-mb 1024] [--small 5000] [--rounds 2] [--rtt-ms 20] [--only NAMES]
-                     [--extra NAME=module:function]
+    ./dev bench pull [--size-mb 1024] [--small 5000] [--rounds 2] [--slow-rounds N] [--rtt-ms 20]
+                     [--only NAMES] [--extra NAME=module:function]
 
 Starts the tests' real OpenSSH sshd (chrooted internal-sftp user, loopback), writes one large
 file (``--size-mb``, random bytes) and ``--small`` small files (1-32 KiB), then, round after round
@@ -21,9 +21,16 @@ so machine noise hits every contender alike, each contender in its own child pro
 - ``bankgate-s3``: ``pull_bank`` into moto S3 (a moto server in its own process) with the
   defaults: multipart upload to a temporary key, read back, server-side copy;
 - ``bankgate-s3-direct``: the same with ``landing="direct"`` (no copy);
-- anything given with ``--extra NAME=module:function`` (e.g. Airflow's SFTPToS3Operator, from
-  the DAG side): ``function(spec)`` is called in a child with the dict described in
-  ``child_spec`` and returns the number of bytes it transferred.
+- ``airflow-sftp-to-s3``: Airflow's stock ``SFTPToS3Operator`` (apache-airflow-providers-amazon,
+  the ``bench`` extra) into moto S3, its only sink, run as a task runs it: ``execute()`` with
+  env-var connections (the SFTP one pins the host key with the ``host_key`` extra), a fresh
+  ``AIRFLOW_HOME``, no metadata database. It downloads into a local temporary file with
+  paramiko's ``get``, then uploads it with boto3, and checks no checksum. One operator per
+  small file (one task per file, as the operator is used), run in a loop in one process after
+  a listing: no scheduler or task start-up is counted, so it is a lower bound. See
+  ``child_airflow``;
+- anything given with ``--extra NAME=module:function``: ``function(spec)`` is called in a
+  child with the dict described in ``child_spec`` and returns the number of bytes it moved.
 
 Every contender writes to local disk or moto, so it pays for its own sink. Python contenders are
 timed from after their imports (an Airflow worker has them loaded), connection included; the
@@ -65,7 +72,14 @@ CONTENDERS = (
     "bankgate-local-size",
     "bankgate-s3",
     "bankgate-s3-direct",
+    "airflow-sftp-to-s3",
 )
+#: Airflow's operators (the ``bench`` extra), to moto S3.
+AIRFLOW = ("airflow-sftp-to-s3",)
+#: Minutes per round on the small files (moto's request rate; the operator's 0.3 s per file) or
+#: on the large one (moto's UploadPartCopy re-reads the whole source object for every part):
+#: ``--slow-rounds`` can run them in fewer rounds than the others.
+SLOW = ("bankgate-s3", "bankgate-s3-direct", *AIRFLOW)
 #: (landing, verify) of each bankgate contender; the plain ones are the product defaults.
 BANKGATE = {
     "bankgate-local": ("auto", "sha256"),  # a local directory copies by rewriting: lands directly
@@ -246,6 +260,95 @@ def child_bankgate(spec: dict[str, Any]) -> int:
     return report.bytes
 
 
+AIRFLOW_SFTP_CONN = "bench_sftp"
+
+
+def airflow_environment(spec: dict[str, Any]) -> None:
+    """What an Airflow worker would have: an ``AIRFLOW_HOME`` (a fresh temporary one), an SFTP
+    connection pinning the server's host key (the ssh provider's ``host_key`` extra: paramiko's
+    RejectPolicy for any other key) and an aws connection pointing at moto, both given as
+    ``AIRFLOW_CONN_<ID>`` JSON so no metadata database is needed. ``compress`` is off like every
+    other contender's (SSHHook's default is on: zlib at both ends, which random bytes only
+    slow down); ``look_for_keys`` off so only the given key is offered. Set before airflow is
+    imported."""
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bankgate-bench-airflow-")
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    sftp = {
+        "conn_type": "sftp",
+        "host": spec["host"],
+        "port": spec["port"],
+        "login": spec["user"],
+        "extra": {
+            "key_file": spec["key"],
+            "host_key": spec["host_key"],
+            "no_host_key_check": False,
+            "look_for_keys": False,
+            "compress": False,
+        },
+    }
+    aws = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": spec["s3_endpoint"], "region_name": "us-east-1"},
+    }
+    os.environ[f"AIRFLOW_CONN_{AIRFLOW_SFTP_CONN.upper()}"] = json.dumps(sftp)
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(aws)
+
+
+def child_airflow(spec: dict[str, Any]) -> int:
+    """Airflow's ``SFTPToS3Operator`` (apache-airflow-providers-amazon) with its defaults, as a
+    task runs it: ``execute()`` downloads the remote file with paramiko's ``SFTPClient.get`` into
+    a local temporary file, then ``S3Hook.load_file`` uploads it (boto3's managed transfer:
+    multipart above 8 MiB). It verifies nothing beyond what paramiko and boto3 check themselves.
+    The stock operator moves one file per task, so the small files are one operator each: a
+    listing first (SFTPHook, as a task generating the mapped tasks would), then one operator
+    per file, run in a loop in this process (no scheduler, no task start-up: a lower bound on
+    what Airflow would take); each opens its own SSH connection and S3 client, as a task does.
+
+    ``execute()`` never closes its SSH connection (a task's process exit does that): in one
+    process thousands of them would pile up, each with a paramiko thread polling its socket ten
+    times a second, slowing every later operator (0.4 s a file at first, 0.9 s after 1,500).
+    So each operator's connections are closed after its ``execute()``, as its process ending
+    would."""
+    from airflow.providers.amazon.aws.transfers.sftp_to_s3 import SFTPToS3Operator
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+    from airflow.providers.ssh.hooks.ssh import SSHHook
+
+    opened: list[Any] = []
+    get_conn = SSHHook.get_conn
+
+    def tracked(self: Any) -> Any:
+        client = get_conn(self)
+        opened.append(client)
+        return client
+
+    SSHHook.get_conn = tracked  # type: ignore[method-assign]
+    bucket = spec["store_url"].split("/")[2]
+    directory = spec["directory"]
+    if spec["workload"] == "large":
+        names = ["big.bin"]
+    else:
+        names = sorted(SFTPHook(ssh_conn_id=AIRFLOW_SFTP_CONN).list_directory(directory) or [])
+    for number, name in enumerate(names):
+        SFTPToS3Operator(
+            task_id=f"pull_{number}",
+            sftp_conn_id=AIRFLOW_SFTP_CONN,
+            sftp_path=f"{directory}/{name}",
+            s3_bucket=bucket,
+            s3_key=f"inbound/bench/{name}",
+        ).execute(context={})
+        while opened:
+            opened.pop().close()
+    return -1  # counted in the bucket once the clock has stopped
+
+
+def landed_in_bucket(spec: dict[str, Any]) -> int:
+    bucket = spec["store_url"].split("/")[2]
+    pages = Moto.client_for(spec["s3_endpoint"]).get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sum(o["Size"] for page in pages for o in page.get("Contents", []))
+
+
 def child_main(name: str, spec: dict[str, Any]) -> None:
     """Libraries are imported before the clock starts (an Airflow worker has them loaded); the
     connection and everything after it is timed, as ``sftp``'s whole run is."""
@@ -255,16 +358,25 @@ def child_main(name: str, spec: dict[str, Any]) -> None:
 
     if "s3" in name:
         import boto3  # noqa: F401
+    if name.startswith("airflow"):
+        airflow_environment(spec)
+        import airflow.providers.amazon.aws.hooks.s3
+        import airflow.providers.amazon.aws.transfers.sftp_to_s3
+        import airflow.providers.sftp.hooks.sftp  # noqa: F401
 
     started = time.perf_counter()
     if name == "paramiko":
         moved = child_paramiko(spec)
+    elif name.startswith("airflow"):
+        moved = child_airflow(spec)
     elif name.startswith("bankgate"):
         moved = child_bankgate(spec)
     else:  # --extra NAME=module:function
         module, _, function = spec["extra"][name].partition(":")
         moved = int(getattr(importlib.import_module(module), function)(spec))
     seconds = time.perf_counter() - started
+    if moved < 0:
+        moved = landed_in_bucket(spec)
     print(json.dumps({"seconds": seconds, "bytes": moved, "peak_rss": peak_rss()}))
 
 
@@ -311,11 +423,15 @@ class Moto:
         raise RuntimeError("moto server did not start")
 
     def client(self) -> Any:
+        return self.client_for(self.url)
+
+    @staticmethod
+    def client_for(url: str) -> Any:
         import boto3
 
         return boto3.client(
             "s3",
-            endpoint_url=self.url,
+            endpoint_url=url,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -353,6 +469,12 @@ def main() -> None:
         help="small files for the delayed pass (OpenSSH sftp fetches them one by one: 5,000 take ~10 min at 20 ms)",
     )
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--slow-rounds",
+        type=int,
+        default=None,
+        help=f"rounds for {', '.join(SLOW)} (default: --rounds); they run in the first ones",
+    )
     parser.add_argument("--rtt-ms", type=float, default=20.0, help="added round trip for the second pass (0: skip)")
     parser.add_argument("--only", default=",".join(CONTENDERS), help="comma-separated contenders")
     parser.add_argument("--workloads", default="large,small")
@@ -395,7 +517,10 @@ def main() -> None:
                     names = [c for c in contenders if workload == "large" or c not in LARGE_ONLY]
                     for round_number in range(args.rounds):
                         turn = round_number % len(names)
+                        slow_rounds = args.rounds if args.slow_rounds is None else args.slow_rounds
                         for name in names[turn:] + names[:turn]:
+                            if name in SLOW and round_number >= slow_rounds:
+                                continue
                             dest = work / "dest"
                             shutil.rmtree(dest, ignore_errors=True)
                             dest.mkdir()
@@ -446,7 +571,8 @@ def main() -> None:
 
 
 def report(results: dict[tuple[str, str, str], list[dict[str, Any]]], args: argparse.Namespace) -> None:
-    print(f"\nmedians of {args.rounds} rounds; ratio = contender / best OpenSSH sftp variant in the same setting")
+    rounds = f"{args.rounds} rounds" + (f" ({args.slow_rounds} for {', '.join(SLOW)})" if args.slow_rounds else "")
+    print(f"\nmedians of {rounds}; ratio = contender / best OpenSSH sftp variant in the same setting")
     print(f"{'network':>10} {'workload':8} {'contender':20} {'MiB/s':>8} {'files/s':>8} {'peak RSS':>9} {'ratio':>6}")
     settings = sorted({(n, w) for n, w, _ in results}, key=lambda k: (k[0] != "loopback", k[1] != "large"))
     for network, workload in settings:
@@ -459,6 +585,22 @@ def report(results: dict[tuple[str, str, str], list[dict[str, Any]]], args: argp
             ratio = f"{rates[name] / baseline:5.2f}x" if baseline else "-"
             files_text = f"{files:8.0f}" if files else f"{'':8}"
             print(f"{network:>10} {workload:8} {name:20} {rates[name]:8.1f} {files_text} {rss:7.0f} MB {ratio:>6}")
+    versus = [(ours, theirs) for ours in ("bankgate-s3", "bankgate-s3-direct") for theirs in AIRFLOW]
+    lines = []
+    for network, workload in settings:
+        for ours, theirs in versus:
+            a, b = results.get((network, workload, ours)), results.get((network, workload, theirs))
+            if a and b:
+                speed = statistics.median(r["bytes"] / r["seconds"] for r in a)
+                other = statistics.median(r["bytes"] / r["seconds"] for r in b)
+                rss = max(r["peak_rss"] for r in a) / max(r["peak_rss"] for r in b)
+                lines.append(
+                    f"{network:>10} {workload:8} {ours} / {theirs}: {speed / other:6.2f}x the speed,"
+                    f" {rss:4.2f}x the peak RSS"
+                )
+    if lines:
+        print("\nbankgate against Airflow's operator (same files, same moto):")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

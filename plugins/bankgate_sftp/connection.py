@@ -11,7 +11,12 @@ separate HMAC) cap a pull at roughly half of what OpenSSH's ``sftp`` reaches; a 
 and 256 KiB packets keep the pipelined reader's requests in flight even at 20 ms RTT, with far
 fewer packets to decrypt, and AES-GCM (one AEAD call per packet, AES-NI) is preferred when the
 server offers it. Compression is off unless configured: bank files are often already
-compressed or encrypted, and zlib in the transport thread would cap throughput.
+compressed or encrypted, and zlib in the transport thread would cap throughput. The SFTP
+channel's receive buffer is replaced by ``reader.GulpPipe`` (no copies in and out of an
+array, one wake-up per SFTP response rather than per SSH packet): on a 2-core machine, reading,
+hashing and writing 1 GiB over loopback went from ~270 to ~380 MiB/s (~2.6 to ~2.0 CPU-seconds
+per GiB in this process), a whole default pull ~10% faster; ``gulp_pipe=False`` keeps
+paramiko's own.
 """
 
 from __future__ import annotations
@@ -102,8 +107,9 @@ class SftpSettings:
         for name, kind in (("port", int), ("timeout", float), ("keepalive", int), ("read_depth", int)):
             if data.get(name) is not None:
                 data[name] = kind(data[name])
-        if "compress" in data:
-            data["compress"] = str(data["compress"]).lower() in ("true", "1", "yes", "on")
+        for flag in ("compress", "gulp_pipe"):
+            if flag in data:
+                data[flag] = str(data[flag]).lower() in ("true", "1", "yes", "on")
         if "ciphers" in data and isinstance(data["ciphers"], str):
             data["ciphers"] = tuple(c.strip() for c in data["ciphers"].split(",") if c.strip())
         allowed = set(cls.__dataclass_fields__)

@@ -10,10 +10,12 @@ front of an array on every read, quadratic when the window is large.
 So the requests and responses of the transfer are framed here, directly on the SFTP channel:
 requests are sent in batches (one SSH packet carries several), responses are read from the
 channel in large gulps and sliced with ``memoryview`` (a payload is copied only when it
-straddles two gulps), and the block size is the server's own maximum (``limits@openssh.com``,
-255 KiB on OpenSSH) so a 1 GiB file is ~4,000 requests. Memory is bounded by ``depth x block``
-plus the SSH window. Responses are matched by request id, so a server that answers out of
-order or returns short reads (which it may, at any size) still yields the bytes in order.
+straddles two gulps; with ``GulpPipe`` as the channel's buffer a gulp is not taken before the
+rest of the response being parsed has arrived, so that is once per response at most), and
+the block size is the server's own maximum (``limits@openssh.com``, 255 KiB on OpenSSH) so
+a 1 GiB file is ~4,000 requests. Memory is bounded by ``depth x block`` plus the SSH window.
+Responses are matched by request id, so a server that answers out of order or returns short
+reads (which it may, at any size) still yields the bytes in order.
 
 paramiko's ``SFTPClient`` is used for everything else (open, fstat, close); it must not be
 used by another thread while a reader is active, which one-session-per-worker guarantees.
@@ -188,13 +190,16 @@ class _Frames:
         self.pos = 0
         pipe = getattr(channel, "in_buffer", None)
         self.pipe = pipe if isinstance(pipe, GulpPipe) else None
+        # Never wait for more than the server may send before we read (and so re-open the
+        # window): up to a tenth of the window can be consumed but not yet acknowledged.
+        self.want_cap = max(1, int(getattr(channel, "in_window_size", 0) or 0) // 2)
 
     def _gulp(self, need: int = 1) -> bytes:
         """Whatever is buffered, up to _GULP; with a GulpPipe, not before ``need`` bytes are."""
         if self.pipe is None:
             data = self.channel.recv(_GULP)
         else:
-            self.pipe.want = need
+            self.pipe.want = min(need, self.want_cap)
             try:
                 data = self.channel.recv(_GULP)
             finally:
