@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sftp.sshd import Sshd, SshdUnavailable, free_port, start_sshd
+from tests.sftp.conftest import sshd  # noqa: F401 - the session-scoped OpenSSH sshd
+from tests.sftp.sshd import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
@@ -167,18 +168,6 @@ class Airflow:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def sshd() -> Iterator[Sshd]:
-    try:
-        server = start_sshd()
-    except SshdUnavailable as error:
-        pytest.skip(f"no test sshd: {error}")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
