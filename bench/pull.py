@@ -44,6 +44,7 @@ the sum of the ``sftp`` and ``ssh`` processes' peaks) and the ratio to the best 
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import json
 import os
@@ -271,7 +272,9 @@ def airflow_environment(spec: dict[str, Any]) -> None:
     other contender's (SSHHook's default is on: zlib at both ends, which random bytes only
     slow down); ``look_for_keys`` off so only the given key is offered. Set before airflow is
     imported."""
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bankgate-bench-airflow-")
+    home = tempfile.mkdtemp(prefix="bankgate-bench-airflow-")
+    atexit.register(shutil.rmtree, home, True)
+    os.environ["AIRFLOW_HOME"] = home
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     sftp = {
         "conn_type": "sftp",
