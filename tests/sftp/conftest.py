@@ -4,7 +4,6 @@ moto S3 over HTTP (the pipeline tests' server fixture) and the GCS emulator."""
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +12,8 @@ import boto3
 import pytest
 
 from plugins.bankgate_sftp import SftpSettings
-from tests.pipeline.conftest import moto_url  # noqa: F401 - the session-scoped moto server
-from tests.sftp.sshd import Sshd, SshdUnavailable, free_port, start_sshd
+from tests.pipeline.conftest import gcs_emulator, moto_url  # noqa: F401 - shared fixtures
+from tests.sftp.sshd import Sshd, SshdUnavailable, start_sshd
 
 
 @pytest.fixture(scope="session")
@@ -71,20 +70,8 @@ def s3_url(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
     return f"s3://{bucket}/inbound/acme/"
 
 
-@pytest.fixture(scope="module")
-def gcs_emulator() -> Iterator[str]:
-    from gcp_storage_emulator.server import create_server
-
-    port = free_port()
-    emulator = create_server("127.0.0.1", port, in_memory=True)
-    thread = threading.Thread(target=emulator.start, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    emulator.stop()
-
-
 @pytest.fixture
-def gcs_url(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def gcs_url(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811 - the imported fixture
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
     from bankgate.store.gcs import default_client
 
