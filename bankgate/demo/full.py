@@ -16,31 +16,20 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bankgate.demo import airflow_runs
+from bankgate.demo import airflow_runs, fresh_out
 from bankgate.demo.banks import BANKS, banks_toml, populate
 from bankgate.demo.local_aws import local_aws
 
 STAGING, ARCHIVE, PROCESSED = "bankgate-staging", "bankgate-archive", "bankgate-processed"
 ROUTES = {"nacha": "nacha", "bai2": "bai2", "fixed:*": "fixed", "insurance-pdf": "insurance", "*": "other"}
-MARKER = ".bankgate-demo"
 #: A second run of this bank shows that files already pulled are not pulled again.
 RERUN = "harborline_insurance"
-
-
-def _fresh(out: Path) -> None:
-    """Start from an empty ``out``, but only if this command made it (never a user's folder)."""
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise SystemExit(f"{out} exists and was not made by 'bankgate demo'; choose another --out")
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    (out / MARKER).touch()
 
 
 def _pipeline_env() -> dict[str, str]:
@@ -100,7 +89,7 @@ def run_full_demo(samples: Path, out: Path) -> int:
     from bankgate.demo.sftp_server import DemoSftpServer
 
     out = out.resolve()
-    _fresh(out)
+    fresh_out(out)
     started = time.monotonic()
     day = datetime.now(UTC).date().isoformat()
     log = out / "demo.log"

@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bankgate.config import PipelineConfig, Route
+from bankgate.demo import fresh_out
 from bankgate.pipeline import Outcome, Pipeline, StagedObject
 
 SKIP_SUFFIXES = {".md", ".py", ".toml"}  # docs, generators and configs, not bank files
-MARKER = ".bankgate-demo"
-AREAS = ("staging", "archive", "quarantine", "ledger", "processed")
 ROUTES = {"nacha": "nacha", "bai2": "bai2", "fixed:*": "fixed", "insurance-pdf": "insurance", "*": "other"}
 
 
@@ -30,16 +29,6 @@ def demo_config(out: Path) -> PipelineConfig:
         ledger=f"file://{out / 'ledger'}",
         routes=routes,
     )
-
-
-def _fresh(out: Path) -> None:
-    """Start from empty areas, but only in a directory this command made (never a user's)."""
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise SystemExit(f"{out} exists and was not made by 'bankgate demo'; choose another --out")
-    for area in AREAS:
-        shutil.rmtree(out / area, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).touch()
 
 
 def stage_samples(samples: Path, staging: Path, day: str) -> list[str]:
@@ -65,7 +54,7 @@ def _describe(outcome: Outcome, out: Path) -> str:
 
 def run_demo(samples: Path, out: Path) -> int:
     out = out.resolve()
-    _fresh(out)
+    fresh_out(out)
     day = datetime.now(UTC).date().isoformat()
     keys = stage_samples(samples, out / "staging", day)
     if not keys:

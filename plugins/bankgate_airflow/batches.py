@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from bankgate.banks import BankConfig
@@ -176,10 +177,11 @@ def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[
     staged = Staged.from_xcom(transferred["staged"])
     remote = staged.remote
     claim = _claim(bank, transferred)
-    done = ledger.get(bank.name, remote)
-    if done is not None and done.sha256 == staged.sha256 and store.info(staged.temp_key) is None:
-        log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.path)
-        return _verified(transferred, done.key, done.url, done.size, done.sha256, done.duplicate_of)
+    if store.info(staged.temp_key) is None:  # gone: promoted by an earlier try of this task?
+        done = ledger.get(bank.name, remote)
+        if done is not None and done.sha256 == staged.sha256:
+            log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.path)
+            return _verified(transferred, done.key, done.url, done.size, done.sha256, done.duplicate_of)
     try:
         landed = promote(store, staged, verify=rules_for(bank).verify)
     except RemoteChanged as exc:  # the staged copy is gone: the next run pulls the file again
@@ -214,21 +216,15 @@ def _verified(
 
 
 def post_pull(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
-    """Keep, delete or move each verified file on the server (one SSH session for the batch)."""
-    _store, _prefix, ledger = _stores(bank)
-    todo = [r for r in batch["files"] if not _done(r)]
-    if not todo or rules_for(bank).post_pull == _keep():
-        results = [dict(r) if _done(r) else _post_pull_one(bank, None, ledger, r) for r in batch["files"]]
-        return {**batch, "files": results}
-    with _session(bank) as session:
-        results = [dict(r) if _done(r) else _post_pull_one(bank, session, ledger, r) for r in batch["files"]]
-    return {**batch, "files": results}
-
-
-def _keep() -> Any:
+    """Keep, delete or move each verified file on the server (one SSH session for the batch,
+    none when there is nothing to do there)."""
     from plugins.bankgate_sftp import KEEP
 
-    return KEEP
+    _store, _prefix, ledger = _stores(bank)
+    remote_work = rules_for(bank).post_pull != KEEP and any(not _done(r) for r in batch["files"])
+    with _session(bank) if remote_work else nullcontext() as session:
+        results = [dict(r) if _done(r) else _post_pull_one(bank, session, ledger, r) for r in batch["files"]]
+    return {**batch, "files": results}
 
 
 def _post_pull_one(bank: BankConfig, session: Any, ledger: Any, verified: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,18 @@ def moto_url() -> Iterator[str]:
     server.stop()
 
 
+def point_aws_at(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test's boto3 clients talk to moto with fake credentials, whatever the machine has."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
 @pytest.fixture(scope="module")
 def gcs_emulator() -> Iterator[str]:
     """gcp-storage-emulator over HTTP on loopback, in memory."""
@@ -59,14 +71,7 @@ class Aws(LocalAws):
 def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """Fresh buckets and a queue wired with a real S3 -> SQS notification configuration."""
     requests.post(f"{moto_url}/moto-api/reset", timeout=10)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    point_aws_at(moto_url, monkeypatch)
     s3 = boto3.client("s3")
     sqs = boto3.client("sqs")
     suffix = uuid.uuid4().hex[:8]

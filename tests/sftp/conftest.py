@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from plugins.bankgate_sftp import SftpSettings
-from tests.pipeline.conftest import gcs_emulator, moto_url  # noqa: F401 - shared fixtures
+from tests.pipeline.conftest import gcs_emulator, moto_url, point_aws_at  # noqa: F401 - shared fixtures
 from tests.sftp.sshd import Sshd, SshdUnavailable, start_sshd
 
 
@@ -57,14 +57,7 @@ def settings(server: Sshd) -> SftpSettings:
 
 @pytest.fixture
 def s3_url(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811 - the imported fixture
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    point_aws_at(moto_url, monkeypatch)
     bucket = f"staging-{uuid.uuid4().hex[:8]}"
     boto3.client("s3").create_bucket(Bucket=bucket)
     return f"s3://{bucket}/inbound/acme/"
