@@ -59,10 +59,12 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def writer(
-        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> AbstractContextManager[IO[bytes]]:
         """A writable stream into ``key``: committed when the block exits normally, discarded
-        (multipart aborted, temp file removed) when it raises. Memory stays at one part."""
+        (multipart aborted, temp file removed) when it raises. Memory stays at one part.
+        ``size``, when known, is how many bytes will be written (a hint: a local file is
+        preallocated; the count written is what lands)."""
 
     @abstractmethod
     def create(self, key: str, data: bytes, *, content_type: str = "application/json") -> ObjectInfo | None:

