@@ -38,6 +38,11 @@ __all__ = [
 BANK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 MAX_CONCURRENCY = 32
+VERIFY_MODES = {
+    "checksum": "the store's own checksum of what it received",
+    "sha256": "read the landed copy back and hash it",
+    "size": "the size only",
+}
 DEFAULT_LOOKBACK = 7 * 86400
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
@@ -142,6 +147,10 @@ class BankConfig:
     arrival_sla: ArrivalSla | None = None
     max_file_size: int = 2 << 30
     concurrency: int = 4
+    #: How a landed copy is proven before any post-pull action: "checksum" (the store's own
+    #: checksum of what it received; the size on a local directory), "sha256" (read it back),
+    #: or "size". See plugins/bankgate_sftp/transfer.py, Verification.
+    verify: str = "checksum"
     lookback_seconds: int = DEFAULT_LOOKBACK
     description: str = ""
     owner: str = "bankgate"
@@ -204,6 +213,7 @@ BANK_KEYS = frozenset(
         "arrival_sla",
         "max_file_size",
         "concurrency",
+        "verify",
         "lookback",
         "description",
         "owner",
@@ -384,12 +394,20 @@ _SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "exclude": ("exclude", lambda v: () if v == [] else _patterns(v)),
     "max_file_size": ("max_file_size", parse_size),
     "concurrency": ("concurrency", lambda v: _int(v, 1, MAX_CONCURRENCY)),
+    "verify": ("verify", lambda v: _one_of(_string(v), VERIFY_MODES)),
     "lookback": ("lookback_seconds", parse_duration),
     "description": ("description", lambda v: v.strip() if isinstance(v, str) else _string(v)),
     "owner": ("owner", _string),
     "tags": ("tags", lambda v: () if v == [] else _strings(v, "tags")),
 }
 _TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arrival_sla}
+
+
+def _one_of(value: str, allowed: Mapping[str, str]) -> str:
+    if value not in allowed:
+        choices = "; ".join(f"{name!r} ({meaning})" for name, meaning in allowed.items())
+        raise ValueError(f"{value!r} is not one of: {choices}")
+    return value
 
 
 def _match(pattern: re.Pattern[str], value: str, allowed: str) -> str:

@@ -16,13 +16,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     """What a store knows of one object. ``etag`` identifies the content version for
-    conditional writes; ``version`` is the store's version id or generation, if any."""
+    conditional writes; ``version`` is the store's version id or generation, if any;
+    ``checksum`` the store's own whole-object checksum (``ObjectStore.checksum_algorithm``, hex;
+    see ``checksums``), "" where it has none for this object."""
 
     key: str
     size: int
@@ -30,6 +32,7 @@ class ObjectInfo:
     version: str | None = None
     modified_ns: int = 0
     metadata: Mapping[str, str] = field(default_factory=dict)
+    checksum: str = ""
 
 
 class ObjectStore(ABC):
@@ -37,6 +40,9 @@ class ObjectStore(ABC):
 
     #: URL prefix of this store, e.g. ``s3://bucket`` or ``file:///srv/data``.
     url: str
+    #: The whole-object checksum the store computes itself from the bytes it received and
+    #: reports in ``info`` (``checksums.ALGORITHMS``); None where it computes none (a directory).
+    checksum_algorithm: ClassVar[str | None] = None
 
     @abstractmethod
     def info(self, key: str) -> ObjectInfo | None:

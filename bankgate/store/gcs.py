@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import IO, Any
 
 from bankgate.store.base import ObjectInfo, ObjectStore
+from bankgate.store.checksums import from_base64
 
 CHUNK = 16 << 20  # a multiple of 256 KiB, as resumable uploads require
 PARTIAL_PREFIX = ".bankgate-partial/"
@@ -34,6 +35,8 @@ def default_client() -> Any:
 
 
 class GCSStore(ObjectStore):
+    checksum_algorithm = "crc32c"  # GCS computes it for every object it stores
+
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         self.client = client or default_client()
         self.bucket_name = bucket
@@ -51,6 +54,7 @@ class GCSStore(ObjectStore):
             version=generation or None,
             modified_ns=int(updated.timestamp() * 1e9) if updated else 0,
             metadata=dict(blob.metadata or {}),
+            checksum=from_base64(blob.crc32c),
         )
 
     def info(self, key: str) -> ObjectInfo | None:

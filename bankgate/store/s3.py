@@ -3,6 +3,11 @@
 Uploads go through boto3's managed transfer: multipart for large streams, parts of bounded
 size, and the object appears only when the upload completes. Conditional writes use S3's
 ``If-None-Match: *`` and ``If-Match: <etag>`` on PutObject.
+
+Every upload asks for a full-object CRC-32 (``ChecksumAlgorithm="CRC32"``, and
+``ChecksumType="FULL_OBJECT"`` for multipart): each request carries the CRC-32 of its body,
+which S3 checks on receipt, and S3 reports the object's CRC-32 of what it stored, which
+``info`` returns (``ObjectInfo.checksum``) so a writer can compare it with its own.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import IO, Any
 from botocore.exceptions import ClientError
 
 from bankgate.store.base import ObjectInfo, ObjectStore
+from bankgate.store.checksums import from_base64
 
 MULTIPART_CHUNK = 16 << 20
 PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412"}
@@ -25,6 +31,8 @@ def _code(error: ClientError) -> str:
 
 
 class S3Store(ObjectStore):
+    checksum_algorithm = "crc32"
+
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         if client is None:
             import boto3
@@ -43,11 +51,12 @@ class S3Store(ObjectStore):
             version=head.get("VersionId"),
             modified_ns=int(modified.timestamp() * 1e9) if modified else 0,
             metadata=dict(head.get("Metadata", {})),
+            checksum=from_base64(head.get("ChecksumCRC32")) if head.get("ChecksumType") != "COMPOSITE" else "",
         )
 
     def info(self, key: str) -> ObjectInfo | None:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as error:
             if _code(error) in {"404", "NoSuchKey", "NotFound"}:
                 return None
@@ -70,7 +79,7 @@ class S3Store(ObjectStore):
     ) -> ObjectInfo:
         from boto3.s3.transfer import TransferConfig
 
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata:
             extra["Metadata"] = dict(metadata)
         if content_type:
@@ -161,23 +170,39 @@ class _MultipartWriter(io.RawIOBase):
 
     def _send_part(self) -> None:
         if self.upload_id is None:
-            created = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.extra)
+            created = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT", **self.extra
+            )
             self.upload_id = created["UploadId"]
         number = len(self.parts) + 1
         result = self.client.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=bytes(self.buffer)
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=bytes(self.buffer),
+            ChecksumAlgorithm="CRC32",
         )
-        self.parts.append({"PartNumber": number, "ETag": result["ETag"]})
+        part = {"PartNumber": number, "ETag": result["ETag"]}
+        if result.get("ChecksumCRC32"):
+            part["ChecksumCRC32"] = result["ChecksumCRC32"]
+        self.parts.append(part)
         self.buffer.clear()
 
     def complete(self) -> None:
         if self.upload_id is None:
-            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), **self.extra)
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), ChecksumAlgorithm="CRC32", **self.extra
+            )
             return
         if self.buffer:
             self._send_part()
         self.client.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+            ChecksumType="FULL_OBJECT",
         )
 
     def abort(self) -> None:

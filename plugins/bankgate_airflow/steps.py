@@ -102,6 +102,7 @@ def rules_for(bank: BankConfig) -> BankRules:
         stability=tuple(stability),
         post_pull=action,
         concurrency=bank.concurrency,
+        verify=bank.verify,  # type: ignore[arg-type]  # one of VERIFY_MODES, checked on load
         ledger_url=bank.ledger or None,
     )
 

@@ -51,7 +51,7 @@ class BankRules:
     concurrency: int = 4
     retries: int = 3
     backoff: float = 2.0
-    verify: Verify = "sha256"
+    verify: Verify = "checksum"  # see transfer.py, Verification
     #: "copy": large files land in a temporary key, verified, then copied to the final key with
     #: full metadata; "direct": streamed into the final key, verified there; "auto": copy where
     #: the store copies server-side (S3, GCS), direct elsewhere (see transfer.py).

@@ -2,10 +2,11 @@
 
 1. :func:`stage_file` streams the remote file into a temporary key under the partial prefix
    (outside the staging prefix the pipeline watches), counting and hashing on the way;
-2. :func:`promote` verifies that temporary object against what was read (size, and SHA-256
-   read back) and only then copies it to its final key with the full metadata: the final key
-   never holds unverified bytes, which matters because the processing pipeline takes an object
-   away from staging as soon as it appears there;
+2. :func:`promote` verifies that temporary object against what was read (size, and the
+   store's own checksum or a SHA-256 read-back: ``transfer``'s Verification) and only then
+   copies it to its final key with the full metadata: the final key never holds unverified
+   bytes, which matters because the processing pipeline takes an object away from staging as
+   soon as it appears there;
 3. the caller records the verified pull in the :class:`~plugins.bankgate_sftp.ledger.PullLedger`;
 4. :func:`landed_from_record` turns that ledger record back into the ``Landed`` the post-pull
    action requires: a record exists only once step 2 succeeded, so a remote delete or move in a
@@ -30,6 +31,7 @@ from plugins.bankgate_sftp.ledger import PullRecord
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.transfer import (
     _SEAL,
+    Digest,
     Landed,
     Verify,
     promote_temp,
@@ -41,8 +43,9 @@ from plugins.bankgate_sftp.transfer import (
 
 @dataclass(frozen=True)
 class Staged:
-    """A remote file streamed into ``temp_key``: ``size`` bytes read, hashing to ``sha256``.
-    Not verified yet; ``key`` is where :func:`promote` puts it."""
+    """A remote file streamed into ``temp_key``: ``size`` bytes read, hashing to ``sha256``
+    (and to ``checksum`` with the store's own algorithm, if it has one). Not verified yet;
+    ``key`` is where :func:`promote` puts it."""
 
     temp_key: str
     key: str
@@ -51,6 +54,11 @@ class Staged:
     remote: RemoteFile
     metadata: dict[str, str]
     seconds: float = 0.0
+    checksum: str = ""
+
+    @property
+    def read(self) -> Digest:
+        return Digest(self.size, self.sha256, self.checksum)
 
     def to_xcom(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -68,6 +76,7 @@ class Staged:
             remote,
             dict(raw["metadata"]),
             float(raw.get("seconds", 0.0)),
+            str(raw.get("checksum", "")),
         )
 
 
@@ -91,13 +100,13 @@ def stage_file(
 
     def attempt() -> Staged:
         started = time.monotonic()
-        temp, size, sha256 = upload_temp(session, remote, store, key, meta, partial)
-        return Staged(temp, key, size, sha256, remote, meta, time.monotonic() - started)
+        temp, read = upload_temp(session, remote, store, key, meta, partial)
+        return Staged(temp, key, read.size, read.sha256, remote, meta, time.monotonic() - started, read.checksum)
 
     return retrying(session, remote, attempt, retries=retries, backoff=backoff, on_retry=on_retry, sleep=sleep)
 
 
-def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "sha256") -> Landed:
+def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "checksum") -> Landed:
     """Verify the staged object and copy it to its final key (or ``key~<sha>`` when another file
     holds the name); the temporary object is removed either way. Raises VerificationFailed (the
     final key is untouched; the file must be pulled again) or RemoteChanged if the staged object
@@ -105,7 +114,7 @@ def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "sha256") ->
     if store.info(staged.temp_key) is None:
         raise RemoteChanged(f"{store.url_of(staged.temp_key)} is gone; the file must be pulled again")
     started = time.monotonic()
-    done = promote_temp(store, staged.temp_key, staged.key, staged.size, staged.sha256, staged.metadata, verify)
+    done = promote_temp(store, staged.temp_key, staged.key, staged.read, staged.metadata, verify)
     seconds = staged.seconds + time.monotonic() - started
     return Landed(
         done.key, store.url_of(done.key), done.size, done.sha256, done.etag, staged.remote, seconds, done.reused, _SEAL

@@ -12,9 +12,8 @@ straight to their final key with full metadata in one atomic request, and are ve
 
 Why land a large file in a temporary key first: object metadata can only be set when an upload starts, and
 the SHA-256 is known only at its end. So the file is uploaded to ``<partial_prefix><uuid>-<name>``
-(outside the staging prefix the pipeline watches), verified there (size against the bytes read
-and the remote stat before and after; SHA-256 by reading the object back, unless
-``verify="size"``), and only then copied, server-side on S3 and GCS, to its final key with the
+(outside the staging prefix the pipeline watches), verified there (see Verification), and only
+then copied, server-side on S3 and GCS, to its final key with the
 full metadata (bank, remote path and mtime, size, SHA-256). The final key therefore only ever
 holds complete, verified bytes, and its one object-created event is the only one the pipeline
 sees. A failed attempt leaves nothing: the upload is aborted, the temporary object deleted.
@@ -25,6 +24,17 @@ the copy, which is server-side on S3 and GCS but a full rewrite on a local direc
 price of the SHA-256 missing from a large object's metadata (the ledger has it) and of the
 object being visible for the moment verification takes. ``landing="auto"`` (the default)
 copies where the store copies server-side and lands directly elsewhere.
+
+Verification (``verify``): the size always, against the bytes read and the remote stat before
+and after; then, with ``"checksum"`` (the default), the store's own whole-object checksum of
+what it received (S3's full-object CRC-32, GCS's CRC-32C), compared with the same checksum
+computed here over the bytes read. The store computes it on its side of the network, so this
+proves the landed object without reading it back (a read-back of 1 GiB from S3 is a second
+transfer). A local directory computes none: its bytes went from the buffers hashed here
+through ``write()`` into the page cache, and reading them back would read that same page
+cache, so ``"checksum"`` checks the size there. ``"sha256"`` reads the object back and hashes
+it everywhere (the paranoid setting, and the fallback where a store reports no checksum for
+an object); ``"size"`` checks the size only.
 
 A dropped or stalled connection (socket errors, EOF, SSH errors, a read timeout) is retried
 with exponential backoff and jitter, from byte zero on a fresh connection: SFTP servers do not
@@ -50,6 +60,7 @@ from typing import IO, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from bankgate.store.base import ObjectStore
+from bankgate.store.checksums import new_checksum
 from plugins.bankgate_sftp.connection import SftpSession
 from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed, is_retryable
 from plugins.bankgate_sftp.listing import RemoteFile
@@ -58,7 +69,8 @@ from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Verify = Literal["sha256", "size"]
+Verify = Literal["checksum", "sha256", "size"]
+VERIFY_MODES = ("checksum", "sha256", "size")
 Landing = Literal["auto", "copy", "direct"]
 _SEAL = object()
 _QUEUE_CHUNKS = 32  # x ~255 KiB chunks: ~8 MiB between the reader and the uploader
@@ -100,6 +112,42 @@ def remote_metadata(remote: RemoteFile) -> dict[str, str]:
     """Metadata known before the transfer. The path is percent-encoded: S3 metadata is ASCII."""
     mtime = datetime.fromtimestamp(remote.mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {META_PATH: quote(remote.path, safe="/"), META_MTIME: mtime}
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What was read of a remote file: the byte count, its SHA-256 (its identity in the ledger
+    and the object metadata) and, where the store computes one, the store's own checksum of
+    the same bytes (``ObjectStore.checksum_algorithm``), "" otherwise."""
+
+    size: int
+    sha256: str
+    checksum: str = ""
+
+
+class _Digester:
+    """SHA-256 and the store's checksum, updated together over each chunk."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.sha256 = hashlib.sha256()
+        self.checksum = new_checksum(store.checksum_algorithm)
+        self.size = 0
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        self.sha256.update(chunk)
+        if self.checksum is not None:
+            self.checksum.update(chunk)
+        self.size += len(chunk)
+
+    def digest(self) -> Digest:
+        checksum = self.checksum.hexdigest() if self.checksum is not None else ""
+        return Digest(self.size, self.sha256.hexdigest(), checksum)
+
+
+def digest_of(store: ObjectStore, data: bytes) -> Digest:
+    digester = _Digester(store)
+    digester.update(data)
+    return digester.digest()
 
 
 class _Done:
@@ -195,8 +243,8 @@ def _same(remote: RemoteFile, attrs: Any) -> bool:
     return int(attrs.st_size or 0) == remote.size and int(attrs.st_mtime or 0) == remote.mtime
 
 
-def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: str, meta: Mapping[str, str]):
-    hasher = hashlib.sha256()
+def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: str, meta: Mapping[str, str]) -> Digest:
+    hasher = _Digester(store)
     with RemoteReader(session, remote.path) as reader:
         assert reader.attributes is not None
         if not _same(remote, reader.attributes):
@@ -208,21 +256,31 @@ def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: 
                 raise RemoteChanged(
                     f"{remote.path} changed while it was read ({count} bytes read, {after.st_size} now)"
                 )  # raised inside the writer: the upload is discarded
-    return count, hasher.hexdigest()
+    return hasher.digest()
 
 
-def _verify(store: ObjectStore, key: str, size: int, sha256: str, verify: Verify) -> str:
-    """Check the object against what was read; returns its etag."""
+def _verify(store: ObjectStore, key: str, read: Digest, verify: Verify) -> str:
+    """Check the object against what was read (see Verification above); returns its etag."""
     info = store.info(key)
+    url = store.url_of(key)
     if info is None:
-        raise VerificationFailed(f"{store.url_of(key)} is missing after its upload completed")
-    if info.size != size:
-        raise VerificationFailed(f"{store.url_of(key)} has {info.size} bytes, {size} were read")
+        raise VerificationFailed(f"{url} is missing after its upload completed")
+    if info.size != read.size:
+        raise VerificationFailed(f"{url} has {info.size} bytes, {read.size} were read")
+    if verify == "checksum" and store.checksum_algorithm:
+        if info.checksum and read.checksum:
+            if info.checksum != read.checksum:
+                raise VerificationFailed(
+                    f"{url}: the store's {store.checksum_algorithm} of the object is {info.checksum}, the bytes read"
+                    f" give {read.checksum}"
+                )
+            return info.etag
+        verify = "sha256"  # the store reports no whole-object checksum for this one: read it back
     if verify == "sha256":
         with store.open(key) as stream:
             digest = _sha256_of(stream)
-        if digest != sha256:
-            raise VerificationFailed(f"{store.url_of(key)} does not hash to the SHA-256 of the bytes read")
+        if digest != read.sha256:
+            raise VerificationFailed(f"{url} does not hash to the SHA-256 of the bytes read")
     return info.etag
 
 
@@ -243,10 +301,11 @@ def _sha256_of(stream: IO[bytes]) -> str:
     return hasher.hexdigest()
 
 
-def _free_key(store: ObjectStore, key: str, size: int, sha256: str) -> tuple[str, bool]:
+def _free_key(store: ObjectStore, key: str, read: Digest) -> tuple[str, bool]:
     """The final key to use and whether it already holds these bytes. A different file already
     there (the same name delivered twice on one day) is not overwritten: the new one lands as
     ``name~<sha256 prefix>.ext``."""
+    size, sha256 = read.size, read.sha256
     existing = store.info(key)
     if existing is None:
         return key, False
@@ -274,17 +333,17 @@ def _attempt_small(
     """A file that fits in memory is hashed before it is sent, so it goes straight to its final
     key, with full metadata, in one atomic request: no temporary copy to make and remove."""
     data = _read_small(session, remote)
-    sha256 = hashlib.sha256(data).hexdigest()
-    final, reused = _free_key(store, key, len(data), sha256)
+    read = digest_of(store, data)
+    final, reused = _free_key(store, key, read)
     if not reused:
-        store.put_bytes(final, data, metadata={**meta, META_SIZE: str(len(data)), META_SHA256: sha256})
+        store.put_bytes(final, data, metadata={**meta, META_SIZE: str(read.size), META_SHA256: read.sha256})
     try:
-        etag = _verify(store, final, len(data), sha256, verify)
+        etag = _verify(store, final, read, verify)
     except VerificationFailed:
         if not reused:
             store.delete(final)
         raise
-    return _Outcome(final, len(data), sha256, etag, reused)
+    return _Outcome(final, read.size, read.sha256, etag, reused)
 
 
 def _attempt_large(
@@ -296,35 +355,36 @@ def _attempt_large(
     verify: Verify,
     partial_prefix: str,
 ) -> _Outcome:
-    temp, size, sha256 = upload_temp(session, remote, store, key, meta, partial_prefix)
-    return promote_temp(store, temp, key, size, sha256, meta, verify)
+    temp, read = upload_temp(session, remote, store, key, meta, partial_prefix)
+    return promote_temp(store, temp, key, read, meta, verify)
 
 
 def upload_temp(
     session: SftpSession, remote: RemoteFile, store: ObjectStore, key: str, meta: Mapping[str, str], partial: str
-) -> tuple[str, int, str]:
+) -> tuple[str, Digest]:
     """Stream ``remote`` into a fresh temporary key for ``key`` under ``partial`` (outside the
-    watched prefix); returns (temporary key, bytes read, SHA-256). Nothing is left on failure."""
+    watched prefix); returns (temporary key, what was read). Nothing is left on failure."""
     temp = f"{partial}{uuid.uuid4().hex}-{posixpath.basename(key) or 'file'}"
     try:
-        size, sha256 = _upload(session, remote, store, temp, meta)
+        read = _upload(session, remote, store, temp, meta)
     except BaseException:
         store.delete(temp)
         raise
-    return temp, size, sha256
+    return temp, read
 
 
 def promote_temp(
-    store: ObjectStore, temp: str, key: str, size: int, sha256: str, meta: Mapping[str, str], verify: Verify
+    store: ObjectStore, temp: str, key: str, read: Digest, meta: Mapping[str, str], verify: Verify
 ) -> _Outcome:
     """Verify the temporary object against what was read, then copy it to its final key with
     the full metadata (or find the final key already holds these bytes); the temporary object
     is deleted either way. Raises VerificationFailed, leaving the final key untouched."""
+    size, sha256 = read.size, read.sha256
     try:
-        _verify(store, temp, size, sha256, verify)
-        final, reused = _free_key(store, key, size, sha256)
+        _verify(store, temp, read, verify)
+        final, reused = _free_key(store, key, read)
         if reused:
-            etag = _verify(store, final, size, sha256, verify)
+            etag = _verify(store, final, read, verify)
         else:
             full = {**meta, META_SIZE: str(size), META_SHA256: sha256}
             info = store.copy_to(temp, store, final, metadata=full)
@@ -348,13 +408,13 @@ def _attempt_direct(
 ) -> _Outcome:
     """``landing="direct"``: stream into the final key (complete or absent, never partial) with
     the metadata known up front, then verify it there; removed again if that fails."""
-    size, sha256 = _upload(session, remote, store, key, {**meta, META_SIZE: str(remote.size)})
+    read = _upload(session, remote, store, key, {**meta, META_SIZE: str(remote.size)})
     try:
-        etag = _verify(store, key, size, sha256, verify)
+        etag = _verify(store, key, read, verify)
     except VerificationFailed:
         store.delete(key)
         raise
-    return _Outcome(key, size, sha256, etag, False)
+    return _Outcome(key, read.size, read.sha256, etag, False)
 
 
 def _attempt(
@@ -388,7 +448,7 @@ def pull_file(
     metadata: Mapping[str, str] | None = None,
     retries: int = 3,
     backoff: float = 2.0,
-    verify: Verify = "sha256",
+    verify: Verify = "checksum",
     partial_prefix: str = "bankgate-partial/",
     landing: Landing = "auto",
     on_retry: Callable[[int, BaseException], None] | None = None,
@@ -400,8 +460,8 @@ def pull_file(
     VerificationFailed (the store did not keep what was sent), HostKeyError/AuthError on
     reconnect, or the last connection error once ``retries`` are used up.
     """
-    if verify not in ("sha256", "size"):
-        raise ValueError(f"verify must be 'sha256' or 'size', not {verify!r}")
+    if verify not in VERIFY_MODES:
+        raise ValueError(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}")
     if landing not in ("auto", "copy", "direct"):
         raise ValueError(f"landing must be 'auto', 'copy' or 'direct', not {landing!r}")
     if landing == "auto":

@@ -75,6 +75,7 @@ def test_minimal_bank_gets_documented_defaults(tmp_path: Path) -> None:
     assert (bank.timezone, bank.include, bank.exclude) == ("UTC", ("*",), ())
     assert bank.post_pull.action == "keep" and bank.arrival_sla is None
     assert bank.concurrency == 4 and bank.stability.kind == "unchanged"
+    assert bank.verify == "checksum"
 
 
 def test_file_destination_is_allowed_for_local_runs(tmp_path: Path) -> None:
@@ -113,6 +114,7 @@ def test_file_destination_is_allowed_for_local_runs(tmp_path: Path) -> None:
             "bank 'acme': concurrency: must be a whole number from 1 to 32",
         ),
         ("[banks.acme]", '[banks.acme]\nlookback = "3 fortnights"', "bank 'acme': lookback: '3 fortnights'"),
+        ("[banks.acme]", '[banks.acme]\nverify = "md5"', "bank 'acme': verify: 'md5' is not one of: 'checksum'"),
         ('conn_id = "sftp_acme"', 'conn_id = "sftp acme"', "bank 'acme': conn_id: 'sftp acme' may contain only"),
         ('conn_id = "sftp_acme"\n', "", "bank 'acme': conn_id: missing (required)"),
         ('remote_dirs = ["/out"]', 'remote_dirs = "/out"', "bank 'acme': remote_dirs: must be a non-empty list"),

@@ -82,3 +82,14 @@ def test_connection_problems_name_the_connection_and_field(changes: dict, messag
         settings_from_connection(conn(**changes))
     assert str(info.value).startswith("connection 'sftp_x': ") and message in str(info.value)
     assert "s3cret-pw" not in str(info.value)
+
+
+def test_a_banks_settings_reach_the_transfer_rules(tmp_path) -> None:
+    from plugins.bankgate_airflow.steps import rules_for
+
+    config = SAMPLE.read_text().replace('verify = "checksum"', 'verify = "sha256"')
+    (tmp_path / "banks.toml").write_text(config)
+    bank = load_banks(tmp_path / "banks.toml")["first_harbor"]
+    rules = rules_for(bank)
+    assert (rules.bank, rules.verify, rules.concurrency) == ("first_harbor", "sha256", bank.concurrency)
+    assert rules.directories == bank.remote_dirs and rules.include == bank.include

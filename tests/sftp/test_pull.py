@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import os
 import threading
 import time
@@ -231,6 +233,8 @@ class CorruptingStore(LocalStore):
 def test_remote_is_deleted_only_after_verification(
     server: Sshd, settings: SftpSettings, tmp_path: Path, size: int, landing: str
 ) -> None:
+    """A directory computes no checksum of its own, so catching a flipped byte there takes the
+    read-back (``verify="sha256"``); the cloud stores' own checksums are tested below."""
     data = os.urandom(size)
     server.put("/outbound/a.ach", data, mtime=OLD)
     root = tmp_path / "staging"
@@ -238,7 +242,8 @@ def test_remote_is_deleted_only_after_verification(
     def corrupting(url: str) -> tuple[ObjectStore, str]:
         return CorruptingStore(root), ""
 
-    report = pull_bank(settings, rules(post_pull=DELETE, landing=landing), f"file://{root}", open_store=corrupting)
+    strict = rules(post_pull=DELETE, landing=landing, verify="sha256")
+    report = pull_bank(settings, strict, f"file://{root}", open_store=corrupting)
     assert report.pulled == [] and len(report.failed) == 1
     assert "VerificationFailed" in report.failed[0].error
     assert (server.outbound / "a.ach").read_bytes() == data  # still on the server
@@ -248,6 +253,107 @@ def test_remote_is_deleted_only_after_verification(
     assert report.ok and report.pulled[0].post_pull == "deleted"
     assert not (server.outbound / "a.ach").exists()
     assert list(landed(f"file://{root}").values()) == [data]
+
+
+class _FlipOnce(io.RawIOBase):
+    """A writer that changes one byte of the first chunk it is given, then passes all on."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out, self.flipped = out, False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if not self.flipped and len(data):
+            changed = bytearray(data)
+            changed[len(changed) // 2] ^= 0x01
+            data, self.flipped = bytes(changed), True
+        return self.out.write(data)
+
+
+def cloud_store(url: str, *, flip: bool, report_checksums: bool = True) -> ObjectStore:
+    """The S3 or GCS store of ``url`` that notes the pulled objects it reads (``opened``: not
+    the ledger's records) and, with ``flip``,
+    changes one byte of everything it is given to store (the store did not keep what was
+    read: the bytes it holds, and checksums itself, differ from the bytes read from the bank);
+    without ``report_checksums`` its ``info`` says nothing of the store's checksum."""
+    store, _ = open_url(url)
+    base = type(store)
+
+    class Watched(base):  # type: ignore[valid-type, misc]
+        opened = 0
+
+        def open(self, key: str, **kwargs):  # type: ignore[override]
+            if "bankgate-ledger/" not in key:
+                type(self).opened += 1
+            return super().open(key, **kwargs)
+
+        def info(self, key: str) -> ObjectInfo | None:
+            info = super().info(key)
+            return info if info is None or report_checksums else dataclasses.replace(info, checksum="")
+
+        flipped_in_put = False
+
+        @contextmanager
+        def writer(self, key: str, **kwargs) -> Iterator[IO[bytes]]:
+            with super().writer(key, **kwargs) as out:
+                yield _FlipOnce(out) if flip and not self.flipped_in_put else out
+
+        def put(self, key: str, source: IO[bytes], **kwargs) -> ObjectInfo:
+            data = source.read()
+            if flip and data:
+                changed = bytearray(data)
+                changed[len(changed) // 2] ^= 0x01
+                data = bytes(changed)
+            self.flipped_in_put = True  # GCS's put goes through its writer: flip once, not twice
+            try:
+                return super().put(key, io.BytesIO(data), **kwargs)
+            finally:
+                self.flipped_in_put = False
+
+    watched = Watched.__new__(Watched)
+    watched.__dict__.update(store.__dict__)
+    return watched
+
+
+@pytest.mark.parametrize("where", ["s3_url", "gcs_url"])
+@pytest.mark.parametrize("size", [100_000, 9 * 1024 * 1024], ids=["small", "streamed"])
+def test_the_stores_own_checksum_catches_a_changed_byte_without_a_read_back(
+    request: pytest.FixtureRequest, server: Sshd, settings: SftpSettings, where: str, size: int
+) -> None:
+    """S3 (full-object CRC-32) and GCS (CRC-32C) checksum what they received; the default
+    verification compares that with the same checksum of the bytes read from the bank, and
+    never downloads the object again."""
+    url = request.getfixturevalue(where)
+    data = os.urandom(size)
+    server.put("/outbound/a.ach", data, mtime=OLD)
+    flipping = cloud_store(url, flip=True)
+    report = pull_bank(settings, rules(post_pull=DELETE), url, open_store=lambda u: (flipping, open_url(u)[1]))
+    assert report.pulled == [] and len(report.failed) == 1
+    error = report.failed[0].error
+    assert "VerificationFailed" in error and ("crc32c" if where == "gcs_url" else "crc32") in error, error
+    assert (server.outbound / "a.ach").read_bytes() == data  # still on the server
+    assert landed(url) == {}
+    assert type(flipping).opened == 0  # decided by the store's checksum, not by reading it back
+
+    honest = cloud_store(url, flip=False)
+    report = pull_bank(settings, rules(post_pull=DELETE), url, open_store=lambda u: (honest, open_url(u)[1]))
+    assert report.ok and report.pulled[0].post_pull == "deleted"
+    assert list(landed(url).values()) == [data]
+    assert type(honest).opened == 0
+
+
+def test_an_object_without_the_stores_checksum_is_read_back(server: Sshd, settings: SftpSettings, s3_url: str) -> None:
+    """Where the store reports no whole-object checksum (a composite S3 checksum, an older
+    object), ``verify="checksum"`` falls back to reading the object back and hashing it."""
+    data = os.urandom(9 * 1024 * 1024)
+    server.put("/outbound/a.ach", data, mtime=OLD)
+    silent = cloud_store(s3_url, flip=True, report_checksums=False)
+    report = pull_bank(settings, rules(post_pull=DELETE), s3_url, open_store=lambda u: (silent, open_url(u)[1]))
+    assert len(report.failed) == 1 and "SHA-256" in report.failed[0].error
+    assert type(silent).opened >= 1
+    assert (server.outbound / "a.ach").read_bytes() == data
 
 
 def test_move_to_archive_folder(server: Sshd, settings: SftpSettings, local_url: str) -> None:

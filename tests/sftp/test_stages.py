@@ -51,10 +51,15 @@ def test_stage_then_promote_lands_verified_bytes_and_leaves_no_temporary_object(
     assert [i.key for i in store.list(base) if "partial" in i.key] == []
 
 
+@pytest.mark.parametrize(
+    ("where", "verify", "caught_by"),
+    [("local_url", "sha256", "SHA-256"), ("s3_url", "checksum", "crc32"), ("gcs_url", "checksum", "crc32c")],
+)
 def test_a_staged_copy_that_does_not_match_is_never_promoted(
-    server: Sshd, settings: SftpSettings, local_url: str
+    request: pytest.FixtureRequest, server: Sshd, settings: SftpSettings, where: str, verify: str, caught_by: str
 ) -> None:
-    store, base = open_url(local_url)
+    """Caught by reading it back (a directory) or by the store's own checksum (S3, GCS)."""
+    store, base = open_url(request.getfixturevalue(where))
     data = os.urandom(200_000)
     server.put("/outbound/pay.ach", data, mtime=OLD)
     with connect(settings) as session:
@@ -64,8 +69,8 @@ def test_a_staged_copy_that_does_not_match_is_never_promoted(
     corrupt[1000] ^= 0xFF  # same size, one flipped bit: only the checksum can tell
     store.put_bytes(staged.temp_key, bytes(corrupt))
 
-    with pytest.raises(VerificationFailed, match="SHA-256"):
-        promote(store, staged)
+    with pytest.raises(VerificationFailed, match=caught_by):
+        promote(store, staged, verify=verify)
 
     assert store.info(f"{base}in/pay.ach") is None and store.info(staged.temp_key) is None
     assert server.local("/outbound/pay.ach").read_bytes() == data
