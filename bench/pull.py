@@ -10,16 +10,20 @@ so machine noise hits every contender alike, each contender in its own child pro
 - ``sftp``: OpenSSH's ``sftp -b`` batch ``get`` with its defaults (chacha20-poly1305 here);
 - ``sftp-gcm``: the same with ``-c aes128-gcm@openssh.com``, the cipher bankgate prefers: the
   baseline the goal is measured against (the faster of the two on this machine);
+- ``sftp-gcm+sha256sum``: ``sftp-gcm``, then ``sha256sum`` of the file it wrote: the same result
+  as a bankgate pull (the bytes landed and their SHA-256 known), done with OpenSSH's tools;
 - ``paramiko``: paramiko's own ``SFTPClient.get`` (32 KiB prefetch, its default window);
 - ``bankgate-local``: ``pull_bank`` into a ``file://`` store with the defaults: pipelined reads,
-  SHA-256 on the fly, the landed copy read back and hashed (``verify="sha256"``); a local
-  directory copies by rewriting, so ``landing="auto"`` streams straight into the final key;
+  SHA-256 on the fly, ``verify="checksum"`` (a directory computes no checksum of its own, so
+  the size; see transfer.py); a local directory copies by rewriting, so ``landing="auto"``
+  streams straight into the final key;
 - ``bankgate-local-copy``: the same with ``landing="copy"`` (temporary key, verify, copy with the
   full metadata: what S3 and GCS get), to show what the copy costs on a local disk;
-- ``bankgate-local-size``: the defaults but ``verify="size"`` (no read-back), to show what the
-  read-back costs;
+- ``bankgate-local-sha256``: the defaults but ``verify="sha256"`` (the landed copy read back and
+  hashed), to show what the read-back costs;
 - ``bankgate-s3``: ``pull_bank`` into moto S3 (a moto server in its own process) with the
-  defaults: multipart upload to a temporary key, read back, server-side copy;
+  defaults: multipart upload to a temporary key with a full-object CRC-32 (computed here too,
+  compared with the one S3 reports: no read-back), server-side copy;
 - ``bankgate-s3-direct``: the same with ``landing="direct"`` (no copy);
 - ``airflow-sftp-to-s3``: Airflow's stock ``SFTPToS3Operator`` (apache-airflow-providers-amazon,
   the ``bench`` extra) into moto S3, its only sink, run as a task runs it: ``execute()`` with
@@ -67,10 +71,11 @@ BIG_DIR = "/outbound/big"
 CONTENDERS = (
     "sftp",
     "sftp-gcm",
+    "sftp-gcm+sha256sum",
     "paramiko",
     "bankgate-local",
     "bankgate-local-copy",
-    "bankgate-local-size",
+    "bankgate-local-sha256",
     "bankgate-s3",
     "bankgate-s3-direct",
     "airflow-sftp-to-s3",
@@ -83,14 +88,21 @@ AIRFLOW = ("airflow-sftp-to-s3",)
 SLOW = ("bankgate-s3", "bankgate-s3-direct", *AIRFLOW)
 #: (landing, verify) of each bankgate contender; the plain ones are the product defaults.
 BANKGATE = {
-    "bankgate-local": ("auto", "sha256"),  # a local directory copies by rewriting: lands directly
-    "bankgate-local-copy": ("copy", "sha256"),
-    "bankgate-local-size": ("auto", "size"),
-    "bankgate-s3": ("auto", "sha256"),  # S3 copies server-side: temporary key, verify, copy
-    "bankgate-s3-direct": ("direct", "sha256"),
+    "bankgate-local": ("auto", "checksum"),  # a local directory copies by rewriting: lands directly
+    "bankgate-local-copy": ("copy", "checksum"),
+    "bankgate-local-sha256": ("auto", "sha256"),
+    "bankgate-s3": ("auto", "checksum"),  # S3 copies server-side: temporary key, verify, copy
+    "bankgate-s3-direct": ("direct", "checksum"),
 }
 #: Variants that only differ for a large file (ciphers, landing modes): not run on small files.
-LARGE_ONLY = ("sftp-gcm", "paramiko", "bankgate-local-copy", "bankgate-local-size", "bankgate-s3-direct")
+LARGE_ONLY = (
+    "sftp-gcm",
+    "sftp-gcm+sha256sum",
+    "paramiko",
+    "bankgate-local-copy",
+    "bankgate-local-sha256",
+    "bankgate-s3-direct",
+)
 
 
 # -- the files ----------------------------------------------------------------------------------------
@@ -384,8 +396,14 @@ def child_main(name: str, spec: dict[str, Any]) -> None:
 
 
 def run_child(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    if name in ("sftp", "sftp-gcm"):
-        return run_openssh(spec, "aes128-gcm@openssh.com" if name == "sftp-gcm" else None)
+    if name.startswith("sftp"):
+        result = run_openssh(spec, "aes128-gcm@openssh.com" if name.startswith("sftp-gcm") else None)
+        if name.endswith("+sha256sum"):
+            started = time.perf_counter()
+            files = sorted(str(p) for p in Path(spec["dest_dir"]).iterdir())
+            subprocess.run(["sha256sum", *files], check=True, stdout=subprocess.DEVNULL)
+            result["seconds"] += time.perf_counter() - started
+        return result
     env = {**os.environ, **spec.get("env", {})}
     done = subprocess.run(
         [sys.executable, __file__, "--child", name, json.dumps(spec)], capture_output=True, text=True, env=env
@@ -575,19 +593,30 @@ def main() -> None:
 
 def report(results: dict[tuple[str, str, str], list[dict[str, Any]]], args: argparse.Namespace) -> None:
     rounds = f"{args.rounds} rounds" + (f" ({args.slow_rounds} for {', '.join(SLOW)})" if args.slow_rounds else "")
-    print(f"\nmedians of {rounds}; ratio = contender / best OpenSSH sftp variant in the same setting")
-    print(f"{'network':>10} {'workload':8} {'contender':20} {'MiB/s':>8} {'files/s':>8} {'peak RSS':>9} {'ratio':>6}")
+    print(
+        f"\nmedians of {rounds}; ratio = contender / best OpenSSH sftp variant in the same setting;"
+        " +sum = contender / (sftp-gcm, then sha256sum of what it wrote)"
+    )
+    print(
+        f"{'network':>10} {'workload':8} {'contender':20} {'MiB/s':>8} {'files/s':>8} {'peak RSS':>9} {'ratio':>6}"
+        f" {'+sum':>6}"
+    )
     settings = sorted({(n, w) for n, w, _ in results}, key=lambda k: (k[0] != "loopback", k[1] != "large"))
     for network, workload in settings:
         rows = {name: runs for (n, w, name), runs in results.items() if (n, w) == (network, workload)}
         rates = {name: statistics.median(r["bytes"] / MiB / r["seconds"] for r in runs) for name, runs in rows.items()}
         baseline = max((rates[n] for n in ("sftp", "sftp-gcm") if n in rates), default=0.0)
+        summed = rates.get("sftp-gcm+sha256sum", 0.0)
         for name, runs in rows.items():
             rss = max(r["peak_rss"] for r in runs) / MiB
             files = statistics.median(r["files"] / r["seconds"] for r in runs) if workload == "small" else 0
             ratio = f"{rates[name] / baseline:5.2f}x" if baseline else "-"
+            versus_sum = f"{rates[name] / summed:5.2f}x" if summed else "-"
             files_text = f"{files:8.0f}" if files else f"{'':8}"
-            print(f"{network:>10} {workload:8} {name:20} {rates[name]:8.1f} {files_text} {rss:7.0f} MB {ratio:>6}")
+            print(
+                f"{network:>10} {workload:8} {name:20} {rates[name]:8.1f} {files_text} {rss:7.0f} MB {ratio:>6}"
+                f" {versus_sum:>6}"
+            )
     versus = [(ours, theirs) for ours in ("bankgate-s3", "bankgate-s3-direct") for theirs in AIRFLOW]
     lines = []
     for network, workload in settings:
