@@ -202,10 +202,12 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
     from plugins.bankgate_sftp import stability
+    from plugins.bankgate_sftp.pull import sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
     rules = rules_for(bank)
-    _store, _prefix, ledger = _stores(bank)
+    store, _prefix, ledger = _stores(bank)
+    sweep_partials(store, f"{rules.partial_prefix}{bank.name}/", time.time())
     candidates = [_remote(item) for item in listing["files"]]
     directory_of = {item["path"]: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]

@@ -159,14 +159,24 @@ def _list(session: SftpSession, rules: BankRules) -> list[tuple[RemoteFile, str]
     return found
 
 
-def _sweep_partials(store: ObjectStore, prefix: str, now: float) -> None:
-    """Remove temporary uploads a crashed run left behind (a bucket lifecycle rule should too)."""
+def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
+    """Remove the temporary uploads under ``prefix`` older than ``older_than`` seconds: what a
+    run that died between its transfer and its verify left behind (its claim on the file has
+    long expired and a later run pulled the file again). A day is far longer than any transfer
+    or verify takes, so nothing in use is touched; a staged copy swept before its verify ran
+    only means the file is pulled again. Returns how many were removed; never raises (a pull
+    does not fail over housekeeping; a bucket lifecycle rule on the prefix is the backstop)."""
+    removed = 0
     try:
         for info in store.list(prefix):
-            if info.modified_ns and now - info.modified_ns / 1e9 > PARTIALS_STALE_AFTER:
+            if info.modified_ns and now - info.modified_ns / 1e9 > older_than:
                 store.delete(info.key)
-    except Exception:  # never fail a pull over housekeeping
+                removed += 1
+    except Exception:
         log.warning("could not sweep stale partial uploads under %s", prefix, exc_info=True)
+    if removed:
+        log.info("removed %d stale partial upload(s) under %s", removed, store.url_of(prefix))
+    return removed
 
 
 def pull_bank(
@@ -228,7 +238,7 @@ def pull_bank(
 
     todo = verdict.ready
     if todo:
-        _sweep_partials(store, partials, started)
+        sweep_partials(store, partials, started)
         _transfer_all(
             settings,
             rules,

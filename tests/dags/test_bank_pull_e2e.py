@@ -166,6 +166,20 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
     assert after.items() <= before.items()
 
 
+def test_a_run_removes_the_partial_uploads_a_dead_run_left_a_day_ago(env: Env) -> None:
+    stale, fresh = f"bankgate-partial/{BANK}/0ld-pay.ach", f"bankgate-partial/{BANK}/n3w-pay.ach"
+    for key in (stale, fresh):
+        env.store.put_bytes(key, b"half a file")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(env.staging / stale, (two_days_ago, two_days_ago))
+    env.put("pay.ach", b"101 ACME\n")
+
+    run, states = env.run(f"bank_pull__{BANK}")
+
+    assert run.state == "success", states
+    assert [i.key for i in env.store.list("bankgate-partial/")] == [fresh]  # a run in progress may own it
+
+
 def test_a_growing_file_is_skipped_then_pulled_by_the_next_run(env: Env) -> None:
     env.configure(stability='{ unchanged_for = "60 s" }')  # wide: a slow machine must not pull it early
     growing = env.put("growing.ach", b"first half\n", age=0)

@@ -48,3 +48,25 @@ def test_a_local_file_is_preallocated_to_the_hint(tmp_path) -> None:
             pytest.skip("this file system does not support fallocate")
         assert path.stat().st_blocks * 512 >= 64 << 20  # reserved
         assert path.stat().st_size == 0  # but not part of the file
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
+def test_stale_partial_uploads_are_swept_and_nothing_else(request: pytest.FixtureRequest, where: str) -> None:
+    """What a run that died between transfer and verify left under the bank's partial prefix
+    goes once it is a day old; fresh ones (a run in progress), other banks' and everything
+    outside the prefix stay."""
+    import time
+
+    from plugins.bankgate_sftp.pull import sweep_partials
+
+    store, base = open_url(request.getfixturevalue(where))
+    for key in ("bankgate-partial/acme/1-a.ach", "bankgate-partial/acme/2-b.ach", "bankgate-partial/other/3-c.ach"):
+        store.put_bytes(key, b"partial")
+    store.put_bytes(f"{base}2026-01-02/a.ach", b"landed")
+    now = time.time()
+
+    assert sweep_partials(store, "bankgate-partial/acme/", now) == 0  # fresh: maybe in use
+    assert sweep_partials(store, "bankgate-partial/acme/", now + 2 * 86400) == 2
+
+    assert [i.key for i in store.list("bankgate-partial/")] == ["bankgate-partial/other/3-c.ach"]
+    assert store.read_bytes(f"{base}2026-01-02/a.ach") == b"landed"
