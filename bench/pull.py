@@ -15,10 +15,10 @@ so machine noise hits every contender alike, each contender in its own child pro
 - ``paramiko``: paramiko's own ``SFTPClient.get`` (32 KiB prefetch, its default window);
 - ``bankgate-local``: ``pull_bank`` into a ``file://`` store with the defaults: pipelined reads,
   SHA-256 on the fly, ``verify="checksum"`` (a directory computes no checksum of its own, so
-  the size; see transfer.py); a local directory copies by rewriting, so ``landing="auto"``
-  streams straight into the final key;
-- ``bankgate-local-copy``: the same with ``landing="copy"`` (temporary key, verify, copy with the
-  full metadata: what S3 and GCS get), to show what the copy costs on a local disk;
+  the size; see transfer.py); ``landing="auto"``: a temporary key, verified, then hard-linked to
+  the final key with the full metadata (what S3 and GCS get, server-side);
+- ``bankgate-local-direct``: the same with ``landing="direct"`` (straight into the final key),
+  to show what the temporary key and the copy cost;
 - ``bankgate-local-sha256``: the defaults but ``verify="sha256"`` (the landed copy read back and
   hashed), to show what the read-back costs;
 - ``bankgate-s3``: ``pull_bank`` into moto S3 (a moto server in its own process) with the
@@ -74,7 +74,7 @@ CONTENDERS = (
     "sftp-gcm+sha256sum",
     "paramiko",
     "bankgate-local",
-    "bankgate-local-copy",
+    "bankgate-local-direct",
     "bankgate-local-sha256",
     "bankgate-s3",
     "bankgate-s3-direct",
@@ -88,8 +88,8 @@ AIRFLOW = ("airflow-sftp-to-s3",)
 SLOW = ("bankgate-s3", "bankgate-s3-direct", *AIRFLOW)
 #: (landing, verify) of each bankgate contender; the plain ones are the product defaults.
 BANKGATE = {
-    "bankgate-local": ("auto", "checksum"),  # a local directory copies by rewriting: lands directly
-    "bankgate-local-copy": ("copy", "checksum"),
+    "bankgate-local": ("auto", "checksum"),  # temporary key, verify, hard link to the final key
+    "bankgate-local-direct": ("direct", "checksum"),
     "bankgate-local-sha256": ("auto", "sha256"),
     "bankgate-s3": ("auto", "checksum"),  # S3 copies server-side: temporary key, verify, copy
     "bankgate-s3-direct": ("direct", "checksum"),
@@ -99,7 +99,7 @@ LARGE_ONLY = (
     "sftp-gcm",
     "sftp-gcm+sha256sum",
     "paramiko",
-    "bankgate-local-copy",
+    "bankgate-local-direct",
     "bankgate-local-sha256",
     "bankgate-s3-direct",
 )

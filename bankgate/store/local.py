@@ -1,8 +1,9 @@
 """A directory as an object store (``file://``): local runs, tests, reprocessing, benchmarks.
 
 Atomic like the cloud stores: an upload is written to a hidden temp file and renamed into
-place; ``create`` links the temp file to the key, which fails if the key exists; ``replace``
-compares and swaps under an exclusive lock (a shared file system needs locks, lesson 8).
+place (a file is never changed in place, which is what lets ``copy_to`` hard-link); ``create``
+links the temp file to the key, which fails if the key exists; ``replace`` compares and swaps
+under an exclusive lock (a shared file system needs locks, lesson 8).
 Metadata lives beside the data in ``.meta/``.
 """
 
@@ -168,6 +169,35 @@ class LocalStore(ObjectStore):
             finally:
                 temp.unlink(missing_ok=True)
             return self.info(key)
+
+    def copy_to(
+        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
+        """Within one file system a hard link: no byte is rewritten (a 1 GiB copy took ~5 s as
+        a rewrite). Safe because this store never changes a file in place: every write is a new
+        file renamed over its key, so keys sharing a file cannot see each other's writes, and a
+        delete removes one name only. Across file systems, the generic streamed copy."""
+        if not isinstance(target, LocalStore):
+            return super().copy_to(key, target, target_key, metadata=metadata)
+        source = self.info(key)
+        if source is None:
+            raise KeyError(key)
+        path = target._path(target_key)
+        temp = target._temp_beside(path)
+        try:
+            os.link(self._path(key), temp)
+        except FileNotFoundError:
+            raise KeyError(key) from None
+        except OSError:  # another file system, or one without hard links
+            return super().copy_to(key, target, target_key, metadata=metadata)
+        try:
+            target._write_meta(target_key, dict(metadata or source.metadata))
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        info = target.info(target_key)
+        assert info is not None
+        return info
 
     def delete(self, key: str, *, version: str | None = None) -> None:
         self._path(key).unlink(missing_ok=True)

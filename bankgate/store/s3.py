@@ -144,7 +144,12 @@ class S3Store(ObjectStore):
         extra: dict[str, Any] = {}
         if metadata is not None:
             extra = {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
-        self.client.copy({"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra or None)
+        try:
+            self.client.copy({"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra or None)
+        except ClientError as error:
+            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
+                raise KeyError(key) from None
+            raise
         info = target.info(target_key)
         assert info is not None
         return info

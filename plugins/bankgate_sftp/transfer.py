@@ -20,10 +20,10 @@ sees. A failed attempt leaves nothing: the upload is aborted, the temporary obje
 
 ``landing="direct"`` skips the temporary key for large files: they stream straight into the
 final key (still never partial) and are verified there, removed again if that fails. It saves
-the copy, which is server-side on S3 and GCS but a full rewrite on a local directory, at the
-price of the SHA-256 missing from a large object's metadata (the ledger has it) and of the
-object being visible for the moment verification takes. ``landing="auto"`` (the default)
-copies where the store copies server-side and lands directly elsewhere.
+the copy, at the price of the SHA-256 missing from a large object's metadata (the ledger has
+it) and of the object being visible for the moment verification takes. ``landing="auto"``
+(the default) copies where the store copies without moving the bytes through this process
+(S3 and GCS server-side, a local directory by hard link) and lands directly elsewhere.
 
 Verification (``verify``): the size always, against the bytes read and the remote stat before
 and after; then, with ``"checksum"`` (the default), the store's own whole-object checksum of
@@ -398,8 +398,8 @@ def promote_temp(
 
 
 def server_side_copy(store: ObjectStore) -> bool:
-    """Whether the store copies objects itself (S3, GCS) rather than streaming them through us
-    (the base implementation, e.g. a local directory, where a copy is a full rewrite)."""
+    """Whether the store copies objects without streaming them through us (S3 and GCS
+    server-side, a local directory by hard link) rather than with the base implementation."""
     return type(store).copy_to is not ObjectStore.copy_to
 
 

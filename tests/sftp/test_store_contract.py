@@ -70,3 +70,30 @@ def test_stale_partial_uploads_are_swept_and_nothing_else(request: pytest.Fixtur
 
     assert [i.key for i in store.list("bankgate-partial/")] == ["bankgate-partial/other/3-c.ach"]
     assert store.read_bytes(f"{base}2026-01-02/a.ach") == b"landed"
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
+def test_a_copy_is_independent_of_its_source(request: pytest.FixtureRequest, where: str) -> None:
+    """A copy (server-side on S3 and GCS, a hard link in a directory) carries the metadata it
+    is given and keeps its bytes when the source is overwritten or deleted."""
+    store, base = open_url(request.getfixturevalue(where))
+    store.put_bytes(f"{base}tmp/a", b"first version", metadata={"stage": "temporary"})
+    info = store.copy_to(f"{base}tmp/a", store, f"{base}final/a", metadata={"stage": "final"})
+    assert info.size == len(b"first version")
+    if where != "gcs_url":  # gcp-storage-emulator's rewrite drops the request's metadata
+        assert dict(store.info(f"{base}final/a").metadata) == {"stage": "final"}
+    store.put_bytes(f"{base}tmp/a", b"second version")
+    assert store.read_bytes(f"{base}final/a") == b"first version"
+    store.delete(f"{base}tmp/a")
+    assert store.read_bytes(f"{base}final/a") == b"first version"
+    with pytest.raises(KeyError):
+        store.copy_to(f"{base}tmp/a", store, f"{base}final/b")
+
+
+def test_a_local_copy_is_a_hard_link(tmp_path) -> None:
+    from bankgate.store.local import LocalStore
+
+    store = LocalStore(tmp_path)
+    store.put_bytes("tmp/a", b"x" * 1000)
+    store.copy_to("tmp/a", store, "final/a")
+    assert (tmp_path / "final/a").stat().st_ino == (tmp_path / "tmp/a").stat().st_ino
