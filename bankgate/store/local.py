@@ -52,6 +52,10 @@ def preallocate(fd: int, size: int) -> bool:
     return _fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, size) == 0
 
 
+class _NoLink(Exception):
+    """A hard link could not be made here: copy the bytes instead."""
+
+
 class LocalStore(ObjectStore):
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
@@ -95,35 +99,34 @@ class LocalStore(ObjectStore):
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
     ) -> ObjectInfo:
-        path = self._path(key)
-        temp = self._temp_beside(path)
-        try:
-            with open(temp, "wb") as out:
-                while chunk := source.read(COPY_BUFFER):
-                    out.write(chunk)
-            self._write_meta(key, metadata)
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        with self.writer(key, metadata=metadata) as out:
+            while chunk := source.read(COPY_BUFFER):
+                out.write(chunk)
         info = self.info(key)
         assert info is not None
         return info
 
     @contextmanager
-    def writer(
-        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
-    ) -> Iterator[IO[bytes]]:
+    def _replacing(self, key: str, metadata: Mapping[str, str] | None) -> Iterator[Path]:
+        """A hidden temporary path beside ``key``'s file, renamed over it (with ``metadata``)
+        when the block exits normally and removed when it raises."""
         path = self._path(key)
         temp = self._temp_beside(path)
         try:
-            with open(temp, "wb") as out:
-                if size:
-                    preallocate(out.fileno(), size)
-                yield out
+            yield temp
             self._write_meta(key, metadata)
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
+
+    @contextmanager
+    def writer(
+        self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
+    ) -> Iterator[IO[bytes]]:
+        with self._replacing(key, metadata) as temp, open(temp, "wb") as out:
+            if size:
+                preallocate(out.fileno(), size)
+            yield out
 
     def _write_meta(self, key: str, metadata: Mapping[str, str] | None) -> None:
         meta = self._meta_path(key)
@@ -182,19 +185,16 @@ class LocalStore(ObjectStore):
         source = self.info(key)
         if source is None:
             raise KeyError(key)
-        path = target._path(target_key)
-        temp = target._temp_beside(path)
         try:
-            os.link(self._path(key), temp)
-        except FileNotFoundError:
-            raise KeyError(key) from None
-        except OSError:  # another file system, or one without hard links
+            with target._replacing(target_key, dict(metadata or source.metadata)) as temp:
+                try:
+                    os.link(self._path(key), temp)
+                except FileNotFoundError:
+                    raise KeyError(key) from None
+                except OSError as error:  # another file system, or one without hard links
+                    raise _NoLink from error
+        except _NoLink:
             return super().copy_to(key, target, target_key, metadata=metadata)
-        try:
-            target._write_meta(target_key, dict(metadata or source.metadata))
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
         info = target.info(target_key)
         assert info is not None
         return info
