@@ -24,7 +24,8 @@ class ObjectInfo:
     """What a store knows of one object. ``etag`` identifies the content version for
     conditional writes; ``version`` is the store's version id or generation, if any;
     ``checksum`` the store's own whole-object checksum (``ObjectStore.checksum_algorithm``, hex;
-    see ``checksums``), "" where it has none for this object."""
+    see ``checksums``) when asked for (``info(key, checksum=True)``), "" where it has none for
+    this object or was not asked (S3 ``list`` never has it)."""
 
     key: str
     size: int
@@ -43,10 +44,16 @@ class ObjectStore(ABC):
     #: The whole-object checksum the store computes itself from the bytes it received and
     #: reports in ``info`` (``checksums.ALGORITHMS``); None where it computes none (a directory).
     checksum_algorithm: ClassVar[str | None] = None
+    #: True where reading an object back right after writing it proves nothing the write did not
+    #: (a local directory: the read is served from the page cache just written), so a store
+    #: without a checksum of its own is verified by size. False (the default): read it back.
+    size_proves_a_write: ClassVar[bool] = False
 
     @abstractmethod
-    def info(self, key: str) -> ObjectInfo | None:
-        """The object's metadata, or None if it does not exist."""
+    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
+        """The object's metadata, or None if it does not exist; with ``checksum``, also the
+        store's own checksum of it (on S3 a HEAD with checksum mode, which SSE-KMS objects
+        answer only to a caller allowed to decrypt)."""
 
     @abstractmethod
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:

@@ -64,9 +64,16 @@ ALGORITHMS: dict[str, type[Crc32] | type[Crc32c]] = {"crc32": Crc32, "crc32c": C
 
 
 def new_checksum(algorithm: str | None) -> Checksum | None:
-    """A running checksum of the named algorithm; None for None (a store that computes none)."""
+    """A running checksum of the named algorithm; None for None (a store that computes none)
+    and for CRC-32C without google-crc32c's C extension (its pure-Python fallback runs at a few
+    MB/s: better no checksum, and a read-back, than a pull at that speed)."""
     if algorithm is None:
         return None
+    if algorithm == "crc32c":
+        import google_crc32c
+
+        if google_crc32c.implementation != "c":
+            return None
     return ALGORITHMS[algorithm]()
 
 

@@ -57,7 +57,7 @@ class GCSStore(ObjectStore):
             checksum=from_base64(blob.crc32c),
         )
 
-    def info(self, key: str) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:  # GCS always has it
         blob = self.bucket.get_blob(key)
         return None if blob is None else self._info(blob)
 

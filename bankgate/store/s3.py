@@ -4,10 +4,12 @@ Uploads go through boto3's managed transfer: multipart for large streams, parts 
 size, and the object appears only when the upload completes. Conditional writes use S3's
 ``If-None-Match: *`` and ``If-Match: <etag>`` on PutObject.
 
-Every upload asks for a full-object CRC-32 (``ChecksumAlgorithm="CRC32"``, and
-``ChecksumType="FULL_OBJECT"`` for multipart): each request carries the CRC-32 of its body,
-which S3 checks on receipt, and S3 reports the object's CRC-32 of what it stored, which
-``info`` returns (``ObjectInfo.checksum``) so a writer can compare it with its own.
+Every upload asks for a CRC-32 (``ChecksumAlgorithm="CRC32"``): each request carries the
+CRC-32 of its body, which S3 checks on receipt. A single PutObject (``put`` up to one part's
+size), the streaming ``writer``'s multipart uploads (``ChecksumType="FULL_OBJECT"``) and
+``copy_to`` up to 5 GiB (one CopyObject) also get a full-object CRC-32 of what S3 stored,
+which ``info(key, checksum=True)`` returns so a writer can compare it with its own; larger
+``put`` and ``copy_to`` get a composite one (a checksum of the parts' checksums), not reported.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
 
 MULTIPART_CHUNK = 16 << 20
+COPY_OBJECT_LIMIT = 5 << 30  # the largest object one CopyObject request copies
 PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412"}
 
 
@@ -54,9 +57,10 @@ class S3Store(ObjectStore):
             checksum=from_base64(head.get("ChecksumCRC32")) if head.get("ChecksumType") != "COMPOSITE" else "",
         )
 
-    def info(self, key: str) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            mode = {"ChecksumMode": "ENABLED"} if checksum else {}
+            head = self.client.head_object(Bucket=self.bucket, Key=key, **mode)
         except ClientError as error:
             if _code(error) in {"404", "NoSuchKey", "NotFound"}:
                 return None
@@ -84,7 +88,10 @@ class S3Store(ObjectStore):
             extra["Metadata"] = dict(metadata)
         if content_type:
             extra["ContentType"] = content_type
-        config = TransferConfig(multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4, use_threads=True)
+        # Up to one part's size in one PutObject: a multipart upload here would get a composite
+        # checksum (of the parts' checksums), which says nothing of the whole object's bytes.
+        part = MULTIPART_CHUNK
+        config = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=4, use_threads=True)
         self.client.upload_fileobj(source, self.bucket, key, ExtraArgs=extra or None, Config=config)
         info = self.info(key)
         assert info is not None
@@ -138,19 +145,26 @@ class S3Store(ObjectStore):
     def copy_to(
         self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
     ) -> ObjectInfo:
-        """Server-side copy within S3 (managed: multipart copy for objects over 5 GB)."""
+        """Server-side copy within S3: one CopyObject up to 5 GiB, which has S3 compute the copy's
+        full-object CRC-32 (``info(checksum=True)`` reports it, so a copy can be checked against
+        the bytes read); above that a managed multipart copy (a composite checksum)."""
+        from boto3.s3.transfer import TransferConfig
+
         if not isinstance(target, S3Store):
             return super().copy_to(key, target, target_key, metadata=metadata)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata is not None:
-            extra = {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+            extra |= {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+        config = TransferConfig(multipart_threshold=COPY_OBJECT_LIMIT, multipart_chunksize=MULTIPART_CHUNK * 8)
         try:
-            self.client.copy({"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra or None)
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra, Config=config
+            )
         except ClientError as error:
             if _code(error) in {"404", "NoSuchKey", "NotFound"}:
                 raise KeyError(key) from None
             raise
-        info = target.info(target_key)
+        info = target.info(target_key, checksum=True)
         assert info is not None
         return info
 

@@ -261,27 +261,32 @@ def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: 
 
 def _verify(store: ObjectStore, key: str, read: Digest, verify: Verify) -> str:
     """Check the object against what was read (see Verification above); returns its etag."""
-    info = store.info(key)
+    info = store.info(key, checksum=verify == "checksum")
     url = store.url_of(key)
     if info is None:
         raise VerificationFailed(f"{url} is missing after its upload completed")
     if info.size != read.size:
         raise VerificationFailed(f"{url} has {info.size} bytes, {read.size} were read")
-    if verify == "checksum" and store.checksum_algorithm:
+    if verify == "checksum":
         if info.checksum and read.checksum:
-            if info.checksum != read.checksum:
-                raise VerificationFailed(
-                    f"{url}: the store's {store.checksum_algorithm} of the object is {info.checksum}, the bytes read"
-                    f" give {read.checksum}"
-                )
+            _same_checksum(store, url, info.checksum, read)
             return info.etag
-        verify = "sha256"  # the store reports no whole-object checksum for this one: read it back
+        if store.checksum_algorithm or not store.size_proves_a_write:
+            verify = "sha256"  # no checksum of the store's for this object: read it back
     if verify == "sha256":
         with store.open(key) as stream:
             digest = _sha256_of(stream)
         if digest != read.sha256:
             raise VerificationFailed(f"{url} does not hash to the SHA-256 of the bytes read")
     return info.etag
+
+
+def _same_checksum(store: ObjectStore, url: str, stored: str, read: Digest) -> None:
+    if stored != read.checksum:
+        raise VerificationFailed(
+            f"{url}: the store's {store.checksum_algorithm} of the object is {stored}, the bytes read give"
+            f" {read.checksum}"
+        )
 
 
 def _sha256_of(stream: IO[bytes]) -> str:
@@ -388,9 +393,14 @@ def promote_temp(
         else:
             full = {**meta, META_SIZE: str(size), META_SHA256: sha256}
             info = store.copy_to(temp, store, final, metadata=full)
-            if info.size != size or info.metadata.get(META_SHA256, sha256) != sha256:
+            try:
+                if info.size != size or info.metadata.get(META_SHA256, sha256) != sha256:
+                    raise VerificationFailed(f"{store.url_of(final)} does not match its verified temporary copy")
+                if verify == "checksum" and info.checksum and read.checksum:  # the copy, checked by the store
+                    _same_checksum(store, store.url_of(final), info.checksum, read)
+            except VerificationFailed:
                 store.delete(final)
-                raise VerificationFailed(f"{store.url_of(final)} does not match its verified temporary copy")
+                raise
             etag = info.etag
     finally:
         store.delete(temp)

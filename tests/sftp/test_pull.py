@@ -8,6 +8,7 @@ import io
 import os
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ from plugins.bankgate_sftp import (
 )
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.reader import RemoteReader, read_whole
+from plugins.bankgate_sftp.transfer import SMALL_FILE
 from tests.sftp.conftest import settings_for
 from tests.sftp.netproxy import TcpProxy
 from tests.sftp.sshd import Sshd
@@ -265,12 +267,13 @@ class _FlipOnce(io.RawIOBase):
         return self.out.write(data)
 
 
-def cloud_store(url: str, *, flip: bool, report_checksums: bool = True) -> ObjectStore:
+def cloud_store(url: str, *, flip: bool, report_checksums: bool = True, flip_copies: bool = False) -> ObjectStore:
     """The S3 or GCS store of ``url`` that notes the pulled objects it reads (``opened``: not
     the ledger's records) and, with ``flip``,
     changes one byte of everything it is given to store (the store did not keep what was
     read: the bytes it holds, and checksums itself, differ from the bytes read from the bank);
-    without ``report_checksums`` its ``info`` says nothing of the store's checksum."""
+    without ``report_checksums`` its ``info`` says nothing of the store's checksum; with
+    ``flip_copies`` a copy lands with one byte changed."""
     store, _ = open_url(url)
     base = type(store)
 
@@ -282,8 +285,8 @@ def cloud_store(url: str, *, flip: bool, report_checksums: bool = True) -> Objec
                 type(self).opened += 1
             return super().open(key, **kwargs)
 
-        def info(self, key: str) -> ObjectInfo | None:
-            info = super().info(key)
+        def info(self, key: str, **kwargs) -> ObjectInfo | None:
+            info = super().info(key, **kwargs)
             return info if info is None or report_checksums else dataclasses.replace(info, checksum="")
 
         flipped_in_put = False
@@ -292,6 +295,19 @@ def cloud_store(url: str, *, flip: bool, report_checksums: bool = True) -> Objec
         def writer(self, key: str, **kwargs) -> Iterator[IO[bytes]]:
             with super().writer(key, **kwargs) as out:
                 yield _FlipOnce(out) if flip and not self.flipped_in_put else out
+
+        def copy_to(self, key: str, target: ObjectStore, target_key: str, **kwargs) -> ObjectInfo:
+            info = super().copy_to(key, target, target_key, **kwargs)
+            if not flip_copies or self.flipped_in_put or "bankgate-partial/" in target_key:
+                return info  # only the copy to the final key (GCS's own writer copies too)
+            changed = bytearray(super().read_bytes(target_key))
+            changed[len(changed) // 2] ^= 0x01
+            self.flipped_in_put = True
+            try:
+                base.put(self, target_key, io.BytesIO(bytes(changed)), metadata=info.metadata)
+            finally:
+                self.flipped_in_put = False
+            return self.info(target_key, checksum=True)
 
         def put(self, key: str, source: IO[bytes], **kwargs) -> ObjectInfo:
             data = source.read()
@@ -335,6 +351,55 @@ def test_the_stores_own_checksum_catches_a_changed_byte_without_a_read_back(
     assert report.ok and report.pulled[0].post_pull == "deleted"
     assert list(landed(url).values()) == [data]
     assert type(honest).opened == 0
+
+
+@pytest.mark.parametrize("size", [SMALL_FILE - 1, SMALL_FILE, SMALL_FILE + 1, 16 * 1024 * 1024 + 1])
+def test_files_around_the_small_file_and_part_sizes_are_verified_by_s3s_checksum(
+    server: Sshd, settings: SftpSettings, s3_url: str, size: int
+) -> None:
+    """Every size lands with a full-object CRC-32 (never a composite one, which would force a
+    read-back or, where a store mislabels it, a false mismatch)."""
+    data = os.urandom(size)
+    server.put("/outbound/a.ach", data, mtime=OLD)
+    watched = cloud_store(s3_url, flip=False)
+    report = pull_bank(settings, rules(post_pull=DELETE), s3_url, open_store=lambda u: (watched, open_url(u)[1]))
+    assert report.ok and report.pulled[0].post_pull == "deleted", report.failed
+    assert list(landed(s3_url).values()) == [data]
+    assert type(watched).opened == 0
+    store, base = open_url(s3_url)
+    [key] = [k for k in landed(s3_url)]
+    assert store.info(f"{base}{key}", checksum=True).checksum == f"{zlib.crc32(data):08x}"
+
+
+@pytest.mark.parametrize("where", ["s3_url", "gcs_url"])
+def test_a_copy_to_the_final_key_that_differs_is_removed_and_the_remote_kept(
+    request: pytest.FixtureRequest, server: Sshd, settings: SftpSettings, where: str
+) -> None:
+    url = request.getfixturevalue(where)
+    data = os.urandom(9 * 1024 * 1024)
+    server.put("/outbound/a.ach", data, mtime=OLD)
+    bad_copies = cloud_store(url, flip=False, flip_copies=True)
+    report = pull_bank(settings, rules(post_pull=DELETE), url, open_store=lambda u: (bad_copies, open_url(u)[1]))
+    assert len(report.failed) == 1 and "VerificationFailed" in report.failed[0].error, report
+    assert landed(url) == {}
+    assert (server.outbound / "a.ach").read_bytes() == data
+
+
+def test_a_store_without_checksums_that_is_not_a_local_directory_is_read_back(
+    server: Sshd, settings: SftpSettings, tmp_path: Path
+) -> None:
+    """Size alone is trusted only where a read-back could prove nothing more (a directory)."""
+
+    class RemoteShare(CorruptingStore):
+        size_proves_a_write = False
+
+    data = os.urandom(100_000)
+    server.put("/outbound/a.ach", data, mtime=OLD)
+    root = tmp_path / "share"
+    share = RemoteShare(root)
+    report = pull_bank(settings, rules(post_pull=DELETE), f"file://{root}", open_store=lambda u: (share, ""))
+    assert len(report.failed) == 1 and "SHA-256" in report.failed[0].error
+    assert (server.outbound / "a.ach").read_bytes() == data
 
 
 def test_an_object_without_the_stores_checksum_is_read_back(server: Sshd, settings: SftpSettings, s3_url: str) -> None:
