@@ -40,6 +40,20 @@ def _libc_fallocate() -> ctypes._CFuncPtr | None:
 _fallocate = _libc_fallocate()
 
 
+def _sync_directory(path: Path) -> None:
+    """Make a rename in ``path`` durable (where the file system lets a directory be synced)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def preallocate(fd: int, size: int) -> bool:
     """Reserve ``size`` bytes of disk for a file about to be written, without changing its
     length (so a short write leaves no zeros). Why: ext4 allocating blocks as a large file is
@@ -57,6 +71,8 @@ class _NoLink(Exception):
 
 
 class LocalStore(ObjectStore):
+    size_proves_a_write = True  # a read-back would come from the page cache just written
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
         self.url = f"file://{self.root}"
@@ -70,7 +86,7 @@ class LocalStore(ObjectStore):
     def _meta_path(self, key: str) -> Path:
         return self.root / META / f"{key}.json"
 
-    def info(self, key: str) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
         path = self._path(key)
         try:
             st = path.stat()
@@ -109,13 +125,15 @@ class LocalStore(ObjectStore):
     @contextmanager
     def _replacing(self, key: str, metadata: Mapping[str, str] | None) -> Iterator[Path]:
         """A hidden temporary path beside ``key``'s file, renamed over it (with ``metadata``)
-        when the block exits normally and removed when it raises."""
+        when the block exits normally and removed when it raises. The rename is made durable
+        (the directory synced), as the file's bytes are by whoever wrote them."""
         path = self._path(key)
         temp = self._temp_beside(path)
         try:
             yield temp
             self._write_meta(key, metadata)
             os.replace(temp, path)
+            _sync_directory(path.parent)
         finally:
             temp.unlink(missing_ok=True)
 
@@ -123,10 +141,15 @@ class LocalStore(ObjectStore):
     def writer(
         self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> Iterator[IO[bytes]]:
+        """The object is on disk (fsync) before it appears under its key: a pull may delete the
+        bank's copy once it has landed, and a landed copy only in the page cache would not
+        survive a crash of this machine (S3 and GCS answer an upload once it is durable)."""
         with self._replacing(key, metadata) as temp, open(temp, "wb") as out:
             if size:
                 preallocate(out.fileno(), size)
             yield out
+            out.flush()
+            os.fsync(out.fileno())
 
     def _write_meta(self, key: str, metadata: Mapping[str, str] | None) -> None:
         meta = self._meta_path(key)

@@ -97,3 +97,35 @@ def test_a_local_copy_is_a_hard_link(tmp_path) -> None:
     store.put_bytes("tmp/a", b"x" * 1000)
     store.copy_to("tmp/a", store, "final/a")
     assert (tmp_path / "final/a").stat().st_ino == (tmp_path / "tmp/a").stat().st_ino
+
+
+def test_a_local_object_is_on_disk_before_it_appears_under_its_key(tmp_path, monkeypatch) -> None:
+    """A pull may delete the bank's copy once it landed: in a directory, landed means synced to
+    disk (the file's bytes, then the directory entry), not just handed to the page cache."""
+    import os
+
+    from bankgate.store import local
+    from bankgate.store.local import LocalStore
+
+    store = LocalStore(tmp_path)
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source, target) -> None:
+        events.append(("rename", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(local.os, "fsync", fsync)
+    monkeypatch.setattr(local.os, "replace", replace)
+    with store.writer("in/a.ach", size=5) as out:
+        out.write(b"12345")
+
+    final = str(tmp_path / "in" / "a.ach")
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["fsync", "rename", "fsync"], events
+    assert events[0][1].endswith(".partial")  # the temporary file's bytes, before the rename
+    assert events[1][1] == final and events[2][1] == str(tmp_path / "in")  # then the directory
