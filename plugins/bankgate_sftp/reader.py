@@ -337,8 +337,10 @@ def read_range(session: SftpSession, path: str, offset: int, length: int) -> byt
 class RemoteReader:
     """``with RemoteReader(session, path) as r: for chunk in r.chunks(r.attributes.st_size): ...``
 
-    Chunks are ``memoryview`` or ``bytes`` slices, valid until the reader is closed (they are
-    hashed and written at once by the caller, so nothing is held for long).
+    Chunks are ``memoryview`` or ``bytes`` slices of immutable ``bytes`` received from the
+    channel, never of a buffer this reader reuses: a caller may keep them after reading on
+    (the transfer queues up to 32 between its reading and writing threads) and even after the
+    reader is closed.
     """
 
     def __init__(self, session: SftpSession, path: str, *, block: int | None = None, depth: int | None = None) -> None:
