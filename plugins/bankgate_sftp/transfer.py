@@ -34,7 +34,8 @@ transfer). A local directory computes none: its bytes went from the buffers hash
 through ``write()`` into the page cache, and reading them back would read that same page
 cache, so ``"checksum"`` checks the size there. ``"sha256"`` reads the object back and hashes
 it everywhere (the paranoid setting, and the fallback where a store reports no checksum for
-an object); ``"size"`` checks the size only.
+an object, or computes none and is not a local directory: ``ObjectStore.size_proves_a_write``);
+``"size"`` checks the size only.
 
 A dropped or stalled connection (socket errors, EOF, SSH errors, a read timeout) is retried
 with exponential backoff and jitter, from byte zero on a fresh connection: SFTP servers do not
