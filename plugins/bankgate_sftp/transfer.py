@@ -60,6 +60,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Literal, TypeVar
 from urllib.parse import quote
 
+from bankgate.banks import VERIFY_MODES
 from bankgate.store.base import ObjectStore
 from bankgate.store.checksums import new_checksum
 from plugins.bankgate_sftp.connection import SftpSession
@@ -70,8 +71,7 @@ from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Verify = Literal["checksum", "sha256", "size"]
-VERIFY_MODES = ("checksum", "sha256", "size")
+Verify = Literal["checksum", "sha256", "size"]  # described in bankgate.banks.VERIFY_MODES
 Landing = Literal["auto", "copy", "direct"]
 _SEAL = object()
 _QUEUE_CHUNKS = 32  # x ~255 KiB chunks: ~8 MiB between the reader and the uploader
@@ -212,7 +212,7 @@ def _in_thread(items: Iterator[Any], name: str) -> Iterator[Any]:
         thread.join()
 
 
-def _hashed(chunks: Iterator[Any], hasher: Any) -> Iterator[Any]:
+def _hashed(chunks: Iterator[Any], hasher: _Digester) -> Iterator[Any]:
     try:
         for chunk in chunks:
             hasher.update(chunk)
@@ -223,21 +223,18 @@ def _hashed(chunks: Iterator[Any], hasher: Any) -> Iterator[Any]:
             close()
 
 
-def _pump(chunks: Iterator[Any], out: IO[bytes], hasher: Any) -> int:
-    """Move chunks from the reader to ``out``, hashing on the way; returns the byte count.
+def _pump(chunks: Iterator[Any], out: IO[bytes], hasher: _Digester) -> None:
+    """Move chunks from the reader to ``out``, hashing (and counting) on the way.
 
     The reader and the hash run on a thread of their own, writing on this one: hashing and
     writing both release the GIL, so on two cores they overlap with paramiko's transport
     thread. (Hashing on a third thread of its own measured no faster on two cores.)"""
-    total = 0
     stages = _in_thread(_hashed(chunks, hasher), "bankgate-sftp-read")
     try:
         for chunk in stages:
             out.write(chunk)
-            total += len(chunk)
     finally:
         stages.close()
-    return total
 
 
 def _same(remote: RemoteFile, attrs: Any) -> bool:
@@ -251,7 +248,8 @@ def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: 
         if not _same(remote, reader.attributes):
             raise RemoteChanged(f"{remote.path} changed since it was listed")
         with store.writer(temp, metadata=meta, size=remote.size) as out:
-            count = _pump(reader.chunks(remote.size), out, hasher)
+            _pump(reader.chunks(remote.size), out, hasher)
+            count = hasher.size
             after = reader.fstat()
             if count != remote.size or not _same(remote, after):
                 raise RemoteChanged(
