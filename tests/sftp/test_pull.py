@@ -203,15 +203,21 @@ def test_bad_host_key_fails_the_run_and_touches_nothing(server: Sshd, local_url:
 # -- post-pull actions ----------------------------------------------------------------------------------
 
 
+def one_byte_changed(data: bytes | bytearray | memoryview) -> bytes:
+    """``data`` with its middle byte changed (nothing to change in no bytes): what a store that
+    did not keep what it was sent would hold, same size, so only a checksum can tell."""
+    changed = bytearray(data)
+    if changed:
+        changed[len(changed) // 2] ^= 0x01
+    return bytes(changed)
+
+
 class CorruptingStore(LocalStore):
-    """Flips a byte of every object it lands: the store did not keep what it was sent."""
+    """Changes a byte of every object it lands: the store did not keep what it was sent."""
 
     def _corrupt(self, key: str) -> None:
         path = self._path(key)
-        data = bytearray(path.read_bytes())
-        if data:
-            data[len(data) // 2] ^= 0xFF
-            path.write_bytes(bytes(data))
+        path.write_bytes(one_byte_changed(path.read_bytes()))
 
     @contextmanager
     def writer(self, key: str, **kwargs) -> Iterator[IO[bytes]]:  # LocalStore.put writes through it too
@@ -261,19 +267,16 @@ class _FlipOnce(io.RawIOBase):
 
     def write(self, data) -> int:  # type: ignore[override]
         if not self.flipped and len(data):
-            changed = bytearray(data)
-            changed[len(changed) // 2] ^= 0x01
-            data, self.flipped = bytes(changed), True
+            data, self.flipped = one_byte_changed(data), True
         return self.out.write(data)
 
 
 def cloud_store(url: str, *, flip: bool, report_checksums: bool = True, flip_copies: bool = False) -> ObjectStore:
     """The S3 or GCS store of ``url`` that notes the pulled objects it reads (``opened``: not
-    the ledger's records) and, with ``flip``,
-    changes one byte of everything it is given to store (the store did not keep what was
-    read: the bytes it holds, and checksums itself, differ from the bytes read from the bank);
-    without ``report_checksums`` its ``info`` says nothing of the store's checksum; with
-    ``flip_copies`` a copy lands with one byte changed."""
+    the ledger's records) and, with ``flip``, changes one byte of everything it is given to
+    store (the store did not keep what was read: the bytes it holds, and checksums itself,
+    differ from the bytes read from the bank); without ``report_checksums`` its ``info`` says
+    nothing of the store's checksum; with ``flip_copies`` a copy lands with one byte changed."""
     store, _ = open_url(url)
     base = type(store)
 
@@ -300,21 +303,18 @@ def cloud_store(url: str, *, flip: bool, report_checksums: bool = True, flip_cop
             info = super().copy_to(key, target, target_key, **kwargs)
             if not flip_copies or self.flipped_in_put or "bankgate-partial/" in target_key:
                 return info  # only the copy to the final key (GCS's own writer copies too)
-            changed = bytearray(super().read_bytes(target_key))
-            changed[len(changed) // 2] ^= 0x01
+            changed = one_byte_changed(super().read_bytes(target_key))
             self.flipped_in_put = True
             try:
-                base.put(self, target_key, io.BytesIO(bytes(changed)), metadata=info.metadata)
+                base.put(self, target_key, io.BytesIO(changed), metadata=info.metadata)
             finally:
                 self.flipped_in_put = False
             return self.info(target_key, checksum=True)
 
         def put(self, key: str, source: IO[bytes], **kwargs) -> ObjectInfo:
             data = source.read()
-            if flip and data:
-                changed = bytearray(data)
-                changed[len(changed) // 2] ^= 0x01
-                data = bytes(changed)
+            if flip:
+                data = one_byte_changed(data)
             self.flipped_in_put = True  # GCS's put goes through its writer: flip once, not twice
             try:
                 return super().put(key, io.BytesIO(data), **kwargs)
