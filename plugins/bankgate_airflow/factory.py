@@ -17,6 +17,8 @@ the transfer code is imported inside the task bodies (``steps``), so parsing sta
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,28 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 LIST_TIMEOUT = timedelta(minutes=15)
 TRANSFER_TIMEOUT = timedelta(hours=3)
+
+
+def one_result(**kwargs: Any) -> Any:
+    """Airflow's ``@task`` whose returned dict is one XCom. TaskFlow infers ``multiple_outputs``
+    from a ``dict`` return type and then also stores every key as its own XCom, so a run's
+    report showed up three times in Browse -> XComs."""
+    return task(multiple_outputs=False, **kwargs)
+
+
+RUN_STEPS = ("plan", "list_files", "select_files")  # a failure here leaves no file to report
+
+
+@contextmanager
+def noting_failure() -> Iterator[None]:
+    """Keep a failing run-level step's reason as its ``error`` XCom, for ``record``'s report."""
+    try:
+        yield
+    except Exception as exc:
+        from plugins.bankgate_airflow import steps
+
+        get_current_context()["ti"].xcom_push(key="error", value=steps.failure_summary(exc))
+        raise
 
 
 def default_banks_path() -> Path:
@@ -101,19 +125,20 @@ def _bank_tags(bank: BankConfig) -> list[str]:
     return ["bankgate", "bank-pull", f"bank:{bank.name}", *bank.tags]
 
 
-def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> None:
+def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_name: str = "") -> None:
     """plan -> list_files -> select_files -> pull_files (a task group mapped over batches of
     files: transfer -> verify -> post_pull) -> record."""
 
-    @task(execution_timeout=LIST_TIMEOUT)
+    @one_result(execution_timeout=LIST_TIMEOUT)
     def list_files(plan: dict[str, Any]) -> dict[str, Any]:
         """List the remote directories: matching files modified in the run's window, with their
         done markers; files over the bank's size limit are set aside."""
         from plugins.bankgate_airflow import steps
 
-        return steps.list_files(banks[plan["bank"]], plan)
+        with noting_failure():
+            return steps.list_files(banks[plan["bank"]], plan)
 
-    @task(execution_timeout=LIST_TIMEOUT)
+    @one_result(execution_timeout=LIST_TIMEOUT)
     def select_files(plan: dict[str, Any], listing: dict[str, Any]) -> list[dict[str, Any]]:
         """Keep the stable files not pulled yet (every stable one when forced) and group them
         into batches (see ``batches.make_batches``). What waits and why goes to the
@@ -121,14 +146,15 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
         from plugins.bankgate_airflow import batches, steps
 
         bank = banks[plan["bank"]]
-        selection = steps.select_files(bank, plan, listing)
+        with noting_failure():
+            selection = steps.select_files(bank, plan, listing)
         get_current_context()["ti"].xcom_push(key="selection", value=selection)
         return batches.make_batches(selection["selected"], bank.concurrency)
 
     def _label(batch: dict[str, Any]) -> None:
         get_current_context()["batch_label"] = batch["label"]  # type: ignore[typeddict-unknown-key]
 
-    @task(
+    @one_result(
         max_active_tis_per_dagrun=concurrency,
         execution_timeout=TRANSFER_TIMEOUT,
         map_index_template="{{ batch_label }}",
@@ -141,7 +167,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
         _label(batch)
         return batches.transfer(banks[batch["bank"]], batch)
 
-    @task(execution_timeout=TRANSFER_TIMEOUT, map_index_template="{{ batch_label }}")
+    @one_result(execution_timeout=TRANSFER_TIMEOUT, map_index_template="{{ batch_label }}")
     def verify(batch: dict[str, Any]) -> dict[str, Any]:
         """Check each staged copy (size, SHA-256 read back) against the bytes read; only then put
         it on its final staging key with its metadata and record the pull in the ledger."""
@@ -150,7 +176,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
         _label(batch)
         return batches.verify(banks[batch["bank"]], batch)
 
-    @task(execution_timeout=LIST_TIMEOUT, map_index_template="{{ batch_label }}")
+    @one_result(execution_timeout=LIST_TIMEOUT, map_index_template="{{ batch_label }}")
     def post_pull(batch: dict[str, Any]) -> dict[str, Any]:
         """Keep, delete or move each remote file, only for a pull the ledger holds as verified."""
         from plugins.bankgate_airflow import batches
@@ -163,18 +189,26 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int) -> No
         """One batch of files: transfer -> verify -> post_pull. A failure stops this batch only."""
         return post_pull(verify(transfer(batch)))
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
-    def record(plan: dict[str, Any], listing: dict[str, Any], done: Any) -> dict[str, Any]:
-        """Report the run (pulled, waiting, skipped, too large, failed and why); fail it if any
-        file failed."""
+    @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
+    def record(plan: dict[str, Any] | None, listing: dict[str, Any] | None, done: Any) -> dict[str, Any]:
+        """Report the run (pulled, waiting, skipped, too large, failed and why, or the step that
+        failed before any file was chosen); fail it if anything failed."""
         from plugins.bankgate_airflow import batches, steps
 
-        ti = get_current_context()["ti"]
-        selection = ti.xcom_pull(task_ids="select_files", key="selection") or {}
+        context = get_current_context()
+        ti = context["ti"]
+        name = plan["bank"] if plan else bank_name or str(context["params"].get("bank"))
+        selection = ti.xcom_pull(task_ids="select_files", key="selection")
+        errors = {step: ti.xcom_pull(task_ids=step, key="error") for step in RUN_STEPS}
+        step_failed = {step: why for step, why in errors.items() if why}
+        outputs = zip(RUN_STEPS, (plan, listing, selection), strict=True)
+        missing = next((step for step, output in outputs if output is None), None)
+        if missing and not step_failed:  # killed or timed out before it could say why
+            step_failed[missing] = "ended without a result or a reason (killed or timed out?); see its log"
         # A mapped task group's output arrives as the one dict when it ran once; batches whose
         # tasks failed have no result and their files are reported as failed.
         results = batches.file_results([done] if isinstance(done, dict) else list(done or []))
-        report = steps.record(banks[plan["bank"]], plan, listing, selection, results)
+        report = steps.record(name, banks.get(name), plan, listing, selection, results, step_failed=step_failed)
         ti.xcom_push(key="report", value=report)  # kept when the run fails below
         steps.raise_if_failed(report)
         return report
@@ -206,14 +240,15 @@ def bank_pull_dag(bank: BankConfig, banks: dict[str, BankConfig], source: Path) 
         },
     )
     def pull_bank() -> None:
-        @task
+        @one_result()
         def plan() -> dict[str, Any]:
             """This run's window of remote modification times (see the DAG docs)."""
             from plugins.bankgate_airflow import steps
 
-            return steps.plan_from_context(bank, get_current_context())
+            with noting_failure():
+                return steps.plan_from_context(bank, get_current_context())
 
-        _pull_tasks(banks, plan(), bank.concurrency)
+        _pull_tasks(banks, plan(), bank.concurrency, bank.name)
 
     return pull_bank()
 
@@ -248,12 +283,13 @@ Banks: {", ".join(names)} (config `{source}`).
         },
     )
     def bank_repull() -> None:
-        @task
+        @one_result()
         def plan() -> dict[str, Any]:
             """The chosen bank and days, checked."""
             from plugins.bankgate_airflow import steps
 
-            return steps.plan_from_params(banks, get_current_context()["params"])
+            with noting_failure():
+                return steps.plan_from_params(banks, get_current_context()["params"])
 
         _pull_tasks(banks, plan(), min(bank.concurrency for bank in banks.values()))
 
@@ -286,7 +322,7 @@ notifier: always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SN
         default_args={**DEFAULT_ARGS, "owner": bank.owner},
     )
     def check_sla() -> None:
-        @task(execution_timeout=LIST_TIMEOUT)
+        @one_result(execution_timeout=LIST_TIMEOUT)
         def check_arrivals() -> dict[str, Any]:
             """Count the day's arrivals up to the deadline; alert if too few."""
             from plugins.bankgate_airflow import steps

@@ -4,13 +4,20 @@ Pure functions of the bank config and the run's dates (no Airflow import), so th
 always selects the same files: a re-run or a backfill of a past day is repeatable, and the
 plan travels through XCom as a small JSON dict. (Where a file lands depends only on the file:
 ``<destination><mtime date>/<name>``, the transfer core's ``destination_key``.)
+
+Time zones: every datetime here is aware, and :func:`aware` is the one gate a datetime passes
+to get in, from Airflow's context or from XCom; a naive one is refused, because reading it
+would mean guessing a zone, and the worker's local zone (``TZ``) is never the bank's. Values
+are converted to plain ``datetime`` in the bank's zone: Airflow hands out pendulum datetimes,
+whose ``isoformat()`` after ``astimezone(ZoneInfo)`` drops the offset, and the naive string
+that came back from XCom was read in the worker's zone, losing the last hours before a run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bankgate.banks import BankConfig
@@ -30,7 +37,7 @@ class Plan:
     reason: str = "scheduled"  # scheduled | manual | repull
 
     def covers(self, mtime: float) -> bool:
-        return self.since.timestamp() <= mtime < self.end.timestamp()
+        return Window(self.since, self.end).covers(mtime)
 
     def to_xcom(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -38,7 +45,7 @@ class Plan:
 
     @classmethod
     def from_xcom(cls, raw: Mapping[str, Any]) -> Plan:
-        times = {k: datetime.fromisoformat(raw[k]) for k in ("start", "end", "since")}
+        times = {k: aware(datetime.fromisoformat(raw[k]), f"plan {k}") for k in ("start", "end", "since")}
         return cls(bank=raw["bank"], force=bool(raw["force"]), reason=raw["reason"], **times)
 
     def describe(self) -> str:
@@ -46,10 +53,37 @@ class Plan:
         return f"bank {self.bank}: files modified {window} ({self.reason}{', forced re-pull' if self.force else ''})"
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Remote modification times ``[since, end)``; the one test of "is this file in it", shared
+    by the pull runs and the arrival SLA. Server mtimes are UTC epoch seconds, so the test
+    compares epochs and no local zone takes part."""
+
+    since: datetime
+    end: datetime
+
+    def covers(self, mtime: float) -> bool:
+        return self.since.timestamp() <= mtime < self.end.timestamp()
+
+
+def aware(value: datetime, what: str, tz: tzinfo = UTC) -> datetime:
+    """``value`` as a plain, aware ``datetime`` in ``tz``; a naive one raises ValueError."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} {value.isoformat()} has no time zone; bankgate refuses to guess one")
+    utc = value.astimezone(UTC)
+    plain = datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)  # drops pendulum's subclass
+    return plain.astimezone(tz)
+
+
+def _optional(value: datetime | None, what: str, tz: tzinfo) -> datetime | None:
+    return None if value is None else aware(value, what, tz)
+
+
+def day_window(bank: BankConfig, day: date, deadline: datetime) -> Window:
+    """The arrival SLA's window: the bank-local ``day`` from midnight up to and including
+    ``deadline`` (server mtimes are whole seconds)."""
+    start = datetime.combine(day, time(0), tzinfo=bank.tz)
+    return Window(start, aware(deadline, "deadline", bank.tz) + timedelta(seconds=1))
 
 
 def scheduled_plan(
@@ -68,16 +102,15 @@ def scheduled_plan(
     interval is rebuilt from the cron (previous fire time to this one); a timetable with real
     intervals is used as is. A manual run without a logical date ends at ``run_after``.
     """
-    start, end = _aware(data_interval_start), _aware(data_interval_end or logical_date or run_after)
+    tz = bank.tz
+    start = _optional(data_interval_start, "data_interval_start", tz)
+    end = _optional(data_interval_end or logical_date or run_after, "the run's end", tz)
     if end is None:
         raise ValueError("the run has neither a data interval, a logical date nor a run_after")
-    end = end.astimezone(bank.tz)
     if start is None or start >= end:
         start, end = bank.interval_ending(end)
     since = start if force else bank.selection_window(start, end)[0]
-    return Plan(
-        bank.name, start.astimezone(bank.tz), end, since.astimezone(bank.tz), force, "manual" if manual else "scheduled"
-    )
+    return Plan(bank.name, start.astimezone(tz), end, since.astimezone(tz), force, "manual" if manual else "scheduled")
 
 
 def repull_plan(bank: BankConfig, first: date, last: date, *, force: bool = True) -> Plan:

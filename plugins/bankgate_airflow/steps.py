@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from bankgate.banks import BankConfig
 from bankgate.config import ConfigError
 from bankgate.notify import Alert, Notifier
-from plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
+from plugins.bankgate_airflow.runs import Plan, aware, day_window, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
     from plugins.bankgate_sftp import BankRules, PullLedger, RemoteFile
@@ -61,15 +61,22 @@ def plan_from_context(bank: BankConfig, context: Mapping[str, Any]) -> dict[str,
 
 
 def plan_from_params(banks: Mapping[str, BankConfig], params: Mapping[str, Any]) -> dict[str, Any]:
-    """The window of a ``bank_repull`` run from its form."""
+    """The window of a ``bank_repull`` run from its form; a mistake in the form fails the task
+    with one sentence (no retries, no traceback of a second error)."""
     name = params.get("bank")
     if name not in banks:
-        _fail(f"bank {name!r} is not configured (configured: {', '.join(sorted(banks))})")
+        _fail(f"bank_repull form: pick a bank; {name!r} is not configured (configured: {', '.join(sorted(banks))}).")
     try:
-        first, last = date.fromisoformat(str(params["start_date"])), date.fromisoformat(str(params["end_date"]))
-        plan = repull_plan(banks[name], first, last, force=bool(params.get("force", True)))
-    except (KeyError, ValueError) as exc:
-        _fail(f"bank_repull form: {exc}")
+        first, last = (date.fromisoformat(str(params[key])) for key in ("start_date", "end_date"))
+    except KeyError as exc:
+        problem = f"the {exc.args[0]} field is empty"
+    except ValueError as exc:
+        problem = f"a date is not YYYY-MM-DD ({exc})"
+    else:
+        problem = "" if first <= last else f"the last day ({last}) is before the first day ({first})"
+    if problem:
+        _fail(f"bank_repull form: {problem}.")
+    plan = repull_plan(banks[name], first, last, force=bool(params.get("force", True)))
     log.info("plan: %s", plan.describe())
     return plan.to_xcom()
 
@@ -81,7 +88,7 @@ def _fail(message: str) -> Any:
     """Fail the task without retries: retrying cannot fix a host key, a credential or a config."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    raise AirflowFailException(message)
+    raise AirflowFailException(message) from None  # the message says it all: no chained traceback
 
 
 def rules_for(bank: BankConfig) -> BankRules:
@@ -237,18 +244,30 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     return {"selected": selected, "already_pulled": len(done), "waiting": waiting}
 
 
+def failure_summary(exc: BaseException) -> str:
+    """One line for a report: the exception's own message, or its type when it has none."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 def record(
-    bank: BankConfig,
-    plan_raw: Mapping[str, Any],
-    listing: Mapping[str, Any],
-    selection: Mapping[str, Any],
+    name: str,
+    bank: BankConfig | None,
+    plan_raw: Mapping[str, Any] | None,
+    listing: Mapping[str, Any] | None,
+    selection: Mapping[str, Any] | None,
     results: Sequence[Mapping[str, Any]],
+    *,
+    step_failed: Mapping[str, str] | None = None,
     notifier: Notifier | None = None,
 ) -> dict[str, Any]:
     """The run's report (the task's XCom, shown in the UI): pulled, waiting, skipped, too large
-    (alerted), failed with the reason (a file with no result: its batch's task failed), and
-    post-pull errors. ``raise_if_failed`` then fails the run if there are any."""
-    plan = Plan.from_xcom(plan_raw)
+    (alerted), failed with the reason (a file with no result: its batch's task failed),
+    post-pull errors, and any run-level step that failed before files were chosen (``plan``,
+    ``list_files``, ``select_files``: then ``plan_raw``/``listing``/``selection`` are None and
+    the report says which step failed and why). ``raise_if_failed`` then fails the run."""
+    plan = Plan.from_xcom(plan_raw) if plan_raw else None
+    listing, selection = listing or {}, selection or {}
     selected = list(selection.get("selected") or [])
     pulled = [r for r in results if "key" in r and "failed" not in r]
     skipped = {r["path"]: r["skipped"] for r in results if "skipped" in r}
@@ -257,9 +276,10 @@ def record(
         failed[path] = "its batch's task failed; see that task's log"
     post_pull_errors = {r["path"]: r["post_pull"] for r in pulled if str(r.get("post_pull", "")).startswith("error:")}
     report = {
-        "bank": bank.name,
-        "window": [plan.since.isoformat(), plan.end.isoformat()],
-        "force": plan.force,
+        "bank": name,
+        "window": [plan.since.isoformat(), plan.end.isoformat()] if plan else None,
+        "force": plan.force if plan else None,
+        "step_failed": dict(step_failed or {}),
         "pulled": [{k: r[k] for k in ("path", "url", "size", "sha256", "post_pull")} for r in pulled],
         "bytes": sum(int(r["size"]) for r in pulled),
         "skipped": skipped,
@@ -270,8 +290,8 @@ def record(
         "post_pull_errors": post_pull_errors,
     }
     log.info(
-        "%s: %d pulled (%d bytes), %d already pulled, %d waiting, %d skipped, %d too large, %d failed",
-        bank.name,
+        "%s: %d pulled (%d bytes), %d already pulled, %d waiting, %d skipped, %d too large, %d failed%s",
+        name,
         len(pulled),
         report["bytes"],
         report["already_pulled"],
@@ -279,12 +299,13 @@ def record(
         len(skipped),
         len(report["too_large"]),
         len(failed),
+        "".join(f"; {step} failed: {why}" for step, why in report["step_failed"].items()),
     )
-    if report["too_large"]:
+    if report["too_large"] and bank is not None:
         (notifier or Notifier.from_env()).send(
             Alert(
                 "file_too_large",
-                bank.name,
+                name,
                 f"{len(report['too_large'])} file(s) over the {bank.max_file_size:,}-byte limit were not pulled",
                 {"files": report["too_large"], "max_file_size": bank.max_file_size},
             )
@@ -293,8 +314,9 @@ def record(
 
 
 def raise_if_failed(report: Mapping[str, Any]) -> None:
-    """Fail the run when a file was not pulled or its post-pull action failed, naming each."""
-    problems = [f"{path}: not pulled: {why}" for path, why in report["failed"].items()]
+    """Fail the run when a step or a file failed or a post-pull action failed, naming each."""
+    problems = [f"{step} failed: {why}" for step, why in report["step_failed"].items()]
+    problems += [f"{path}: not pulled: {why}" for path, why in report["failed"].items()]
     problems += [
         f"{path}: landed and recorded, but the post-pull action failed: {why}"
         for path, why in report["post_pull_errors"].items()
@@ -311,8 +333,8 @@ def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
     from plugins.bankgate_sftp import PullRecord, RemoteFile
 
-    start = datetime.combine(day, datetime.min.time(), tzinfo=bank.tz).timestamp()
-    end = deadline.timestamp()
+    window = day_window(bank, day, deadline)
+    start, end = window.since.timestamp(), window.end.timestamp()
     found: dict[str, int] = {}
     _store, _prefix, ledger = _stores(bank)
     utc_days = {datetime.fromtimestamp(t, UTC).date() for t in (start, end)}
@@ -321,11 +343,11 @@ def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
         folder = ledger.pulled_key(bank.name, probe).rsplit("/", 1)[0] + "/"
         for info in ledger.store.list(folder):
             pulled = PullRecord.from_json(ledger.store.read_bytes(info.key))
-            if start <= pulled.mtime <= end:
+            if window.covers(pulled.mtime):
                 found[pulled.path] = pulled.mtime
     with _session(bank) as session:
         for f, _directory in _list_all(session, bank):
-            if bank.selects(f.name) and start <= f.mtime <= end:
+            if bank.selects(f.name) and window.covers(f.mtime):
                 found.setdefault(f.path, f.mtime)
     return found
 
@@ -336,7 +358,7 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
     if sla is None:
         return {"bank": bank.name, "checked": False}
     moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
-    day = (moment or datetime.now(UTC)).astimezone(bank.tz).date()
+    day = aware(moment or datetime.now(UTC), "the run's logical date", bank.tz).date()
     deadline = bank.sla_deadline(day)
     if deadline is None:
         log.info("%s: %s is not a schedule day; no files expected", bank.name, day)

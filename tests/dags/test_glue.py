@@ -51,6 +51,27 @@ def test_repull_covers_whole_local_days() -> None:
         repull_plan(BANK, date(2025, 3, 9), date(2025, 3, 8))
 
 
+def test_naive_datetimes_are_refused_at_every_task_boundary() -> None:
+    naive = datetime(2025, 3, 10, 6, 30)
+    with pytest.raises(ValueError, match="has no time zone"):
+        scheduled_plan(BANK, data_interval_start=None, data_interval_end=naive, logical_date=None, run_after=None)
+    raw = repull_plan(BANK, date(2025, 3, 8), date(2025, 3, 9)).to_xcom()
+    with pytest.raises(ValueError, match="plan end 2025-03-10T00:00:00 has no time zone"):
+        Plan.from_xcom({**raw, "end": "2025-03-10T00:00:00"})
+
+
+def test_airflow_pendulum_dates_keep_their_offset_through_xcom() -> None:
+    """Airflow's context holds pendulum datetimes; their isoformat() after astimezone(ZoneInfo)
+    had no offset, so the window's end came back from XCom naive."""
+    import pendulum
+
+    fire = pendulum.datetime(2025, 3, 10, 10, 30, tz="UTC")  # 06:30 New York (EDT)
+    plan = scheduled_plan(BANK, data_interval_start=fire, data_interval_end=fire, logical_date=fire, run_after=fire)
+    raw = plan.to_xcom()
+    assert raw["end"] == "2025-03-10T06:30:00-04:00"
+    assert Plan.from_xcom(raw).end.timestamp() == fire.timestamp()
+
+
 def conn(**changes: object) -> SimpleNamespace:
     key = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
     extra = {"known_hosts": f"sftp.bank.example ssh-ed25519 {key}"}
