@@ -77,6 +77,17 @@ def default_banks_path() -> Path:
     return Path(os.environ.get(BANKS_ENV) or Path(__file__).resolve().parents[2] / "samples" / "banks.toml")
 
 
+UNPAUSE_NOTE = (
+    "Triggering a DAG from the UI unpauses it by default (the trigger form's *unpause* switch): a\n"
+    "manual run of a paused bank also starts its schedule. Switch it off to run once and stay paused."
+)
+
+
+def _literals(patterns: tuple[str, ...]) -> str:
+    """Patterns as Markdown code, so ``*.tmp`` shows as typed instead of as emphasis."""
+    return ", ".join("`" + p.replace("|", "\\|") + "`" for p in patterns)
+
+
 def _doc(bank: BankConfig, source: Path) -> str:
     rules = []
     if bank.stability.unchanged_seconds:
@@ -93,7 +104,7 @@ def _doc(bank: BankConfig, source: Path) -> str:
     rows = [
         ("connection", f"`{bank.conn_id}` (sftp; host key pinned by `extra.known_hosts`)"),
         ("remote directories", ", ".join(f"`{d}`" for d in bank.remote_dirs)),
-        ("include / exclude", f"{', '.join(bank.include)} / {', '.join(bank.exclude) or '-'}"),
+        ("include / exclude", f"{_literals(bank.include)} / {_literals(bank.exclude) or '-'}"),
         ("schedule", f"`{bank.cron}` ({bank.timezone})"),
         ("destination", f"`{bank.destination}<file date>/<name>`"),
         ("stable when", stability),
@@ -116,6 +127,8 @@ A run selects files modified in its interval (the previous fire time of the sche
 this one), widened back by the lookback so a file skipped earlier (still growing, no marker
 yet) is pulled later; the pull ledger keeps a file from being pulled twice. Trigger with
 **force** to pull this run's interval again; use **bank_repull** for a range of days.
+
+{UNPAUSE_NOTE}
 
 Config: `{source}` (bank `{bank.name}`).
 """
@@ -269,14 +282,19 @@ Pick the bank and the first and last bank-local day; every stable file whose rem
 modification time falls in those days is pulled again (**force**, the default) or only the
 ones not pulled yet (force off). Files land on the same keys as their first pull, so a re-pull
 replaces rather than duplicates. Files already deleted or moved on the server by the post-pull
-action cannot be pulled again from there.
+action cannot be pulled again from there: the run's report lists them under
+`gone_from_server` with where their pulled copy went; reprocess those from the archive.
+A last day before the first day is refused. Each run's note names the bank and the days.
+
+{UNPAUSE_NOTE}
 
 Banks: {", ".join(names)} (config `{source}`).
 """,
         default_args={**DEFAULT_ARGS, "owner": "bankgate"},
         max_active_runs=1,
         params={
-            "bank": Param(names[0], type="string", enum=names, title="Bank"),
+            # No default: a preselected bank is a re-pull of the wrong bank waiting to happen.
+            "bank": Param(type="string", enum=names, title="Bank", description="Required: the bank to re-pull"),
             "start_date": Param(type="string", format="date", title="First day", description="Bank-local date"),
             "end_date": Param(type="string", format="date", title="Last day", description="Bank-local, inclusive"),
             "force": Param(True, type="boolean", title="Force", description="Pull again files already pulled"),

@@ -120,3 +120,12 @@ def repull_plan(bank: BankConfig, first: date, last: date, *, force: bool = True
     start = datetime.combine(first, time(0), tzinfo=bank.tz)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=bank.tz)
     return Plan(bank.name, start, end, start, force, "repull")
+
+
+def repull_note(conf: Mapping[str, Any]) -> str:
+    """The note a ``bank_repull`` run carries in the UI's run list: which bank and which days,
+    so a list of re-pulls reads as what was asked, not as a column of run ids."""
+    bank, first, last = (conf.get(key) or "?" for key in ("bank", "start_date", "end_date"))
+    days = str(first) if first == last else f"{first} to {last}"
+    mode = "forced: files already pulled are pulled again" if conf.get("force", True) else "only files not yet pulled"
+    return f"Re-pull of bank {bank}, {days} (bank-local days; {mode})"

@@ -240,8 +240,24 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
         found = verdict.markers.get(f.path)
         item["marker"] = _pointer(found, directory_of[f.path]) if found else None
         selected.append(item)
+    gone = gone_from_server(ledger, bank.name, plan, candidates + [_remote(i) for i in listing["too_large"]])
     log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), len(done), len(waiting))
-    return {"selected": selected, "already_pulled": len(done), "waiting": waiting}
+    return {"selected": selected, "already_pulled": len(done), "waiting": waiting, "gone": gone}
+
+
+def gone_from_server(ledger: PullLedger, bank: str, plan: Plan, listed: Sequence[RemoteFile]) -> dict[str, str]:
+    """For a re-pull (forced or from the form): files the ledger holds as pulled in the plan's
+    window that are no longer on the server as pulled (moved or deleted by the post-pull
+    action, or changed since), path -> where the pulled copy went. Nothing on the server can
+    bring them back; their copies can be reprocessed from the archive."""
+    if not plan.force:
+        return {}
+    here = {(f.path, f.size, f.mtime) for f in listed}
+    pulled = ledger.pulled_between(bank, plan.since.timestamp(), plan.end.timestamp())
+    gone = {r.path: r.url for r in pulled if (r.path, r.size, r.mtime) not in here}
+    for path, url in sorted(gone.items()):
+        log.warning("%s: %s was pulled to %s but is no longer on the server", bank, path, url)
+    return dict(sorted(gone.items()))
 
 
 def failure_summary(exc: BaseException) -> str:
@@ -285,6 +301,7 @@ def record(
         "skipped": skipped,
         "waiting": dict(selection.get("waiting") or {}),
         "already_pulled": int(selection.get("already_pulled") or 0),
+        "gone_from_server": dict(selection.get("gone") or {}),
         "too_large": [f["path"] for f in listing.get("too_large") or []],
         "failed": dict(sorted(failed.items())),
         "post_pull_errors": post_pull_errors,
@@ -301,6 +318,15 @@ def record(
         len(failed),
         "".join(f"; {step} failed: {why}" for step, why in report["step_failed"].items()),
     )
+    if report["gone_from_server"]:
+        log.warning(
+            "%s: %d file(s) in this window were pulled before but are no longer on the server, so they "
+            "cannot be pulled again: %s. Their pulled copies went to the staging keys named; reprocess "
+            "them from the archive (bankgate process <archive URL>) instead.",
+            name,
+            len(report["gone_from_server"]),
+            ", ".join(report["gone_from_server"]),
+        )
     if report["too_large"] and bank is not None:
         (notifier or Notifier.from_env()).send(
             Alert(
@@ -331,20 +357,10 @@ def raise_if_failed(report: Mapping[str, Any]) -> None:
 def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     """Files that arrived on ``day`` (bank-local) by ``deadline``: path -> mtime, from the pull
     ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
-    from plugins.bankgate_sftp import PullRecord, RemoteFile
-
     window = day_window(bank, day, deadline)
-    start, end = window.since.timestamp(), window.end.timestamp()
-    found: dict[str, int] = {}
     _store, _prefix, ledger = _stores(bank)
-    utc_days = {datetime.fromtimestamp(t, UTC).date() for t in (start, end)}
-    for utc_day in sorted(utc_days):
-        probe = RemoteFile("/", 0, int(datetime.combine(utc_day, datetime.min.time(), tzinfo=UTC).timestamp()))
-        folder = ledger.pulled_key(bank.name, probe).rsplit("/", 1)[0] + "/"
-        for info in ledger.store.list(folder):
-            pulled = PullRecord.from_json(ledger.store.read_bytes(info.key))
-            if window.covers(pulled.mtime):
-                found[pulled.path] = pulled.mtime
+    pulled = ledger.pulled_between(bank.name, window.since.timestamp(), window.end.timestamp())
+    found = {r.path: r.mtime for r in pulled}
     with _session(bank) as session:
         for f, _directory in _list_all(session, bank):
             if bank.selects(f.name) and window.covers(f.mtime):

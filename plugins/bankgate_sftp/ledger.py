@@ -26,7 +26,7 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bankgate.store.base import ObjectStore
@@ -126,6 +126,20 @@ class PullLedger:
             names = {info.key.rsplit("/", 1)[-1] for info in self.store.list(prefix)}
             done.update(f for f in group if f"{identity(bank, f)}.json" in names)
         return done
+
+    def pulled_between(self, bank: str, since: float, end: float) -> list[PullRecord]:
+        """Records of the files pulled whose remote mtime is in ``[since, end)``: one LIST per
+        UTC day the range touches (records are filed by the mtime's UTC date)."""
+        first = datetime.fromtimestamp(since, UTC).date()
+        last = datetime.fromtimestamp(max(since, end - 1), UTC).date()
+        found = []
+        for offset in range((last - first).days + 1):
+            prefix = f"{self._bank(bank)}pulled/{(first + timedelta(days=offset)).isoformat()}/"
+            for info in self.store.list(prefix):
+                pulled = PullRecord.from_json(self.store.read_bytes(info.key))
+                if since <= pulled.mtime < end:
+                    found.append(pulled)
+        return found
 
     def already_pulled(self, bank: str, remote: RemoteFile) -> bool:
         return self.store.info(self.pulled_key(bank, remote)) is not None

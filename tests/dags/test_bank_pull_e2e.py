@@ -404,32 +404,3 @@ def test_files_land_in_cloud_staging_with_their_metadata(env: Env, request: pyte
     assert len(pulled) == 2
     run, _states = env.run(f"bank_pull__{BANK}")
     assert xcom(run, "record")["already_pulled"] == 2
-
-
-def test_a_run_whose_listing_fails_still_reports_what_failed(env: Env) -> None:
-    wrong = env.sshd.client_key.with_suffix(".pub").read_text().split()[:2]
-    env.connect(known_hosts=f"[{env.sshd.host}]:{env.sshd.port} {wrong[0]} {wrong[1]}\n")
-    env.put("payroll.ach", b"untouched")
-
-    run, states = env.run(f"bank_pull__{BANK}")
-
-    assert run.state == "failed"
-    assert states[("record", -1)][0] == "failed"  # it ran, reported, then failed the run
-    report = xcom(run, "record", key="report")
-    assert report["bank"] == BANK and report["pulled"] == []
-    assert list(report["step_failed"]) == ["list_files"]
-    assert "host key CHANGED" in report["step_failed"]["list_files"]
-
-
-def test_a_repull_whose_plan_fails_reports_it_in_one_sentence(env: Env) -> None:
-    conf = {"bank": BANK, "start_date": "2026-03-09", "end_date": "2026-03-02", "force": True}
-
-    run, states = env.run("bank_repull", run_conf=conf)
-
-    assert run.state == "failed"
-    assert states[("plan", -1)] == ("failed", 1)  # a form mistake is not retried
-    report = xcom(run, "record", key="report")
-    assert report["step_failed"] == {
-        "plan": "bank_repull form: the last day (2026-03-02) is before the first day (2026-03-09)."
-    }
-    assert report["bank"] == BANK

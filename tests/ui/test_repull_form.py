@@ -4,11 +4,11 @@ Real parts only: an OpenSSH sshd serving the bank's files (``tests/sftp/sshd.py`
 3 in child processes (api-server, scheduler with the LocalExecutor, dag-processor; SQLite; the
 simple auth manager with everyone admin, so no login) parsing this repo's ``dags/``, and
 Debian's chromium driven by Playwright. The browser opens the DAG's page, clicks Trigger,
-picks the bank (not the form's default: a decoy bank sorted first reads the same directory
+picks the bank (none is preselected; a decoy bank sorted first reads the same directory
 into its own staging, so a pick the form ignored would show), sets the first and last day,
 keeps Force and "Unpause on trigger" as they are, and submits. The run is then followed
 through the REST API until it ends, and the staging directory is checked: exactly the files of
-the chosen day, with their bytes.
+the chosen day, with their bytes, and the run's note naming the bank and the day.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(300)
 
 CONN_ID = "sftp_ui"
 BANK = "harbor"  # the bank picked in the form
-DECOY = "atlantic"  # sorted first, so it is the form's default
+DECOY = "atlantic"  # sorted first: were the form to preselect a bank, it would be this one
 DAG_ID = "bank_repull"
 
 
@@ -151,12 +151,13 @@ def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
     expect(submit).to_be_disabled()  # the days are required
 
     bank = dialog.locator('input[name="element_bank"]')
-    expect(bank).to_have_value(DECOY)  # the form's default: the first bank
+    expect(bank).to_have_value("")  # no bank preselected
+    start.fill(case["day"])
+    end.fill(case["day"])
+    expect(submit).to_be_disabled()  # the bank is required too
     dialog.locator("#element_bank").click()
     page.get_by_role("option", name=BANK, exact=True).click()
     expect(bank).to_have_value(BANK)
-    start.fill(case["day"])
-    end.fill(case["day"])
     expect(dialog.locator('input[name="element_force"]')).to_be_checked()  # Force's default, kept
     expect(dialog.get_by_role("checkbox", name=f"Unpause {DAG_ID} on trigger")).to_be_checked()
     expect(submit).to_be_enabled()
@@ -173,6 +174,9 @@ def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
 
     assert run["conf"] == {"bank": BANK, "start_date": case["day"], "end_date": case["day"], "force": True}
     assert run["run_type"] == "manual" and run["triggered_by"] == "ui"
+    day = case["day"]
+    forced = "forced: files already pulled are pulled again"
+    assert run["note"] == f"Re-pull of bank {BANK}, {day} (bank-local days; {forced})"
     assert server.api("GET", f"dags/{DAG_ID}").json()["is_paused"] is False  # unpaused by the form
     assert _landed(case["staging"]) == case["wanted"]  # the day's two files, their bytes; not the next day's
     assert _landed(case["decoy_staging"]) == {}
