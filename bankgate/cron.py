@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = ["ALIASES", "Cron"]
@@ -104,6 +104,11 @@ class Cron:
             raise ValueError(f"{expression!r} never fires: no month in it has that day")
         return cls(expression, tuple(parts), sets[0], sets[1], sets[2], sets[3], weekdays)  # type: ignore[arg-type]
 
+    @property
+    def hourly(self) -> bool:
+        """Fires in every hour of the day (so in both showings of an hour the clocks repeat)."""
+        return len(self.hours) == 24
+
     def fires_on(self, day: date) -> bool:
         """Whether the schedule fires at some time on this (local) calendar day."""
         if day.month not in self.months:
@@ -119,19 +124,21 @@ class Cron:
         """The latest fire time strictly before ``before`` (an aware datetime), in ``tz``."""
         local = before.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
         while True:
-            candidate = self._previous_wall(local).replace(tzinfo=tz)
-            if candidate < before:
-                return candidate
-            local = candidate.replace(tzinfo=None) - timedelta(minutes=1)
+            wall = self._previous_wall(local)
+            for candidate in reversed(_instants(wall, tz, self.hourly)):
+                if candidate < before:
+                    return candidate
+            local = wall - timedelta(minutes=1)
 
     def next(self, after: datetime, tz: ZoneInfo) -> datetime:
         """The earliest fire time strictly after ``after`` (an aware datetime), in ``tz``."""
-        local = after.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=1)
+        local = after.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
         while True:
-            candidate = self._next_wall(local).replace(tzinfo=tz)
-            if candidate > after:
-                return candidate
-            local = candidate.replace(tzinfo=None) + timedelta(minutes=1)
+            wall = self._next_wall(local)
+            for candidate in _instants(wall, tz, self.hourly):
+                if candidate > after:
+                    return candidate
+            local = wall + timedelta(minutes=1)
 
     def _previous_wall(self, start: datetime) -> datetime:
         """The latest matching wall-clock minute at or before ``start`` (naive)."""
@@ -162,3 +169,17 @@ class Cron:
                             return datetime(day.year, day.month, day.day, hour, minute)
             day += timedelta(days=1)
         raise ValueError(f"cron {self.expression!r} never fires")
+
+
+def _instants(wall: datetime, tz: ZoneInfo, hourly: bool) -> list[datetime]:
+    """The instants a wall-clock fire time stands for, in order, as Airflow's
+    ``CronTriggerTimetable`` (croniter) fires them. A time the clocks show twice (set back)
+    fires at both showings when the schedule fires every hour, else once, at the second; a
+    time they skip (set forward) fires at the instant it would have been before the change.
+    Matching Airflow matters: a run's window starts at the previous fire time, and a different
+    choice left the hours between the two showings to no run's window."""
+    first, second = wall.replace(tzinfo=tz), wall.replace(tzinfo=tz, fold=1)
+    exists = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+    if first.utcoffset() == second.utcoffset() or not exists:
+        return [first]
+    return [first, second] if hourly else [second]
