@@ -55,12 +55,17 @@ class Outcome:
 
 
 class Rejected(Exception):
-    """The file itself is unacceptable: it goes to quarantine with this reason."""
+    """The file itself is unacceptable: it goes to quarantine with this reason.
 
-    def __init__(self, reason: str, problems: list[dict[str, Any]] | None = None) -> None:
+    ``detail`` adds fields to the ``.error.json`` (an archive error's member and limit)."""
+
+    def __init__(
+        self, reason: str, problems: list[dict[str, Any]] | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.problems = problems or []
+        self.detail = detail or {}
 
 
 class VerificationFailed(RuntimeError):
@@ -198,7 +203,7 @@ class Pipeline:
                 else:
                     self._parse(inner, member.kind, member_lineage, work)
         except ArchiveError as exc:
-            raise Rejected(exc.reason) from None  # the reason names the archive and member
+            raise Rejected(exc.reason, detail=exc.to_dict()) from None  # member, limit, actual, allowed
 
     def _decrypt(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
         """Decrypt into scratch, then detect again: a PGP file usually wraps a bank file or a zip."""
@@ -299,7 +304,13 @@ class Pipeline:
         source = self.staging.url_of(obj.key)
         target_key = self.quarantine_prefix + self.relative_key(obj.key)
         digest = _sha256_of(self.staging, obj.key)
-        report = {"source": source, "reason": rejected.reason, "problems": rejected.problems[:1000], "sha256": digest}
+        report = {
+            "source": source,
+            **rejected.detail,
+            "reason": rejected.reason,
+            "problems": rejected.problems[:1000],
+            "sha256": digest,
+        }
         self.quarantine.put_bytes(
             target_key + ".error.json",
             orjson.dumps(report, option=orjson.OPT_INDENT_2),

@@ -255,3 +255,19 @@ def test_zip_slip_is_quarantined_with_the_member_named(aws) -> None:
     )
     assert "etc/cron.d/evil" in report["reason"]
     assert aws.keys(aws.processed) == []
+
+
+def test_archive_error_json_names_the_member_and_the_limit(aws) -> None:
+    """Not just a sentence: the member's lineage and the limit crossed, for a person or a tool."""
+    bundle = _zip({"payroll.ach": PAYROLL, "zeros.ach": bytes(70 << 20)})  # deflates ~1,000:1, past 64 MiB
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/bomb.zip", Body=bundle)
+    aws.drain(handler)
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/bomb.zip.error.json")["Body"].read()
+    )
+    assert report["error"] == "ArchiveBomb"
+    assert report["member"] == ["acme/2026-11-23/bomb.zip", "zeros.ach"]
+    assert report["limit"] == "max_ratio" and report["allowed"] == 500 and report["actual"] > 500
+    assert "zeros.ach" in report["reason"]
+    [record] = ledger(aws)
+    assert record["state"] == "quarantined" and "zeros.ach" in record["reason"]
