@@ -173,14 +173,31 @@ class LocalStore(ObjectStore):
 
     @contextmanager
     def _locked(self, key: str) -> Iterator[None]:
+        """An exclusive lock on ``key``, held through a lock file that exists only while it is
+        held or waited for: one per object ever written would accumulate without bound.
+
+        The holder unlinks the file before unlocking, so a waiter may wake holding a lock on a
+        file no longer in place; it then retries on whichever file is at the path now, and the
+        lock held is always the one on the file at the path.
+        """
         lock = self.root / LOCKS / hashlib.sha256(key.encode()).hexdigest()
         lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        while True:
+            handle = open(lock, "a")  # noqa: SIM115 - closed on every path below
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    in_place = os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino
+                except FileNotFoundError:
+                    in_place = False
+                if in_place:
+                    try:
+                        yield
+                    finally:
+                        lock.unlink(missing_ok=True)  # while still held: waiters see it gone
+                    return
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()  # closing releases the lock
 
     def replace(self, key: str, data: bytes, *, etag: str, content_type: str = "application/json") -> ObjectInfo | None:
         path = self._path(key)

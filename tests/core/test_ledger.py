@@ -80,3 +80,26 @@ def test_failed_or_expired_claims_can_be_taken_over(store: ObjectStore) -> None:
     with pytest.raises(ClaimLost):
         short.finish(held, state=DONE)  # the worker that lost its lease cannot record a result
     assert short.finish(retaken, state=DONE).state == DONE
+
+
+def test_concurrent_replaces_never_lose_an_update(store: ObjectStore) -> None:
+    """Compare-and-swap under contention: every replace that succeeds saw the latest value."""
+    key = "counter.json"
+    store.create(key, b"0")
+    threads, rounds = 6, 15
+
+    def bump() -> None:
+        for _ in range(rounds):
+            while True:
+                info = store.info(key)
+                assert info is not None
+                value = int(store.read_bytes(key))
+                if store.replace(key, str(value + 1).encode(), etag=info.etag) is not None:
+                    break
+
+    workers = [threading.Thread(target=bump) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert int(store.read_bytes(key)) == threads * rounds

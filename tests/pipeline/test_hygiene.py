@@ -165,3 +165,16 @@ def test_failure_midway_leaves_no_scratch_and_loses_no_file(local, monkeypatch: 
     assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}  # the retry
     assert (local["archive"] / "acme/d/payroll.ach").read_bytes() == PAYROLL
     assert not any(local["scratch"].iterdir())
+
+
+def test_local_store_lock_files_do_not_accumulate(local) -> None:
+    """A lock file per object ever replaced would grow without bound (one per ledger record):
+    each is removed once the write it guarded is done."""
+    broken = (ROOT / "samples/nacha/payroll-amount-edited-after-controls.ach").read_bytes()
+    events = [stage(local, f"inbound/acme/d/{i}.ach", PAYROLL) for i in range(20)]
+    events.append(stage(local, "inbound/acme/d/edited.ach", broken))
+    for event in events + events[:3]:  # the last three are duplicate deliveries
+        assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert len(list(local["ledger"].rglob("*.json"))) == 21
+    locks = [p for d in local.values() for p in d.rglob("*") if ".locks" in p.parts and p.is_file()]
+    assert locks == [], f"{len(locks)} lock files left behind"
