@@ -22,7 +22,7 @@ from typing import IO, Any
 import orjson
 
 from bankgate.config import PipelineConfig
-from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger
+from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
 from bankgate.scratch import scratch_dir
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
@@ -91,7 +91,7 @@ class Pipeline:
         self.archive, self.archive_prefix = open_url(config.archive, **self._clients)
         self.quarantine, self.quarantine_prefix = open_url(config.quarantine, **self._clients)
         ledger_store, ledger_prefix = open_url(config.ledger, **self._clients)
-        self.ledger = Ledger(ledger_store, ledger_prefix)
+        self.ledger = Ledger(ledger_store, ledger_prefix, lease_seconds=config.lease_seconds)
         self._stores: dict[str, tuple[ObjectStore, str]] = {}
         self._keys: Any = None
         self._pgp_verify: Any = None
@@ -122,10 +122,16 @@ class Pipeline:
             return Outcome(source, claim.status, claim.record.file_type)
         work = _Work()
         try:
+            if claim.record.failures >= self.config.max_failures:
+                raise self._poisoned(obj, claim.record)
             digest, size = self._process_content(obj, info, work)
         except Rejected as rejected:
             self._discard(work)
-            return self._quarantine(obj, info, claim, rejected, work)
+            try:
+                return self._quarantine(obj, info, claim, rejected, work)
+            except BaseException as exc:
+                self._release(claim, exc)
+                raise
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
@@ -154,6 +160,18 @@ class Pipeline:
         # The original error matters more than a failed release; the lease expires anyway.
         with contextlib.suppress(Exception):
             self.ledger.finish(claim, state=FAILED, reason=f"{type(exc).__name__}: {exc}"[:500])
+
+    def _poisoned(self, obj: StagedObject, record: LedgerRecord) -> Rejected:
+        """A version whose every attempt failed for reasons outside the file: stop retrying, so
+        it does not circle until its message is parked in a DLQ while the file waits in staging."""
+        n, allowed = record.failures, self.config.max_failures
+        reason = (
+            f"{self.relative_key(obj.key)}: gave up after {n} failed "
+            f"attempts (max_failures {allowed}), each for a reason outside the file; the last: {record.last_failure}. "
+            "Move it back to staging to retry once the cause is fixed"
+        )
+        detail = {"error": "TooManyFailures", "limit": "max_failures", "actual": n, "allowed": allowed}
+        return Rejected(reason[:2000], detail=detail)
 
     # -- content -------------------------------------------------------------------------------
 

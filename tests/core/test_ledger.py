@@ -103,3 +103,18 @@ def test_concurrent_replaces_never_lose_an_update(store: ObjectStore) -> None:
     for t in workers:
         t.join()
     assert int(store.read_bytes(key)) == threads * rounds
+
+
+def test_failed_attempts_of_one_version_are_counted(store: ObjectStore) -> None:
+    """Releases after an infrastructure error and leases that expired under a dead worker both
+    count against the version; a newer version or a forced reprocess starts again from zero."""
+    ledger = Ledger(store, lease_seconds=0)
+    first = ledger.claim(SOURCE, "0001")
+    assert first.record.failures == 0
+    ledger.finish(first, state=FAILED, reason="ConnectionError: store unavailable")
+    second = ledger.claim(SOURCE, "0001")
+    assert (second.record.failures, second.record.last_failure) == (1, "ConnectionError: store unavailable")
+    third = ledger.claim(SOURCE, "0001")  # the second worker died holding it: its lease expired
+    assert third.record.failures == 2 and "lease" in third.record.last_failure
+    assert ledger.claim(SOURCE, "0002").record.failures == 0  # a newer version
+    assert ledger.claim(SOURCE, "0002", force=True).record.failures == 0

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from bankgate.demo.local_aws import LambdaContext
 from lambdas.process import handler
@@ -271,3 +272,46 @@ def test_archive_error_json_names_the_member_and_the_limit(aws) -> None:
     assert "zeros.ach" in report["reason"]
     [record] = ledger(aws)
     assert record["state"] == "quarantined" and "zeros.ach" in record["reason"]
+
+
+def test_a_poison_object_is_quarantined_after_max_failures(aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route into a bucket that does not exist fails every attempt for infrastructure reasons:
+    after BANKGATE_MAX_FAILURES of them the file is quarantined with the last error, instead of
+    being retried until SQS parks the message in the DLQ with the file left in staging."""
+    routes = {"nacha": {"destination": "s3://no-such-bucket/nacha/"}, "*": {"destination": f"s3://{aws.processed}/"}}
+    monkeypatch.setenv("BANKGATE_ROUTES", json.dumps(routes))
+    monkeypatch.setenv("BANKGATE_MAX_FAILURES", "3")
+    aws.drain(handler)  # the s3:TestEvent moto sends first, as AWS does
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach", Body=PAYROLL)
+    receives, failed = [], []
+    for _ in range(10):
+        got = aws.sqs.receive_message(
+            QueueUrl=aws.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["ApproximateReceiveCount"]
+        ).get("Messages", [])
+        if not got:
+            break
+        receives += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in got]
+        try:
+            failed.append(len(aws.deliver(handler, got)["batchItemFailures"]))
+        except BatchProcessingError:  # the whole batch failed: Lambda lets every message reappear
+            failed.append(len(got))
+            for m in got:
+                aws.sqs.change_message_visibility(
+                    QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+    assert failed == [1, 1, 1, 0]  # three failed attempts, then the fourth delivery quarantines
+    assert receives == [1, 2, 3, 4]  # so SQS maxReceiveCount must be at least BANKGATE_MAX_FAILURES + 1
+    assert aws.keys(aws.staging) == []
+    assert aws.keys(aws.archive, "quarantine/") == [
+        "quarantine/acme/2026-11-23/payroll.ach",
+        "quarantine/acme/2026-11-23/payroll.ach.error.json",
+    ]
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/payroll.ach.error.json")["Body"].read()
+    )
+    assert report["error"] == "TooManyFailures" and report["limit"] == "max_failures"
+    assert (report["actual"], report["allowed"]) == (3, 3)
+    assert "NoSuchBucket" in report["reason"] and "3 " in report["reason"]
+    [record] = ledger(aws)
+    assert record["state"] == "quarantined" and record["failures"] == 3 and "NoSuchBucket" in record["reason"]
+    assert record["archived_to"] == f"s3://{aws.archive}/quarantine/acme/2026-11-23/payroll.ach"
