@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,12 +26,14 @@ import orjson
 
 from bankgate.config import PipelineConfig
 from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
-from bankgate.scratch import scratch_dir
+from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
 from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
 from parsers.output import write_records
 from parsers.problems import ParseError
+
+log = logging.getLogger(__name__)
 
 EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 MAX_PGP_LAYERS = 2
@@ -95,6 +100,7 @@ class Pipeline:
         self._stores: dict[str, tuple[ObjectStore, str]] = {}
         self._keys: Any = None
         self._pgp_verify: Any = None
+        self._next_sweep = 0.0  # monotonic time of the next sweep for what dead workers left
 
     def _store(self, url: str) -> tuple[ObjectStore, str]:
         if url not in self._stores:  # clients and stores are reusable; no request data here
@@ -108,6 +114,7 @@ class Pipeline:
     # -- one object ----------------------------------------------------------------------------
 
     def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
+        self._sweep_if_due()
         source = self.staging.url_of(obj.key)
         info = self.staging.info(obj.key)
         if info is None:
@@ -154,6 +161,29 @@ class Pipeline:
         )
         records = sum(work.counts.values())
         return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
+
+    def _sweep_if_due(self) -> None:
+        """At most twice per lease, remove what killed workers left: their scratch directories
+        and hidden partial outputs, once older than the lease (no live worker is that old)."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.config.lease_seconds / 2
+        self.sweep()
+
+    def sweep(self) -> int:
+        """Remove dead workers' leftovers now; how many. Housekeeping must not fail the file at
+        hand, so an error is logged and the next sweep tries again."""
+        lease = self.config.lease_seconds
+        stores = {self.archive.url: self.archive, self.quarantine.url: self.quarantine}
+        stores[self.ledger.store.url] = self.ledger.store
+        for route in self.config.routes.values():
+            store, _ = self._store(route.destination)
+            stores.setdefault(store.url, store)
+        removed = _housekeeping("scratch", lambda: sweep_scratch(self._scratch_root(), lease))
+        for url, store in stores.items():
+            removed += _housekeeping(url, lambda store=store: store.sweep_partials(lease))
+        return removed
 
     def _release(self, claim: Claim, exc: BaseException) -> None:
         """An infrastructure failure: mark the claim failed so a retry may take it at once."""
@@ -346,6 +376,14 @@ class Pipeline:
             archived_to=moved,
         )
         return Outcome(source, "quarantined", work.file_type, reason=rejected.reason)
+
+
+def _housekeeping(what: str, sweep: Callable[[], int]) -> int:
+    try:
+        return sweep()
+    except Exception:
+        log.warning("sweeping %s for leftovers of dead workers failed", what, exc_info=True)
+        return 0
 
 
 def _sha256_of(store: ObjectStore, key: str) -> str:

@@ -14,16 +14,21 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from bankgate.scratch import age_seconds
 from bankgate.store.base import ObjectInfo, ObjectStore
 
 COPY_BUFFER = 1 << 20
 META, LOCKS = ".meta", ".locks"
+#: The hidden temp files ``_temp_beside`` names, and nothing else.
+PARTIAL = re.compile(r"^\..+\.[0-9a-f]{32}\.partial$")
 _FALLOC_FL_KEEP_SIZE = 1
 
 
@@ -111,6 +116,29 @@ class LocalStore(ObjectStore):
     def _temp_beside(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+
+    def sweep_partials(self, older_than: float) -> int:
+        """The hidden ``.partial`` temp files of writes that never finished (the writer was
+        killed), anywhere in the store; a file still being written is young (mtime), one just
+        hard-linked into place too (ctime)."""
+        if not self.root.exists():
+            return 0
+        now, removed = time.time(), 0
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if dirpath == str(self.root):
+                dirnames[:] = [d for d in dirnames if d not in (META, LOCKS)]
+            for name in filenames:
+                if not PARTIAL.match(name):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    if age_seconds(os.stat(path, follow_symlinks=False), now) < older_than:
+                        continue
+                    os.unlink(path)
+                except FileNotFoundError:
+                    continue
+                removed += 1
+        return removed
 
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
