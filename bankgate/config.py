@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
 from bankgate.store import split_url
 from parsers.output import FORMATS
 
@@ -45,6 +46,8 @@ class PipelineConfig:
     scratch_budget_bytes: int = DEFAULT_SCRATCH_BUDGET
     lenient: bool = False
     verify: str = "sha256"  # how an archived copy is checked before the original is deleted
+    lease_seconds: int = LEASE_SECONDS  # a claim older than this belongs to a dead worker
+    max_failures: int = MAX_FAILURES  # failed attempts of one version before it is quarantined
 
     def __post_init__(self) -> None:
         for name in ("staging", "archive", "quarantine", "ledger"):
@@ -62,6 +65,10 @@ class PipelineConfig:
             self._refuse_watched(name, getattr(self, name))
         if self.verify not in ("sha256", "size"):
             raise ConfigError("verify: use 'sha256' (re-read and hash the copy) or 'size'")
+        for name in ("lease_seconds", "max_failures"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name}: a whole number of at least 1, got {value!r}")
 
     def _refuse_watched(self, name: str, url: str) -> None:
         """Outputs inside the watched prefix would trigger the processor on its own outputs."""
@@ -107,7 +114,8 @@ class PipelineConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineConfig:
         """``BANKGATE_CONFIG`` (a TOML file), else ``BANKGATE_STAGING`` / ``_ARCHIVE`` /
-        ``_QUARANTINE`` / ``_LEDGER`` / ``_ROUTES`` (JSON) / ``_SCRATCH_ROOT`` / ``_SCRATCH_BUDGET``."""
+        ``_QUARANTINE`` / ``_LEDGER`` / ``_ROUTES`` (JSON) / ``_SCRATCH_ROOT`` / ``_SCRATCH_BUDGET`` /
+        ``_LEASE_SECONDS`` / ``_MAX_FAILURES``."""
         env = os.environ if env is None else env
         if env.get("BANKGATE_CONFIG"):
             return cls.from_toml(env["BANKGATE_CONFIG"])
@@ -116,8 +124,16 @@ class PipelineConfig:
             value = env.get(f"BANKGATE_{name.upper()}")
             if value:
                 raw[name] = value
-        if env.get("BANKGATE_SCRATCH_BUDGET"):
-            raw["scratch_budget_bytes"] = int(env["BANKGATE_SCRATCH_BUDGET"])
+        for variable, name in (
+            ("BANKGATE_SCRATCH_BUDGET", "scratch_budget_bytes"),
+            ("BANKGATE_LEASE_SECONDS", "lease_seconds"),
+            ("BANKGATE_MAX_FAILURES", "max_failures"),
+        ):
+            if env.get(variable):
+                try:
+                    raw[name] = int(env[variable])
+                except ValueError:
+                    raise ConfigError(f"{variable}: not a whole number: {env[variable]!r}") from None
         if env.get("BANKGATE_LENIENT"):
             raw["lenient"] = env["BANKGATE_LENIENT"].lower() in ("1", "true", "yes")
         try:

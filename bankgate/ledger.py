@@ -26,7 +26,11 @@ from bankgate.store.base import ObjectStore
 
 PROCESSING, DONE, QUARANTINED, FAILED = "processing", "done", "quarantined", "failed"
 #: A claim older than this is taken to belong to a worker that died (Lambda's limit is 15 min).
+#: Must exceed the longest a worker may run; see the README for its relation to SQS.
 LEASE_SECONDS = 16 * 60
+#: Failed attempts (infrastructure errors, expired leases) after which a version is quarantined
+#: instead of retried: a poison object must not circle until its message lands in a DLQ.
+MAX_FAILURES = 3
 MAX_CLAIM_ATTEMPTS = 8
 
 
@@ -40,6 +44,8 @@ class LedgerRecord:
     claimed_at: float = 0.0
     finished_at: float = 0.0
     attempts: int = 0
+    failures: int = 0  # failed attempts at this sequencer so far (infrastructure errors, dead workers)
+    last_failure: str = ""  # why the latest of them failed
     file_type: str = ""
     sha256: str = ""
     size: int = 0
@@ -110,6 +116,9 @@ class Ledger:
             if decision != "claimed":
                 return Claim(False, decision, record)
             fresh.attempts = record.attempts + 1
+            if record.sequencer == sequencer and record.state in (FAILED, PROCESSING) and not force:
+                fresh.failures = record.failures + 1  # the attempt before this one failed
+                fresh.last_failure = record.reason if record.state == FAILED else self._expired(record)
             written = self.store.replace(key, fresh.to_json(), etag=record_etag)
             if written is not None:
                 return Claim(True, "claimed", fresh, written.etag)
@@ -126,6 +135,13 @@ class Ledger:
                 return "busy"  # another worker holds a live claim
             # FAILED (an infrastructure error released it) or an expired lease: retry now
         return "claimed"  # newer version, expired lease of a dead worker, or forced
+
+    def _expired(self, record: LedgerRecord) -> str:
+        claimed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.claimed_at))
+        return (
+            f"the worker that claimed it at {claimed} did not finish within the {self.lease_seconds} s lease "
+            "(killed, timed out or out of memory)"
+        )
 
     def finish(self, claim: Claim, **updates: Any) -> LedgerRecord:
         """Record the outcome; only the holder of the claim may write it."""

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,13 +25,15 @@ from typing import IO, Any
 import orjson
 
 from bankgate.config import PipelineConfig
-from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger
-from bankgate.scratch import scratch_dir
+from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
 from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
 from parsers.output import write_records
 from parsers.problems import ParseError
+
+log = logging.getLogger(__name__)
 
 EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 MAX_PGP_LAYERS = 2
@@ -55,12 +60,17 @@ class Outcome:
 
 
 class Rejected(Exception):
-    """The file itself is unacceptable: it goes to quarantine with this reason."""
+    """The file itself is unacceptable: it goes to quarantine with this reason.
 
-    def __init__(self, reason: str, problems: list[dict[str, Any]] | None = None) -> None:
+    ``detail`` adds fields to the ``.error.json`` (an archive error's member and limit)."""
+
+    def __init__(
+        self, reason: str, problems: list[dict[str, Any]] | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.problems = problems or []
+        self.detail = detail or {}
 
 
 class VerificationFailed(RuntimeError):
@@ -86,10 +96,11 @@ class Pipeline:
         self.archive, self.archive_prefix = open_url(config.archive, **self._clients)
         self.quarantine, self.quarantine_prefix = open_url(config.quarantine, **self._clients)
         ledger_store, ledger_prefix = open_url(config.ledger, **self._clients)
-        self.ledger = Ledger(ledger_store, ledger_prefix)
+        self.ledger = Ledger(ledger_store, ledger_prefix, lease_seconds=config.lease_seconds)
         self._stores: dict[str, tuple[ObjectStore, str]] = {}
         self._keys: Any = None
         self._pgp_verify: Any = None
+        self._next_sweep = 0.0  # monotonic time of the next sweep for what dead workers left
 
     def _store(self, url: str) -> tuple[ObjectStore, str]:
         if url not in self._stores:  # clients and stores are reusable; no request data here
@@ -103,6 +114,7 @@ class Pipeline:
     # -- one object ----------------------------------------------------------------------------
 
     def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
+        self._sweep_if_due()
         source = self.staging.url_of(obj.key)
         info = self.staging.info(obj.key)
         if info is None:
@@ -117,10 +129,16 @@ class Pipeline:
             return Outcome(source, claim.status, claim.record.file_type)
         work = _Work()
         try:
+            if claim.record.failures >= self.config.max_failures:
+                raise self._poisoned(obj, claim.record)
             digest, size = self._process_content(obj, info, work)
         except Rejected as rejected:
             self._discard(work)
-            return self._quarantine(obj, info, claim, rejected, work)
+            try:
+                return self._quarantine(obj, info, claim, rejected, work)
+            except BaseException as exc:
+                self._release(claim, exc)
+                raise
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
@@ -144,11 +162,46 @@ class Pipeline:
         records = sum(work.counts.values())
         return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
 
+    def _sweep_if_due(self) -> None:
+        """At most twice per lease, remove what killed workers left: their scratch directories
+        and hidden partial outputs, once older than the lease (no live worker is that old)."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.config.lease_seconds / 2
+        self.sweep()
+
+    def sweep(self) -> int:
+        """Remove dead workers' leftovers now; how many. Housekeeping must not fail the file at
+        hand, so an error is logged and the next sweep tries again."""
+        lease = self.config.lease_seconds
+        stores = {self.archive.url: self.archive, self.quarantine.url: self.quarantine}
+        stores[self.ledger.store.url] = self.ledger.store
+        for route in self.config.routes.values():
+            store, _ = self._store(route.destination)
+            stores.setdefault(store.url, store)
+        removed = _housekeeping("scratch", lambda: sweep_scratch(self._scratch_root(), lease))
+        for url, store in stores.items():
+            removed += _housekeeping(url, lambda store=store: store.sweep_partials(lease))
+        return removed
+
     def _release(self, claim: Claim, exc: BaseException) -> None:
         """An infrastructure failure: mark the claim failed so a retry may take it at once."""
         # The original error matters more than a failed release; the lease expires anyway.
         with contextlib.suppress(Exception):
             self.ledger.finish(claim, state=FAILED, reason=f"{type(exc).__name__}: {exc}"[:500])
+
+    def _poisoned(self, obj: StagedObject, record: LedgerRecord) -> Rejected:
+        """A version whose every attempt failed for reasons outside the file: stop retrying, so
+        it does not circle until its message is parked in a DLQ while the file waits in staging."""
+        n, allowed = record.failures, self.config.max_failures
+        reason = (
+            f"{self.relative_key(obj.key)}: gave up after {n} failed "
+            f"attempts (max_failures {allowed}), each for a reason outside the file; the last: {record.last_failure}. "
+            "Move it back to staging to retry once the cause is fixed"
+        )
+        detail = {"error": "TooManyFailures", "limit": "max_failures", "actual": n, "allowed": allowed}
+        return Rejected(reason[:2000], detail=detail)
 
     # -- content -------------------------------------------------------------------------------
 
@@ -198,7 +251,7 @@ class Pipeline:
                 else:
                     self._parse(inner, member.kind, member_lineage, work)
         except ArchiveError as exc:
-            raise Rejected(exc.reason) from None  # the reason names the archive and member
+            raise Rejected(exc.reason, detail=exc.to_dict()) from None  # member, limit, actual, allowed
 
     def _decrypt(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int) -> None:
         """Decrypt into scratch, then detect again: a PGP file usually wraps a bank file or a zip."""
@@ -299,7 +352,13 @@ class Pipeline:
         source = self.staging.url_of(obj.key)
         target_key = self.quarantine_prefix + self.relative_key(obj.key)
         digest = _sha256_of(self.staging, obj.key)
-        report = {"source": source, "reason": rejected.reason, "problems": rejected.problems[:1000], "sha256": digest}
+        report = {
+            "source": source,
+            **rejected.detail,
+            "reason": rejected.reason,
+            "problems": rejected.problems[:1000],
+            "sha256": digest,
+        }
         self.quarantine.put_bytes(
             target_key + ".error.json",
             orjson.dumps(report, option=orjson.OPT_INDENT_2),
@@ -317,6 +376,14 @@ class Pipeline:
             archived_to=moved,
         )
         return Outcome(source, "quarantined", work.file_type, reason=rejected.reason)
+
+
+def _housekeeping(what: str, sweep: Callable[[], int]) -> int:
+    try:
+        return sweep()
+    except Exception:
+        log.warning("sweeping %s for leftovers of dead workers failed", what, exc_info=True)
+        return 0
 
 
 def _sha256_of(store: ObjectStore, key: str) -> str:

@@ -4,14 +4,19 @@ Warm Lambda containers reuse ``/tmp``: files of concurrent or earlier invocation
 "vanished or multiplied", and the disk filled up. Each unit of work gets its own ``uuid4``
 directory, checked against free space and a budget before anything is written, and removed
 in a ``finally`` whatever happens.
+
+A worker killed mid-flight (SIGKILL, a Lambda timeout) runs no ``finally``: ``sweep_scratch``
+lets a later invocation remove such a directory, once it is older than any live worker can be.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +25,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET = 256 << 20  # half of Lambda's default 512 MB /tmp
+PREFIX = "bankgate-"
+#: Only what ``scratch_dir`` creates: the root may be a ``/tmp`` shared with other programs.
+OURS = re.compile(rf"^{PREFIX}[0-9a-f]{{32}}$")
 
 
 class OutOfScratch(RuntimeError):
@@ -28,7 +36,7 @@ class OutOfScratch(RuntimeError):
 
 @contextmanager
 def scratch_dir(root: Path | str | None = None, budget_bytes: int = DEFAULT_BUDGET) -> Iterator[Path]:
-    """A new ``root/<uuid4 hex>`` directory (mode 0700), deleted when the block exits.
+    """A new ``root/bankgate-<uuid4 hex>`` directory (mode 0700), deleted when the block exits.
 
     Raises ``OutOfScratch`` up front if ``root`` has less than ``budget_bytes`` free.
     ``root`` defaults to ``tempfile.gettempdir()``.
@@ -37,7 +45,7 @@ def scratch_dir(root: Path | str | None = None, budget_bytes: int = DEFAULT_BUDG
     free = shutil.disk_usage(base).free
     if free < budget_bytes:
         raise OutOfScratch(f"{base}: {free:,} bytes free, the scratch budget is {budget_bytes:,}")
-    path = base / uuid.uuid4().hex
+    path = base / f"{PREFIX}{uuid.uuid4().hex}"
     path.mkdir(mode=0o700)
     try:
         yield path
@@ -60,3 +68,35 @@ def scratch_usage(path: Path) -> int:
         elif entry.is_file(follow_symlinks=False):
             total += entry.stat(follow_symlinks=False).st_size
     return total
+
+
+def age_seconds(st: os.stat_result, now: float) -> float:
+    """Time since a file was last written or linked: ``ctime`` moves when a hard link is made,
+    so a file linked into place just now is young even if its bytes are old."""
+    return now - max(st.st_mtime, st.st_ctime)
+
+
+def sweep_scratch(root: Path | str | None, older_than: float) -> int:
+    """Remove scratch directories a dead worker left in ``root``; how many were removed.
+
+    Only ``scratch_dir``'s own, and only those untouched for ``older_than`` seconds (the claim
+    lease, which no live worker outlasts). ``root`` as for ``scratch_dir``.
+    """
+    base = Path(root) if root is not None else Path(tempfile.gettempdir())
+    now, removed = time.time(), 0
+    try:
+        entries = list(os.scandir(base))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not OURS.match(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if age_seconds(entry.stat(follow_symlinks=False), now) < older_than:
+                continue
+        except FileNotFoundError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+        log.warning("removed scratch dir %s left by a worker that did not finish", entry.path)
+    return removed

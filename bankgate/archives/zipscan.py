@@ -18,6 +18,7 @@ from typing import IO
 
 from bankgate.archives.errors import (
     ArchiveBomb,
+    ArchiveError,
     CorruptArchive,
     EncryptedMember,
     UnsafeMember,
@@ -28,6 +29,7 @@ from bankgate.archives.limits import Budget, UnpackLimits
 from bankgate.archives.names import safe_name
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # local file header, 30 bytes
+_LOCAL_SIG = b"PK\x03\x04"
 _CENTRAL_SIZE = 46
 _CENTRAL_SIG = b"PK\x01\x02"
 _ZIP64_TRAILER = 56 + 20  # zip64 end-of-central-directory record + locator
@@ -98,8 +100,17 @@ def _count_central_directory(fp: IO[bytes], path: tuple[str, ...], budget: Budge
     Both the declared count and the records actually present are checked: ``zipfile``
     reads as many records as fit in the directory's declared size, whatever the count says.
     """
+    start_of_zip = fp.tell()
+    head = fp.read(len(_LOCAL_SIG))
     endrec = zipfile._EndRecData(fp)  # the stdlib's own end-record (and zip64 locator) parser
     if endrec is None:
+        if head == _LOCAL_SIG:  # it starts like a zip: the end was lost, most likely in transfer
+            size = fp.seek(0, 2) - start_of_zip
+            raise CorruptArchive(
+                f"{label(path)}: truncated: the zip ends after {size:,} bytes without its central directory "
+                "(cut short in transfer?); ask for it to be sent again",
+                member=path,
+            )
         raise CorruptArchive(f"{label(path)}: not a zip file (no end of central directory record)", member=path)
     budget.check_entries(endrec[_ECD_ENTRIES_TOTAL], path, "as the end record declares")
     size = endrec[_ECD_SIZE]
@@ -182,9 +193,12 @@ def _check_layout(fp: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, p
     Each entry spans its local header, name, extra field and compressed data; the spans,
     taken in offset order, must not overlap one another nor reach into the central
     directory. The local header must also agree with the directory on name, method and
-    encryption, so the data read is the data that was checked.
+    encryption, so the data read is the data that was checked. A disagreement is reported
+    only once every span has been checked: entries sharing one local header disagree with it
+    by construction, and whichever of them comes first must not turn a bomb into "corrupt".
     """
     starts: dict[int, int] = {}
+    disagreement: ArchiveError | None = None  # the first local header that contradicts its entry
     previous: tuple[str, int] | None = None  # name and end of the previous span
     for info in sorted(infos, key=lambda i: i.header_offset):
         where = (*path, info.orig_filename)
@@ -200,18 +214,10 @@ def _check_layout(fp: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, p
             raise CorruptArchive(f"{label(where)}: local header offset {offset:,} is out of range", member=where)
         fp.seek(offset)
         header = fp.read(_LOCAL.size)
-        if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
+        if len(header) != _LOCAL.size or header[:4] != _LOCAL_SIG:
             raise CorruptArchive(f"{label(where)}: no local header at offset {offset:,}", member=where)
         _, _, flags, method, *_, name_len, extra_len = _LOCAL.unpack(header)
-        if flags & _FLAG_ENCRYPTED:
-            raise EncryptedMember(f"{label(where)}: member is encrypted (local header)", member=where)
-        if method != info.compress_type:
-            raise CorruptArchive(
-                f"{label(where)}: local header says method {method}, the directory {info.compress_type}", member=where
-            )
-        encoding = "utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437"
-        if fp.read(name_len) != info.orig_filename.encode(encoding):
-            raise CorruptArchive(f"{label(where)}: local header names a different file", member=where)
+        disagreement = disagreement or _disagreement(info, flags, method, fp.read(name_len), where)
         data_start = offset + _LOCAL.size + name_len + extra_len
         end = data_start + info.compress_size
         if end > start_dir:
@@ -220,4 +226,22 @@ def _check_layout(fp: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, p
             )
         starts[id(info)] = data_start
         previous = (info.orig_filename, end)
+    if disagreement is not None:
+        raise disagreement
     return starts
+
+
+def _disagreement(
+    info: zipfile.ZipInfo, flags: int, method: int, name: bytes, where: tuple[str, ...]
+) -> ArchiveError | None:
+    """Why the local header read for ``info`` contradicts the central directory, if it does."""
+    if flags & _FLAG_ENCRYPTED:
+        return EncryptedMember(f"{label(where)}: member is encrypted (local header)", member=where)
+    if method != info.compress_type:
+        return CorruptArchive(
+            f"{label(where)}: local header says method {method}, the directory {info.compress_type}", member=where
+        )
+    encoding = "utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437"
+    if name != info.orig_filename.encode(encoding):
+        return CorruptArchive(f"{label(where)}: local header names a different file", member=where)
+    return None

@@ -95,6 +95,13 @@ class ObjectStore(ABC):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Objects under ``prefix``, in key order."""
 
+    def sweep_partials(self, older_than: float) -> int:
+        """Remove unfinished writes of this store's own that a killed writer left behind, once
+        untouched for ``older_than`` seconds; how many. None here by default: an S3 multipart
+        upload that is never completed stays invisible, and the bucket's lifecycle rule
+        (AbortIncompleteMultipartUpload) removes it."""
+        return 0
+
     def put_bytes(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
     ) -> ObjectInfo:

@@ -10,6 +10,7 @@ so the conditional semantics are proven on S3 and the local store.)
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -99,6 +100,18 @@ class GCSStore(ObjectStore):
             if not stream.closed:
                 stream.close()
             self.delete(temp.name)
+
+    def sweep_partials(self, older_than: float) -> int:
+        """The temporary objects of writers killed between finalising and renaming them (an
+        upload never finalised leaves no object: its session expires on its own)."""
+        now, removed = time.time(), 0
+        for blob in self.client.list_blobs(self.bucket_name, prefix=PARTIAL_PREFIX):
+            written = blob.updated or blob.time_created
+            if written is None or now - written.timestamp() < older_than:
+                continue
+            self.delete(blob.name, version=str(blob.generation) if blob.generation else None)
+            removed += 1
+        return removed
 
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""

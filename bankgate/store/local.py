@@ -14,16 +14,21 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from bankgate.scratch import age_seconds
 from bankgate.store.base import ObjectInfo, ObjectStore
 
 COPY_BUFFER = 1 << 20
 META, LOCKS = ".meta", ".locks"
+#: The hidden temp files ``_temp_beside`` names, and nothing else.
+PARTIAL = re.compile(r"^\..+\.[0-9a-f]{32}\.partial$")
 _FALLOC_FL_KEEP_SIZE = 1
 
 
@@ -112,6 +117,29 @@ class LocalStore(ObjectStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
 
+    def sweep_partials(self, older_than: float) -> int:
+        """The hidden ``.partial`` temp files of writes that never finished (the writer was
+        killed), anywhere in the store; a file still being written is young (mtime), one just
+        hard-linked into place too (ctime)."""
+        if not self.root.exists():
+            return 0
+        now, removed = time.time(), 0
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if dirpath == str(self.root):
+                dirnames[:] = [d for d in dirnames if d not in (META, LOCKS)]
+            for name in filenames:
+                if not PARTIAL.match(name):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    if age_seconds(os.stat(path, follow_symlinks=False), now) < older_than:
+                        continue
+                    os.unlink(path)
+                except FileNotFoundError:
+                    continue
+                removed += 1
+        return removed
+
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
     ) -> ObjectInfo:
@@ -173,14 +201,31 @@ class LocalStore(ObjectStore):
 
     @contextmanager
     def _locked(self, key: str) -> Iterator[None]:
+        """An exclusive lock on ``key``, held through a lock file that exists only while it is
+        held or waited for: one per object ever written would accumulate without bound.
+
+        The holder unlinks the file before unlocking, so a waiter may wake holding a lock on a
+        file no longer in place; it then retries on whichever file is at the path now, and the
+        lock held is always the one on the file at the path.
+        """
         lock = self.root / LOCKS / hashlib.sha256(key.encode()).hexdigest()
         lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        while True:
+            handle = open(lock, "a")  # noqa: SIM115 - closed on every path below
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    in_place = os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino
+                except FileNotFoundError:
+                    in_place = False
+                if in_place:
+                    try:
+                        yield
+                    finally:
+                        lock.unlink(missing_ok=True)  # while still held: waiters see it gone
+                    return
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()  # closing releases the lock
 
     def replace(self, key: str, data: bytes, *, etag: str, content_type: str = "application/json") -> ObjectInfo | None:
         path = self._path(key)

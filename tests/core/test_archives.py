@@ -154,6 +154,7 @@ class RawEntry:
     external_attr: int = 0o100644 << 16
     offset: int | None = None  # central directory's header offset, if not where it was written
     packed_size: int | None = None  # central directory's compressed size, if not len(data)
+    local_name: bytes | None = None  # the local header's name, if not the directory's
 
 
 def raw_zip(entries: list[RawEntry], declared_entries: int | None = None) -> bytes:
@@ -161,7 +162,7 @@ def raw_zip(entries: list[RawEntry], declared_entries: int | None = None) -> byt
     offsets = []
     for e in entries:
         offsets.append(len(out))
-        out += _local_header(e) + e.name + e.data
+        out += _local_header(e) + (e.name if e.local_name is None else e.local_name) + e.data
     directory = bytearray()
     for e, offset in zip(entries, offsets):
         packed = len(e.data) if e.packed_size is None else e.packed_size
@@ -199,8 +200,9 @@ def raw_zip(entries: list[RawEntry], declared_entries: int | None = None) -> byt
 def _local_header(e: RawEntry) -> bytes:
     flags = e.flags if e.local_flags is None else e.local_flags
     size = min(e.size, 0xFFFFFFFF)
+    name = e.name if e.local_name is None else e.local_name
     return struct.pack(
-        "<4s5H3L2H", b"PK\x03\x04", 20, flags, e.method, 0, 0x5C21, e.crc, len(e.data), size, len(e.name), 0
+        "<4s5H3L2H", b"PK\x03\x04", 20, flags, e.method, 0, 0x5C21, e.crc, len(e.data), size, len(name), 0
     )
 
 
@@ -503,6 +505,20 @@ def test_overlapping_entries_bomb_same_offset(sandbox: Path) -> None:
     assert caught.value.limit == "overlapping_entries" and stats.bytes_out == 0
 
 
+def test_overlapping_entries_bomb_whatever_the_local_header_names(sandbox: Path) -> None:
+    """Fifield's full overlap: every directory entry points at one shared local header, whose
+    name can match at most one of them. Which entry comes first must not decide the verdict:
+    it is a bomb (not merely "corrupt") even when the first entry's name differs from the header's."""
+    kernel = deflate_zeros(32 * MiB)
+    entries = [RawEntry(b"a0", kernel, 32 * MiB, local_name=b"kernel")]
+    entries += [RawEntry(f"a{i}".encode(), b"", 32 * MiB, offset=0, packed_size=len(kernel)) for i in range(1, 200)]
+    error = refused(ArchiveBomb, raw_zip(entries), sandbox, name="overlap.zip")
+    assert error.limit == "overlapping_entries" and "overlap" in error.reason
+    # A lone entry whose local header names another file is still corrupt, not a bomb.
+    lone = RawEntry(b"a.ach", ACH, len(ACH), zlib.crc32(ACH), zipfile.ZIP_STORED, local_name=b"b.ach")
+    assert "different file" in refused(CorruptArchive, raw_zip([lone]), sandbox).reason
+
+
 def test_overlapping_entries_bomb_quoted_headers(sandbox: Path) -> None:
     """Fifield's layout: each entry's data runs over the following entries' local headers
     and ends in the one shared kernel, so every entry inflates the whole kernel."""
@@ -635,6 +651,19 @@ def test_truncated_and_corrupt_archives(sandbox: Path) -> None:
             assert error.reason, what
         else:
             raise AssertionError(f"{what}: accepted")
+
+
+def test_a_truncated_zip_is_called_truncated(sandbox: Path) -> None:
+    """A zip cut short in transfer starts like a zip and has lost its end record: say so,
+    so the sender knows to resend, instead of "not a zip file"."""
+    zipped = make_zip({"a.ach": ACH * 20, "b.ach": ACH})
+    for cut in (40, len(zipped) // 2, len(zipped) - 60, len(zipped) - 10):
+        error = refused(CorruptArchive, zipped[:cut], sandbox, name="x.zip")
+        assert "truncated" in error.reason and "not a zip" not in error.reason, (cut, error.reason)
+        assert f"{cut:,} bytes" in error.reason
+    # Something that is not a zip at all keeps saying so (detected as a zip by its first bytes only).
+    error = refused(CorruptArchive, b"PK\x05\x06" + bytes(10), sandbox, name="x.zip")
+    assert "truncated" not in error.reason
 
 
 def _flip(data: bytes, at: int) -> bytes:

@@ -66,3 +66,16 @@ def test_from_toml_and_env(tmp_path: Path) -> None:
     assert PipelineConfig.from_env(env).route_for("nacha").destination == "s3://out/"
     with pytest.raises(ConfigError, match="not JSON"):
         PipelineConfig.from_env({**env, "BANKGATE_ROUTES": "{"})
+
+
+def test_lease_and_poison_threshold_settings() -> None:
+    env = {f"BANKGATE_{k.upper()}": v for k, v in BASE.items()} | {"BANKGATE_ROUTES": '{"*": "s3://out/"}'}
+    default = PipelineConfig.from_env(env)
+    assert (default.lease_seconds, default.max_failures) == (16 * 60, 3)
+    tuned = PipelineConfig.from_env({**env, "BANKGATE_LEASE_SECONDS": "1200", "BANKGATE_MAX_FAILURES": "5"})
+    assert (tuned.lease_seconds, tuned.max_failures) == (1200, 5)
+    for name, value in (("BANKGATE_LEASE_SECONDS", "0"), ("BANKGATE_MAX_FAILURES", "0")):
+        with pytest.raises(ConfigError, match=name.removeprefix("BANKGATE_").lower()):
+            PipelineConfig.from_env({**env, name: value})
+    with pytest.raises(ConfigError, match="BANKGATE_LEASE_SECONDS"):
+        PipelineConfig.from_env({**env, "BANKGATE_LEASE_SECONDS": "16m"})

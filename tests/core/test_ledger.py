@@ -80,3 +80,41 @@ def test_failed_or_expired_claims_can_be_taken_over(store: ObjectStore) -> None:
     with pytest.raises(ClaimLost):
         short.finish(held, state=DONE)  # the worker that lost its lease cannot record a result
     assert short.finish(retaken, state=DONE).state == DONE
+
+
+def test_concurrent_replaces_never_lose_an_update(store: ObjectStore) -> None:
+    """Compare-and-swap under contention: every replace that succeeds saw the latest value."""
+    key = "counter.json"
+    store.create(key, b"0")
+    threads, rounds = 6, 15
+
+    def bump() -> None:
+        for _ in range(rounds):
+            while True:
+                info = store.info(key)
+                assert info is not None
+                value = int(store.read_bytes(key))
+                if store.replace(key, str(value + 1).encode(), etag=info.etag) is not None:
+                    break
+
+    workers = [threading.Thread(target=bump) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert int(store.read_bytes(key)) == threads * rounds
+
+
+def test_failed_attempts_of_one_version_are_counted(store: ObjectStore) -> None:
+    """Releases after an infrastructure error and leases that expired under a dead worker both
+    count against the version; a newer version or a forced reprocess starts again from zero."""
+    ledger = Ledger(store, lease_seconds=0)
+    first = ledger.claim(SOURCE, "0001")
+    assert first.record.failures == 0
+    ledger.finish(first, state=FAILED, reason="ConnectionError: store unavailable")
+    second = ledger.claim(SOURCE, "0001")
+    assert (second.record.failures, second.record.last_failure) == (1, "ConnectionError: store unavailable")
+    third = ledger.claim(SOURCE, "0001")  # the second worker died holding it: its lease expired
+    assert third.record.failures == 2 and "lease" in third.record.last_failure
+    assert ledger.claim(SOURCE, "0002").record.failures == 0  # a newer version
+    assert ledger.claim(SOURCE, "0002", force=True).record.failures == 0

@@ -83,3 +83,24 @@ def test_invalid_file_is_quarantined_on_gcs(gcs) -> None:
         "quarantine/acme/2026-11-23/edited.ach.error.json",
     ]
     assert _keys(client, names["processed"]) == []
+
+
+def test_a_dead_writers_temporary_objects_are_swept_after_the_lease(gcs) -> None:
+    """A writer killed between finalising its temporary object and renaming it leaves the
+    object under .bankgate-partial/; a sweep removes it once older than the lease, and only it."""
+    import time
+
+    from bankgate.store.gcs import PARTIAL_PREFIX, GCSStore
+
+    client, names = gcs
+    bucket = client.bucket(names["processed"])
+    old = f"{PARTIAL_PREFIX}{uuid.uuid4().hex}"
+    bucket.blob(old).upload_from_string(b"half an output")
+    bucket.blob("nacha/.bankgate-partial-notes").upload_from_string(b"not ours")
+    store = GCSStore(names["processed"], client=client)
+    assert store.sweep_partials(older_than=60) == 0  # younger than the lease: left alone
+    time.sleep(1.5)
+    young = f"{PARTIAL_PREFIX}{uuid.uuid4().hex}"
+    bucket.blob(young).upload_from_string(b"being written")
+    assert store.sweep_partials(older_than=1) == 1
+    assert _keys(client, names["processed"]) == sorted([young, "nacha/.bankgate-partial-notes"])

@@ -165,3 +165,108 @@ def test_failure_midway_leaves_no_scratch_and_loses_no_file(local, monkeypatch: 
     assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}  # the retry
     assert (local["archive"] / "acme/d/payroll.ach").read_bytes() == PAYROLL
     assert not any(local["scratch"].iterdir())
+
+
+def test_local_store_lock_files_do_not_accumulate(local) -> None:
+    """A lock file per object ever replaced would grow without bound (one per ledger record):
+    each is removed once the write it guarded is done."""
+    broken = (ROOT / "samples/nacha/payroll-amount-edited-after-controls.ach").read_bytes()
+    events = [stage(local, f"inbound/acme/d/{i}.ach", PAYROLL) for i in range(20)]
+    events.append(stage(local, "inbound/acme/d/edited.ach", broken))
+    for event in events + events[:3]:  # the last three are duplicate deliveries
+        assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert len(list(local["ledger"].rglob("*.json"))) == 21
+    locks = [p for d in local.values() for p in d.rglob("*") if ".locks" in p.parts and p.is_file()]
+    assert locks == [], f"{len(locks)} lock files left behind"
+
+
+def _bankgate_leftovers(local: dict[str, Path]) -> tuple[list[Path], list[Path]]:
+    from bankgate.scratch import OURS
+    from bankgate.store.local import PARTIAL
+
+    scratch = [p for p in local["scratch"].iterdir() if OURS.match(p.name)]
+    partials = [p for d in local.values() for p in d.rglob(".*") if PARTIAL.match(p.name)]
+    return scratch, partials
+
+
+def test_a_sigkilled_worker_leaves_nothing_once_its_lease_expires(local, tmp_path: Path, monkeypatch) -> None:
+    """A real child process is SIGKILLed mid-file (a Lambda timeout runs no ``finally``): its
+    scratch dir (holding a spilled zip) and the hidden partial output stay behind. Within the
+    lease they are left alone and the object is busy; once the lease has passed, the
+    redelivered event takes the claim over, sweeps exactly what bankgate left, and processes."""
+    import gzip
+    import io
+    import signal
+    import subprocess
+    import sys
+    import time
+    import zipfile
+
+    from tests.parsers.nacha_helpers import concentration_ach
+
+    lease = 3
+    monkeypatch.setenv("BANKGATE_LEASE_SECONDS", str(lease))
+    big = concentration_ach(200_000)  # ~19 MB: seconds of parsing, long enough to be killed in
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("conc.ach", big)
+    event = stage(local, "inbound/acme/d/conc.zip.gz", gzip.compress(packed.getvalue()))  # the zip is spilled
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, lambdas.process as p; from bankgate.demo.local_aws import LambdaContext; "
+            "p.handler(json.load(open(sys.argv[1])), LambdaContext())",
+            str(tmp_path / "event.json"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not all(_bankgate_leftovers(local)):
+            assert child.poll() is None, "the worker finished before it could be killed"
+            assert time.monotonic() < deadline, "the worker never started writing"
+            time.sleep(0.002)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    killed_at = time.time()
+    scratch, partials = _bankgate_leftovers(local)
+    assert [p.suffix for p in scratch[0].iterdir()] == [".spill"]
+    [partial] = partials
+    assert partial.name.startswith(".conc.ach.jsonl.") and local["processed"] in partial.parents
+    # What is not bankgate's own stays, however old: a shared /tmp, a user's hidden file.
+    foreign = [local["scratch"] / "bankgate-cache", local["scratch"] / "0123456789abcdef0123456789abcdef"]
+    for path in foreign:
+        path.mkdir()
+    foreign.append(local["processed"] / ".notes.partial")
+    foreign[-1].write_text("mine")
+
+    # Within the lease: another object processes, the leftovers stay, the killed object is busy.
+    assert lambdas.process.handler(stage(local, "inbound/acme/d/small.ach", PAYROLL), LambdaContext()) == {
+        "batchItemFailures": []
+    }
+    assert _bankgate_leftovers(local) == (scratch, partials)
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    with pytest.raises(BatchProcessingError, match="being processed by another worker"):
+        lambdas.process.handler(event, LambdaContext())  # the message returns to the queue
+
+    # After the lease: the redelivery sweeps and processes.
+    time.sleep(max(0.0, killed_at + lease + 0.5 - time.time()))
+    assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert _bankgate_leftovers(local) == ([], [])
+    assert all(path.exists() for path in foreign)
+    [output] = local["processed"].rglob("conc.ach.jsonl")
+    assert output.parent == partial.parent
+    assert sum(1 for _ in output.open("rb")) > 200_000  # the whole file, written once
+    [record] = [
+        r for r in (json.loads(p.read_text()) for p in local["ledger"].rglob("*.json")) if "conc" in r["source"]
+    ]
+    assert record["state"] == "done" and record["failures"] == 1 and "lease" in record["last_failure"]
+    assert not any(p.is_file() for p in (local["staging"] / "inbound").rglob("*"))

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from bankgate.demo.local_aws import LambdaContext
 from lambdas.process import handler
@@ -255,3 +256,62 @@ def test_zip_slip_is_quarantined_with_the_member_named(aws) -> None:
     )
     assert "etc/cron.d/evil" in report["reason"]
     assert aws.keys(aws.processed) == []
+
+
+def test_archive_error_json_names_the_member_and_the_limit(aws) -> None:
+    """Not just a sentence: the member's lineage and the limit crossed, for a person or a tool."""
+    bundle = _zip({"payroll.ach": PAYROLL, "zeros.ach": bytes(70 << 20)})  # deflates ~1,000:1, past 64 MiB
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/bomb.zip", Body=bundle)
+    aws.drain(handler)
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/bomb.zip.error.json")["Body"].read()
+    )
+    assert report["error"] == "ArchiveBomb"
+    assert report["member"] == ["acme/2026-11-23/bomb.zip", "zeros.ach"]
+    assert report["limit"] == "max_ratio" and report["allowed"] == 500 and report["actual"] > 500
+    assert "zeros.ach" in report["reason"]
+    [record] = ledger(aws)
+    assert record["state"] == "quarantined" and "zeros.ach" in record["reason"]
+
+
+def test_a_poison_object_is_quarantined_after_max_failures(aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route into a bucket that does not exist fails every attempt for infrastructure reasons:
+    after BANKGATE_MAX_FAILURES of them the file is quarantined with the last error, instead of
+    being retried until SQS parks the message in the DLQ with the file left in staging."""
+    routes = {"nacha": {"destination": "s3://no-such-bucket/nacha/"}, "*": {"destination": f"s3://{aws.processed}/"}}
+    monkeypatch.setenv("BANKGATE_ROUTES", json.dumps(routes))
+    monkeypatch.setenv("BANKGATE_MAX_FAILURES", "3")
+    aws.drain(handler)  # the s3:TestEvent moto sends first, as AWS does
+    aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach", Body=PAYROLL)
+    receives, failed = [], []
+    for _ in range(10):
+        got = aws.sqs.receive_message(
+            QueueUrl=aws.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["ApproximateReceiveCount"]
+        ).get("Messages", [])
+        if not got:
+            break
+        receives += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in got]
+        try:
+            failed.append(len(aws.deliver(handler, got)["batchItemFailures"]))
+        except BatchProcessingError:  # the whole batch failed: Lambda lets every message reappear
+            failed.append(len(got))
+            for m in got:
+                aws.sqs.change_message_visibility(
+                    QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+    assert failed == [1, 1, 1, 0]  # three failed attempts, then the fourth delivery quarantines
+    assert receives == [1, 2, 3, 4]  # so SQS maxReceiveCount must be at least BANKGATE_MAX_FAILURES + 1
+    assert aws.keys(aws.staging) == []
+    assert aws.keys(aws.archive, "quarantine/") == [
+        "quarantine/acme/2026-11-23/payroll.ach",
+        "quarantine/acme/2026-11-23/payroll.ach.error.json",
+    ]
+    report = json.loads(
+        aws.s3.get_object(Bucket=aws.archive, Key="quarantine/acme/2026-11-23/payroll.ach.error.json")["Body"].read()
+    )
+    assert report["error"] == "TooManyFailures" and report["limit"] == "max_failures"
+    assert (report["actual"], report["allowed"]) == (3, 3)
+    assert "NoSuchBucket" in report["reason"] and "3 " in report["reason"]
+    [record] = ledger(aws)
+    assert record["state"] == "quarantined" and record["failures"] == 3 and "NoSuchBucket" in record["reason"]
+    assert record["archived_to"] == f"s3://{aws.archive}/quarantine/acme/2026-11-23/payroll.ach"
