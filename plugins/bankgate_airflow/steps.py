@@ -140,11 +140,12 @@ def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
 def _remote(item: Mapping[str, Any]) -> RemoteFile:
     from plugins.bankgate_sftp import RemoteFile
 
-    return RemoteFile(item["path"], int(item["size"]), int(item["mtime"]))
+    return RemoteFile.from_json(item)
 
 
 def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
-    return {"path": remote.path, "size": remote.size, "mtime": remote.mtime, "dir": directory}
+    """What crosses a task boundary: text only (``RemoteFile.to_json``), never a name's raw bytes."""
+    return {**remote.to_json(), "dir": directory}
 
 
 def _list_all(session: Any, bank: BankConfig) -> list[tuple[RemoteFile, str]]:
@@ -202,6 +203,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
     from plugins.bankgate_sftp import stability
+    from plugins.bankgate_sftp.names import text
     from plugins.bankgate_sftp.pull import sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
@@ -209,7 +211,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     store, _prefix, ledger = _stores(bank)
     sweep_partials(store, f"{rules.partial_prefix}{bank.name}/", time.time())
     candidates = [_remote(item) for item in listing["files"]]
-    directory_of = {item["path"]: item["dir"] for item in listing["files"]}
+    directory_of = {_remote(item).path: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]
     done = set() if plan.force else ledger.pulled(bank.name, candidates)
     fresh = [f for f in candidates if f not in done]
@@ -224,7 +226,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
         )
     if not ledger.save_observations(bank.name, verdict.observations, etag):
         log.info("%s: stability observations were updated by a concurrent run; kept theirs", bank.name)
-    waiting = dict(sorted(verdict.waiting.items()))
+    waiting = {text(path): why for path, why in sorted(verdict.waiting.items())}
     for path, reason in waiting.items():
         log.info("%s: waiting: %s (%s)", bank.name, path, reason)
     selected = []
@@ -310,6 +312,7 @@ def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     """Files that arrived on ``day`` (bank-local) by ``deadline``: path -> mtime, from the pull
     ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
     from plugins.bankgate_sftp import PullRecord, RemoteFile
+    from plugins.bankgate_sftp.names import text
 
     start = datetime.combine(day, datetime.min.time(), tzinfo=bank.tz).timestamp()
     end = deadline.timestamp()
@@ -326,7 +329,7 @@ def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     with _session(bank) as session:
         for f, _directory in _list_all(session, bank):
             if bank.selects(f.name) and start <= f.mtime <= end:
-                found.setdefault(f.path, f.mtime)
+                found.setdefault(text(f.path), f.mtime)
     return found
 
 

@@ -2,6 +2,9 @@
 
 Only regular files are returned: directories (unless recursing), symlinks, devices and sockets
 are skipped, so a link can never make the gateway pull something outside the bank's folder.
+
+Names are read as the bytes the server sent (:func:`entries`), never decoded strictly: one
+name that is not UTF-8 must not make a whole directory unreadable (see ``names``).
 """
 
 from __future__ import annotations
@@ -9,15 +12,22 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+
+from plugins.bankgate_sftp import names
 
 
 @dataclass(frozen=True, order=True)
 class RemoteFile:
-    """A regular file as listed: absolute path, size in bytes, mtime in whole seconds (SFTP v3)."""
+    """A regular file as listed: absolute path, size in bytes, mtime in whole seconds (SFTP v3).
+
+    ``path`` keeps bytes that are not UTF-8 as surrogates (``names``): use ``raw`` to ask the
+    server for it, ``text`` to show or store it, ``to_json`` to send it to another task."""
 
     path: str
     size: int
@@ -26,6 +36,49 @@ class RemoteFile:
     @property
     def name(self) -> str:
         return posixpath.basename(self.path)
+
+    @property
+    def raw(self) -> bytes:
+        return names.encode(self.path)
+
+    @property
+    def text(self) -> str:
+        return names.text(self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**names.to_fields(self.path), "size": self.size, "mtime": self.mtime}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> RemoteFile:
+        return cls(names.from_fields(raw), int(raw["size"]), int(raw["mtime"]))
+
+
+def entries(sftp: paramiko.SFTPClient, directory: str) -> list[tuple[str, paramiko.SFTPAttributes]]:
+    """(name, attributes) of each entry of ``directory`` but ``.`` and ``..``, the name as the
+    server's bytes (``names.decode``). paramiko's ``listdir_attr`` decodes names as strict
+    UTF-8, so one Latin-1 name raises for the whole directory; this reads them as bytes."""
+    kind, msg = sftp._request(CMD_OPENDIR, names.encode(directory))
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    found: list[tuple[str, paramiko.SFTPAttributes]] = []
+    try:
+        while True:
+            try:
+                kind, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:  # the end of the directory
+                break
+            if kind != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = names.decode(msg.get_string())
+                msg.get_string()  # the "longname" (ls -l line): not used
+                attrs = paramiko.SFTPAttributes._from_msg(msg, names.text(name))
+                if name not in (".", ".."):
+                    found.append((name, attrs))
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return found
 
 
 def matches(relative: str, include: Sequence[str] = ("*",), exclude: Sequence[str] = ()) -> bool:
@@ -53,10 +106,7 @@ def list_files(
     pending = [root]
     while pending:
         current = pending.pop()
-        for attrs in sftp.listdir_attr(current):
-            name = attrs.filename
-            if name in (".", ".."):
-                continue
+        for name, attrs in entries(sftp, current):
             path = posixpath.join(current, name)
             mode = attrs.st_mode or 0
             if stat.S_ISDIR(mode):
@@ -76,7 +126,7 @@ def restat(sftp: paramiko.SFTPClient, files: Iterable[RemoteFile]) -> dict[str, 
     now: dict[str, RemoteFile | None] = {}
     for f in files:
         try:
-            attrs = sftp.lstat(f.path)
+            attrs = sftp.lstat(f.raw)
         except FileNotFoundError:
             now[f.path] = None
             continue

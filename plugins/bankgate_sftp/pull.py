@@ -29,6 +29,7 @@ from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
 from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
 from plugins.bankgate_sftp.ledger import PullLedger
 from plugins.bankgate_sftp.listing import RemoteFile, list_files, matches
+from plugins.bankgate_sftp.names import destination_key
 from plugins.bankgate_sftp.transfer import META_BANK, Landing, Verify, pull_file
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,6 @@ class PullReport:
             f"{self.bank}: {len(self.pulled)} pulled ({self.bytes} bytes, {duplicates} duplicate content),"
             f" {len(self.skipped)} skipped, {len(self.failed)} failed in {self.finished - self.started:.1f}s"
         )
-
-
-def destination_key(prefix: str, remote: RemoteFile, directory: str, day: date | None = None) -> str:
-    """``<prefix><YYYY-MM-DD>/<path below the listed directory>``; the day defaults to the
-    remote mtime's UTC date."""
-    when = day or datetime.fromtimestamp(remote.mtime, UTC).date()
-    relative = posixpath.relpath(remote.path, directory.rstrip("/") or "/")
-    return f"{prefix}{when.isoformat()}/{relative}"
 
 
 def _prefix(prefix: str) -> str:
@@ -322,14 +315,14 @@ def _transfer_all(
             return Skipped(remote, f"changed while being pulled: {error}")
         except Exception as error:
             ledger.release(claim.claim)
-            log.error("%s: pulling %s failed: %s", rules.bank, remote.path, error)
+            log.error("%s: pulling %s failed: %s", rules.bank, remote.text, error)
             return Failed(remote, f"{type(error).__name__}: {error}", is_retryable(error))
         # Only a verified Landed reaches here; the action re-checks the file is unchanged.
         found = markers.get(remote.path)
         try:
             outcome = post_pull.apply(worker, landed, rules.post_pull, markers=[found] if found else [])
         except Exception as error:
-            log.error("%s: post-pull action on %s failed: %s", rules.bank, remote.path, error)
+            log.error("%s: post-pull action on %s failed: %s", rules.bank, remote.text, error)
             outcome = f"error: {type(error).__name__}: {error}"
         record = ledger.record(
             claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
@@ -338,7 +331,7 @@ def _transfer_all(
             log.warning(
                 "%s: %s has the same content as %s (pulled from %s)",
                 rules.bank,
-                remote.path,
+                remote.text,
                 record.duplicate_of.get("url"),
                 record.duplicate_of.get("path"),
             )
@@ -358,7 +351,7 @@ def _transfer_all(
                     fatal = fatal or error
                     continue
                 except Exception as error:  # the ledger's store failed, say: this file only
-                    log.error("%s: %s failed: %s", rules.bank, remote.path, error)
+                    log.error("%s: %s failed: %s", rules.bank, remote.text, error)
                     outcome = Failed(remote, f"{type(error).__name__}: {error}", False)
                 if isinstance(outcome, Pulled):
                     report.pulled.append(outcome)

@@ -404,3 +404,29 @@ def test_files_land_in_cloud_staging_with_their_metadata(env: Env, request: pyte
     assert len(pulled) == 2
     run, _states = env.run(f"bank_pull__{BANK}")
     assert xcom(run, "record")["already_pulled"] == 2
+
+
+def test_a_latin1_name_does_not_stop_its_folder_and_is_pulled_and_moved_by_its_exact_bytes(env: Env) -> None:
+    """A name that is not UTF-8 used to make the listing of its whole folder raise."""
+    from urllib.parse import unquote_to_bytes
+
+    env.configure(post_pull='{ action = "move", to = "/outbound/archive" }')
+    latin1 = b"r\xe9sum\xe9 100%.ach"  # Latin-1, as a bank's server wrote it
+    odd = env.put(os.fsdecode(latin1), b"latin-1 named\n")
+    good = env.put("good.ach", b"good\n")
+    day = _day(good)
+
+    run, states = env.run(f"bank_pull__{BANK}")
+
+    assert run.state == "success", states
+    assert env.landed() == {f"{day}/good.ach": b"good\n", f"{day}/r%E9sum%E9 100%25.ach": b"latin-1 named\n"}
+    meta = env.store.info(f"{day}/r%E9sum%E9 100%25.ach").metadata
+    assert unquote_to_bytes(meta["bankgate-remote-path"]) == b"/outbound/" + latin1
+    report = xcom(run, "record")
+    assert sorted(p["path"] for p in report["pulled"]) == ["/outbound/good.ach", "/outbound/r%E9sum%E9 100%25.ach"]
+    assert not odd.exists() and not good.exists()
+    archived = Path(os.fsdecode(os.fsencode(env.sshd.chroot) + b"/outbound/archive/" + latin1))
+    assert archived.read_bytes() == b"latin-1 named\n"  # moved under its exact name
+    records = {r["path"]: r for r in env.ledger_records()}
+    assert records["/outbound/r%E9sum%E9 100%25.ach"]["raw_path"] == "/outbound/r%E9sum%E9%20100%25.ach"
+    assert records["/outbound/r%E9sum%E9 100%25.ach"]["post_pull"].startswith("moved to /outbound/archive/r%E9sum%E9")
