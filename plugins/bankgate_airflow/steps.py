@@ -31,6 +31,7 @@ from plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
     from plugins.bankgate_sftp import BankRules, PullLedger, RemoteFile
+    from plugins.bankgate_sftp.selection import Selection
 
 log = logging.getLogger("bankgate.dags")
 
@@ -99,6 +100,7 @@ def rules_for(bank: BankConfig) -> BankRules:
         directories=bank.remote_dirs,
         include=bank.include,
         exclude=bank.exclude,
+        subfolders=bank.subfolders,
         stability=tuple(stability),
         post_pull=action,
         concurrency=bank.concurrency,
@@ -148,31 +150,31 @@ def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
     return {**remote.to_json(), "dir": directory}
 
 
-def _list_all(session: Any, bank: BankConfig) -> list[tuple[RemoteFile, str]]:
-    """Every regular file in the bank's directories (markers too), with its directory."""
-    from plugins.bankgate_sftp import list_files
+def _select(session: Any, bank: BankConfig) -> Selection:
+    """The bank's files as the core's ``pull_bank`` selects them: one selection function."""
+    from bankgate.store import split_url
+    from plugins.bankgate_sftp.selection import select_remote
 
-    return [(f, d) for d in bank.remote_dirs for f in list_files(session.sftp, d)]
+    prefix = split_url(bank.destination)[2]
+    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    return select_remote(session.sftp, rules_for(bank), key_prefix=prefix)
 
 
 # -- tasks ----------------------------------------------------------------------------------------
 
 
 def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Matching files modified in the plan's window (and their done markers). Files over the
-    bank's size limit are reported, not pulled."""
-    from plugins.bankgate_sftp.stability import split_markers
-
+    """Matching files modified in the plan's window (and their done markers), as the one
+    selection (``selection.select_remote``) finds them. Files over the bank's size limit, and
+    names that cannot be used safely (``refused``), are reported, not pulled."""
     plan = Plan.from_xcom(plan_raw)
-    rules = rules_for(bank)
     with _session(bank) as session:
-        listed = _list_all(session, bank)
-    directory_of = {f.path: d for f, d in listed}
-    data, markers = split_markers([f for f, _ in listed], rules.stability)
+        chosen = _select(session, bank)
+    directory_of = chosen.directory_of
+    for path, why in sorted(chosen.refused.items()):
+        log.warning("%s: %r: %s", bank.name, path, why)
     files, too_large, older, newer = [], [], 0, 0
-    for f in data:
-        if not bank.selects(f.name):
-            continue
+    for f in chosen.files:
         if f.mtime < plan.since.timestamp():
             older += 1
         elif not plan.covers(f.mtime):
@@ -192,8 +194,9 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     log.info("%s: %d candidate(s), %d too large, %d for later runs", plan.describe(), len(files), len(too_large), newer)
     return {
         "files": files,
-        "markers": [_pointer(m, directory_of[m.path]) for m in markers],
+        "markers": [_pointer(m, directory_of[m.path]) for m in chosen.markers],
         "too_large": too_large,
+        "refused": chosen.refused,
         "older": older,
         "newer": newer,
     }
@@ -219,7 +222,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     with _session(bank) as session:
 
         def relist() -> list[RemoteFile]:
-            return [f for f, _ in _list_all(session, bank)]
+            return _select(session, bank).files
 
         verdict = stability.check(
             fresh, rules.stability, markers=markers, previous=previous, now=time.time(), relist=relist
@@ -268,6 +271,7 @@ def record(
         "waiting": dict(selection.get("waiting") or {}),
         "already_pulled": int(selection.get("already_pulled") or 0),
         "too_large": [f["path"] for f in listing.get("too_large") or []],
+        "refused": dict(listing.get("refused") or {}),
         "failed": dict(sorted(failed.items())),
         "post_pull_errors": post_pull_errors,
     }
@@ -327,8 +331,8 @@ def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
             if start <= pulled.mtime <= end:
                 found[pulled.path] = pulled.mtime
     with _session(bank) as session:
-        for f, _directory in _list_all(session, bank):
-            if bank.selects(f.name) and start <= f.mtime <= end:
+        for f in _select(session, bank).files:
+            if start <= f.mtime <= end:
                 found.setdefault(text(f.path), f.mtime)
     return found
 

@@ -1,7 +1,7 @@
-"""What is on the server: regular files in the bank's directories, filtered by glob patterns.
+"""What is on the server: regular files in the bank's directories and, to a depth, below.
 
-Only regular files are returned: directories (unless recursing), symlinks, devices and sockets
-are skipped, so a link can never make the gateway pull something outside the bank's folder.
+Only regular files are returned: directories, symlinks, devices and sockets are skipped, so a
+link can never make the gateway pull something outside the bank's folder.
 
 Names are read as the bytes the server sent (:func:`entries`), never decoded strictly: one
 name that is not UTF-8 must not make a whole directory unreadable (see ``names``).
@@ -9,10 +9,9 @@ name that is not UTF-8 must not make a whole directory unreadable (see ``names``
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,44 +80,38 @@ def entries(sftp: paramiko.SFTPClient, directory: str) -> list[tuple[str, parami
     return found
 
 
-def matches(relative: str, include: Sequence[str] = ("*",), exclude: Sequence[str] = ()) -> bool:
-    """Glob patterns without a ``/`` match the file name; with one, the path below the listed
-    directory. Case-sensitive, as the server's names are."""
-
-    def hit(pattern: str) -> bool:
-        subject = relative if "/" in pattern else posixpath.basename(relative)
-        return fnmatch.fnmatchcase(subject, pattern)
-
-    return any(hit(p) for p in include) and not any(hit(p) for p in exclude)
-
-
-def list_files(
-    sftp: paramiko.SFTPClient,
-    directory: str,
-    *,
-    include: Sequence[str] = ("*",),
-    exclude: Sequence[str] = (),
-    recursive: bool = False,
-) -> list[RemoteFile]:
-    """Regular files in ``directory`` (and below, if ``recursive``) matching the patterns, by path."""
+def walk(sftp: paramiko.SFTPClient, directory: str, *, subfolders: int = 0) -> tuple[list[RemoteFile], dict[str, str]]:
+    """Regular files in ``directory`` and up to ``subfolders`` levels of folders below it, by
+    path, and the entries refused (text path -> why). A name must be one path component: a
+    server that sends ``/`` or NUL in a name is broken or hostile, and what it names is not
+    touched. Symlinks (to files or folders), devices, sockets and fifos are skipped."""
     found: list[RemoteFile] = []
+    refused: dict[str, str] = {}
     root = directory.rstrip("/") or "/"
-    pending = [root]
+    pending = [(root, 0)]
     while pending:
-        current = pending.pop()
+        current, level = pending.pop()
         for name, attrs in entries(sftp, current):
             path = posixpath.join(current, name)
+            if not name or "/" in name or "\0" in name:
+                refused[names.text(current.rstrip("/") + "/" + name)] = (
+                    f"the server sent the name {names.text(name)!r}: a name is one path component, without '/' or NUL"
+                )
+                continue
             mode = attrs.st_mode or 0
             if stat.S_ISDIR(mode):
-                if recursive:
-                    pending.append(path)
+                if level < subfolders:
+                    pending.append((path, level + 1))
                 continue
-            if not stat.S_ISREG(mode):
-                continue  # symlinks, devices, sockets, fifos
-            relative = posixpath.relpath(path, root)
-            if matches(relative, include, exclude):
+            if stat.S_ISREG(mode):
                 found.append(RemoteFile(path, int(attrs.st_size or 0), int(attrs.st_mtime or 0)))
-    return sorted(found)
+    return sorted(found), refused
+
+
+def list_files(sftp: paramiko.SFTPClient, directory: str, *, subfolders: int = 0) -> list[RemoteFile]:
+    """The regular files :func:`walk` finds, by path (what a bank pull considers is
+    ``selection.select_remote``'s to say)."""
+    return walk(sftp, directory, subfolders=subfolders)[0]
 
 
 def restat(sftp: paramiko.SFTPClient, files: Iterable[RemoteFile]) -> dict[str, RemoteFile | None]:

@@ -13,7 +13,6 @@ connection's pipeline full.
 from __future__ import annotations
 
 import logging
-import posixpath
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,8 +27,9 @@ from plugins.bankgate_sftp import post_pull, stability
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
 from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
 from plugins.bankgate_sftp.ledger import PullLedger
-from plugins.bankgate_sftp.listing import RemoteFile, list_files, matches
+from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.names import destination_key
+from plugins.bankgate_sftp.selection import select_remote
 from plugins.bankgate_sftp.transfer import META_BANK, Landing, Verify, pull_file
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ class BankRules:
     directories: tuple[str, ...] = ("/outbound",)
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
-    recursive: bool = False
+    #: Levels of folders below each directory that are pulled too (0: the directory only).
+    subfolders: int = 0
     stability: tuple[stability.Rule, ...] = (stability.unchanged(60),)
     post_pull: post_pull.PostPull = post_pull.KEEP
     concurrency: int = 4
@@ -65,6 +66,8 @@ class BankRules:
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.subfolders < 0:
+            raise ValueError("subfolders must be 0 or more")
         if any(not d.startswith("/") for d in self.directories):
             raise ValueError("remote directories must be absolute paths")
 
@@ -102,6 +105,8 @@ class PullReport:
     pulled: list[Pulled] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
+    #: Names not pulled because they cannot be used safely: text path -> why (see selection).
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -115,7 +120,8 @@ class PullReport:
         duplicates = sum(1 for p in self.pulled if p.duplicate_of)
         return (
             f"{self.bank}: {len(self.pulled)} pulled ({self.bytes} bytes, {duplicates} duplicate content),"
-            f" {len(self.skipped)} skipped, {len(self.failed)} failed in {self.finished - self.started:.1f}s"
+            f" {len(self.skipped)} skipped, {len(self.refused)} refused, {len(self.failed)} failed"
+            f" in {self.finished - self.started:.1f}s"
         )
 
 
@@ -137,19 +143,6 @@ def _as_epoch(value: float | datetime | None) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
-
-
-def _relative(remote: RemoteFile, directory_of: dict[str, str]) -> str:
-    return posixpath.relpath(remote.path, directory_of[remote.path].rstrip("/") or "/")
-
-
-def _list(session: SftpSession, rules: BankRules) -> list[tuple[RemoteFile, str]]:
-    """Every regular file under the bank's directories (markers too), with its directory."""
-    found: list[tuple[RemoteFile, str]] = []
-    for directory in rules.directories:
-        for f in list_files(session.sftp, directory, recursive=rules.recursive):
-            found.append((f, directory))
-    return found
 
 
 def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
@@ -202,11 +195,11 @@ def pull_bank(
     partials = f"{_prefix(rules.partial_prefix)}{rules.bank}/"
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
-        listed = _list(session, rules)
-        directory_of = {f.path: d for f, d in listed}
-        everything = [f for f, _ in listed]
-        data, markers = stability.split_markers(everything, rules.stability)
-        data = [f for f in data if matches(_relative(f, directory_of), rules.include, rules.exclude)]
+        chosen = select_remote(session.sftp, rules, key_prefix=prefix)
+        directory_of, data, markers = chosen.directory_of, chosen.files, chosen.markers
+        report.refused.update(chosen.refused)
+        for path, why in sorted(chosen.refused.items()):
+            log.warning("%s: %r: %s", rules.bank, path, why)
         if select is not None:
             chosen = {f: select(f) for f in data}
             report.skipped += [Skipped(f, "not selected for this run") for f, keep in chosen.items() if not keep]
@@ -220,7 +213,7 @@ def pull_bank(
         previous, etag = ledger.observations(rules.bank)
 
         def relist() -> list[RemoteFile]:
-            return [f for f, _ in _list(session, rules)]
+            return select_remote(session.sftp, rules, key_prefix=prefix).files
 
         verdict = stability.check(fresh, rules.stability, markers=markers, previous=previous, now=moment, relist=relist)
         if not ledger.save_observations(rules.bank, verdict.observations, etag):

@@ -551,9 +551,7 @@ def test_patterns_day_folder_and_non_regular_files(server: Sshd, settings: SftpS
     server.put("/outbound/in/b.ach", b"b", mtime=OLD)
     os.mkfifo(server.outbound / "pipe.ach")
     (server.outbound / "link.ach").symlink_to("/etc/passwd")
-    report = pull_bank(
-        settings, rules(include=("*.ach",), exclude=("a.*",), recursive=True), local_url, day="2026-03-04"
-    )
+    report = pull_bank(settings, rules(include=("*.ach",), exclude=("a.*",), subfolders=1), local_url, day="2026-03-04")
     assert [p.key for p in report.pulled] == ["2026-03-04/in/b.ach"]
 
 
