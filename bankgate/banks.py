@@ -9,7 +9,6 @@ the CLI and the tests check a config without it. See ``samples/banks.toml`` for 
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -38,6 +37,8 @@ __all__ = [
 BANK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 MAX_CONCURRENCY = 32
+#: Levels of folders below a remote directory a bank may opt in to pulling.
+MAX_SUBFOLDERS = 8
 VERIFY_MODES = {
     "checksum": "the store's own checksum of what it received",
     "sha256": "read the landed copy back and hash it",
@@ -142,6 +143,9 @@ class BankConfig:
     timezone: str = "UTC"
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
+    #: Levels of folders below each remote directory pulled too (0: the directory only); the
+    #: patterns then match the path below the directory (plugins/bankgate_sftp/selection.py).
+    subfolders: int = 0
     stability: StabilityRule = StabilityRule()
     post_pull: PostPullAction = PostPullAction()
     arrival_sla: ArrivalSla | None = None
@@ -163,15 +167,6 @@ class BankConfig:
     @property
     def schedule(self) -> Cron:
         return Cron.parse(self.cron)
-
-    def selects(self, name: str) -> bool:
-        """Whether a remote file name matches an include pattern and no exclude pattern.
-        A done marker is never itself a file to pull."""
-        if self.stability.done_marker and name.endswith(self.stability.done_marker):
-            return False
-        return any(fnmatch.fnmatchcase(name, p) for p in self.include) and not any(
-            fnmatch.fnmatchcase(name, p) for p in self.exclude
-        )
 
     def interval_ending(self, end: datetime) -> tuple[datetime, datetime]:
         """The run's data interval: from the schedule's previous fire time to ``end``.
@@ -208,6 +203,7 @@ BANK_KEYS = frozenset(
         "timezone",
         "include",
         "exclude",
+        "subfolders",
         "stability",
         "post_pull",
         "arrival_sla",
@@ -268,9 +264,15 @@ def _remote_dir(value: Any) -> str:
 
 
 def _pattern(value: Any) -> str:
+    """A glob: without ``/`` it matches the file name, with ``/`` the path below the remote
+    directory, folder by folder (``2026-*/*.ach``), so it must be a relative path."""
     pattern = _string(value, "a file name pattern")
-    if "/" in pattern:
-        raise ValueError(f"{pattern!r}: patterns match file names, so they cannot contain '/'")
+    parts = pattern.split("/")
+    if "/" in pattern and (pattern.startswith("/") or any(part in ("", ".", "..") for part in parts)):
+        raise ValueError(
+            f"{pattern!r}: a pattern with '/' matches the path below the remote directory, so it is relative,"
+            " without empty, '.' or '..' parts (e.g. '2026-*/*.ach')"
+        )
     return pattern
 
 
@@ -392,6 +394,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "timezone": ("timezone", _timezone),
     "include": ("include", lambda v: _patterns(v)),
     "exclude": ("exclude", lambda v: () if v == [] else _patterns(v)),
+    "subfolders": ("subfolders", lambda v: _int(v, 0, MAX_SUBFOLDERS)),
     "max_file_size": ("max_file_size", parse_size),
     "concurrency": ("concurrency", lambda v: _int(v, 1, MAX_CONCURRENCY)),
     "verify": ("verify", lambda v: _one_of(_string(v), VERIFY_MODES)),
@@ -438,11 +441,27 @@ def _bank(name: str, raw: Mapping[str, Any], problems: _Problems) -> BankConfig 
         elif key in _TABLES:
             values[key] = _TABLES[key](value, f"{where}: {key}", problems)
     post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()
-    if post_pull and post_pull.action == "move" and post_pull.move_to in dirs:
-        problems.add(f"{where}: post_pull.to", f"{post_pull.move_to!r} is a pulled directory; files would be re-pulled")
+    depth = values.get("subfolders") or 0
+    if post_pull and post_pull.action == "move" and any(_pulled(post_pull.move_to, d, depth) for d in dirs):
+        pulled = "a pulled directory" if post_pull.move_to in dirs else f"within subfolders = {depth} of one"
+        problems.add(f"{where}: post_pull.to", f"{post_pull.move_to!r} is {pulled}; files would be re-pulled")
+    for key in ("include", "exclude"):
+        for pattern in values.get(key) or ():
+            if pattern.count("/") > depth:
+                problems.add(
+                    f"{where}: {key}",
+                    f"{pattern!r} matches files {pattern.count('/')} folder(s) below the remote directory,"
+                    f" but subfolders = {depth} (set subfolders to pull below the remote directories)",
+                )
     if len(problems.lines) > before:
         return None
     return BankConfig(name=name, **values)
+
+
+def _pulled(folder: str, directory: str, depth: int) -> bool:
+    """Whether ``folder`` is ``directory`` or a folder at most ``depth`` levels below it."""
+    path = PurePosixPath(folder)
+    return path.is_relative_to(directory) and len(path.relative_to(directory).parts) <= depth
 
 
 def parse_banks(raw: Mapping[str, Any], source: str = "banks config") -> dict[str, BankConfig]:

@@ -166,7 +166,10 @@ class DemoSftpServer:
 
     ``known_hosts`` is the line a client pins; ``client_key`` the private key text it logs in
     with. Use as a context manager; each connection gets its own paramiko transport thread.
+    ``interface`` serves the SFTP operations (a test swaps in a server that misbehaves).
     """
+
+    interface: type[paramiko.SFTPServerInterface] = _Root
 
     def __init__(self, root: Path, user: str = "bank") -> None:
         self.root = Path(root)
@@ -201,7 +204,7 @@ class DemoSftpServer:
                 return
             transport = paramiko.Transport(conn)
             transport.add_server_key(self.host_key)
-            transport.set_subsystem_handler("sftp", paramiko.SFTPServer, _Root, root=self.root)
+            transport.set_subsystem_handler("sftp", paramiko.SFTPServer, self.interface, root=self.root)
             try:
                 transport.start_server(server=_Auth(self.user, self._client_key))
             except (paramiko.SSHException, OSError, EOFError) as exc:

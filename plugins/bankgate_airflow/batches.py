@@ -78,11 +78,15 @@ def _done(result: Mapping[str, Any]) -> bool:
 
 
 def _failed(item: Mapping[str, Any], why: str) -> dict[str, Any]:
-    return {"bank": item["bank"], "path": item["path"], "failed": why}
+    from plugins.bankgate_sftp.names import text  # an error may quote a name that is not UTF-8
+
+    return {"bank": item["bank"], "path": item["path"], "failed": text(why)}
 
 
 def _skipped(item: Mapping[str, Any], why: str) -> dict[str, Any]:
-    return {"bank": item["bank"], "path": item["path"], "skipped": why}
+    from plugins.bankgate_sftp.names import text
+
+    return {"bank": item["bank"], "path": item["path"], "skipped": text(why)}
 
 
 # -- transfer ------------------------------------------------------------------------------------
@@ -119,7 +123,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
     remote = _remote(item)
     claim = ledger.claim(bank.name, remote, force=bool(item.get("force")))
     if claim.claim is None:
-        log.info("%s: %s not pulled: %s", bank.name, remote.path, claim.reason)
+        log.info("%s: %s not pulled: %s", bank.name, remote.text, claim.reason)
         return _skipped(item, claim.reason)
     try:
         staged = stage_file(
@@ -134,7 +138,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
         )
     except RemoteChanged as exc:
         ledger.release(claim.claim)
-        log.warning("%s: %s changed while pulled; left for the next run (%s)", bank.name, remote.path, exc)
+        log.warning("%s: %s changed while pulled; left for the next run (%s)", bank.name, remote.text, exc)
         return _skipped(item, f"changed while being pulled: {exc}")
     except (HostKeyError, AuthError) as exc:
         ledger.release(claim.claim)
@@ -144,12 +148,12 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
         if not is_retryable(exc, transport_alive=session.alive) and not isinstance(exc, OSError):
             raise  # not a transfer error (a bug, a store outage): fail the task, Airflow retries it
         why = f"{type(exc).__name__}: {exc}"
-        log.error("%s: pulling %s failed: %s; the next run tries again", bank.name, remote.path, why)
+        log.error("%s: pulling %s failed: %s; the next run tries again", bank.name, remote.text, why)
         return _failed(item, why)
     except BaseException:
         ledger.release(claim.claim)
         raise
-    log.info("%s: %s streamed into %s (%d bytes)", bank.name, remote.path, staged.temp_key, staged.size)
+    log.info("%s: %s streamed into %s (%d bytes)", bank.name, remote.text, staged.temp_key, staged.size)
     return {**item, "staged": staged.to_xcom(), "claim": {"key": claim.claim.key, "etag": claim.claim.etag}}
 
 
@@ -180,7 +184,7 @@ def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[
     if store.info(staged.temp_key) is None:  # gone: promoted by an earlier try of this task?
         done = ledger.get(bank.name, remote)
         if done is not None and done.sha256 == staged.sha256:
-            log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.path)
+            log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.text)
             return _verified(transferred, done.key, done.url, done.size, done.sha256, done.duplicate_of)
     try:
         landed = promote(store, staged, verify=rules_for(bank).verify)
@@ -190,7 +194,7 @@ def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[
     except VerificationFailed as exc:
         ledger.release(claim)
         discard(store, staged)
-        log.error("%s: %s: %s", bank.name, remote.path, exc)
+        log.error("%s: %s: %s", bank.name, remote.text, exc)
         return _failed(transferred, f"{exc}; nothing was done on the server, the next run pulls it again")
     record = ledger.record(
         claim,
@@ -200,14 +204,14 @@ def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[
         post_pull="pending",
         forced=bool(transferred.get("force")),
     )
-    log.info("%s: %s verified and landed at %s", bank.name, remote.path, landed.url)
+    log.info("%s: %s verified and landed at %s", bank.name, remote.text, landed.url)
     return _verified(transferred, landed.key, landed.url, landed.size, landed.sha256, record.duplicate_of)
 
 
 def _verified(
     item: Mapping[str, Any], key: str, url: str, size: int, sha256: str, duplicate_of: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    keep = {k: item[k] for k in ("path", "mtime", "dir", "marker", "bank", "force") if k in item}
+    keep = {k: item[k] for k in ("path", "raw_path", "mtime", "dir", "marker", "bank", "force") if k in item}
     duplicate = (duplicate_of or {}).get("url")
     return {**keep, "size": size, "sha256": sha256, "key": key, "url": url, "duplicate_of": duplicate}
 
@@ -234,15 +238,15 @@ def _post_pull_one(bank: BankConfig, session: Any, ledger: Any, verified: Mappin
     remote = _remote(verified)
     record = ledger.get(bank.name, remote)
     if record is None or record.sha256 != verified["sha256"]:
-        log.error("%s: no verified pull of %s in the ledger; nothing done on the server", bank.name, remote.path)
-        return _failed(verified, f"no verified pull of {remote.path} in the ledger; nothing done on the server")
+        log.error("%s: no verified pull of %s in the ledger; nothing done on the server", bank.name, remote.text)
+        return _failed(verified, f"no verified pull of {remote.text} in the ledger; nothing done on the server")
     landed = landed_from_record(record)
     marker = [_remote(verified["marker"])] if verified.get("marker") else []
     try:
         outcome = actions.apply(session, landed, rules_for(bank).post_pull, markers=marker)
     except Exception as exc:
         outcome = f"error: {type(exc).__name__}: {exc}"
-        log.error("%s: post-pull action on %s failed: %s", bank.name, remote.path, exc)
+        log.error("%s: post-pull action on %s failed: %s", bank.name, remote.text, exc)
     ledger.set_post_pull(bank.name, remote, outcome)
     return {**verified, "post_pull": outcome}
 

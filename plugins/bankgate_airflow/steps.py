@@ -31,6 +31,7 @@ from plugins.bankgate_airflow.runs import Plan, aware, day_window, repull_plan, 
 
 if TYPE_CHECKING:
     from plugins.bankgate_sftp import BankRules, PullLedger, RemoteFile
+    from plugins.bankgate_sftp.selection import Selection
 
 log = logging.getLogger("bankgate.dags")
 
@@ -106,6 +107,7 @@ def rules_for(bank: BankConfig) -> BankRules:
         directories=bank.remote_dirs,
         include=bank.include,
         exclude=bank.exclude,
+        subfolders=bank.subfolders,
         stability=tuple(stability),
         post_pull=action,
         concurrency=bank.concurrency,
@@ -147,38 +149,39 @@ def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
 def _remote(item: Mapping[str, Any]) -> RemoteFile:
     from plugins.bankgate_sftp import RemoteFile
 
-    return RemoteFile(item["path"], int(item["size"]), int(item["mtime"]))
+    return RemoteFile.from_json(item)
 
 
 def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
-    return {"path": remote.path, "size": remote.size, "mtime": remote.mtime, "dir": directory}
+    """What crosses a task boundary: text only (``RemoteFile.to_json``), never a name's raw bytes."""
+    return {**remote.to_json(), "dir": directory}
 
 
-def _list_all(session: Any, bank: BankConfig) -> list[tuple[RemoteFile, str]]:
-    """Every regular file in the bank's directories (markers too), with its directory."""
-    from plugins.bankgate_sftp import list_files
+def _select(session: Any, bank: BankConfig) -> Selection:
+    """The bank's files as the core's ``pull_bank`` selects them: one selection function."""
+    from bankgate.store import split_url
+    from plugins.bankgate_sftp.selection import select_remote
 
-    return [(f, d) for d in bank.remote_dirs for f in list_files(session.sftp, d)]
+    prefix = split_url(bank.destination)[2]
+    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    return select_remote(session.sftp, rules_for(bank), key_prefix=prefix)
 
 
 # -- tasks ----------------------------------------------------------------------------------------
 
 
 def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Matching files modified in the plan's window (and their done markers). Files over the
-    bank's size limit are reported, not pulled."""
-    from plugins.bankgate_sftp.stability import split_markers
-
+    """Matching files modified in the plan's window (and their done markers), as the one
+    selection (``selection.select_remote``) finds them. Files over the bank's size limit, and
+    names that cannot be used safely (``refused``), are reported, not pulled."""
     plan = Plan.from_xcom(plan_raw)
-    rules = rules_for(bank)
     with _session(bank) as session:
-        listed = _list_all(session, bank)
-    directory_of = {f.path: d for f, d in listed}
-    data, markers = split_markers([f for f, _ in listed], rules.stability)
+        chosen = _select(session, bank)
+    directory_of = chosen.directory_of
+    for path, why in sorted(chosen.refused.items()):
+        log.warning("%s: %r: %s", bank.name, path, why)
     files, too_large, older, newer = [], [], 0, 0
-    for f in data:
-        if not bank.selects(f.name):
-            continue
+    for f in chosen.files:
         if f.mtime < plan.since.timestamp():
             older += 1
         elif not plan.covers(f.mtime):
@@ -198,8 +201,9 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     log.info("%s: %d candidate(s), %d too large, %d for later runs", plan.describe(), len(files), len(too_large), newer)
     return {
         "files": files,
-        "markers": [_pointer(m, directory_of[m.path]) for m in markers],
+        "markers": [_pointer(m, directory_of[m.path]) for m in chosen.markers],
         "too_large": too_large,
+        "refused": chosen.refused,
         "older": older,
         "newer": newer,
     }
@@ -209,6 +213,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
     from plugins.bankgate_sftp import stability
+    from plugins.bankgate_sftp.names import text
     from plugins.bankgate_sftp.pull import sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
@@ -216,7 +221,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     store, _prefix, ledger = _stores(bank)
     sweep_partials(store, f"{rules.partial_prefix}{bank.name}/", time.time())
     candidates = [_remote(item) for item in listing["files"]]
-    directory_of = {item["path"]: item["dir"] for item in listing["files"]}
+    directory_of = {_remote(item).path: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]
     done = set() if plan.force else ledger.pulled(bank.name, candidates)
     fresh = [f for f in candidates if f not in done]
@@ -224,14 +229,14 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     with _session(bank) as session:
 
         def relist() -> list[RemoteFile]:
-            return [f for f, _ in _list_all(session, bank)]
+            return _select(session, bank).files
 
         verdict = stability.check(
             fresh, rules.stability, markers=markers, previous=previous, now=time.time(), relist=relist
         )
     if not ledger.save_observations(bank.name, verdict.observations, etag):
         log.info("%s: stability observations were updated by a concurrent run; kept theirs", bank.name)
-    waiting = dict(sorted(verdict.waiting.items()))
+    waiting = {text(path): why for path, why in sorted(verdict.waiting.items())}
     for path, reason in waiting.items():
         log.info("%s: waiting: %s (%s)", bank.name, path, reason)
     selected = []
@@ -252,7 +257,9 @@ def gone_from_server(ledger: PullLedger, bank: str, plan: Plan, listed: Sequence
     bring them back; their copies can be reprocessed from the archive."""
     if not plan.force:
         return {}
-    here = {(f.path, f.size, f.mtime) for f in listed}
+    from plugins.bankgate_sftp.names import text
+
+    here = {(text(f.path), f.size, f.mtime) for f in listed}  # ledger records hold the text form
     pulled = ledger.pulled_between(bank, plan.since.timestamp(), plan.end.timestamp())
     gone = {r.path: r.url for r in pulled if (r.path, r.size, r.mtime) not in here}
     for path, url in sorted(gone.items()):
@@ -303,6 +310,7 @@ def record(
         "already_pulled": int(selection.get("already_pulled") or 0),
         "gone_from_server": dict(selection.get("gone") or {}),
         "too_large": [f["path"] for f in listing.get("too_large") or []],
+        "refused": dict(listing.get("refused") or {}),
         "failed": dict(sorted(failed.items())),
         "post_pull_errors": post_pull_errors,
     }
@@ -357,14 +365,16 @@ def raise_if_failed(report: Mapping[str, Any]) -> None:
 def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     """Files that arrived on ``day`` (bank-local) by ``deadline``: path -> mtime, from the pull
     ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
+    from plugins.bankgate_sftp.names import text
+
     window = day_window(bank, day, deadline)
     _store, _prefix, ledger = _stores(bank)
     pulled = ledger.pulled_between(bank.name, window.since.timestamp(), window.end.timestamp())
     found = {r.path: r.mtime for r in pulled}
     with _session(bank) as session:
-        for f, _directory in _list_all(session, bank):
-            if bank.selects(f.name) and window.covers(f.mtime):
-                found.setdefault(f.path, f.mtime)
+        for f in _select(session, bank).files:
+            if window.covers(f.mtime):
+                found.setdefault(text(f.path), f.mtime)
     return found
 
 

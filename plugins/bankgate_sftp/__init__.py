@@ -24,6 +24,7 @@ from plugins.bankgate_sftp.ledger import PullLedger, PullRecord
 from plugins.bankgate_sftp.listing import RemoteFile, list_files
 from plugins.bankgate_sftp.post_pull import DELETE, KEEP, move_to
 from plugins.bankgate_sftp.pull import BankRules, PullReport, destination_key, pull_bank
+from plugins.bankgate_sftp.selection import Selection, select_remote
 from plugins.bankgate_sftp.stability import marker, unchanged
 from plugins.bankgate_sftp.transfer import Landed, pull_file
 
@@ -40,6 +41,7 @@ __all__ = [
     "PullReport",
     "RemoteChanged",
     "RemoteFile",
+    "Selection",
     "SftpPullError",
     "SftpSession",
     "SftpSettings",
@@ -52,5 +54,6 @@ __all__ = [
     "move_to",
     "pull_bank",
     "pull_file",
+    "select_remote",
     "unchanged",
 ]

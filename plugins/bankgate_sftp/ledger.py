@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bankgate.store.base import ObjectStore
+from plugins.bankgate_sftp import names
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.stability import Observation
 
@@ -44,12 +45,16 @@ def _day(mtime: int) -> str:
 
 
 def identity(bank: str, remote: RemoteFile) -> str:
-    raw = f"{bank}\0{remote.path}\0{remote.size}\0{remote.mtime}".encode()
+    """The id of a delivery, from the exact bytes of its path (the same id as ever for UTF-8)."""
+    raw = f"{bank}\0{remote.path}\0{remote.size}\0{remote.mtime}".encode("utf-8", "surrogateescape")
     return hashlib.sha256(raw).hexdigest()[:40]
 
 
 @dataclass
 class PullRecord:
+    """One verified pull. ``path`` is text (``names.text``); for a name that is not UTF-8,
+    ``raw_path`` holds its exact bytes, percent-encoded (``remote_path`` rebuilds it)."""
+
     bank: str
     path: str
     size: int
@@ -61,9 +66,18 @@ class PullRecord:
     post_pull: str = ""
     forced: bool = False
     duplicate_of: dict[str, Any] | None = None
+    raw_path: str = ""
+
+    @property
+    def remote_path(self) -> str:
+        """The exact remote path (see ``names``)."""
+        return names.from_fields({"path": self.path, "raw_path": self.raw_path})
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        fields = asdict(self)
+        if not self.raw_path:
+            del fields["raw_path"]
+        return json.dumps(fields, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> PullRecord:
@@ -155,7 +169,7 @@ class PullLedger:
         key = self.claim_key(bank, remote)
         stamp = time.time() if now is None else now
         expires = stamp + self.lease + remote.size / (1 << 20)
-        holder_of = {"bank": bank, "path": remote.path, "claimed_at": stamp, "expires_at": expires}
+        holder_of = {"bank": bank, "path": remote.text, "claimed_at": stamp, "expires_at": expires}
         body = json.dumps({**holder_of, "host": socket.gethostname(), "pid": os.getpid()}).encode()
         for _ in range(4):
             written = self.store.create(key, body)
@@ -187,9 +201,11 @@ class PullLedger:
     ) -> PullRecord:
         """Record a verified pull, flag a content duplicate, and drop the claim."""
         remote = claim.remote
+        fields = names.to_fields(remote.path)
         record = PullRecord(
-            claim.bank, remote.path, remote.size, remote.mtime, sha256, key, url, time.time(), post_pull, forced
+            claim.bank, fields["path"], remote.size, remote.mtime, sha256, key, url, time.time(), post_pull, forced
         )
+        record.raw_path = fields.get("raw_path", "")
         first = {k: getattr(record, k) for k in ("bank", "path", "size", "mtime", "key", "url", "pulled_at")}
         content_key = self.content_key(sha256)
         if self.store.create(content_key, json.dumps(first, sort_keys=True).encode()) is None:
@@ -199,7 +215,7 @@ class PullLedger:
                 owner = {}
             same = (owner.get("bank"), owner.get("path"), owner.get("size"), owner.get("mtime")) == (
                 claim.bank,
-                remote.path,
+                record.path,
                 remote.size,
                 remote.mtime,
             )

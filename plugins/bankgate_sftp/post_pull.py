@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import paramiko
 
+from plugins.bankgate_sftp import names
 from plugins.bankgate_sftp.connection import SftpSession
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.transfer import Landed
@@ -81,21 +82,22 @@ def _makedirs(sftp: paramiko.SFTPClient, folder: str) -> None:
 
 
 def _move(sftp: paramiko.SFTPClient, path: str, folder: str) -> str:
+    """Rename ``path`` into ``folder`` under its exact name (bytes); returns the new path."""
     target = posixpath.join(folder, posixpath.basename(path))
     try:
-        sftp.stat(target)
+        sftp.stat(names.encode(target))
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         target = f"{target}.{stamp}"  # never overwrite an earlier file in the archive folder
     except FileNotFoundError:
         pass
-    sftp.rename(path, target)
+    sftp.rename(names.encode(path), names.encode(target))
     return target
 
 
 def _companion(sftp: paramiko.SFTPClient, action: PostPull, marker: RemoteFile) -> None:
     try:
         if isinstance(action, Delete):
-            sftp.remove(marker.path)
+            sftp.remove(marker.raw)
         elif isinstance(action, MoveTo):
             _move(sftp, marker.path, action.folder)
     except FileNotFoundError:
@@ -111,24 +113,24 @@ def apply(session: SftpSession, landed: Landed, action: PostPull, *, markers: Se
     remote = landed.remote
     sftp = session.sftp
     try:
-        now = sftp.lstat(remote.path)
+        now = sftp.lstat(remote.raw)
     except FileNotFoundError:
         return "already gone"
     if not stat.S_ISREG(now.st_mode or 0) or (int(now.st_size or 0), int(now.st_mtime or 0)) != (
         remote.size,
         remote.mtime,
     ):
-        log.warning("%s changed after it was pulled; left in place", remote.path)
+        log.warning("%s changed after it was pulled; left in place", remote.text)
         return "left in place: changed after the pull"
     if isinstance(action, Delete):
-        sftp.remove(remote.path)
+        sftp.remove(remote.raw)
         done = "deleted"
     elif isinstance(action, MoveTo):
         _makedirs(sftp, action.folder)
-        done = f"moved to {_move(sftp, remote.path, action.folder)}"
+        done = f"moved to {names.text(_move(sftp, remote.path, action.folder))}"
     else:
         raise TypeError(f"unknown post-pull action {action!r}")
     for marker in markers:
         _companion(sftp, action, marker)
-    log.info("%s: %s", remote.path, done)
+    log.info("%s: %s", remote.text, done)
     return done

@@ -13,7 +13,6 @@ connection's pipeline full.
 from __future__ import annotations
 
 import logging
-import posixpath
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +27,9 @@ from plugins.bankgate_sftp import post_pull, stability
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
 from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
 from plugins.bankgate_sftp.ledger import PullLedger
-from plugins.bankgate_sftp.listing import RemoteFile, list_files, matches
+from plugins.bankgate_sftp.listing import RemoteFile
+from plugins.bankgate_sftp.names import destination_key
+from plugins.bankgate_sftp.selection import select_remote
 from plugins.bankgate_sftp.transfer import META_BANK, Landing, Verify, pull_file
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ class BankRules:
     directories: tuple[str, ...] = ("/outbound",)
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
-    recursive: bool = False
+    #: Levels of folders below each directory that are pulled too (0: the directory only).
+    subfolders: int = 0
     stability: tuple[stability.Rule, ...] = (stability.unchanged(60),)
     post_pull: post_pull.PostPull = post_pull.KEEP
     concurrency: int = 4
@@ -64,6 +66,8 @@ class BankRules:
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.subfolders < 0:
+            raise ValueError("subfolders must be 0 or more")
         if any(not d.startswith("/") for d in self.directories):
             raise ValueError("remote directories must be absolute paths")
 
@@ -101,6 +105,8 @@ class PullReport:
     pulled: list[Pulled] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
+    #: Names not pulled because they cannot be used safely: text path -> why (see selection).
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -114,16 +120,9 @@ class PullReport:
         duplicates = sum(1 for p in self.pulled if p.duplicate_of)
         return (
             f"{self.bank}: {len(self.pulled)} pulled ({self.bytes} bytes, {duplicates} duplicate content),"
-            f" {len(self.skipped)} skipped, {len(self.failed)} failed in {self.finished - self.started:.1f}s"
+            f" {len(self.skipped)} skipped, {len(self.refused)} refused, {len(self.failed)} failed"
+            f" in {self.finished - self.started:.1f}s"
         )
-
-
-def destination_key(prefix: str, remote: RemoteFile, directory: str, day: date | None = None) -> str:
-    """``<prefix><YYYY-MM-DD>/<path below the listed directory>``; the day defaults to the
-    remote mtime's UTC date."""
-    when = day or datetime.fromtimestamp(remote.mtime, UTC).date()
-    relative = posixpath.relpath(remote.path, directory.rstrip("/") or "/")
-    return f"{prefix}{when.isoformat()}/{relative}"
 
 
 def _prefix(prefix: str) -> str:
@@ -144,19 +143,6 @@ def _as_epoch(value: float | datetime | None) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
-
-
-def _relative(remote: RemoteFile, directory_of: dict[str, str]) -> str:
-    return posixpath.relpath(remote.path, directory_of[remote.path].rstrip("/") or "/")
-
-
-def _list(session: SftpSession, rules: BankRules) -> list[tuple[RemoteFile, str]]:
-    """Every regular file under the bank's directories (markers too), with its directory."""
-    found: list[tuple[RemoteFile, str]] = []
-    for directory in rules.directories:
-        for f in list_files(session.sftp, directory, recursive=rules.recursive):
-            found.append((f, directory))
-    return found
 
 
 def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
@@ -209,11 +195,11 @@ def pull_bank(
     partials = f"{_prefix(rules.partial_prefix)}{rules.bank}/"
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
-        listed = _list(session, rules)
-        directory_of = {f.path: d for f, d in listed}
-        everything = [f for f, _ in listed]
-        data, markers = stability.split_markers(everything, rules.stability)
-        data = [f for f in data if matches(_relative(f, directory_of), rules.include, rules.exclude)]
+        chosen = select_remote(session.sftp, rules, key_prefix=prefix)
+        directory_of, data, markers = chosen.directory_of, chosen.files, chosen.markers
+        report.refused.update(chosen.refused)
+        for path, why in sorted(chosen.refused.items()):
+            log.warning("%s: %r: %s", rules.bank, path, why)
         if select is not None:
             chosen = {f: select(f) for f in data}
             report.skipped += [Skipped(f, "not selected for this run") for f, keep in chosen.items() if not keep]
@@ -227,7 +213,7 @@ def pull_bank(
         previous, etag = ledger.observations(rules.bank)
 
         def relist() -> list[RemoteFile]:
-            return [f for f, _ in _list(session, rules)]
+            return select_remote(session.sftp, rules, key_prefix=prefix).files
 
         verdict = stability.check(fresh, rules.stability, markers=markers, previous=previous, now=moment, relist=relist)
         if not ledger.save_observations(rules.bank, verdict.observations, etag):
@@ -322,14 +308,14 @@ def _transfer_all(
             return Skipped(remote, f"changed while being pulled: {error}")
         except Exception as error:
             ledger.release(claim.claim)
-            log.error("%s: pulling %s failed: %s", rules.bank, remote.path, error)
+            log.error("%s: pulling %s failed: %s", rules.bank, remote.text, error)
             return Failed(remote, f"{type(error).__name__}: {error}", is_retryable(error))
         # Only a verified Landed reaches here; the action re-checks the file is unchanged.
         found = markers.get(remote.path)
         try:
             outcome = post_pull.apply(worker, landed, rules.post_pull, markers=[found] if found else [])
         except Exception as error:
-            log.error("%s: post-pull action on %s failed: %s", rules.bank, remote.path, error)
+            log.error("%s: post-pull action on %s failed: %s", rules.bank, remote.text, error)
             outcome = f"error: {type(error).__name__}: {error}"
         record = ledger.record(
             claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
@@ -338,7 +324,7 @@ def _transfer_all(
             log.warning(
                 "%s: %s has the same content as %s (pulled from %s)",
                 rules.bank,
-                remote.path,
+                remote.text,
                 record.duplicate_of.get("url"),
                 record.duplicate_of.get("path"),
             )
@@ -358,7 +344,7 @@ def _transfer_all(
                     fatal = fatal or error
                     continue
                 except Exception as error:  # the ledger's store failed, say: this file only
-                    log.error("%s: %s failed: %s", rules.bank, remote.path, error)
+                    log.error("%s: %s failed: %s", rules.bank, remote.text, error)
                     outcome = Failed(remote, f"{type(error).__name__}: {error}", False)
                 if isinstance(outcome, Pulled):
                     report.pulled.append(outcome)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import paramiko
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 
+from plugins.bankgate_sftp import names
 from plugins.bankgate_sftp.errors import ConnectionLost, RemoteChanged, SftpStatusError
 
 if TYPE_CHECKING:
@@ -278,15 +279,16 @@ def read_whole(session: SftpSession, path: str, size: int, *, block: int | None 
     frames = _Frames(channel)
     step = max(4096, block or settings.read_block or session.limits.read_length)
     open_id = next(_ids)
-    channel.sendall(_request(_OPEN, open_id, _string(path.encode()) + struct.pack(">II", _FXF_READ, 0)))
+    shown = names.text(path)
+    channel.sendall(_request(_OPEN, open_id, _string(names.encode(path)) + struct.pack(">II", _FXF_READ, 0)))
     kind, rid, payload = frames.packet()
     while rid != open_id:  # a late answer to someone else's request
         kind, rid, payload = frames.packet()
     if kind == _STATUS:
         code, message = _status(payload)
         if code == _NO_SUCH_FILE:
-            raise RemoteChanged(f"{path} disappeared before it could be read")
-        raise SftpStatusError(code, f"opening {path}: {message}")
+            raise RemoteChanged(f"{shown} disappeared before it could be read")
+        raise SftpStatusError(code, f"opening {shown}: {message}")
     if kind != _HANDLE:
         raise ConnectionLost(f"unexpected SFTP response type {kind} to an open")
     (length,) = struct.unpack_from(">I", payload, 0)
@@ -309,8 +311,8 @@ def read_whole(session: SftpSession, path: str, size: int, *, block: int | None 
         if kind == _STATUS:
             code, message = _status(payload)
             if code == _EOF:
-                raise RemoteChanged(f"{path} ended at byte {offset} but was {size} bytes when listed")
-            raise SftpStatusError(code, f"reading {path} at {offset}: {message}")
+                raise RemoteChanged(f"{shown} ended at byte {offset} but was {size} bytes when listed")
+            raise SftpStatusError(code, f"reading {shown} at {offset}: {message}")
         (got,) = struct.unpack_from(">I", payload, 0)
         piece = payload[4 : 4 + got]
         if got < length:  # a server with a smaller limit than it said: finish with the stream reader
@@ -324,7 +326,7 @@ def _checked_attrs(answers: dict[int, tuple[int, memoryview]], stat_id: int, pat
     kind, payload = answers[stat_id]
     if kind != _ATTRS:
         code, message = _status(payload)
-        raise SftpStatusError(code, f"stat of {path}: {message}")
+        raise SftpStatusError(code, f"stat of {names.text(path)}: {message}")
     return _size_mtime(payload)
 
 
@@ -347,6 +349,7 @@ class RemoteReader:
         settings = session.settings
         self.session = session
         self.path = path
+        self.shown = names.text(path)  # for messages: ``path`` may hold bytes that are not UTF-8
         self.block = max(4096, block or settings.read_block or session.limits.read_length)
         self.depth = max(1, depth or settings.read_depth)
         self.file: paramiko.SFTPFile | None = None
@@ -358,9 +361,9 @@ class RemoteReader:
     def __enter__(self) -> RemoteReader:
         sftp = self.session.sftp
         try:
-            self.file = sftp.open(self.path, "rb")
+            self.file = sftp.open(names.encode(self.path), "rb")
         except FileNotFoundError:
-            raise RemoteChanged(f"{self.path} disappeared before it could be read") from None
+            raise RemoteChanged(f"{self.shown} disappeared before it could be read") from None
         try:
             self.attributes = self.file.stat()
         except BaseException:
@@ -438,8 +441,8 @@ class RemoteReader:
             elif kind == _STATUS:
                 code, message = _status(payload)
                 if code == _EOF:
-                    raise RemoteChanged(f"{self.path} ended at byte {offset} but was {size} bytes when opened")
-                raise SftpStatusError(code, f"reading {self.path} at {offset}: {message}")
+                    raise RemoteChanged(f"{self.shown} ended at byte {offset} but was {size} bytes when opened")
+                raise SftpStatusError(code, f"reading {self.shown} at {offset}: {message}")
             else:
                 raise ConnectionLost(f"unexpected SFTP response type {kind} to a read")
             fill(force=not queue)
@@ -465,5 +468,5 @@ class RemoteReader:
         except Exception:
             # The channel is in an unknown state (dead, or mid-response): drop the connection
             # rather than let the next request read someone else's answer.
-            log.debug("closing %s failed; dropping the connection", self.path, exc_info=True)
+            log.debug("closing %s failed; dropping the connection", self.shown, exc_info=True)
             self.session.close()

@@ -62,12 +62,12 @@ class Staged:
 
     def to_xcom(self) -> dict[str, Any]:
         raw = asdict(self)
-        raw["remote"] = {"path": self.remote.path, "size": self.remote.size, "mtime": self.remote.mtime}
+        raw["remote"] = self.remote.to_json()
         return raw
 
     @classmethod
     def from_xcom(cls, raw: Mapping[str, Any]) -> Staged:
-        remote = RemoteFile(raw["remote"]["path"], int(raw["remote"]["size"]), int(raw["remote"]["mtime"]))
+        remote = RemoteFile.from_json(raw["remote"])
         return cls(
             raw["temp_key"],
             raw["key"],
@@ -132,7 +132,7 @@ def landed_from_record(record: PullRecord) -> Landed:
     those returned. The record must describe a complete landing (size, SHA-256, key)."""
     if not (record.sha256 and record.key and record.size >= 0):
         raise VerificationFailed(f"the pull record of {record.path} does not describe a verified landing")
-    remote = RemoteFile(record.path, record.size, record.mtime)
+    remote = RemoteFile(record.remote_path, record.size, record.mtime)
     return Landed(record.key, record.url, record.size, record.sha256, "", remote, 0.0, False, _SEAL)
 
 

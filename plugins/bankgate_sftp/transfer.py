@@ -58,11 +58,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Literal, TypeVar
-from urllib.parse import quote
 
 from bankgate.banks import VERIFY_MODES
 from bankgate.store.base import ObjectStore
 from bankgate.store.checksums import new_checksum
+from plugins.bankgate_sftp import names
 from plugins.bankgate_sftp.connection import SftpSession
 from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed, is_retryable
 from plugins.bankgate_sftp.listing import RemoteFile
@@ -110,9 +110,10 @@ class Landed:
 
 
 def remote_metadata(remote: RemoteFile) -> dict[str, str]:
-    """Metadata known before the transfer. The path is percent-encoded: S3 metadata is ASCII."""
+    """Metadata known before the transfer. The path is its exact bytes, percent-encoded
+    (``names.quoted``): S3 metadata is ASCII, and a name may not be UTF-8."""
     mtime = datetime.fromtimestamp(remote.mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {META_PATH: quote(remote.path, safe="/"), META_MTIME: mtime}
+    return {META_PATH: names.quoted(remote.path), META_MTIME: mtime}
 
 
 @dataclass(frozen=True)
@@ -246,14 +247,14 @@ def _upload(session: SftpSession, remote: RemoteFile, store: ObjectStore, temp: 
     with RemoteReader(session, remote.path) as reader:
         assert reader.attributes is not None
         if not _same(remote, reader.attributes):
-            raise RemoteChanged(f"{remote.path} changed since it was listed")
+            raise RemoteChanged(f"{remote.text} changed since it was listed")
         with store.writer(temp, metadata=meta, size=remote.size) as out:
             _pump(reader.chunks(remote.size), out, hasher)
             count = hasher.size
             after = reader.fstat()
             if count != remote.size or not _same(remote, after):
                 raise RemoteChanged(
-                    f"{remote.path} changed while it was read ({count} bytes read, {after.st_size} now)"
+                    f"{remote.text} changed while it was read ({count} bytes read, {after.st_size} now)"
                 )  # raised inside the writer: the upload is discarded
     return hasher.digest()
 
@@ -327,7 +328,7 @@ def _free_key(store: ObjectStore, key: str, read: Digest) -> tuple[str, bool]:
 def _read_small(session: SftpSession, remote: RemoteFile) -> bytes:
     data, size, mtime = read_whole(session, remote.path, remote.size)
     if len(data) != remote.size or (size, mtime) != (remote.size, remote.mtime):
-        raise RemoteChanged(f"{remote.path} changed since it was listed ({len(data)} bytes read, {size} now)")
+        raise RemoteChanged(f"{remote.text} changed since it was listed ({len(data)} bytes read, {size} now)")
     return data
 
 
@@ -489,7 +490,7 @@ def pull_file(
     mib_s = landed.size / (1 << 20) / max(landed.seconds, 1e-9)
     log.info(
         "pulled %s -> %s (%d bytes, %.1f MiB/s, sha256 %s%s)",
-        remote.path,
+        remote.text,
         landed.url,
         landed.size,
         mib_s,
@@ -524,7 +525,7 @@ def retrying(
             delay = min(MAX_BACKOFF, backoff * 2 ** (tries - 1)) * random.uniform(0.5, 1.0)
             log.warning(
                 "pulling %s: connection lost (%s: %s); retry %d of %d in %.1fs",
-                remote.path,
+                remote.text,
                 type(error).__name__,
                 error,
                 tries,

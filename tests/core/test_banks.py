@@ -120,7 +120,25 @@ def test_file_destination_is_allowed_for_local_runs(tmp_path: Path) -> None:
         ('remote_dirs = ["/out"]', 'remote_dirs = "/out"', "bank 'acme': remote_dirs: must be a non-empty list"),
         ('remote_dirs = ["/out"]', 'remote_dirs = ["out"]', "bank 'acme': remote_dirs: 'out' must be an absolute"),
         ('remote_dirs = ["/out"]', 'remote_dirs = ["/a/../b"]', "without '..'"),
-        ("[banks.acme]", '[banks.acme]\ninclude = ["in/*.ach"]', "bank 'acme': include: 'in/*.ach': patterns match"),
+        (
+            "[banks.acme]",
+            '[banks.acme]\ninclude = ["in/*.ach"]',
+            "bank 'acme': include: 'in/*.ach' matches files 1 folder(s) below the remote directory, but subfolders = 0",
+        ),
+        (
+            "[banks.acme]",
+            '[banks.acme]\nsubfolders = 1\nexclude = ["*/x/*.ach"]',
+            "bank 'acme': exclude: '*/x/*.ach' matches files 2 folder(s) below the remote directory, but subfolders",
+        ),
+        ("[banks.acme]", '[banks.acme]\nsubfolders = 1\ninclude = ["/out/*.ach"]', "include: '/out/*.ach': a pattern"),
+        ("[banks.acme]", '[banks.acme]\nsubfolders = 1\ninclude = ["../*.ach"]', "it is relative, without empty"),
+        ("[banks.acme]", "[banks.acme]\nsubfolders = 9", "bank 'acme': subfolders: must be a whole number from 0 to 8"),
+        ("[banks.acme]", '[banks.acme]\nsubfolders = "yes"', "bank 'acme': subfolders: must be a whole number"),
+        (
+            "[banks.acme]",
+            '[banks.acme]\nsubfolders = 1\npost_pull = { action = "move", to = "/out/archive" }',
+            "bank 'acme': post_pull.to: '/out/archive' is within subfolders = 1 of one; files would be re-pulled",
+        ),
         (
             "[banks.acme]",
             "[banks.acme]\nstability = { unchanged = 60 }",
@@ -200,18 +218,19 @@ def test_durations(text: int | str, seconds: int) -> None:
 # -- behaviour the DAGs rely on ------------------------------------------------------------------
 
 
-def test_selects_by_include_and_exclude_and_never_a_marker(tmp_path: Path) -> None:
+def test_subfolders_are_opt_in_and_patterns_may_then_name_folders(tmp_path: Path) -> None:
+    """What the patterns select is plugins/bankgate_sftp/selection.py's (tests/sftp/test_selection.py)."""
+    assert load(tmp_path, MINIMAL)["acme"].subfolders == 0
     bank = load(
         tmp_path,
         MINIMAL.replace(
             "[banks.acme]",
-            '[banks.acme]\ninclude = ["*.ach", "*.txt"]\nexclude = ["*.tmp.*", "test_*"]\n'
-            'stability = { done_marker = ".done", unchanged_for = "1 min" }',
+            '[banks.acme]\nsubfolders = 2\ninclude = ["20??-??-??/*.ach", "*.txt"]\nexclude = ["*/tmp/*"]\n'
+            'stability = { done_marker = ".done", unchanged_for = "1 min" }\n'
+            'post_pull = { action = "move", to = "/archive" }',
         ),
     )["acme"]
-    assert bank.selects("payroll.ach") and bank.selects("pos.txt")
-    assert not bank.selects("payroll.ach.done")  # the marker, not a file to pull
-    assert not bank.selects("payroll.tmp.ach") and not bank.selects("test_1.ach") and not bank.selects("x.csv")
+    assert bank.subfolders == 2 and bank.include == ("20??-??-??/*.ach", "*.txt") and bank.exclude == ("*/tmp/*",)
     assert bank.stability.marker_for("payroll.ach") == "payroll.ach.done"
     assert bank.stability == StabilityRule(60, ".done") and bank.stability.kind == "unchanged+done_marker"
 

@@ -404,3 +404,66 @@ def test_files_land_in_cloud_staging_with_their_metadata(env: Env, request: pyte
     assert len(pulled) == 2
     run, _states = env.run(f"bank_pull__{BANK}")
     assert xcom(run, "record")["already_pulled"] == 2
+
+
+def test_a_latin1_name_does_not_stop_its_folder_and_is_pulled_and_moved_by_its_exact_bytes(env: Env) -> None:
+    """A name that is not UTF-8 used to make the listing of its whole folder raise."""
+    from urllib.parse import unquote_to_bytes
+
+    env.configure(post_pull='{ action = "move", to = "/outbound/archive" }')
+    latin1 = b"r\xe9sum\xe9 100%.ach"  # Latin-1, as a bank's server wrote it
+    odd = env.put(os.fsdecode(latin1), b"latin-1 named\n")
+    good = env.put("good.ach", b"good\n")
+    day = _day(good)
+
+    run, states = env.run(f"bank_pull__{BANK}")
+
+    assert run.state == "success", states
+    assert env.landed() == {f"{day}/good.ach": b"good\n", f"{day}/r%E9sum%E9 100%25.ach": b"latin-1 named\n"}
+    meta = env.store.info(f"{day}/r%E9sum%E9 100%25.ach").metadata
+    assert unquote_to_bytes(meta["bankgate-remote-path"]) == b"/outbound/" + latin1
+    report = xcom(run, "record")
+    assert sorted(p["path"] for p in report["pulled"]) == ["/outbound/good.ach", "/outbound/r%E9sum%E9 100%25.ach"]
+    assert not odd.exists() and not good.exists()
+    archived = Path(os.fsdecode(os.fsencode(env.sshd.chroot) + b"/outbound/archive/" + latin1))
+    assert archived.read_bytes() == b"latin-1 named\n"  # moved under its exact name
+    records = {r["path"]: r for r in env.ledger_records()}
+    assert records["/outbound/r%E9sum%E9 100%25.ach"]["raw_path"] == "/outbound/r%E9sum%E9%20100%25.ach"
+    assert records["/outbound/r%E9sum%E9 100%25.ach"]["post_pull"].startswith("moved to /outbound/archive/r%E9sum%E9")
+
+
+def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_selects(env: Env) -> None:
+    """One selection function: the DAG tasks and the core's pull_bank pull exactly the same files."""
+    from bankgate.banks import load_banks
+    from plugins.bankgate_airflow.connection import get_settings
+    from plugins.bankgate_airflow.steps import rules_for
+    from plugins.bankgate_sftp import pull_bank
+
+    env.configure(subfolders="1", include='["20??-??-??/*.ach", "*.txt"]', stability='{ done_marker = ".done" }')
+    dated = env.put("2026-03-04/a.ach", b"in a dated folder")
+    env.put("2026-03-04/a.ach.done", b"")
+    env.put("2026-03-04/c.txt", b"a name pattern matches at any depth")
+    env.put("2026-03-04/c.txt.done", b"")
+    env.put("2026-03-04/deeper/b.ach", b"below the depth")
+    env.put("2026-03-04/deeper/b.ach.done", b"")
+    env.put("top.ach", b"not in a dated folder")
+    env.put("top.ach.done", b"")
+    env.put("bell\a.txt", b"a control character")
+    env.put("bell\a.txt.done", b"")
+    day = _day(dated)
+
+    run, states = env.run(f"bank_pull__{BANK}")
+
+    assert run.state == "success", states
+    assert env.landed() == {
+        f"{day}/2026-03-04/a.ach": b"in a dated folder",
+        f"{day}/2026-03-04/c.txt": b"a name pattern matches at any depth",
+    }
+    report = xcom(run, "record")
+    unsafe = "unsafe name, not pulled: name contains NUL or a control character"
+    assert report["refused"] == {"/outbound/bell\a.txt": unsafe}
+
+    bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
+    core = pull_bank(get_settings(bank.conn_id), rules_for(bank), f"file://{env.tmp_path / 'core'}")
+    assert sorted(p.key for p in core.pulled) == sorted(env.landed())
+    assert core.refused == report["refused"]

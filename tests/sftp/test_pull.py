@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 import pytest
 
@@ -551,9 +551,7 @@ def test_patterns_day_folder_and_non_regular_files(server: Sshd, settings: SftpS
     server.put("/outbound/in/b.ach", b"b", mtime=OLD)
     os.mkfifo(server.outbound / "pipe.ach")
     (server.outbound / "link.ach").symlink_to("/etc/passwd")
-    report = pull_bank(
-        settings, rules(include=("*.ach",), exclude=("a.*",), recursive=True), local_url, day="2026-03-04"
-    )
+    report = pull_bank(settings, rules(include=("*.ach",), exclude=("a.*",), subfolders=1), local_url, day="2026-03-04")
     assert [p.key for p in report.pulled] == ["2026-03-04/in/b.ach"]
 
 
@@ -563,3 +561,38 @@ def test_select_narrows_the_run(server: Sshd, settings: SftpSettings, local_url:
     report = pull_bank(settings, rules(), local_url, select=lambda f: f.mtime >= OLD - 3600)
     assert [p.remote.path for p in report.pulled] == ["/outbound/new.ach"]
     assert [(s.remote.path, s.reason) for s in report.skipped] == [("/outbound/old.ach", "not selected for this run")]
+
+
+# -- remote names: bytes that are not UTF-8 ----------------------------------------------------------
+
+LATIN1 = b"/outbound/caf\xe9 r\xe9sum\xe9 50%.ach"  # Latin-1 "café résumé 50%.ach": not UTF-8
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url"])
+def test_a_latin1_name_is_pulled_under_a_percent_encoded_key_and_its_folder_still_pulls(
+    request: pytest.FixtureRequest, server: Sshd, settings: SftpSettings, where: str
+) -> None:
+    url = request.getfixturevalue(where)
+    server.put(os.fsdecode(LATIN1), b"latin-1 named", mtime=OLD)  # the bytes on the server's disk
+    server.put("/outbound/good.ach", b"good", mtime=OLD)
+    server.put("/outbound/ünï.ach", b"utf-8 named", mtime=OLD)
+
+    report = pull_bank(settings, rules(post_pull=DELETE), url)
+
+    assert report.ok and len(report.pulled) == 3, report
+    day = time.strftime("%Y-%m-%d", time.gmtime(OLD))
+    assert landed(url) == {
+        f"{day}/caf%E9 r%E9sum%E9 50%25.ach": b"latin-1 named",  # each undecodable byte and '%' as %XX
+        f"{day}/good.ach": b"good",
+        f"{day}/ünï.ach": b"utf-8 named",  # UTF-8 names are used as they are
+    }
+    store, base = open_url(url)
+    meta = store.info(f"{base}{day}/caf%E9 r%E9sum%E9 50%25.ach").metadata  # type: ignore[union-attr]
+    assert unquote_to_bytes(meta["bankgate-remote-path"]) == LATIN1  # the exact bytes, losslessly
+    assert not os.path.lexists(os.fsencode(server.chroot) + LATIN1)  # deleted by its exact bytes
+    assert list(server.outbound.iterdir()) == []
+
+    server.put(os.fsdecode(LATIN1), b"latin-1 named", mtime=OLD)  # the same delivery again
+    os.utime(os.fsencode(server.chroot) + LATIN1, (OLD, OLD))
+    again = pull_bank(settings, rules(), url)
+    assert again.pulled == [] and [s.reason for s in again.skipped] == ["already pulled"]
