@@ -104,6 +104,7 @@ def _doc(bank: BankConfig, source: Path) -> str:
     rows = [
         ("connection", f"`{bank.conn_id}` (sftp; host key pinned by `extra.known_hosts`)"),
         ("remote directories", ", ".join(f"`{d}`" for d in bank.remote_dirs)),
+        ("subfolders", f"up to {bank.subfolders} level(s) below them" if bank.subfolders else "not pulled"),
         ("include / exclude", f"{_literals(bank.include)} / {_literals(bank.exclude) or '-'}"),
         ("schedule", f"`{bank.cron}` ({bank.timezone})"),
         ("destination", f"`{bank.destination}<file date>/<name>`"),
