@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bankgate.config import ConfigError
@@ -23,15 +23,27 @@ from bankgate.cron import Cron
 from bankgate.store import split_url
 
 __all__ = [
+    "DELETE",
+    "KEEP",
     "ArrivalSla",
     "BankConfig",
     "ConfigError",
-    "PostPullAction",
+    "Delete",
+    "Keep",
+    "Landing",
+    "Marker",
+    "MoveTo",
+    "PostPull",
     "StabilityRule",
+    "Unchanged",
+    "Verify",
     "load_banks",
+    "marker",
+    "move_to",
     "parse_banks",
     "parse_duration",
     "parse_size",
+    "unchanged",
 ]
 
 BANK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -97,30 +109,69 @@ def parse_duration(value: int | str) -> int:
     return seconds
 
 
-@dataclass(frozen=True, slots=True)
-class StabilityRule:
-    """When a remote file is complete: its size and mtime unchanged for ``unchanged_seconds``
-    (0: no such rule), and/or a marker file beside it named the file's name plus
-    ``done_marker`` (``x.ach`` is complete once ``x.ach.done`` exists). When both are set,
-    both must agree."""
-
-    unchanged_seconds: int = 60
-    done_marker: str = ""  # a suffix such as ".done"; "" for none
-
-    @property
-    def kind(self) -> str:
-        return "+".join(k for k, on in (("unchanged", self.unchanged_seconds), ("done_marker", self.done_marker)) if on)
-
-    def marker_for(self, name: str) -> str:
-        return name + self.done_marker if self.done_marker else ""
+# -- the rules a pull follows (the transfer core's vocabulary, built by the loader) ------------
 
 
 @dataclass(frozen=True, slots=True)
-class PostPullAction:
-    """What happens on the server once the landed copy is verified."""
+class Unchanged:
+    """Stable once its size and mtime stay the same for ``seconds`` (see the core's
+    ``stability`` module for how observations are kept between runs)."""
 
-    action: str = "keep"  # keep | delete | move
-    move_to: str = ""  # remote directory, for "move"
+    seconds: float
+    settle: float = 1.0  # delay before the confirming second listing of already-old files
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """Stable once a marker beside it exists: ``x.ach`` once ``x.ach`` + ``suffix``."""
+
+    suffix: str = ".done"
+
+
+StabilityRule = Unchanged | Marker
+
+
+def unchanged(seconds: float, *, settle: float = 1.0) -> Unchanged:
+    if seconds < 0 or settle < 0:
+        raise ValueError("unchanged(): seconds and settle must be >= 0")
+    return Unchanged(float(seconds), float(settle))
+
+
+def marker(suffix: str = ".done") -> Marker:
+    if not suffix:
+        raise ValueError("marker(): the suffix must not be empty")
+    return Marker(suffix)
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """Leave the remote file where it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete the remote file (and its marker) once the landed copy is verified."""
+
+
+@dataclass(frozen=True, slots=True)
+class MoveTo:
+    """Move the remote file (and its marker) into ``folder`` once the landed copy is verified."""
+
+    folder: str  # absolute remote folder, created if missing
+
+
+PostPull = Keep | Delete | MoveTo
+KEEP, DELETE = Keep(), Delete()
+
+
+def move_to(folder: str) -> MoveTo:
+    if not folder.startswith("/"):
+        raise ValueError(f"move_to() needs an absolute remote folder, not {folder!r}")
+    return MoveTo(folder.rstrip("/") or "/")
+
+
+Verify = Literal["checksum", "sha256", "size"]  # described in VERIFY_MODES
+Landing = Literal["auto", "copy", "direct"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +185,15 @@ class ArrivalSla:
 
 @dataclass(frozen=True, slots=True)
 class BankConfig:
+    """One bank: the one model the loader builds and the transfer core, the DAGs and the CLI
+    use. Only ``name`` is needed to build one in code; ``load_banks`` requires ``conn_id``,
+    ``remote_dirs``, ``destination`` and ``cron`` of a configured bank."""
+
     name: str
-    conn_id: str  # Airflow connection (type sftp) with host, login, key or password, known_hosts
-    remote_dirs: tuple[str, ...]
-    destination: str  # staging prefix: s3://bucket/inbound/<bank>/, gs://..., or file:///dir for local runs
-    cron: str
+    conn_id: str = ""  # Airflow connection (type sftp) with host, login, key or password, known_hosts
+    remote_dirs: tuple[str, ...] = ("/outbound",)
+    destination: str = ""  # staging prefix: s3://bucket/inbound/<bank>/, gs://..., or file:///dir for local runs
+    cron: str = ""
     ledger: str = ""  # pull ledger URL prefix; "" = bankgate-ledger/sftp/ in the destination's bucket
     timezone: str = "UTC"
     include: tuple[str, ...] = ("*",)
@@ -146,19 +201,41 @@ class BankConfig:
     #: Levels of folders below each remote directory pulled too (0: the directory only); the
     #: patterns then match the path below the directory (plugins/bankgate_sftp/selection.py).
     subfolders: int = 0
-    stability: StabilityRule = StabilityRule()
-    post_pull: PostPullAction = PostPullAction()
+    #: When a remote file is finished; all rules must agree, none: at once.
+    stability: tuple[StabilityRule, ...] = (Unchanged(60.0),)
+    post_pull: PostPull = KEEP
     arrival_sla: ArrivalSla | None = None
     max_file_size: int = 2 << 30
     concurrency: int = 4
     #: How a landed copy is proven before any post-pull action: "checksum" (the store's own
     #: checksum of what it received; the size on a local directory), "sha256" (read it back),
     #: or "size". See plugins/bankgate_sftp/transfer.py, Verification.
-    verify: str = "checksum"
+    verify: Verify = "checksum"
+    #: "copy": large files land in a temporary key, verified, then copied to the final key with
+    #: full metadata; "direct": streamed into the final key, verified there; "auto": copy where
+    #: the store copies server-side (S3, GCS), direct elsewhere (see transfer.py).
+    landing: Landing = "auto"
+    retries: int = 3  # attempts per file after a dropped connection
+    backoff: float = 2.0  # seconds before the first retry, doubling
+    #: Temporary upload keys, relative to the destination store (outside the watched prefix).
+    partial_prefix: str = "bankgate-partial/"
     lookback_seconds: int = DEFAULT_LOOKBACK
     description: str = ""
     owner: str = "bankgate"
     tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.subfolders < 0:
+            raise ValueError("subfolders must be 0 or more")
+        if any(not d.startswith("/") for d in self.remote_dirs):
+            raise ValueError("remote directories must be absolute paths")
+
+    @property
+    def done_marker(self) -> str:
+        """The marker suffix when a ``Marker`` rule applies, else ""."""
+        return next((rule.suffix for rule in self.stability if isinstance(rule, Marker)), "")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -323,20 +400,22 @@ def _table(value: Any, allowed: set[str], where: str, problems: _Problems) -> di
     return dict(value)
 
 
-def _stability(value: Any, where: str, problems: _Problems) -> StabilityRule | None:
+def _stability(value: Any, where: str, problems: _Problems) -> tuple[StabilityRule, ...] | None:
     table = _table(value, {"unchanged_for", "done_marker"}, where, problems)
     if table is None:
         return None
     if not table.keys() & {"unchanged_for", "done_marker"}:
         problems.add(where, "set unchanged_for (e.g. '2 min'), done_marker (e.g. '.done') or both")
         return None
-    marker = ""
+    suffix = ""
     if "done_marker" in table:
-        marker = problems.check(f"{where}.done_marker", lambda: _marker(table["done_marker"]))
+        suffix = problems.check(f"{where}.done_marker", lambda: _marker(table["done_marker"]))
     seconds = 0
     if "unchanged_for" in table:
         seconds = problems.check(f"{where}.unchanged_for", lambda: parse_duration(table["unchanged_for"]))
-    return None if marker is None or seconds is None else StabilityRule(seconds, marker)
+    if suffix is None or seconds is None:
+        return None
+    return (*([unchanged(seconds)] if seconds else []), *([marker(suffix)] if suffix else []))
 
 
 def _marker(value: Any) -> str:
@@ -346,9 +425,9 @@ def _marker(value: Any) -> str:
     return suffix
 
 
-def _post_pull(value: Any, where: str, problems: _Problems) -> PostPullAction | None:
+def _post_pull(value: Any, where: str, problems: _Problems) -> PostPull | None:
     if value in ("keep", "delete"):
-        return PostPullAction(value)
+        return KEEP if value == "keep" else DELETE
     if isinstance(value, str):
         problems.add(where, f"{value!r} is not an action: use 'keep', 'delete' or {{ action = 'move', to = '/dir' }}")
         return None
@@ -362,12 +441,12 @@ def _post_pull(value: Any, where: str, problems: _Problems) -> PostPullAction | 
     if action != "move":
         if "to" in table:
             problems.add(f"{where}.to", f"only a 'move' has a destination, not {action!r}")
-        return PostPullAction(action)
+        return KEEP if action == "keep" else DELETE
     if "to" not in table:
         problems.add(f"{where}.to", "a 'move' needs the remote directory to move files to")
         return None
     target = problems.check(f"{where}.to", lambda: _remote_dir(table["to"]))
-    return None if target is None else PostPullAction("move", target)
+    return None if target is None else move_to(target)
 
 
 def _arrival_sla(value: Any, where: str, problems: _Problems) -> ArrivalSla | None:
@@ -442,9 +521,9 @@ def _bank(name: str, raw: Mapping[str, Any], problems: _Problems) -> BankConfig 
             values[key] = _TABLES[key](value, f"{where}: {key}", problems)
     post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()
     depth = values.get("subfolders") or 0
-    if post_pull and post_pull.action == "move" and any(_pulled(post_pull.move_to, d, depth) for d in dirs):
-        pulled = "a pulled directory" if post_pull.move_to in dirs else f"within subfolders = {depth} of one"
-        problems.add(f"{where}: post_pull.to", f"{post_pull.move_to!r} is {pulled}; files would be re-pulled")
+    if isinstance(post_pull, MoveTo) and any(_pulled(post_pull.folder, d, depth) for d in dirs):
+        pulled = "a pulled directory" if post_pull.folder in dirs else f"within subfolders = {depth} of one"
+        problems.add(f"{where}: post_pull.to", f"{post_pull.folder!r} is {pulled}; files would be re-pulled")
     for key in ("include", "exclude"):
         for pattern in values.get(key) or ():
             if pattern.count("/") > depth:

@@ -250,7 +250,8 @@ def _b64(text: str) -> bytes:
 
 
 def child_bankgate(spec: dict[str, Any]) -> int:
-    from plugins.bankgate_sftp import BankRules, SftpSettings, pull_bank
+    from bankgate.banks import BankConfig
+    from plugins.bankgate_sftp import SftpSettings, pull_bank
 
     settings = SftpSettings(
         host=spec["host"],
@@ -260,9 +261,9 @@ def child_bankgate(spec: dict[str, Any]) -> int:
         known_hosts=spec["known_hosts"],
     )
     large = spec["workload"] == "large"
-    rules = BankRules(
+    rules = BankConfig(
         "bench",
-        directories=(spec["directory"],),
+        remote_dirs=(spec["directory"],),
         stability=(),
         concurrency=1 if large else spec["concurrency"],
         landing=BANKGATE[spec["contender"]][0],

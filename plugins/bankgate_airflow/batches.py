@@ -28,7 +28,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from bankgate.banks import BankConfig
-from plugins.bankgate_airflow.steps import _fail, _remote, _session, _stores, rules_for
+from plugins.bankgate_airflow.steps import _fail, _remote, _session, _stores
 
 log = logging.getLogger("bankgate.dags")
 
@@ -119,7 +119,6 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
     from plugins.bankgate_sftp.stages import stage_file
     from plugins.bankgate_sftp.transfer import META_BANK
 
-    rules = rules_for(bank)
     remote = _remote(item)
     claim = ledger.claim(bank.name, remote, force=bool(item.get("force")))
     if claim.claim is None:
@@ -132,9 +131,9 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
             store,
             destination_key(prefix, remote, item["dir"]),
             metadata={META_BANK: bank.name},
-            retries=rules.retries,
-            backoff=rules.backoff,
-            partial_prefix=f"{rules.partial_prefix}{bank.name}/",
+            retries=bank.retries,
+            backoff=bank.backoff,
+            partial_prefix=f"{bank.partial_prefix}{bank.name}/",
         )
     except RemoteChanged as exc:
         ledger.release(claim.claim)
@@ -187,7 +186,7 @@ def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[
             log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.text)
             return _verified(transferred, done.key, done.url, done.size, done.sha256, done.duplicate_of)
     try:
-        landed = promote(store, staged, verify=rules_for(bank).verify)
+        landed = promote(store, staged, verify=bank.verify)
     except RemoteChanged as exc:  # the staged copy is gone: the next run pulls the file again
         ledger.release(claim)
         return _skipped(transferred, str(exc))
@@ -222,10 +221,10 @@ def _verified(
 def post_pull(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
     """Keep, delete or move each verified file on the server (one SSH session for the batch,
     none when there is nothing to do there)."""
-    from plugins.bankgate_sftp import KEEP
+    from bankgate.banks import KEEP
 
     _store, _prefix, ledger = _stores(bank)
-    remote_work = rules_for(bank).post_pull != KEEP and any(not _done(r) for r in batch["files"])
+    remote_work = bank.post_pull != KEEP and any(not _done(r) for r in batch["files"])
     with _session(bank) if remote_work else nullcontext() as session:
         results = [dict(r) if _done(r) else _post_pull_one(bank, session, ledger, r) for r in batch["files"]]
     return {**batch, "files": results}
@@ -243,7 +242,7 @@ def _post_pull_one(bank: BankConfig, session: Any, ledger: Any, verified: Mappin
     landed = landed_from_record(record)
     marker = [_remote(verified["marker"])] if verified.get("marker") else []
     try:
-        outcome = actions.apply(session, landed, rules_for(bank).post_pull, markers=marker)
+        outcome = actions.apply(session, landed, bank.post_pull, markers=marker)
     except Exception as exc:
         outcome = f"error: {type(exc).__name__}: {exc}"
         log.error("%s: post-pull action on %s failed: %s", bank.name, remote.text, exc)

@@ -34,7 +34,7 @@ from airflow.sdk import (
     task_group,
 )
 
-from bankgate.banks import BankConfig, load_banks
+from bankgate.banks import BankConfig, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
 
 __all__ = ["BANKS_ENV", "build_bank_dags", "build_repull_dag", "default_banks_path"]
 
@@ -88,14 +88,19 @@ def _literals(patterns: tuple[str, ...]) -> str:
     return ", ".join("`" + p.replace("|", "\\|") + "`" for p in patterns)
 
 
+def _describe_rule(rule: StabilityRule) -> str:
+    if isinstance(rule, Unchanged):
+        return f"size and mtime unchanged for {rule.seconds:g} s"
+    return f"a marker `<name>{rule.suffix}` beside the file"
+
+
+def _describe_action(action: PostPull) -> str:
+    return f"move to `{action.folder}`" if isinstance(action, MoveTo) else type(action).__name__.lower()
+
+
 def _doc(bank: BankConfig, source: Path) -> str:
-    rules = []
-    if bank.stability.unchanged_seconds:
-        rules.append(f"size and mtime unchanged for {bank.stability.unchanged_seconds} s")
-    if bank.stability.done_marker:
-        rules.append(f"a marker `<name>{bank.stability.done_marker}` beside the file")
-    stability = " and ".join(rules)
-    post = bank.post_pull.action + (f" to `{bank.post_pull.move_to}`" if bank.post_pull.move_to else "")
+    stability = " and ".join(_describe_rule(rule) for rule in bank.stability) or "at once (no stability rule)"
+    post = _describe_action(bank.post_pull)
     sla = (
         f"{bank.arrival_sla.min_files} file(s) by {bank.arrival_sla.latest:%H:%M} ({bank.timezone}) on schedule days"
         if bank.arrival_sla

@@ -30,7 +30,7 @@ from bankgate.notify import Alert, Notifier
 from plugins.bankgate_airflow.runs import Plan, aware, day_window, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
-    from plugins.bankgate_sftp import BankRules, PullLedger, RemoteFile
+    from plugins.bankgate_sftp import PullLedger, RemoteFile
     from plugins.bankgate_sftp.selection import Selection
 
 log = logging.getLogger("bankgate.dags")
@@ -92,30 +92,6 @@ def _fail(message: str) -> Any:
     raise AirflowFailException(message) from None  # the message says it all: no chained traceback
 
 
-def rules_for(bank: BankConfig) -> BankRules:
-    """The transfer core's rules for a configured bank."""
-    from plugins.bankgate_sftp import DELETE, KEEP, BankRules, marker, move_to, unchanged
-
-    stability = []
-    if bank.stability.unchanged_seconds:
-        stability.append(unchanged(bank.stability.unchanged_seconds))
-    if bank.stability.done_marker:
-        stability.append(marker(bank.stability.done_marker))
-    action = {"keep": KEEP, "delete": DELETE}.get(bank.post_pull.action) or move_to(bank.post_pull.move_to)
-    return BankRules(
-        bank.name,
-        directories=bank.remote_dirs,
-        include=bank.include,
-        exclude=bank.exclude,
-        subfolders=bank.subfolders,
-        stability=tuple(stability),
-        post_pull=action,
-        concurrency=bank.concurrency,
-        verify=bank.verify,  # type: ignore[arg-type]  # one of VERIFY_MODES, checked on load
-        ledger_url=bank.ledger or None,
-    )
-
-
 @contextmanager
 def _session(bank: BankConfig) -> Iterator[Any]:
     """An SFTP session for the bank's connection; refusals fail the task without retries."""
@@ -164,7 +140,7 @@ def _select(session: Any, bank: BankConfig) -> Selection:
 
     prefix = split_url(bank.destination)[2]
     prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    return select_remote(session.sftp, rules_for(bank), key_prefix=prefix)
+    return select_remote(session.sftp, bank, key_prefix=prefix)
 
 
 # -- tasks ----------------------------------------------------------------------------------------
@@ -217,9 +193,8 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     from plugins.bankgate_sftp.pull import sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
-    rules = rules_for(bank)
     store, _prefix, ledger = _stores(bank)
-    sweep_partials(store, f"{rules.partial_prefix}{bank.name}/", time.time())
+    sweep_partials(store, f"{bank.partial_prefix}{bank.name}/", time.time())
     candidates = [_remote(item) for item in listing["files"]]
     directory_of = {_remote(item).path: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]
@@ -232,7 +207,7 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
             return _select(session, bank).files
 
         verdict = stability.check(
-            fresh, rules.stability, markers=markers, previous=previous, now=time.time(), relist=relist
+            fresh, bank.stability, markers=markers, previous=previous, now=time.time(), relist=relist
         )
     if not ledger.save_observations(bank.name, verdict.observations, etag):
         log.info("%s: stability observations were updated by a concurrent run; kept theirs", bank.name)
@@ -415,6 +390,5 @@ __all__ = [
     "plan_from_params",
     "raise_if_failed",
     "record",
-    "rules_for",
     "select_files",
 ]

@@ -2,13 +2,17 @@
 pipelined streaming with on-the-fly SHA-256, verification before any remote delete, dedup,
 stability rules. No Airflow import: the DAGs, the CLI and the tests call the same code.
 
-    from plugins.bankgate_sftp import BankRules, SftpSettings, pull_bank, unchanged, DELETE
+    from bankgate.banks import DELETE, BankConfig, unchanged
+    from plugins.bankgate_sftp import SftpSettings, pull_bank
 
     settings = SftpSettings(host="sftp.bank.example", username="acme", private_key=KEY,
                             known_hosts="sftp.bank.example ssh-ed25519 AAAA...")
-    rules = BankRules("acme", directories=("/outbound",), include=("*.ach",),
+    bank = BankConfig("acme", remote_dirs=("/outbound",), include=("*.ach",),
                       stability=(unchanged(120),), post_pull=DELETE)
-    report = pull_bank(settings, rules, "s3://staging/inbound/acme/", day="2026-11-23")
+    report = pull_bank(settings, bank, "s3://staging/inbound/acme/", day="2026-11-23")
+
+The bank model (``BankConfig``, its stability rules and post-pull actions) is
+``bankgate.banks``'s, the same one ``load_banks`` builds from the TOML config.
 """
 
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect, fingerprint
@@ -22,17 +26,12 @@ from plugins.bankgate_sftp.errors import (
 )
 from plugins.bankgate_sftp.ledger import PullLedger, PullRecord
 from plugins.bankgate_sftp.listing import RemoteFile, list_files
-from plugins.bankgate_sftp.post_pull import DELETE, KEEP, move_to
-from plugins.bankgate_sftp.pull import BankRules, PullReport, destination_key, pull_bank
+from plugins.bankgate_sftp.pull import PullReport, destination_key, pull_bank
 from plugins.bankgate_sftp.selection import Selection, select_remote
-from plugins.bankgate_sftp.stability import marker, unchanged
 from plugins.bankgate_sftp.transfer import Landed, pull_file
 
 __all__ = [
-    "DELETE",
-    "KEEP",
     "AuthError",
-    "BankRules",
     "ConnectionLost",
     "HostKeyError",
     "Landed",
@@ -50,10 +49,7 @@ __all__ = [
     "destination_key",
     "fingerprint",
     "list_files",
-    "marker",
-    "move_to",
     "pull_bank",
     "pull_file",
     "select_remote",
-    "unchanged",
 ]

@@ -14,52 +14,16 @@ import posixpath
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import paramiko
 
+from bankgate.banks import Delete, Keep, MoveTo, PostPull
 from plugins.bankgate_sftp import names
 from plugins.bankgate_sftp.connection import SftpSession
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.transfer import Landed
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Keep:
-    pass
-
-
-@dataclass(frozen=True)
-class Delete:
-    pass
-
-
-@dataclass(frozen=True)
-class MoveTo:
-    folder: str  # absolute remote folder, created if missing
-
-
-PostPull = Keep | Delete | MoveTo
-KEEP, DELETE = Keep(), Delete()
-
-
-def move_to(folder: str) -> MoveTo:
-    if not folder.startswith("/"):
-        raise ValueError(f"move_to() needs an absolute remote folder, not {folder!r}")
-    return MoveTo(folder.rstrip("/") or "/")
-
-
-def parse(action: str) -> PostPull:
-    """``keep``, ``delete`` or ``move:/archive/folder`` (for configuration files)."""
-    if action == "keep":
-        return KEEP
-    if action == "delete":
-        return DELETE
-    if action.startswith("move:"):
-        return move_to(action[len("move:") :])
-    raise ValueError(f"unknown post-pull action {action!r}: use keep, delete or move:/folder")
 
 
 def _makedirs(sftp: paramiko.SFTPClient, folder: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bankgate.banks import BankConfig
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
 from plugins.bankgate_sftp import post_pull, stability
@@ -30,46 +31,12 @@ from plugins.bankgate_sftp.ledger import PullLedger
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.names import destination_key
 from plugins.bankgate_sftp.selection import select_remote
-from plugins.bankgate_sftp.transfer import META_BANK, Landing, Verify, pull_file
+from plugins.bankgate_sftp.transfer import META_BANK, pull_file
 
 log = logging.getLogger(__name__)
 
 StoreOpener = Callable[[str], tuple[ObjectStore, str]]
 PARTIALS_STALE_AFTER = 24 * 3600
-
-
-@dataclass(frozen=True)
-class BankRules:
-    """What to pull from one bank and what to do afterwards."""
-
-    bank: str
-    directories: tuple[str, ...] = ("/outbound",)
-    include: tuple[str, ...] = ("*",)
-    exclude: tuple[str, ...] = ()
-    #: Levels of folders below each directory that are pulled too (0: the directory only).
-    subfolders: int = 0
-    stability: tuple[stability.Rule, ...] = (stability.unchanged(60),)
-    post_pull: post_pull.PostPull = post_pull.KEEP
-    concurrency: int = 4
-    retries: int = 3
-    backoff: float = 2.0
-    verify: Verify = "checksum"  # see transfer.py, Verification
-    #: "copy": large files land in a temporary key, verified, then copied to the final key with
-    #: full metadata; "direct": streamed into the final key, verified there; "auto": copy where
-    #: the store copies server-side (S3, GCS), direct elsewhere (see transfer.py).
-    landing: Landing = "auto"
-    #: Where the pull ledger lives; None: ``bankgate-ledger/sftp/`` in the destination's store.
-    ledger_url: str | None = None
-    #: Temporary upload keys, relative to the destination store (outside the watched prefix).
-    partial_prefix: str = "bankgate-partial/"
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        if self.subfolders < 0:
-            raise ValueError("subfolders must be 0 or more")
-        if any(not d.startswith("/") for d in self.directories):
-            raise ValueError("remote directories must be absolute paths")
 
 
 @dataclass(frozen=True)
@@ -167,7 +134,7 @@ def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: f
 
 def pull_bank(
     settings: SftpSettings,
-    rules: BankRules,
+    bank: BankConfig,
     store_url: str,
     *,
     force: bool = False,
@@ -184,40 +151,40 @@ def pull_bank(
     started = time.time()
     moment = _as_epoch(now)
     folder_day = _as_date(day)
-    report = PullReport(rules.bank, started)
+    report = PullReport(bank.name, started)
     store, prefix = open_store(store_url)
     prefix = _prefix(prefix)
-    if rules.ledger_url:
-        ledger_store, ledger_prefix = open_store(rules.ledger_url)
+    if bank.ledger:
+        ledger_store, ledger_prefix = open_store(bank.ledger)
         ledger = PullLedger(ledger_store, _prefix(ledger_prefix))
     else:
         ledger = PullLedger(store)
-    partials = f"{_prefix(rules.partial_prefix)}{rules.bank}/"
+    partials = f"{_prefix(bank.partial_prefix)}{bank.name}/"
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
-        chosen = select_remote(session.sftp, rules, key_prefix=prefix)
+        chosen = select_remote(session.sftp, bank, key_prefix=prefix)
         directory_of, data, markers = chosen.directory_of, chosen.files, chosen.markers
         report.refused.update(chosen.refused)
         for path, why in sorted(chosen.refused.items()):
-            log.warning("%s: %r: %s", rules.bank, path, why)
+            log.warning("%s: %r: %s", bank.name, path, why)
         if select is not None:
             chosen = {f: select(f) for f in data}
             report.skipped += [Skipped(f, "not selected for this run") for f, keep in chosen.items() if not keep]
             data = [f for f, keep in chosen.items() if keep]
 
-        done = set() if force else ledger.pulled(rules.bank, data)
+        done = set() if force else ledger.pulled(bank.name, data)
         for f in sorted(done):
             report.skipped.append(Skipped(f, "already pulled"))
         fresh = [f for f in data if f not in done]
 
-        previous, etag = ledger.observations(rules.bank)
+        previous, etag = ledger.observations(bank.name)
 
         def relist() -> list[RemoteFile]:
-            return select_remote(session.sftp, rules, key_prefix=prefix).files
+            return select_remote(session.sftp, bank, key_prefix=prefix).files
 
-        verdict = stability.check(fresh, rules.stability, markers=markers, previous=previous, now=moment, relist=relist)
-        if not ledger.save_observations(rules.bank, verdict.observations, etag):
-            log.info("%s: observations were updated by a concurrent run; kept theirs", rules.bank)
+        verdict = stability.check(fresh, bank.stability, markers=markers, previous=previous, now=moment, relist=relist)
+        if not ledger.save_observations(bank.name, verdict.observations, etag):
+            log.info("%s: observations were updated by a concurrent run; kept theirs", bank.name)
         by_path = {f.path: f for f in fresh}
         for path, reason in sorted(verdict.waiting.items()):
             report.skipped.append(Skipped(by_path[path], reason))
@@ -227,7 +194,7 @@ def pull_bank(
         sweep_partials(store, partials, started)
         _transfer_all(
             settings,
-            rules,
+            bank,
             store,
             prefix,
             ledger,
@@ -247,7 +214,7 @@ def pull_bank(
 
 def _transfer_all(
     settings: SftpSettings,
-    rules: BankRules,
+    bank: BankConfig,
     store: ObjectStore,
     prefix: str,
     ledger: PullLedger,
@@ -280,7 +247,7 @@ def _transfer_all(
     def one(remote: RemoteFile) -> Pulled | Skipped | Failed:
         if abort.is_set():
             return Skipped(remote, "run aborted")
-        claim = ledger.claim(rules.bank, remote, force=force)
+        claim = ledger.claim(bank.name, remote, force=force)
         if claim.claim is None:
             return Skipped(remote, claim.reason)
         try:
@@ -291,12 +258,12 @@ def _transfer_all(
                 remote,
                 store,
                 key,
-                metadata={META_BANK: rules.bank},
-                retries=rules.retries,
-                backoff=rules.backoff,
-                verify=rules.verify,
+                metadata={META_BANK: bank.name},
+                retries=bank.retries,
+                backoff=bank.backoff,
+                verify=bank.verify,
                 partial_prefix=partials,
-                landing=rules.landing,
+                landing=bank.landing,
                 on_retry=on_retry,
             )
         except (HostKeyError, AuthError):
@@ -308,14 +275,14 @@ def _transfer_all(
             return Skipped(remote, f"changed while being pulled: {error}")
         except Exception as error:
             ledger.release(claim.claim)
-            log.error("%s: pulling %s failed: %s", rules.bank, remote.text, error)
+            log.error("%s: pulling %s failed: %s", bank.name, remote.text, error)
             return Failed(remote, f"{type(error).__name__}: {error}", is_retryable(error))
         # Only a verified Landed reaches here; the action re-checks the file is unchanged.
         found = markers.get(remote.path)
         try:
-            outcome = post_pull.apply(worker, landed, rules.post_pull, markers=[found] if found else [])
+            outcome = post_pull.apply(worker, landed, bank.post_pull, markers=[found] if found else [])
         except Exception as error:
-            log.error("%s: post-pull action on %s failed: %s", rules.bank, remote.text, error)
+            log.error("%s: post-pull action on %s failed: %s", bank.name, remote.text, error)
             outcome = f"error: {type(error).__name__}: {error}"
         record = ledger.record(
             claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
@@ -323,7 +290,7 @@ def _transfer_all(
         if record.duplicate_of:
             log.warning(
                 "%s: %s has the same content as %s (pulled from %s)",
-                rules.bank,
+                bank.name,
                 remote.text,
                 record.duplicate_of.get("url"),
                 record.duplicate_of.get("path"),
@@ -332,10 +299,10 @@ def _transfer_all(
             remote, landed.key, landed.url, landed.size, landed.sha256, landed.seconds, outcome, record.duplicate_of
         )
 
-    workers = min(rules.concurrency, len(todo))
+    workers = min(bank.concurrency, len(todo))
     fatal: BaseException | None = None
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"pull-{rules.bank}") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"pull-{bank.name}") as pool:
             futures = [pool.submit(one, f) for f in todo]
             for remote, future in zip(todo, futures):
                 try:
@@ -344,7 +311,7 @@ def _transfer_all(
                     fatal = fatal or error
                     continue
                 except Exception as error:  # the ledger's store failed, say: this file only
-                    log.error("%s: %s failed: %s", rules.bank, remote.text, error)
+                    log.error("%s: %s failed: %s", bank.name, remote.text, error)
                     outcome = Failed(remote, f"{type(error).__name__}: {error}", False)
                 if isinstance(outcome, Pulled):
                     report.pulled.append(outcome)

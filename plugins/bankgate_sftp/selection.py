@@ -16,15 +16,12 @@ import fnmatch
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import paramiko
 
+from bankgate.banks import BankConfig
 from plugins.bankgate_sftp import names, stability
 from plugins.bankgate_sftp.listing import RemoteFile, walk
-
-if TYPE_CHECKING:
-    from plugins.bankgate_sftp.pull import BankRules
 
 
 @dataclass
@@ -52,22 +49,22 @@ def matches(relative: str, include: Sequence[str] = ("*",), exclude: Sequence[st
     return any(hit(p) for p in include) and not any(hit(p) for p in exclude)
 
 
-def select_remote(sftp: paramiko.SFTPClient, rules: BankRules, *, key_prefix: str = "") -> Selection:
-    """List ``rules.directories`` and select what the bank pulls (see the module doc).
+def select_remote(sftp: paramiko.SFTPClient, bank: BankConfig, *, key_prefix: str = "") -> Selection:
+    """List ``bank.remote_dirs`` and select what the bank pulls (see the module doc).
     ``key_prefix`` is the staging prefix the keys will have (it counts toward their length)."""
     chosen = Selection()
     listed: list[RemoteFile] = []
-    for directory in rules.directories:
-        files, refused = walk(sftp, directory, subfolders=rules.subfolders)
+    for directory in bank.remote_dirs:
+        files, refused = walk(sftp, directory, subfolders=bank.subfolders)
         chosen.refused.update(refused)
         for f in files:
             if f.path not in chosen.directory_of:  # a directory listed twice (or nested): the first
                 chosen.directory_of[f.path] = directory
                 listed.append(f)
-    data, chosen.markers = stability.split_markers(sorted(listed), rules.stability)
+    data, chosen.markers = stability.split_markers(sorted(listed), bank.stability)
     for f in data:
         directory = chosen.directory_of[f.path]
-        if not matches(posixpath.relpath(f.path, directory.rstrip("/") or "/"), rules.include, rules.exclude):
+        if not matches(posixpath.relpath(f.path, directory.rstrip("/") or "/"), bank.include, bank.exclude):
             continue
         try:
             names.destination_key(key_prefix, f, directory)

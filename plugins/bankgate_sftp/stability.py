@@ -27,35 +27,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bankgate.banks import Marker, StabilityRule, Unchanged
 from plugins.bankgate_sftp.listing import RemoteFile
 
 _sleep = time.sleep  # module-level so a test can observe the settle delay
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    seconds: float
-    settle: float = 1.0  # delay before the confirming second listing of already-old files
-
-
-@dataclass(frozen=True)
-class Marker:
-    suffix: str = ".done"
-
-
-Rule = Unchanged | Marker
-
-
-def unchanged(seconds: float, *, settle: float = 1.0) -> Unchanged:
-    if seconds < 0 or settle < 0:
-        raise ValueError("unchanged(): seconds and settle must be >= 0")
-    return Unchanged(float(seconds), float(settle))
-
-
-def marker(suffix: str = ".done") -> Marker:
-    if not suffix:
-        raise ValueError("marker(): the suffix must not be empty")
-    return Marker(suffix)
 
 
 @dataclass(frozen=True)
@@ -76,7 +51,9 @@ class Stability:
     observations: dict[str, Observation] = field(default_factory=dict)
 
 
-def split_markers(files: Sequence[RemoteFile], rules: Sequence[Rule]) -> tuple[list[RemoteFile], list[RemoteFile]]:
+def split_markers(
+    files: Sequence[RemoteFile], rules: Sequence[StabilityRule]
+) -> tuple[list[RemoteFile], list[RemoteFile]]:
     """(data files, marker files): markers are never pulled as data."""
     suffixes = tuple(r.suffix for r in rules if isinstance(r, Marker))
     if not suffixes:
@@ -88,7 +65,7 @@ def split_markers(files: Sequence[RemoteFile], rules: Sequence[Rule]) -> tuple[l
 
 def check(
     files: Sequence[RemoteFile],
-    rules: Sequence[Rule],
+    rules: Sequence[StabilityRule],
     *,
     markers: Sequence[RemoteFile] = (),
     previous: Mapping[str, Observation],

@@ -57,9 +57,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, TypeVar
 
-from bankgate.banks import VERIFY_MODES
+from bankgate.banks import VERIFY_MODES, Landing, Verify
 from bankgate.store.base import ObjectStore
 from bankgate.store.checksums import new_checksum
 from plugins.bankgate_sftp import names
@@ -71,8 +71,6 @@ from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Verify = Literal["checksum", "sha256", "size"]  # described in bankgate.banks.VERIFY_MODES
-Landing = Literal["auto", "copy", "direct"]
 _SEAL = object()
 _QUEUE_CHUNKS = 32  # x ~255 KiB chunks: ~8 MiB between the reader and the uploader
 _VERIFY_READ = 8 << 20

@@ -13,14 +13,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bankgate.banks import (
+    DELETE,
+    KEEP,
     ArrivalSla,
     BankConfig,
     ConfigError,
-    PostPullAction,
-    StabilityRule,
     load_banks,
+    marker,
+    move_to,
     parse_duration,
     parse_size,
+    unchanged,
 )
 from bankgate.cron import Cron
 
@@ -57,14 +60,14 @@ def test_sample_config_loads_with_every_kind_of_setting() -> None:
     first, prairie = banks["first_harbor"], banks["prairie_trust"]
     assert first.remote_dirs == ("/outbound/ach", "/outbound/bai")
     assert first.timezone == "America/New_York"  # from [defaults]
-    assert first.stability == StabilityRule(unchanged_seconds=120)
-    assert first.post_pull == PostPullAction("move", "/outbound/archive")
+    assert first.stability == (unchanged(120),)
+    assert first.post_pull == move_to("/outbound/archive")
     assert first.arrival_sla == ArrivalSla(time(9, 0), 2)
     assert first.max_file_size == 2 << 30
     assert first.lookback_seconds == 7 * 86400
     assert prairie.timezone == "America/Chicago"  # a bank's own value beats the default
-    assert prairie.stability == StabilityRule(0, ".done") and prairie.stability.kind == "done_marker"
-    assert prairie.post_pull == PostPullAction("delete")
+    assert prairie.stability == (marker(".done"),) and prairie.done_marker == ".done"
+    assert prairie.post_pull == DELETE
     assert prairie.max_file_size == 500_000_000
     assert prairie.destination.startswith("gs://")
 
@@ -73,8 +76,8 @@ def test_minimal_bank_gets_documented_defaults(tmp_path: Path) -> None:
     bank = load(tmp_path, MINIMAL)["acme"]
     assert bank.destination == "s3://staging/inbound/acme/"  # a prefix always ends with '/'
     assert (bank.timezone, bank.include, bank.exclude) == ("UTC", ("*",), ())
-    assert bank.post_pull.action == "keep" and bank.arrival_sla is None
-    assert bank.concurrency == 4 and bank.stability.kind == "unchanged"
+    assert bank.post_pull == KEEP and bank.arrival_sla is None
+    assert bank.concurrency == 4 and bank.stability == (unchanged(60),)
     assert bank.verify == "checksum"
 
 
@@ -231,8 +234,8 @@ def test_subfolders_are_opt_in_and_patterns_may_then_name_folders(tmp_path: Path
         ),
     )["acme"]
     assert bank.subfolders == 2 and bank.include == ("20??-??-??/*.ach", "*.txt") and bank.exclude == ("*/tmp/*",)
-    assert bank.stability.marker_for("payroll.ach") == "payroll.ach.done"
-    assert bank.stability == StabilityRule(60, ".done") and bank.stability.kind == "unchanged+done_marker"
+    assert bank.done_marker == ".done"
+    assert bank.stability == (unchanged(60), marker(".done"))
 
 
 def test_interval_follows_the_cron_not_a_fixed_period() -> None:

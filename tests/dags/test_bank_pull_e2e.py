@@ -436,7 +436,6 @@ def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_se
     """One selection function: the DAG tasks and the core's pull_bank pull exactly the same files."""
     from bankgate.banks import load_banks
     from plugins.bankgate_airflow.connection import get_settings
-    from plugins.bankgate_airflow.steps import rules_for
     from plugins.bankgate_sftp import pull_bank
 
     env.configure(subfolders="1", include='["20??-??-??/*.ach", "*.txt"]', stability='{ done_marker = ".done" }')
@@ -464,6 +463,6 @@ def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_se
     assert report["refused"] == {"/outbound/bell\a.txt": unsafe}
 
     bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
-    core = pull_bank(get_settings(bank.conn_id), rules_for(bank), f"file://{env.tmp_path / 'core'}")
+    core = pull_bank(get_settings(bank.conn_id), bank, f"file://{env.tmp_path / 'core'}")
     assert sorted(p.key for p in core.pulled) == sorted(env.landed())
     assert core.refused == report["refused"]

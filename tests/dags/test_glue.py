@@ -106,11 +106,12 @@ def test_connection_problems_name_the_connection_and_field(changes: dict, messag
 
 
 def test_a_banks_settings_reach_the_transfer_rules(tmp_path) -> None:
-    from plugins.bankgate_airflow.steps import rules_for
+    """The loader builds the one bank model the transfer core takes: no translation between."""
+    from bankgate.banks import move_to, unchanged
 
     config = SAMPLE.read_text().replace('verify = "checksum"', 'verify = "sha256"')
     (tmp_path / "banks.toml").write_text(config)
     bank = load_banks(tmp_path / "banks.toml")["first_harbor"]
-    rules = rules_for(bank)
-    assert (rules.bank, rules.verify, rules.concurrency) == ("first_harbor", "sha256", bank.concurrency)
-    assert rules.directories == bank.remote_dirs and rules.include == bank.include
+    assert (bank.name, bank.verify, bank.concurrency) == ("first_harbor", "sha256", 4)
+    assert bank.remote_dirs == ("/outbound/ach", "/outbound/bai") and bank.include[0] == "*.ach"
+    assert bank.stability == (unchanged(120),) and bank.post_pull == move_to("/outbound/archive")

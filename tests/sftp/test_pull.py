@@ -17,23 +17,19 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import pytest
 
+from bankgate.banks import DELETE, BankConfig, marker, move_to, unchanged
 from bankgate.store import open_url
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.local import LocalStore
 from plugins.bankgate_sftp import (
-    DELETE,
-    BankRules,
     HostKeyError,
     PullLedger,
     SftpSettings,
     connect,
     list_files,
-    marker,
-    move_to,
     pull_bank,
     pull_file,
     stability,
-    unchanged,
 )
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.reader import RemoteReader, read_whole
@@ -46,8 +42,8 @@ OLD = time.time() - 3600  # an mtime well past any stability window
 QUICK = (unchanged(60, settle=0),)
 
 
-def rules(**overrides) -> BankRules:
-    return BankRules("acme", **{"stability": QUICK, "backoff": 0.05, **overrides})
+def rules(**overrides) -> BankConfig:
+    return BankConfig("acme", **{"stability": QUICK, "backoff": 0.05, **overrides})
 
 
 def objects(store_url: str, prefix: str = "") -> dict[str, bytes]:

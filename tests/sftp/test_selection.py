@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 import paramiko
 import pytest
 
+from bankgate.banks import BankConfig, marker, unchanged
 from bankgate.demo.sftp_server import DemoSftpServer, _Root
 from bankgate.store.local import LocalStore
-from plugins.bankgate_sftp import BankRules, SftpSettings, connect, marker, pull_bank, unchanged
+from plugins.bankgate_sftp import SftpSettings, connect, pull_bank
 from plugins.bankgate_sftp.selection import matches, select_remote
 from tests.sftp.sshd import Sshd
 
@@ -25,8 +26,8 @@ OLD = time.time() - 3600
 QUICK = (unchanged(60, settle=0),)
 
 
-def rules(**overrides: Any) -> BankRules:
-    return BankRules("acme", **{"stability": QUICK, "backoff": 0.05, **overrides})
+def rules(**overrides: Any) -> BankConfig:
+    return BankConfig("acme", **{"stability": QUICK, "backoff": 0.05, **overrides})
 
 
 def landed(root: Path) -> list[str]:

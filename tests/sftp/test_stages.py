@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from bankgate.banks import DELETE
 from bankgate.store import open_url
 from plugins.bankgate_sftp import (
-    DELETE,
     PullLedger,
     PullRecord,
     SftpSettings,
