@@ -36,7 +36,8 @@ MAX_PGP_LAYERS = 2
 
 @dataclass(frozen=True, slots=True)
 class StagedObject:
-    """One object an event points at. ``etag``/``version``/``sequencer`` come from the event."""
+    """One object an event points at. ``etag``/``version``/``sequencer`` come from the event;
+    a manual run has none of them."""
 
     key: str
     etag: str = ""
@@ -111,8 +112,14 @@ class Pipeline:
             return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
         if obj.etag and obj.version is None and info.etag != obj.etag:
             return Outcome(source, "stale", reason="the object was replaced after this event; its own event follows")
-        sequencer = obj.sequencer or f"{info.modified_ns:020d}"
-        claim = self.ledger.claim(source, sequencer, etag=info.etag, version=obj.version or info.version, force=force)
+        claim = self.ledger.claim(
+            source,
+            obj.sequencer,
+            etag=info.etag,
+            version=obj.version or info.version,
+            modified_ns=info.modified_ns,
+            force=force,
+        )
         if not claim.granted:
             return Outcome(source, claim.status, claim.record.file_type)
         work = _Work()
