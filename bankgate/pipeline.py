@@ -13,6 +13,7 @@ no request data is kept anywhere else: one ``Pipeline`` serves any number of obj
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -105,13 +106,16 @@ class Pipeline:
 
     def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
         source = self.staging.url_of(obj.key)
-        info = self.staging.info(obj.key)
+        info = self.staging.info(obj.key, version=obj.version)
         if info is None:
             known = self.ledger.get(source)
             done = known is not None and known[0].state in (DONE, QUARANTINED)
             return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
         if obj.etag and obj.version is None and info.etag != obj.etag:
             return Outcome(source, "stale", reason="the object was replaced after this event; its own event follows")
+        # From here on every step reads, copies and deletes this one version (where the store
+        # keeps versions), never whatever is current by then.
+        obj = dataclasses.replace(obj, version=obj.version or info.version)
         claim = self.ledger.claim(
             source,
             obj.sequencer,
@@ -121,13 +125,18 @@ class Pipeline:
             force=force,
         )
         if not claim.granted:
+            if claim.status == "stale" and obj.version:
+                return self._set_aside(obj, info, claim.record.version or "")
             return Outcome(source, claim.status, claim.record.file_type)
+        older = self.staging.older_versions(obj.key, obj.version) if obj.version else []
         work = _Work()
         try:
             digest, size = self._process_content(obj, info, work)
         except Rejected as rejected:
             self._discard(work)
-            return self._quarantine(obj, info, claim, rejected, work)
+            outcome = self._quarantine(obj, info, claim, rejected, work)
+            self._set_aside_all(obj, older)
+            return outcome
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
@@ -148,6 +157,7 @@ class Pipeline:
             totals=work.totals,
             archived_to=archived,
         )
+        self._set_aside_all(obj, older)
         records = sum(work.counts.values())
         return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
 
@@ -290,28 +300,57 @@ class Pipeline:
     def _move(self, obj: StagedObject, info: ObjectInfo, target: ObjectStore, target_key: str, digest: str) -> str:
         """Copy, verify, then delete from staging: never the other way round (lesson 6)."""
         metadata = {**info.metadata, "bankgate-sha256": digest, "bankgate-source": self.staging.url_of(obj.key)}
-        copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata)
+        copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata, version=obj.version)
         if copied.size != info.size:
             raise VerificationFailed(f"{target.url_of(target_key)}: {copied.size} bytes, original has {info.size}")
         if self.config.verify == "sha256" and _sha256_of(target, target_key) != digest:
             raise VerificationFailed(f"{target.url_of(target_key)}: SHA-256 differs from the processed original")
-        current = self.staging.info(obj.key)
-        if current is not None and current.etag == info.etag:
-            self.staging.delete(obj.key, version=obj.version)
+        if obj.version:
+            self.staging.delete(obj.key, version=obj.version)  # exactly the version copied
+        else:
+            current = self.staging.info(obj.key)
+            if current is not None and current.etag == info.etag:
+                self.staging.delete(obj.key)
         return target.url_of(target_key)
+
+    def _set_aside_all(self, obj: StagedObject, older: list[ObjectInfo]) -> None:
+        """Versions older than the one just processed leave staging too: deleting a version
+        makes the previous one current, and it must not sit there looking unprocessed."""
+        for version in older:
+            self._set_aside(dataclasses.replace(obj, version=version.version), version, obj.version or "")
+
+    def _set_aside(self, obj: StagedObject, info: ObjectInfo, newer: str) -> Outcome:
+        """An older version superseded by a newer one already claimed: not processed (its outputs
+        and archive copy would replace the newer one's), but moved to quarantine under its own
+        version's name, its bytes kept and the reason beside them."""
+        source = self.staging.url_of(obj.key)
+        target_key = f"{self.quarantine_prefix}{self.relative_key(obj.key)}~{obj.version}"
+        reason = (
+            f"superseded: version {newer or '(unknown)'} of this key was claimed first; "
+            f"this older version {obj.version} was not processed (reprocess it by hand if it should be)"
+        )
+        digest = _sha256_of(self.staging, obj.key, obj.version)
+        report = {"source": source, "version": obj.version, "reason": reason, "sha256": digest}
+        self._write_report(target_key, report)
+        self._move(obj, info, self.quarantine, target_key, digest)
+        return Outcome(source, "stale", reason=reason)
+
+    def _write_report(self, target_key: str, report: dict[str, Any]) -> None:
+        """``<quarantined file>.error.json``: why it is there, written before the file is moved."""
+        self.quarantine.put_bytes(
+            target_key + ".error.json",
+            orjson.dumps(report, option=orjson.OPT_INDENT_2),
+            content_type="application/json",
+        )
 
     def _quarantine(
         self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work
     ) -> Outcome:
         source = self.staging.url_of(obj.key)
         target_key = self.quarantine_prefix + self.relative_key(obj.key)
-        digest = _sha256_of(self.staging, obj.key)
+        digest = _sha256_of(self.staging, obj.key, obj.version)
         report = {"source": source, "reason": rejected.reason, "problems": rejected.problems[:1000], "sha256": digest}
-        self.quarantine.put_bytes(
-            target_key + ".error.json",
-            orjson.dumps(report, option=orjson.OPT_INDENT_2),
-            content_type="application/json",
-        )
+        self._write_report(target_key, report)
         moved = self._move(obj, info, self.quarantine, target_key, digest)
         self.ledger.finish(
             claim,
@@ -326,9 +365,9 @@ class Pipeline:
         return Outcome(source, "quarantined", work.file_type, reason=rejected.reason)
 
 
-def _sha256_of(store: ObjectStore, key: str) -> str:
+def _sha256_of(store: ObjectStore, key: str, version: str | None = None) -> str:
     check = hashlib.sha256()
-    with store.open(key) as stream:
+    with store.open(key, version=version) as stream:
         while chunk := stream.read(1 << 20):
             check.update(chunk)
     return check.hexdigest()

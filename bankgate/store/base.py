@@ -50,10 +50,16 @@ class ObjectStore(ABC):
     size_proves_a_write: ClassVar[bool] = False
 
     @abstractmethod
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
-        """The object's metadata, or None if it does not exist; with ``checksum``, also the
-        store's own checksum of it (on S3 a HEAD with checksum mode, which SSE-KMS objects
-        answer only to a caller allowed to decrypt)."""
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
+        """The object's metadata (of that version, when given), or None if it does not exist;
+        with ``checksum``, also the store's own checksum of it (on S3 a HEAD with checksum
+        mode, which SSE-KMS objects answer only to a caller allowed to decrypt)."""
+
+    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
+        """The versions of ``key`` older than ``version`` still stored, newest first: what would
+        become the current object once ``version`` is deleted. [] where the store keeps no
+        versions (the default)."""
+        return []
 
     @abstractmethod
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
@@ -108,11 +114,18 @@ class ObjectStore(ABC):
         return f"{self.url}/{key}"
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ObjectInfo:
-        """Copy an object to another store (or key); server-side where both are the same service."""
-        source_info = self.info(key)
+        """Copy an object (that version, when given) to another store or key; server-side where
+        both are the same service."""
+        source_info = self.info(key, version=version)
         if source_info is None:
             raise KeyError(key)
-        with self.open(key) as stream:
+        with self.open(key, version=version) as stream:
             return target.put(target_key, stream, metadata=dict(metadata or source_info.metadata))

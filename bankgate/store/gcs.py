@@ -57,9 +57,15 @@ class GCSStore(ObjectStore):
             checksum=from_base64(blob.crc32c),
         )
 
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:  # GCS always has it
-        blob = self.bucket.get_blob(key)
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
+        blob = self.bucket.get_blob(key, generation=int(version) if version else None)  # always has the CRC
         return None if blob is None else self._info(blob)
+
+    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
+        """Noncurrent generations of ``key`` (a bucket with object versioning) below ``version``."""
+        blobs = self.client.list_blobs(self.bucket_name, prefix=key, versions=True)
+        older = [self._info(b) for b in blobs if b.name == key and int(b.generation or 0) < int(version)]
+        return sorted(older, key=lambda info: -int(info.version or 0))
 
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         from google.api_core.exceptions import NotFound
@@ -137,11 +143,17 @@ class GCSStore(ObjectStore):
             yield self._info(blob)
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ObjectInfo:
         if not isinstance(target, GCSStore):
-            return super().copy_to(key, target, target_key, metadata=metadata)
-        source = self.bucket.get_blob(key)
+            return super().copy_to(key, target, target_key, metadata=metadata, version=version)
+        source = self.bucket.get_blob(key, generation=int(version) if version else None)
         if source is None:
             raise KeyError(key)
         destination = target.bucket.blob(target_key)

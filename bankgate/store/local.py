@@ -86,7 +86,7 @@ class LocalStore(ObjectStore):
     def _meta_path(self, key: str) -> Path:
         return self.root / META / f"{key}.json"
 
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
         path = self._path(key)
         try:
             st = path.stat()
@@ -197,7 +197,13 @@ class LocalStore(ObjectStore):
             return self.info(key)
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,  # a directory keeps no versions
     ) -> ObjectInfo:
         """Within one file system a hard link: no byte is rewritten (a 1 GiB copy took ~5 s as
         a rewrite). Safe because this store never changes a file in place: every write is a new

@@ -57,15 +57,31 @@ class S3Store(ObjectStore):
             checksum=from_base64(head.get("ChecksumCRC32")) if head.get("ChecksumType") != "COMPOSITE" else "",
         )
 
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
+        args: dict[str, Any] = {"ChecksumMode": "ENABLED"} if checksum else {}
+        if version:
+            args["VersionId"] = version
         try:
-            mode = {"ChecksumMode": "ENABLED"} if checksum else {}
-            head = self.client.head_object(Bucket=self.bucket, Key=key, **mode)
+            head = self.client.head_object(Bucket=self.bucket, Key=key, **args)
         except ClientError as error:
-            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
-                return None
+            code = _code(error)
+            if code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"} or (version and code == "400"):
+                return None  # S3 answers a HEAD of a version id it does not hold with a 400
             raise
         return self._info(key, head)
+
+    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
+        """S3 lists a key's versions newest first: those after ``version`` are older."""
+        found, older = False, []
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for item in page.get("Versions", []):
+                if item["Key"] != key:
+                    continue
+                if found:
+                    older.append(self._info(key, item))
+                found = found or item["VersionId"] == version
+        return older
 
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         args = {"Bucket": self.bucket, "Key": key}
@@ -143,7 +159,13 @@ class S3Store(ObjectStore):
                 yield self._info(item["Key"], item)
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ObjectInfo:
         """Server-side copy within S3: one CopyObject up to 5 GiB, which has S3 compute the copy's
         full-object CRC-32 (``info(checksum=True)`` reports it, so a copy can be checked against
@@ -151,17 +173,18 @@ class S3Store(ObjectStore):
         from boto3.s3.transfer import TransferConfig
 
         if not isinstance(target, S3Store):
-            return super().copy_to(key, target, target_key, metadata=metadata)
+            return super().copy_to(key, target, target_key, metadata=metadata, version=version)
+        source: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        if version:
+            source["VersionId"] = version
         extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata is not None:
             extra |= {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
         config = TransferConfig(multipart_threshold=COPY_OBJECT_LIMIT, multipart_chunksize=MULTIPART_CHUNK * 8)
         try:
-            self.client.copy(
-                {"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra, Config=config
-            )
+            self.client.copy(source, target.bucket, target_key, ExtraArgs=extra, Config=config)
         except ClientError as error:
-            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
+            if _code(error) in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
                 raise KeyError(key) from None
             raise
         info = target.info(target_key, checksum=True)
