@@ -33,6 +33,7 @@ from parsers.problems import ParseError
 
 EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 MAX_PGP_LAYERS = 2
+REPORT_SUFFIX = ".error.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,8 @@ class Pipeline:
             self._release(claim, exc)
             raise
         try:
-            archived = self._move(obj, info, self.archive, self.archive_prefix + self.relative_key(obj.key), digest)
+            target_key = self.archive.fit_key(self.archive_prefix + self.relative_key(obj.key))
+            archived = self._move(obj, info, self.archive, target_key, digest)
         except BaseException as exc:
             self._release(claim, exc)
             raise
@@ -265,8 +267,8 @@ class Pipeline:
         parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient)
         route = self.config.route_for(kind)
         store, prefix = self._store(route.destination)
-        key = f"{prefix}{self._output_stem(lineage)}.{EXTENSIONS[route.format]}"
-        metadata = {"bankgate-source": shown[:1000], "bankgate-type": kind}
+        key = store.fit_key(prefix + self._output_stem(lineage), suffix="." + EXTENSIONS[route.format])
+        metadata = {"bankgate-source": shown, "bankgate-type": kind}
         try:
             with store.writer(key, metadata=metadata, content_type=_content_type(route.format)) as out:
                 write_records(route.format, parser.iter_batches(), out, parser.record_classes)
@@ -324,7 +326,7 @@ class Pipeline:
         and archive copy would replace the newer one's), but moved to quarantine under its own
         version's name, its bytes kept and the reason beside them."""
         source = self.staging.url_of(obj.key)
-        target_key = f"{self.quarantine_prefix}{self.relative_key(obj.key)}~{obj.version}"
+        target_key = self._quarantine_key(f"{self.relative_key(obj.key)}~{obj.version}")
         reason = (
             f"superseded: version {newer or '(unknown)'} of this key was claimed first; "
             f"this older version {obj.version} was not processed (reprocess it by hand if it should be)"
@@ -335,10 +337,14 @@ class Pipeline:
         self._move(obj, info, self.quarantine, target_key, digest)
         return Outcome(source, "stale", reason=reason)
 
+    def _quarantine_key(self, name: str) -> str:
+        """Where a file goes in quarantine: both it and its ``.error.json`` fit the store."""
+        return self.quarantine.fit_key(self.quarantine_prefix + name, suffix=REPORT_SUFFIX).removesuffix(REPORT_SUFFIX)
+
     def _write_report(self, target_key: str, report: dict[str, Any]) -> None:
         """``<quarantined file>.error.json``: why it is there, written before the file is moved."""
         self.quarantine.put_bytes(
-            target_key + ".error.json",
+            target_key + REPORT_SUFFIX,
             orjson.dumps(report, option=orjson.OPT_INDENT_2),
             content_type="application/json",
         )
@@ -347,7 +353,7 @@ class Pipeline:
         self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work
     ) -> Outcome:
         source = self.staging.url_of(obj.key)
-        target_key = self.quarantine_prefix + self.relative_key(obj.key)
+        target_key = self._quarantine_key(self.relative_key(obj.key))
         digest = _sha256_of(self.staging, obj.key, obj.version)
         report = {"source": source, "reason": rejected.reason, "problems": rejected.problems[:1000], "sha256": digest}
         self._write_report(target_key, report)

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
+from bankgate.store.encoding import decode_metadata
 
 CHUNK = 16 << 20  # a multiple of 256 KiB, as resumable uploads require
 PARTIAL_PREFIX = ".bankgate-partial/"
@@ -36,6 +37,7 @@ def default_client() -> Any:
 
 class GCSStore(ObjectStore):
     checksum_algorithm = "crc32c"  # GCS computes it for every object it stores
+    max_metadata_bytes = 8192  # GCS's limit for custom metadata
 
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         self.client = client or default_client()
@@ -53,7 +55,7 @@ class GCSStore(ObjectStore):
             etag=generation,
             version=generation or None,
             modified_ns=int(updated.timestamp() * 1e9) if updated else 0,
-            metadata=dict(blob.metadata or {}),
+            metadata=decode_metadata(blob.metadata or {}),
             checksum=from_base64(blob.crc32c),
         )
 
@@ -95,7 +97,7 @@ class GCSStore(ObjectStore):
         exit and deleted on error: a resumable upload cannot be abandoned reliably once
         started (closing it, even from the garbage collector, finalises it)."""
         temp = self.bucket.blob(f"{PARTIAL_PREFIX}{uuid.uuid4().hex}")
-        temp.metadata = dict(metadata or {})
+        temp.metadata = self._stored_metadata(metadata)
         stream = temp.open("wb", chunk_size=CHUNK, content_type=content_type or None, ignore_flush=True)
         try:
             yield stream
@@ -157,7 +159,7 @@ class GCSStore(ObjectStore):
         if source is None:
             raise KeyError(key)
         destination = target.bucket.blob(target_key)
-        destination.metadata = dict(metadata) if metadata is not None else source.metadata
+        destination.metadata = target._stored_metadata(metadata) if metadata is not None else source.metadata
         token, _, _ = destination.rewrite(source)
         while token is not None:  # large objects are copied in several calls
             token, _, _ = destination.rewrite(source, token=token)

@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import IO
 
 from bankgate.store.base import ObjectInfo, ObjectStore
+from bankgate.store.encoding import decode_metadata
 
 COPY_BUFFER = 1 << 20
+#: How much of an object's name its hidden temp file repeats (a file name is at most 255 bytes).
+TEMP_NAME_BYTES = 96
 META, LOCKS = ".meta", ".locks"
 _FALLOC_FL_KEEP_SIZE = 1
 
@@ -72,6 +75,7 @@ class _NoLink(Exception):
 
 class LocalStore(ObjectStore):
     size_proves_a_write = True  # a read-back would come from the page cache just written
+    max_name_bytes = 250  # a file name is at most 255 bytes, and the one in .meta/ adds ".json"
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
@@ -93,8 +97,8 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             return None
         try:
-            metadata = json.loads(self._meta_path(key).read_text())
-        except (FileNotFoundError, ValueError):
+            metadata = decode_metadata(json.loads(self._meta_path(key).read_text()))
+        except (OSError, ValueError):  # none; or a name too long to have one beside it
             metadata = {}
         etag = f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
         return ObjectInfo(key, st.st_size, etag, None, st.st_mtime_ns, metadata)
@@ -110,7 +114,8 @@ class LocalStore(ObjectStore):
 
     def _temp_beside(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+        short = path.name.encode()[:TEMP_NAME_BYTES].decode("utf-8", errors="ignore")
+        return path.with_name(f".{short}.{uuid.uuid4().hex}.partial")
 
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
@@ -155,7 +160,7 @@ class LocalStore(ObjectStore):
         meta = self._meta_path(key)
         if metadata:
             meta.parent.mkdir(parents=True, exist_ok=True)
-            meta.write_text(json.dumps(dict(metadata)))
+            meta.write_text(json.dumps(self._stored_metadata(metadata)))
         else:
             meta.unlink(missing_ok=True)
 

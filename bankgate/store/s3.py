@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
+from bankgate.store.encoding import decode_metadata
 
 MULTIPART_CHUNK = 16 << 20
 COPY_OBJECT_LIMIT = 5 << 30  # the largest object one CopyObject request copies
@@ -35,6 +36,7 @@ def _code(error: ClientError) -> str:
 
 class S3Store(ObjectStore):
     checksum_algorithm = "crc32"
+    max_metadata_bytes = 2048  # S3's limit for user metadata, names and values together
 
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         if client is None:
@@ -53,7 +55,7 @@ class S3Store(ObjectStore):
             etag=str(head.get("ETag", "")).strip('"'),
             version=head.get("VersionId"),
             modified_ns=int(modified.timestamp() * 1e9) if modified else 0,
-            metadata=dict(head.get("Metadata", {})),
+            metadata=decode_metadata(head.get("Metadata", {})),
             checksum=from_base64(head.get("ChecksumCRC32")) if head.get("ChecksumType") != "COMPOSITE" else "",
         )
 
@@ -101,7 +103,7 @@ class S3Store(ObjectStore):
 
         extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata:
-            extra["Metadata"] = dict(metadata)
+            extra["Metadata"] = self._stored_metadata(metadata)
         if content_type:
             extra["ContentType"] = content_type
         # Up to one part's size in one PutObject: a multipart upload here would get a composite
@@ -118,7 +120,7 @@ class S3Store(ObjectStore):
         self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> Iterator[IO[bytes]]:
         """A multipart upload fed by writes; the object exists only after a clean exit."""
-        extra: dict[str, Any] = {"Metadata": dict(metadata or {})}
+        extra: dict[str, Any] = {"Metadata": self._stored_metadata(metadata)}
         if content_type:
             extra["ContentType"] = content_type
         upload = _MultipartWriter(self.client, self.bucket, key, extra)
@@ -179,7 +181,7 @@ class S3Store(ObjectStore):
             source["VersionId"] = version
         extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata is not None:
-            extra |= {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+            extra |= {"Metadata": target._stored_metadata(metadata), "MetadataDirective": "REPLACE"}
         config = TransferConfig(multipart_threshold=COPY_OBJECT_LIMIT, multipart_chunksize=MULTIPART_CHUNK * 8)
         try:
             self.client.copy(source, target.bucket, target_key, ExtraArgs=extra, Config=config)
