@@ -34,6 +34,9 @@ from parsers.problems import ParseError
 EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 MAX_PGP_LAYERS = 2
 REPORT_SUFFIX = ".error.json"
+#: Output metadata naming what an output is the output of: a digest of the staged object's URL
+#: and the member's lineage, the same for every version of that source.
+OUTPUT_OF = "bankgate-output-of"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class VerificationFailed(RuntimeError):
 class _Work:
     """What one processing attempt produced; lives only for that attempt."""
 
+    source: str  # the staged object's URL
     written: list[tuple[ObjectStore, str]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -130,7 +134,7 @@ class Pipeline:
                 return self._set_aside(obj, info, claim.record.version or "")
             return Outcome(source, claim.status, claim.record.file_type)
         older = self.staging.older_versions(obj.key, obj.version) if obj.version else []
-        work = _Work()
+        work = _Work(source)
         try:
             digest, size = self._process_content(obj, info, work)
         except Rejected as rejected:
@@ -234,7 +238,7 @@ class Pipeline:
             pgp.decrypt(stream, keys=keys, out=plain, verify_with=self._pgp_verify, scratch_dir=scratch)
         except pgp.PgpError as exc:
             raise Rejected(f"{shown}: {exc.reason}") from None
-        inner = (*lineage[:-1], _without_pgp_suffix(lineage[-1]))
+        inner = (*lineage, _without_pgp_suffix(lineage[-1].rsplit("/", 1)[-1]))  # x.ach.pgp/x.ach
         try:
             with open(plain, "rb") as decrypted:
                 self._handle(peekable(decrypted), inner, scratch, work, depth + 1)
@@ -267,8 +271,8 @@ class Pipeline:
         parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient)
         route = self.config.route_for(kind)
         store, prefix = self._store(route.destination)
-        key = store.fit_key(prefix + self._output_stem(lineage), suffix="." + EXTENSIONS[route.format])
-        metadata = {"bankgate-source": shown, "bankgate-type": kind}
+        key, owner = self._output_key(store, prefix, lineage, "." + EXTENSIONS[route.format], work)
+        metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
             with store.writer(key, metadata=metadata, content_type=_content_type(route.format)) as out:
                 write_records(route.format, parser.iter_batches(), out, parser.record_classes)
@@ -287,10 +291,23 @@ class Pipeline:
         for total, value in summary.totals.items():
             work.totals[total] = work.totals.get(total, 0) + value
 
-    def _output_stem(self, lineage: tuple[str, ...]) -> str:
-        """Outputs mirror the staging key (members under their archive's name), so a re-run
-        writes the very same objects."""
-        return "/".join(lineage)
+    def _output_key(
+        self, store: ObjectStore, prefix: str, lineage: tuple[str, ...], extension: str, work: _Work
+    ) -> tuple[str, str]:
+        """Where one file's records go, and the id of what they are the output of.
+
+        Outputs mirror the staging key, members under their archive's name and a decrypted
+        file under its ``.pgp`` (``x.ach.pgp/x.ach.jsonl``, as a gzip's content), so distinct
+        staged files get distinct names and a re-run writes the very same objects. Only a
+        staging key that spells another's member path (``a.zip/x.ach`` beside ``a.zip``) can
+        meet another source's name: the output there says whose it is (``OUTPUT_OF``), and the
+        second source to come writes beside it, its id in the name. Never over it."""
+        owner = hashlib.sha256("\0".join((work.source, *lineage)).encode()).hexdigest()[:32]
+        key = store.fit_key(prefix + "/".join(lineage), suffix=extension)
+        existing = store.info(key) if (store, key) not in work.written else None
+        if (store, key) in work.written or (existing is not None and existing.metadata.get(OUTPUT_OF, owner) != owner):
+            key = store.fit_key(f"{prefix}{'/'.join(lineage)}~{owner[:16]}", suffix=extension)
+        return key, owner
 
     def _discard(self, work: _Work) -> None:
         for store, key in work.written:

@@ -180,8 +180,9 @@ def test_pgp_encrypted_nacha_is_decrypted_then_parsed(aws, tmp_path: Path, monke
     monkeypatch.setenv("BANKGATE_PGP_PASSPHRASE", passphrase)
     aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach.pgp", Body=ciphertext.read_bytes())
     aws.drain(handler)
-    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
-    rows = read_jsonl(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.jsonl")
+    # under its encrypted file's name, as a gzip's content: never over a plain payroll.ach's output
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.pgp/payroll.ach.jsonl"]
+    rows = read_jsonl(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.pgp/payroll.ach.jsonl")
     assert sum(r["record"] == "entry_detail" for r in rows) == 5
     # the original stays encrypted in the archive
     archived = aws.s3.get_object(Bucket=aws.archive, Key="originals/acme/2026-11-23/payroll.ach.pgp")["Body"].read()
