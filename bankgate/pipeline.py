@@ -50,10 +50,14 @@ class StagedObject:
     sequencer: str = ""
 
 
+#: What can become of an object an event names ("busy" is retried, so never a final answer).
+STATUSES = ("processed", "quarantined", "duplicate", "stale", "busy", "missing")
+
+
 @dataclass(slots=True)
 class Outcome:
     source: str
-    status: str  # processed, quarantined, duplicate, stale, busy, missing
+    status: str  # one of STATUSES
     file_type: str = ""
     outputs: list[str] = field(default_factory=list)
     reason: str = ""

@@ -52,3 +52,24 @@ def test_a_cli_reprocess_does_not_make_the_next_upload_stale(aws, capsys) -> Non
     assert aws.keys(aws.staging) == []
     archived = aws.s3.get_object(Bucket=aws.archive, Key="originals/acme/2026-11-23/payroll.ach")["Body"].read()
     assert archived == edited
+
+
+def test_a_direct_invocation_counts_each_outcome_apart(aws) -> None:
+    """One S3 notification with three records: an event for a version already replaced, the
+    current one, and that one again (at-least-once)."""
+    old = put(aws, PAYROLL)
+    new = put(aws, PAYROLL.replace(b"ACME", b"ACMF", 1))
+    records = [
+        s3_put_event(aws.staging, KEY, etag=etag, sequencer=sequencer)["Records"][0]
+        for etag, sequencer in ((old, "0055AED6DCD90281E5"), (new, "0055AED6DCD90281E6"), (new, "0055AED6DCD90281E6"))
+    ]
+    response = handler({"Records": records}, LambdaContext())
+    assert response == {
+        "objects": 3,
+        "processed": 1,
+        "quarantined": 0,
+        "duplicate": 1,
+        "stale": 1,
+        "missing": 0,
+        "statuses": ["stale", "processed", "duplicate"],
+    }
