@@ -119,6 +119,8 @@ class Pipeline:
         if info is None:
             known = self.ledger.get(source)
             done = known is not None and known[0].state in (DONE, QUARANTINED)
+            if done and obj.version and known[0].version != obj.version:
+                return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
             return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
         if obj.etag and obj.version is None and info.etag != obj.etag:
             return Outcome(source, "stale", reason="the object was replaced after this event; its own event follows")
@@ -129,7 +131,7 @@ class Pipeline:
             source,
             obj.sequencer,
             etag=info.etag,
-            version=obj.version or info.version,
+            version=obj.version,
             modified_ns=info.modified_ns,
             force=force,
         )

@@ -65,7 +65,8 @@ def test_a_late_older_version_never_overwrites_the_newer_one(aws, versions) -> N
     assert body(aws, aws.archive, superseded) == BROKEN
     assert "superseded" in json.loads(body(aws, aws.archive, superseded + ".error.json"))["reason"]
     outputs = body(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.jsonl")
-    handler(versions["v1"], LambdaContext())  # then the older one's, late
+    late = handler(versions["v1"], LambdaContext())  # then the older one's, late
+    assert late["statuses"] == ["stale"]  # set aside already: superseded, not a duplicate
     assert body(aws, aws.archive, "originals/acme/2026-11-23/payroll.ach") == PAYROLL
     assert body(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.jsonl") == outputs
     assert aws.keys(aws.archive, "quarantine/") == [superseded, superseded + ".error.json"]
