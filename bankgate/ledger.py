@@ -2,10 +2,11 @@
 
 Events arrive at least once and out of order (lesson 4). Before touching an object, a worker
 claims it here; the claim is a conditional write, so of two workers racing on the same
-object exactly one wins. Each record holds the object's ``sequencer`` (S3's per-key event
-order, GCS's generation, or the modification time for local runs): an event older than the
-one already claimed is stale and does nothing, so the newest version wins deterministically
-whatever order the events come in.
+object exactly one wins. Each record holds the event's ``sequencer`` (S3's per-key event
+order or GCS's generation; "" for a manual run, which has none) and the object's modification
+time: an event older than the one already claimed is stale and does nothing, so the newest
+version wins deterministically whatever order the events come in. Only one worker holds a
+key at a time: a newer version's event waits (``busy``) while an older one is processed.
 
 Why conditional writes on the object store (S3 ``If-None-Match``/``If-Match``, GCS
 generation preconditions, link/lock on a local directory) rather than DynamoDB: the ledger
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -32,6 +34,20 @@ LEASE_SECONDS = 16 * 60
 #: instead of retried: a poison object must not circle until its message lands in a DLQ.
 MAX_FAILURES = 3
 MAX_CLAIM_ATTEMPTS = 8
+#: What earlier bankgate recorded for a run without an event sequencer: the modification time
+#: in nanoseconds, zero-padded to 20 digits, as if it were a sequencer (read back as a time).
+_LEGACY_MTIME_SEQUENCER = re.compile(r"0[1-9][0-9]{18}")
+
+
+def compare_sequencers(a: str, b: str) -> int:
+    """-1, 0 or 1 as event sequencer ``a`` is older than, the same as or newer than ``b``.
+
+    AWS's rule for the sequencers of one key: they may differ in length, so left-pad the
+    shorter with zeros, then compare (hex digits, in either case). GCS generations, decimal,
+    order the same way."""
+    width = max(len(a), len(b))
+    a, b = a.upper().rjust(width, "0"), b.upper().rjust(width, "0")
+    return (a > b) - (a < b)
 
 
 @dataclass(slots=True)
@@ -41,6 +57,7 @@ class LedgerRecord:
     state: str
     etag: str = ""
     version: str | None = None
+    modified_ns: int = 0  # the store's modification time of the object claimed
     claimed_at: float = 0.0
     finished_at: float = 0.0
     attempts: int = 0
@@ -63,6 +80,8 @@ class LedgerRecord:
     @classmethod
     def from_json(cls, data: bytes) -> LedgerRecord:
         raw = json.loads(data)
+        if "modified_ns" not in raw and _LEGACY_MTIME_SEQUENCER.fullmatch(str(raw.get("sequencer", ""))):
+            raw["modified_ns"], raw["sequencer"] = int(raw["sequencer"]), ""  # a time, not a sequencer
         return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
 
 
@@ -98,13 +117,21 @@ class Ledger:
         return LedgerRecord.from_json(data), info.etag
 
     def claim(
-        self, source: str, sequencer: str, *, etag: str = "", version: str | None = None, force: bool = False
+        self,
+        source: str,
+        sequencer: str,
+        *,
+        etag: str = "",
+        version: str | None = None,
+        modified_ns: int = 0,
+        force: bool = False,
     ) -> Claim:
-        """Claim ``source`` at ``sequencer``. Exactly one of concurrent claimants is granted."""
+        """Claim the object ``source`` names, at its event's ``sequencer`` ("" when there is no
+        event: a manual run). Exactly one of concurrent claimants is granted."""
         key = self.key_for(source)
         for _ in range(MAX_CLAIM_ATTEMPTS):
             now = time.time()
-            fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, claimed_at=now, attempts=1)
+            fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, modified_ns, claimed_at=now, attempts=1)
             current = self.get(source)
             if current is None:
                 written = self.store.create(key, fresh.to_json())
@@ -112,7 +139,7 @@ class Ledger:
                     return Claim(True, "claimed", fresh, written.etag)
                 continue  # someone else created it first: read theirs
             record, record_etag = current
-            decision = self._decide(record, sequencer, now, force)
+            decision = self._decide(record, fresh, now, force)
             if decision != "claimed":
                 return Claim(False, decision, record)
             fresh.attempts = record.attempts + 1
@@ -125,16 +152,23 @@ class Ledger:
         current = self.get(source)
         return Claim(False, "busy", current[0] if current else fresh)
 
-    def _decide(self, record: LedgerRecord, sequencer: str, now: float, force: bool) -> str:
-        if sequencer < record.sequencer and not force:
+    def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> str:
+        if force:
+            return "claimed"
+        order = _order(claimant, record)
+        if order < 0:
             return "stale"  # a newer version of this key was already claimed
-        if sequencer == record.sequencer and not force:
-            if record.state in (DONE, QUARANTINED):
-                return "duplicate"
-            if record.state == PROCESSING and now - record.claimed_at < self.lease_seconds:
-                return "busy"  # another worker holds a live claim
-            # FAILED (an infrastructure error released it) or an expired lease: retry now
-        return "claimed"  # newer version, expired lease of a dead worker, or forced
+        if record.state == PROCESSING and now - record.claimed_at < self.lease_seconds:
+            return "busy"  # another worker holds a live claim: this one retries when it is done
+        same = bool(claimant.sequencer and record.sequencer) or (claimant.etag, claimant.version) == (
+            record.etag,
+            record.version,
+        )
+        if order == 0 and same and record.state in (DONE, QUARANTINED):
+            return "duplicate"
+        # A newer version; FAILED (an infrastructure error released it); a dead worker's
+        # expired lease; or, ordered by time, another object of the same modification time.
+        return "claimed"
 
     def _expired(self, record: LedgerRecord) -> str:
         claimed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.claimed_at))
@@ -156,6 +190,15 @@ class Ledger:
 
     def records(self) -> list[LedgerRecord]:
         return [LedgerRecord.from_json(self.store.read_bytes(i.key)) for i in self.store.list(self.prefix)]
+
+
+def _order(claimant: LedgerRecord, record: LedgerRecord) -> int:
+    """Where the claimant's object stands against the recorded one: by event sequencers where
+    both have one; else (a manual run has none, and must never be compared with a sequencer
+    as if it were one) by the store's modification times of the two objects."""
+    if claimant.sequencer and record.sequencer:
+        return compare_sequencers(claimant.sequencer, record.sequencer)
+    return (claimant.modified_ns > record.modified_ns) - (claimant.modified_ns < record.modified_ns)
 
 
 class ClaimLost(RuntimeError):

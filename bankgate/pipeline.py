@@ -13,6 +13,7 @@ no request data is kept anywhere else: one ``Pipeline`` serves any number of obj
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -37,11 +38,16 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 MAX_PGP_LAYERS = 2
+REPORT_SUFFIX = ".error.json"
+#: Output metadata naming what an output is the output of: a digest of the staged object's URL
+#: and the member's lineage, the same for every version of that source.
+OUTPUT_OF = "bankgate-output-of"
 
 
 @dataclass(frozen=True, slots=True)
 class StagedObject:
-    """One object an event points at. ``etag``/``version``/``sequencer`` come from the event."""
+    """One object an event points at. ``etag``/``version``/``sequencer`` come from the event;
+    a manual run has none of them."""
 
     key: str
     etag: str = ""
@@ -49,10 +55,14 @@ class StagedObject:
     sequencer: str = ""
 
 
+#: What can become of an object an event names ("busy" is retried, so never a final answer).
+STATUSES = ("processed", "quarantined", "duplicate", "stale", "busy", "missing")
+
+
 @dataclass(slots=True)
 class Outcome:
     source: str
-    status: str  # processed, quarantined, duplicate, stale, busy, missing
+    status: str  # one of STATUSES
     file_type: str = ""
     outputs: list[str] = field(default_factory=list)
     reason: str = ""
@@ -81,6 +91,7 @@ class VerificationFailed(RuntimeError):
 class _Work:
     """What one processing attempt produced; lives only for that attempt."""
 
+    source: str  # the staged object's URL
     written: list[tuple[ObjectStore, str]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -116,18 +127,32 @@ class Pipeline:
     def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
         self._sweep_if_due()
         source = self.staging.url_of(obj.key)
-        info = self.staging.info(obj.key)
+        info = self.staging.info(obj.key, version=obj.version)
         if info is None:
             known = self.ledger.get(source)
             done = known is not None and known[0].state in (DONE, QUARANTINED)
+            if done and obj.version and known[0].version != obj.version:
+                return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
             return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
         if obj.etag and obj.version is None and info.etag != obj.etag:
             return Outcome(source, "stale", reason="the object was replaced after this event; its own event follows")
-        sequencer = obj.sequencer or f"{info.modified_ns:020d}"
-        claim = self.ledger.claim(source, sequencer, etag=info.etag, version=obj.version or info.version, force=force)
+        # From here on every step reads, copies and deletes this one version (where the store
+        # keeps versions), never whatever is current by then.
+        obj = dataclasses.replace(obj, version=obj.version or info.version)
+        claim = self.ledger.claim(
+            source,
+            obj.sequencer,
+            etag=info.etag,
+            version=obj.version,
+            modified_ns=info.modified_ns,
+            force=force,
+        )
         if not claim.granted:
+            if claim.status == "stale" and obj.version:
+                return self._set_aside(obj, info, claim.record.version or "")
             return Outcome(source, claim.status, claim.record.file_type)
-        work = _Work()
+        older = self.staging.older_versions(obj.key, obj.version) if obj.version else []
+        work = _Work(source)
         try:
             if claim.record.failures >= self.config.max_failures:
                 raise self._poisoned(obj, claim.record)
@@ -135,16 +160,19 @@ class Pipeline:
         except Rejected as rejected:
             self._discard(work)
             try:
-                return self._quarantine(obj, info, claim, rejected, work)
+                outcome = self._quarantine(obj, info, claim, rejected, work)
             except BaseException as exc:
                 self._release(claim, exc)
                 raise
+            self._set_aside_all(obj, older)
+            return outcome
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
             raise
         try:
-            archived = self._move(obj, info, self.archive, self.archive_prefix + self.relative_key(obj.key), digest)
+            target_key = self.archive.fit_key(self.archive_prefix + self.relative_key(obj.key))
+            archived = self._move(obj, info, self.archive, target_key, digest)
         except BaseException as exc:
             self._release(claim, exc)
             raise
@@ -159,6 +187,7 @@ class Pipeline:
             totals=work.totals,
             archived_to=archived,
         )
+        self._set_aside_all(obj, older)
         records = sum(work.counts.values())
         return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
 
@@ -268,7 +297,7 @@ class Pipeline:
             pgp.decrypt(stream, keys=keys, out=plain, verify_with=self._pgp_verify, scratch_dir=scratch)
         except pgp.PgpError as exc:
             raise Rejected(f"{shown}: {exc.reason}") from None
-        inner = (*lineage[:-1], _without_pgp_suffix(lineage[-1]))
+        inner = (*lineage, _without_pgp_suffix(lineage[-1].rsplit("/", 1)[-1]))  # x.ach.pgp/x.ach
         try:
             with open(plain, "rb") as decrypted:
                 self._handle(peekable(decrypted), inner, scratch, work, depth + 1)
@@ -301,8 +330,8 @@ class Pipeline:
         parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient)
         route = self.config.route_for(kind)
         store, prefix = self._store(route.destination)
-        key = f"{prefix}{self._output_stem(lineage)}.{EXTENSIONS[route.format]}"
-        metadata = {"bankgate-source": shown[:1000], "bankgate-type": kind}
+        key, owner = self._output_key(store, prefix, lineage, "." + EXTENSIONS[route.format], work)
+        metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
             with store.writer(key, metadata=metadata, content_type=_content_type(route.format)) as out:
                 write_records(route.format, parser.iter_batches(), out, parser.record_classes)
@@ -321,10 +350,23 @@ class Pipeline:
         for total, value in summary.totals.items():
             work.totals[total] = work.totals.get(total, 0) + value
 
-    def _output_stem(self, lineage: tuple[str, ...]) -> str:
-        """Outputs mirror the staging key (members under their archive's name), so a re-run
-        writes the very same objects."""
-        return "/".join(lineage)
+    def _output_key(
+        self, store: ObjectStore, prefix: str, lineage: tuple[str, ...], extension: str, work: _Work
+    ) -> tuple[str, str]:
+        """Where one file's records go, and the id of what they are the output of.
+
+        Outputs mirror the staging key, members under their archive's name and a decrypted
+        file under its ``.pgp`` (``x.ach.pgp/x.ach.jsonl``, as a gzip's content), so distinct
+        staged files get distinct names and a re-run writes the very same objects. Only a
+        staging key that spells another's member path (``a.zip/x.ach`` beside ``a.zip``) can
+        meet another source's name: the output there says whose it is (``OUTPUT_OF``), and the
+        second source to come writes beside it, its id in the name. Never over it."""
+        owner = hashlib.sha256("\0".join((work.source, *lineage)).encode()).hexdigest()[:32]
+        key = store.fit_key(prefix + "/".join(lineage), suffix=extension)
+        existing = store.info(key) if (store, key) not in work.written else None
+        if (store, key) in work.written or (existing is not None and existing.metadata.get(OUTPUT_OF, owner) != owner):
+            key = store.fit_key(f"{prefix}{'/'.join(lineage)}~{owner[:16]}", suffix=extension)
+        return key, owner
 
     def _discard(self, work: _Work) -> None:
         for store, key in work.written:
@@ -336,22 +378,59 @@ class Pipeline:
     def _move(self, obj: StagedObject, info: ObjectInfo, target: ObjectStore, target_key: str, digest: str) -> str:
         """Copy, verify, then delete from staging: never the other way round (lesson 6)."""
         metadata = {**info.metadata, "bankgate-sha256": digest, "bankgate-source": self.staging.url_of(obj.key)}
-        copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata)
+        copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata, version=obj.version)
         if copied.size != info.size:
             raise VerificationFailed(f"{target.url_of(target_key)}: {copied.size} bytes, original has {info.size}")
         if self.config.verify == "sha256" and _sha256_of(target, target_key) != digest:
             raise VerificationFailed(f"{target.url_of(target_key)}: SHA-256 differs from the processed original")
-        current = self.staging.info(obj.key)
-        if current is not None and current.etag == info.etag:
-            self.staging.delete(obj.key, version=obj.version)
+        if obj.version:
+            self.staging.delete(obj.key, version=obj.version)  # exactly the version copied
+        else:
+            current = self.staging.info(obj.key)
+            if current is not None and current.etag == info.etag:
+                self.staging.delete(obj.key)
         return target.url_of(target_key)
+
+    def _set_aside_all(self, obj: StagedObject, older: list[ObjectInfo]) -> None:
+        """Versions older than the one just processed leave staging too: deleting a version
+        makes the previous one current, and it must not sit there looking unprocessed."""
+        for version in older:
+            self._set_aside(dataclasses.replace(obj, version=version.version), version, obj.version or "")
+
+    def _set_aside(self, obj: StagedObject, info: ObjectInfo, newer: str) -> Outcome:
+        """An older version superseded by a newer one already claimed: not processed (its outputs
+        and archive copy would replace the newer one's), but moved to quarantine under its own
+        version's name, its bytes kept and the reason beside them."""
+        source = self.staging.url_of(obj.key)
+        target_key = self._quarantine_key(f"{self.relative_key(obj.key)}~{obj.version}")
+        reason = (
+            f"superseded: version {newer or '(unknown)'} of this key was claimed first; "
+            f"this older version {obj.version} was not processed (reprocess it by hand if it should be)"
+        )
+        digest = _sha256_of(self.staging, obj.key, obj.version)
+        report = {"source": source, "version": obj.version, "reason": reason, "sha256": digest}
+        self._write_report(target_key, report)
+        self._move(obj, info, self.quarantine, target_key, digest)
+        return Outcome(source, "stale", reason=reason)
+
+    def _quarantine_key(self, name: str) -> str:
+        """Where a file goes in quarantine: both it and its ``.error.json`` fit the store."""
+        return self.quarantine.fit_key(self.quarantine_prefix + name, suffix=REPORT_SUFFIX).removesuffix(REPORT_SUFFIX)
+
+    def _write_report(self, target_key: str, report: dict[str, Any]) -> None:
+        """``<quarantined file>.error.json``: why it is there, written before the file is moved."""
+        self.quarantine.put_bytes(
+            target_key + REPORT_SUFFIX,
+            orjson.dumps(report, option=orjson.OPT_INDENT_2),
+            content_type="application/json",
+        )
 
     def _quarantine(
         self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work
     ) -> Outcome:
         source = self.staging.url_of(obj.key)
-        target_key = self.quarantine_prefix + self.relative_key(obj.key)
-        digest = _sha256_of(self.staging, obj.key)
+        target_key = self._quarantine_key(self.relative_key(obj.key))
+        digest = _sha256_of(self.staging, obj.key, obj.version)
         report = {
             "source": source,
             **rejected.detail,
@@ -359,11 +438,7 @@ class Pipeline:
             "problems": rejected.problems[:1000],
             "sha256": digest,
         }
-        self.quarantine.put_bytes(
-            target_key + ".error.json",
-            orjson.dumps(report, option=orjson.OPT_INDENT_2),
-            content_type="application/json",
-        )
+        self._write_report(target_key, report)
         moved = self._move(obj, info, self.quarantine, target_key, digest)
         self.ledger.finish(
             claim,
@@ -386,9 +461,9 @@ def _housekeeping(what: str, sweep: Callable[[], int]) -> int:
         return 0
 
 
-def _sha256_of(store: ObjectStore, key: str) -> str:
+def _sha256_of(store: ObjectStore, key: str, version: str | None = None) -> str:
     check = hashlib.sha256()
-    with store.open(key) as stream:
+    with store.open(key, version=version) as stream:
         while chunk := stream.read(1 << 20):
             check.update(chunk)
     return check.hexdigest()

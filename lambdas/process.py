@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bankgate.config import PipelineConfig
 from bankgate.events import EventError, ObjectEvent
-from bankgate.pipeline import Outcome, Pipeline, StagedObject
+from bankgate.pipeline import STATUSES, Outcome, Pipeline, StagedObject
 from bankgate.store import split_url
 
 logger = Logger(service="bankgate-process")
@@ -131,4 +131,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if failures:
         # Lambda retries the whole event; the objects already handled are no-ops then (ledger).
         raise RuntimeError(f"{len(failures)} of {len(events)} objects failed: " + "; ".join(failures))
-    return {"processed": len(outcomes), "statuses": outcomes}
+    counts = {status: outcomes.count(status) for status in STATUSES if status != "busy"}  # busy raised
+    return {"objects": len(outcomes), **counts, "statuses": outcomes}

@@ -18,6 +18,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, ClassVar
 
+from bankgate.store import encoding
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
@@ -48,12 +50,34 @@ class ObjectStore(ABC):
     #: (a local directory: the read is served from the page cache just written), so a store
     #: without a checksum of its own is verified by size. False (the default): read it back.
     size_proves_a_write: ClassVar[bool] = False
+    #: The longest key the store takes, in bytes of UTF-8 (S3 and GCS: 1,024).
+    max_key_bytes: ClassVar[int] = 1024
+    #: The longest name between two '/' it takes (a file name), or None for no limit of its own.
+    max_name_bytes: ClassVar[int | None] = None
+    #: How many bytes of user metadata (names and values) an object may carry, or None.
+    max_metadata_bytes: ClassVar[int | None] = None
+
+    def fit_key(self, key: str, suffix: str = "") -> str:
+        """``key + suffix``, cut to what this store takes where it is too long (see ``encoding``)."""
+        return encoding.fit_key(
+            key, suffix=suffix, max_key_bytes=self.max_key_bytes, max_name_bytes=self.max_name_bytes
+        )
+
+    def _stored_metadata(self, metadata: Mapping[str, str] | None) -> dict[str, str]:
+        """Metadata as this store holds it: encoded the same way on every store (``encoding``)."""
+        return encoding.encode_metadata(metadata or {}, self.max_metadata_bytes)
 
     @abstractmethod
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
-        """The object's metadata, or None if it does not exist; with ``checksum``, also the
-        store's own checksum of it (on S3 a HEAD with checksum mode, which SSE-KMS objects
-        answer only to a caller allowed to decrypt)."""
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
+        """The object's metadata (of that version, when given), or None if it does not exist;
+        with ``checksum``, also the store's own checksum of it (on S3 a HEAD with checksum
+        mode, which SSE-KMS objects answer only to a caller allowed to decrypt)."""
+
+    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
+        """The versions of ``key`` older than ``version`` still stored, newest first: what would
+        become the current object once ``version`` is deleted. [] where the store keeps no
+        versions (the default)."""
+        return []
 
     @abstractmethod
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
@@ -115,11 +139,18 @@ class ObjectStore(ABC):
         return f"{self.url}/{key}"
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ObjectInfo:
-        """Copy an object to another store (or key); server-side where both are the same service."""
-        source_info = self.info(key)
+        """Copy an object (that version, when given) to another store or key; server-side where
+        both are the same service."""
+        source_info = self.info(key, version=version)
         if source_info is None:
             raise KeyError(key)
-        with self.open(key) as stream:
+        with self.open(key, version=version) as stream:
             return target.put(target_key, stream, metadata=dict(metadata or source_info.metadata))

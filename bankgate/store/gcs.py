@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
+from bankgate.store.encoding import decode_metadata
 
 CHUNK = 16 << 20  # a multiple of 256 KiB, as resumable uploads require
 PARTIAL_PREFIX = ".bankgate-partial/"
@@ -37,6 +38,7 @@ def default_client() -> Any:
 
 class GCSStore(ObjectStore):
     checksum_algorithm = "crc32c"  # GCS computes it for every object it stores
+    max_metadata_bytes = 8192  # GCS's limit for custom metadata
 
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         self.client = client or default_client()
@@ -54,13 +56,19 @@ class GCSStore(ObjectStore):
             etag=generation,
             version=generation or None,
             modified_ns=int(updated.timestamp() * 1e9) if updated else 0,
-            metadata=dict(blob.metadata or {}),
+            metadata=decode_metadata(blob.metadata or {}),
             checksum=from_base64(blob.crc32c),
         )
 
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:  # GCS always has it
-        blob = self.bucket.get_blob(key)
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
+        blob = self.bucket.get_blob(key, generation=int(version) if version else None)  # always has the CRC
         return None if blob is None else self._info(blob)
+
+    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
+        """Noncurrent generations of ``key`` (a bucket with object versioning) below ``version``."""
+        blobs = self.client.list_blobs(self.bucket_name, prefix=key, versions=True)
+        older = [self._info(b) for b in blobs if b.name == key and int(b.generation or 0) < int(version)]
+        return sorted(older, key=lambda info: -int(info.version or 0))
 
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         from google.api_core.exceptions import NotFound
@@ -90,7 +98,7 @@ class GCSStore(ObjectStore):
         exit and deleted on error: a resumable upload cannot be abandoned reliably once
         started (closing it, even from the garbage collector, finalises it)."""
         temp = self.bucket.blob(f"{PARTIAL_PREFIX}{uuid.uuid4().hex}")
-        temp.metadata = dict(metadata or {})
+        temp.metadata = self._stored_metadata(metadata)
         stream = temp.open("wb", chunk_size=CHUNK, content_type=content_type or None, ignore_flush=True)
         try:
             yield stream
@@ -150,15 +158,21 @@ class GCSStore(ObjectStore):
             yield self._info(blob)
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ObjectInfo:
         if not isinstance(target, GCSStore):
-            return super().copy_to(key, target, target_key, metadata=metadata)
-        source = self.bucket.get_blob(key)
+            return super().copy_to(key, target, target_key, metadata=metadata, version=version)
+        source = self.bucket.get_blob(key, generation=int(version) if version else None)
         if source is None:
             raise KeyError(key)
         destination = target.bucket.blob(target_key)
-        destination.metadata = dict(metadata) if metadata is not None else source.metadata
+        destination.metadata = target._stored_metadata(metadata) if metadata is not None else source.metadata
         token, _, _ = destination.rewrite(source)
         while token is not None:  # large objects are copied in several calls
             token, _, _ = destination.rewrite(source, token=token)

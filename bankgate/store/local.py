@@ -24,8 +24,11 @@ from typing import IO
 
 from bankgate.scratch import age_seconds
 from bankgate.store.base import ObjectInfo, ObjectStore
+from bankgate.store.encoding import decode_metadata
 
 COPY_BUFFER = 1 << 20
+#: How much of an object's name its hidden temp file repeats (a file name is at most 255 bytes).
+TEMP_NAME_BYTES = 96
 META, LOCKS = ".meta", ".locks"
 #: The hidden temp files ``_temp_beside`` names, and nothing else.
 PARTIAL = re.compile(r"^\..+\.[0-9a-f]{32}\.partial$")
@@ -77,6 +80,7 @@ class _NoLink(Exception):
 
 class LocalStore(ObjectStore):
     size_proves_a_write = True  # a read-back would come from the page cache just written
+    max_name_bytes = 250  # a file name is at most 255 bytes, and the one in .meta/ adds ".json"
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
@@ -91,15 +95,15 @@ class LocalStore(ObjectStore):
     def _meta_path(self, key: str) -> Path:
         return self.root / META / f"{key}.json"
 
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
         path = self._path(key)
         try:
             st = path.stat()
         except FileNotFoundError:
             return None
         try:
-            metadata = json.loads(self._meta_path(key).read_text())
-        except (FileNotFoundError, ValueError):
+            metadata = decode_metadata(json.loads(self._meta_path(key).read_text()))
+        except (OSError, ValueError):  # none; or a name too long to have one beside it
             metadata = {}
         etag = f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
         return ObjectInfo(key, st.st_size, etag, None, st.st_mtime_ns, metadata)
@@ -115,7 +119,8 @@ class LocalStore(ObjectStore):
 
     def _temp_beside(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+        short = path.name.encode()[:TEMP_NAME_BYTES].decode("utf-8", errors="ignore")
+        return path.with_name(f".{short}.{uuid.uuid4().hex}.partial")
 
     def sweep_partials(self, older_than: float) -> int:
         """The hidden ``.partial`` temp files of writes that never finished (the writer was
@@ -183,7 +188,7 @@ class LocalStore(ObjectStore):
         meta = self._meta_path(key)
         if metadata:
             meta.parent.mkdir(parents=True, exist_ok=True)
-            meta.write_text(json.dumps(dict(metadata)))
+            meta.write_text(json.dumps(self._stored_metadata(metadata)))
         else:
             meta.unlink(missing_ok=True)
 
@@ -242,7 +247,13 @@ class LocalStore(ObjectStore):
             return self.info(key)
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,  # a directory keeps no versions
     ) -> ObjectInfo:
         """Within one file system a hard link: no byte is rewritten (a 1 GiB copy took ~5 s as
         a rewrite). Safe because this store never changes a file in place: every write is a new

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
+from bankgate.store.encoding import decode_metadata
 
 MULTIPART_CHUNK = 16 << 20
 COPY_OBJECT_LIMIT = 5 << 30  # the largest object one CopyObject request copies
@@ -35,6 +36,7 @@ def _code(error: ClientError) -> str:
 
 class S3Store(ObjectStore):
     checksum_algorithm = "crc32"
+    max_metadata_bytes = 2048  # S3's limit for user metadata, names and values together
 
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         if client is None:
@@ -53,19 +55,35 @@ class S3Store(ObjectStore):
             etag=str(head.get("ETag", "")).strip('"'),
             version=head.get("VersionId"),
             modified_ns=int(modified.timestamp() * 1e9) if modified else 0,
-            metadata=dict(head.get("Metadata", {})),
+            metadata=decode_metadata(head.get("Metadata", {})),
             checksum=from_base64(head.get("ChecksumCRC32")) if head.get("ChecksumType") != "COMPOSITE" else "",
         )
 
-    def info(self, key: str, *, checksum: bool = False) -> ObjectInfo | None:
+    def info(self, key: str, *, checksum: bool = False, version: str | None = None) -> ObjectInfo | None:
+        args: dict[str, Any] = {"ChecksumMode": "ENABLED"} if checksum else {}
+        if version:
+            args["VersionId"] = version
         try:
-            mode = {"ChecksumMode": "ENABLED"} if checksum else {}
-            head = self.client.head_object(Bucket=self.bucket, Key=key, **mode)
+            head = self.client.head_object(Bucket=self.bucket, Key=key, **args)
         except ClientError as error:
-            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
-                return None
+            code = _code(error)
+            if code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"} or (version and code == "400"):
+                return None  # S3 answers a HEAD of a version id it does not hold with a 400
             raise
         return self._info(key, head)
+
+    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
+        """S3 lists a key's versions newest first: those after ``version`` are older."""
+        found, older = False, []
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for item in page.get("Versions", []):
+                if item["Key"] != key:
+                    continue
+                if found:
+                    older.append(self._info(key, item))
+                found = found or item["VersionId"] == version
+        return older
 
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         args = {"Bucket": self.bucket, "Key": key}
@@ -85,7 +103,7 @@ class S3Store(ObjectStore):
 
         extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata:
-            extra["Metadata"] = dict(metadata)
+            extra["Metadata"] = self._stored_metadata(metadata)
         if content_type:
             extra["ContentType"] = content_type
         # Up to one part's size in one PutObject: a multipart upload here would get a composite
@@ -102,7 +120,7 @@ class S3Store(ObjectStore):
         self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None
     ) -> Iterator[IO[bytes]]:
         """A multipart upload fed by writes; the object exists only after a clean exit."""
-        extra: dict[str, Any] = {"Metadata": dict(metadata or {})}
+        extra: dict[str, Any] = {"Metadata": self._stored_metadata(metadata)}
         if content_type:
             extra["ContentType"] = content_type
         upload = _MultipartWriter(self.client, self.bucket, key, extra)
@@ -143,7 +161,13 @@ class S3Store(ObjectStore):
                 yield self._info(item["Key"], item)
 
     def copy_to(
-        self, key: str, target: ObjectStore, target_key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        key: str,
+        target: ObjectStore,
+        target_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        version: str | None = None,
     ) -> ObjectInfo:
         """Server-side copy within S3: one CopyObject up to 5 GiB, which has S3 compute the copy's
         full-object CRC-32 (``info(checksum=True)`` reports it, so a copy can be checked against
@@ -151,17 +175,18 @@ class S3Store(ObjectStore):
         from boto3.s3.transfer import TransferConfig
 
         if not isinstance(target, S3Store):
-            return super().copy_to(key, target, target_key, metadata=metadata)
+            return super().copy_to(key, target, target_key, metadata=metadata, version=version)
+        source: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        if version:
+            source["VersionId"] = version
         extra: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"}
         if metadata is not None:
-            extra |= {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+            extra |= {"Metadata": target._stored_metadata(metadata), "MetadataDirective": "REPLACE"}
         config = TransferConfig(multipart_threshold=COPY_OBJECT_LIMIT, multipart_chunksize=MULTIPART_CHUNK * 8)
         try:
-            self.client.copy(
-                {"Bucket": self.bucket, "Key": key}, target.bucket, target_key, ExtraArgs=extra, Config=config
-            )
+            self.client.copy(source, target.bucket, target_key, ExtraArgs=extra, Config=config)
         except ClientError as error:
-            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
+            if _code(error) in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
                 raise KeyError(key) from None
             raise
         info = target.info(target_key, checksum=True)

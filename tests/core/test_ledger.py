@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bankgate.ledger import DONE, FAILED, ClaimLost, Ledger
+from bankgate.ledger import DONE, FAILED, ClaimLost, Ledger, compare_sequencers
 from bankgate.store.base import ObjectStore
 from bankgate.store.local import LocalStore
 from bankgate.store.s3 import S3Store
@@ -118,3 +118,38 @@ def test_failed_attempts_of_one_version_are_counted(store: ObjectStore) -> None:
     assert third.record.failures == 2 and "lease" in third.record.last_failure
     assert ledger.claim(SOURCE, "0002").record.failures == 0  # a newer version
     assert ledger.claim(SOURCE, "0002", force=True).record.failures == 0
+
+
+def test_sequencers_of_different_lengths_compare_left_padded(store: ObjectStore) -> None:
+    """AWS's rule: pad the shorter with zeros, then compare. As plain strings each of the first
+    two pairs below compares the other way round."""
+    ledger = Ledger(store)
+    ledger.finish(ledger.claim(SOURCE, "1000000000000000000"), state=DONE)
+    assert ledger.claim(SOURCE, "FFFFFFFFFFFFFFFFFF").status == "stale"  # shorter: older
+    later = ledger.claim(SOURCE, "02000000000000000000")
+    assert later.granted  # longer: newer
+    ledger.finish(later, state=DONE)
+    assert ledger.claim(SOURCE, "002000000000000000000").status == "duplicate"  # the same, padded
+    assert compare_sequencers("0a", "0B") == -1 and compare_sequencers("0B", "0b") == 0  # hex in either case
+
+
+def test_a_manual_run_is_never_compared_with_event_sequencers(store: ObjectStore) -> None:
+    """``bankgate process`` has no event sequencer: it records none, and the next event is
+    ordered against it by the objects' modification times instead."""
+    ledger = Ledger(store)
+    manual = ledger.claim(SOURCE, "", etag="e1", modified_ns=2_000_000_000 * 10**9)
+    ledger.finish(manual, state=DONE)
+    assert ledger.claim(SOURCE, "0055AED6DCD90281E5", etag="e2", modified_ns=2_000_000_100 * 10**9).granted
+    ledger.finish(ledger.claim(SOURCE, "", etag="e3", modified_ns=2_000_000_200 * 10**9, force=True), state=DONE)
+    older = ledger.claim(SOURCE, "0055AED6DCD90281E6", etag="e2", modified_ns=2_000_000_100 * 10**9)
+    assert older.status == "stale"  # the object it names is older than the one reprocessed
+
+
+def test_a_live_claim_makes_a_newer_version_wait(store: ObjectStore) -> None:
+    """One worker per key at a time: a newer version's event retries once the older one is done,
+    so the older one's outputs can never land over the newer one's."""
+    ledger = Ledger(store, lease_seconds=3600)
+    held = ledger.claim(SOURCE, "0001")
+    assert ledger.claim(SOURCE, "0002").status == "busy"
+    ledger.finish(held, state=DONE)
+    assert ledger.claim(SOURCE, "0002").granted

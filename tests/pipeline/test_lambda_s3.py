@@ -159,18 +159,17 @@ def test_direct_s3_and_eventbridge_invocations(aws) -> None:
             }
         ]
     }
-    assert handler(s3_event, LambdaContext()) == {"processed": 1, "statuses": ["processed"]}
+    one = {"objects": 1, "processed": 1, "quarantined": 0, "duplicate": 0, "stale": 0, "missing": 0}
+    assert handler(s3_event, LambdaContext()) == {**one, "statuses": ["processed"]}
     bridge = {
         "detail-type": "Object Created",
         "source": "aws.s3",
         "detail": {"bucket": {"name": aws.staging}, "object": {"key": "inbound/acme/2026-11-23/b.bai"}},
     }
-    assert handler(bridge, LambdaContext()) == {"processed": 1, "statuses": ["processed"]}
+    assert handler(bridge, LambdaContext()) == {**one, "statuses": ["processed"]}
     assert aws.keys(aws.processed) == ["bai2/acme/2026-11-23/b.bai.jsonl", "nacha/acme/2026-11-23/a.ach.jsonl"]
-    assert handler({"Event": "s3:TestEvent", "Bucket": aws.staging}, LambdaContext()) == {
-        "processed": 0,
-        "statuses": [],
-    }
+    none = dict.fromkeys(one, 0)
+    assert handler({"Event": "s3:TestEvent", "Bucket": aws.staging}, LambdaContext()) == {**none, "statuses": []}
 
 
 def test_pgp_encrypted_nacha_is_decrypted_then_parsed(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,8 +180,9 @@ def test_pgp_encrypted_nacha_is_decrypted_then_parsed(aws, tmp_path: Path, monke
     monkeypatch.setenv("BANKGATE_PGP_PASSPHRASE", passphrase)
     aws.s3.put_object(Bucket=aws.staging, Key="inbound/acme/2026-11-23/payroll.ach.pgp", Body=ciphertext.read_bytes())
     aws.drain(handler)
-    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.jsonl"]
-    rows = read_jsonl(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.jsonl")
+    # under its encrypted file's name, as a gzip's content: never over a plain payroll.ach's output
+    assert aws.keys(aws.processed) == ["nacha/acme/2026-11-23/payroll.ach.pgp/payroll.ach.jsonl"]
+    rows = read_jsonl(aws, aws.processed, "nacha/acme/2026-11-23/payroll.ach.pgp/payroll.ach.jsonl")
     assert sum(r["record"] == "entry_detail" for r in rows) == 5
     # the original stays encrypted in the archive
     archived = aws.s3.get_object(Bucket=aws.archive, Key="originals/acme/2026-11-23/payroll.ach.pgp")["Body"].read()

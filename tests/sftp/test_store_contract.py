@@ -129,3 +129,59 @@ def test_a_local_object_is_on_disk_before_it_appears_under_its_key(tmp_path, mon
     assert kinds == ["fsync", "rename", "fsync"], events
     assert events[0][1].endswith(".partial")  # the temporary file's bytes, before the rename
     assert events[1][1] == final and events[2][1] == str(tmp_path / "in")  # then the directory
+
+
+AWKWARD = "s3://staging/inbound/acme/2026-11-23/café ü 東京 a+b 100% (1)\t.ach"
+
+
+def _raw_metadata(store, key: str) -> dict[str, str]:
+    """What the service itself holds, below the store's decoding."""
+    from bankgate.store.gcs import GCSStore
+    from bankgate.store.local import LocalStore
+    from bankgate.store.s3 import S3Store
+
+    if isinstance(store, S3Store):
+        return store.client.head_object(Bucket=store.bucket, Key=key)["Metadata"]
+    if isinstance(store, GCSStore):
+        return dict(store.bucket.get_blob(key).metadata)
+    assert isinstance(store, LocalStore)
+    import json
+
+    return json.loads(store._meta_path(key).read_text())
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
+def test_any_metadata_value_round_trips_the_same_way_on_every_store(request: pytest.FixtureRequest, where: str) -> None:
+    """S3 takes only ASCII metadata: every store encodes values the same way (UTF-8,
+    percent-encoded) and decodes them when reading, so what is written is what is read."""
+    import io
+
+    from bankgate.store.encoding import encode_metadata
+
+    store, base = open_url(request.getfixturevalue(where))
+    meta = {"bankgate-source": AWKWARD, "bankgate-type": "nacha"}
+    store.put_bytes(f"{base}put.bin", b"x", metadata=meta)
+    with store.writer(f"{base}written.bin", metadata=meta) as out:
+        out.write(b"y")
+    store.copy_to(f"{base}put.bin", store, f"{base}copied.bin")
+    store.copy_to(f"{base}put.bin", store, f"{base}replaced.bin", metadata={**meta, "bankgate-sha256": "ab"})
+    store.put(f"{base}streamed.bin", io.BytesIO(b"z"), metadata=meta)
+    for name in ("put", "written", "copied", "streamed"):
+        key = f"{base}{name}.bin"
+        assert dict(store.info(key).metadata) == meta, name
+        raw = _raw_metadata(store, key)
+        assert raw == encode_metadata(meta) and all(v.isascii() and v.isprintable() for v in raw.values()), name
+    assert store.info(f"{base}replaced.bin").metadata["bankgate-source"] == AWKWARD
+
+
+def test_encoded_metadata_is_bounded_and_decodes_what_it_kept() -> None:
+    """S3 holds at most 2 KB of user metadata (keys and values): a value too long for it is
+    cut, visibly (ending in an ellipsis), and never in the middle of an encoded character."""
+    from bankgate.store.encoding import decode_metadata, encode_metadata
+
+    long = "東京" * 400  # 2,400 bytes of UTF-8, three times that encoded
+    raw = encode_metadata({"bankgate-source": long, "bankgate-sha256": "f" * 64}, max_bytes=2048)
+    assert sum(len(k) + len(v) for k, v in raw.items()) <= 2048
+    assert raw["bankgate-sha256"] == "f" * 64  # short values are kept whole
+    kept = decode_metadata(raw)["bankgate-source"]
+    assert kept.endswith("…") and long.startswith(kept[:-1]) and len(kept) > 100
