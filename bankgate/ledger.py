@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bankgate import lease
 from bankgate.store.base import ObjectStore
 
 PROCESSING, DONE, QUARANTINED, FAILED = "processing", "done", "quarantined", "failed"
@@ -33,7 +34,6 @@ LEASE_SECONDS = 16 * 60
 #: Failed attempts (infrastructure errors, expired leases) after which a version is quarantined
 #: instead of retried: a poison object must not circle until its message lands in a DLQ.
 MAX_FAILURES = 3
-MAX_CLAIM_ATTEMPTS = 8
 #: What earlier bankgate recorded for a run without an event sequencer: the modification time
 #: in nanoseconds, zero-padded to 20 digits, as if it were a sequencer (read back as a time).
 _LEGACY_MTIME_SEQUENCER = re.compile(r"0[1-9][0-9]{18}")
@@ -59,6 +59,7 @@ class LedgerRecord:
     version: str | None = None
     modified_ns: int = 0  # the store's modification time of the object claimed
     claimed_at: float = 0.0
+    expires_at: float = 0.0  # the claim's lease (bankgate.lease): another worker may take over after
     finished_at: float = 0.0
     attempts: int = 0
     failures: int = 0  # failed attempts at this sequencer so far (infrastructure errors, dead workers)
@@ -106,15 +107,8 @@ class Ledger:
         return f"{self.prefix}{digest[:2]}/{digest}.json"  # spread over 256 prefixes
 
     def get(self, source: str) -> tuple[LedgerRecord, str] | None:
-        key = self.key_for(source)
-        info = self.store.info(key)
-        if info is None:
-            return None
-        try:
-            data = self.store.read_bytes(key)
-        except KeyError:
-            return None
-        return LedgerRecord.from_json(data), info.etag
+        current = lease.read(self.store, self.key_for(source))
+        return None if current is None else (LedgerRecord.from_json(current.data), current.etag)
 
     def claim(
         self,
@@ -128,29 +122,29 @@ class Ledger:
     ) -> Claim:
         """Claim the object ``source`` names, at its event's ``sequencer`` ("" when there is no
         event: a manual run). Exactly one of concurrent claimants is granted."""
-        key = self.key_for(source)
-        for _ in range(MAX_CLAIM_ATTEMPTS):
+
+        def change(current: lease.Current | None) -> tuple[bytes | None, tuple[str, LedgerRecord]]:
             now = time.time()
             fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, modified_ns, claimed_at=now, attempts=1)
-            current = self.get(source)
+            fresh.expires_at = now + self.lease_seconds
             if current is None:
-                written = self.store.create(key, fresh.to_json())
-                if written is not None:
-                    return Claim(True, "claimed", fresh, written.etag)
-                continue  # someone else created it first: read theirs
-            record, record_etag = current
+                return fresh.to_json(), ("claimed", fresh)
+            record = LedgerRecord.from_json(current.data)
             decision = self._decide(record, fresh, now, force)
             if decision != "claimed":
-                return Claim(False, decision, record)
+                return None, (decision, record)
             fresh.attempts = record.attempts + 1
             if record.sequencer == sequencer and record.state in (FAILED, PROCESSING) and not force:
                 fresh.failures = record.failures + 1  # the attempt before this one failed
                 fresh.last_failure = record.reason if record.state == FAILED else self._expired(record)
-            written = self.store.replace(key, fresh.to_json(), etag=record_etag)
-            if written is not None:
-                return Claim(True, "claimed", fresh, written.etag)
-        current = self.get(source)
-        return Claim(False, "busy", current[0] if current else fresh)
+            return fresh.to_json(), ("claimed", fresh)
+
+        try:
+            written, (status, record) = lease.swap(self.store, self.key_for(source), change)
+        except lease.Contended:
+            current = self.get(source)
+            return Claim(False, "busy", current[0] if current else LedgerRecord(source, sequencer, PROCESSING))
+        return Claim(written is not None, status, record, written or "")
 
     def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> str:
         if force:
@@ -158,7 +152,7 @@ class Ledger:
         order = _order(claimant, record)
         if order < 0:
             return "stale"  # a newer version of this key was already claimed
-        if record.state == PROCESSING and now - record.claimed_at < self.lease_seconds:
+        if record.state == PROCESSING and lease.Lease.live(self._holder(record), now):
             return "busy"  # another worker holds a live claim: this one retries when it is done
         same = bool(claimant.sequencer and record.sequencer) or (claimant.etag, claimant.version) == (
             record.etag,
@@ -169,6 +163,10 @@ class Ledger:
         # A newer version; FAILED (an infrastructure error released it); a dead worker's
         # expired lease; or, ordered by time, another object of the same modification time.
         return "claimed"
+
+    def _holder(self, record: LedgerRecord) -> dict[str, float]:
+        """The record's lease; one written before leases were recorded runs from its claim."""
+        return {"expires_at": record.expires_at or record.claimed_at + self.lease_seconds}
 
     def _expired(self, record: LedgerRecord) -> str:
         claimed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.claimed_at))
@@ -184,7 +182,7 @@ class Ledger:
             setattr(record, name, value)
         record.finished_at = time.time()
         written = self.store.replace(self.key_for(record.source), record.to_json(), etag=claim.etag)
-        if written is None:
+        if written is None:  # compare-and-swap on the claim's own etag: only its holder may finish
             raise ClaimLost(f"ledger record for {record.source} changed while it was being processed")
         return record
 

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bankgate.lease import Contended, Current, Lease, swap
 from bankgate.store.base import ObjectStore
 from plugins.bankgate_sftp import names
 from plugins.bankgate_sftp.listing import RemoteFile
@@ -165,33 +164,34 @@ class PullLedger:
             return None
 
     def claim(self, bank: str, remote: RemoteFile, *, force: bool = False, now: float | None = None) -> ClaimResult:
-        """Claim a file for pulling. Exactly one of several concurrent claimants is granted."""
+        """Claim a file for pulling. Exactly one of several concurrent claimants is granted; a
+        claim whose lease ran out (its worker died) is taken over."""
         key = self.claim_key(bank, remote)
         stamp = time.time() if now is None else now
-        expires = stamp + self.lease + remote.size / (1 << 20)
-        holder_of = {"bank": bank, "path": remote.text, "claimed_at": stamp, "expires_at": expires}
-        body = json.dumps({**holder_of, "host": socket.gethostname(), "pid": os.getpid()}).encode()
-        for _ in range(4):
-            written = self.store.create(key, body)
-            if written is None:
-                info = self.store.info(key)
-                if info is None:
-                    continue  # released meanwhile: try again
+        mine = Lease(self.lease).holder(stamp, extra_seconds=remote.size / (1 << 20), bank=bank, path=remote.text)
+
+        def change(current: Current | None) -> tuple[bytes | None, dict[str, Any]]:
+            holder: dict[str, Any] = {}
+            if current is not None:
                 try:
-                    holder = json.loads(self.store.read_bytes(key))
-                except (KeyError, ValueError):
-                    holder = {}
-                if stamp < float(holder.get("expires_at", 0)):
-                    return ClaimResult(None, "being pulled by another run", holder)
-                written = self.store.replace(key, body, etag=info.etag)  # a dead worker's claim
-                if written is None:
-                    continue
-            # Checked after claiming: a run that finished just before our claim left its record.
-            if not force and self.already_pulled(bank, remote):
-                self.store.delete(key)
-                return ClaimResult(None, "already pulled")
-            return ClaimResult(Claim(bank, remote, key, written.etag))
-        return ClaimResult(None, "being pulled by another run")
+                    holder = json.loads(current.data)
+                except ValueError:
+                    holder = {}  # unreadable: treated as expired
+                if Lease.live(holder, stamp):
+                    return None, holder
+            return json.dumps(mine).encode(), holder
+
+        try:
+            written, holder = swap(self.store, key, change, attempts=4)
+        except Contended:
+            return ClaimResult(None, "being pulled by another run")
+        if written is None:
+            return ClaimResult(None, "being pulled by another run", holder)
+        # Checked after claiming: a run that finished just before our claim left its record.
+        if not force and self.already_pulled(bank, remote):
+            self.store.delete(key)
+            return ClaimResult(None, "already pulled")
+        return ClaimResult(Claim(bank, remote, key, written))
 
     def release(self, claim: Claim) -> None:
         self.store.delete(claim.key)
@@ -222,10 +222,10 @@ class PullLedger:
             if owner and not same:
                 record.duplicate_of = owner
         pulled_key = self.pulled_key(claim.bank, remote)
-        if self.store.create(pulled_key, record.to_json()) is None:  # forced re-pull: overwrite
-            existing = self.store.info(pulled_key)
-            if existing is None or self.store.replace(pulled_key, record.to_json(), etag=existing.etag) is None:
-                self.store.put_bytes(pulled_key, record.to_json(), content_type="application/json")
+        try:  # a forced re-pull overwrites the record of the earlier pull
+            swap(self.store, pulled_key, lambda _current: (record.to_json(), None), attempts=4)
+        except Contended:
+            self.store.put_bytes(pulled_key, record.to_json(), content_type="application/json")
         self.release(claim)
         return record
 
@@ -233,15 +233,20 @@ class PullLedger:
         """Note what the post-pull action did in the file's record (a conditional replace, so a
         concurrent forced re-pull's record is not overwritten with stale fields)."""
         key = self.pulled_key(bank, remote)
-        for _ in range(4):
-            info = self.store.info(key)
-            if info is None:
-                return None
-            record = PullRecord.from_json(self.store.read_bytes(key))
+
+        def change(current: Current | None) -> tuple[bytes | None, PullRecord | None]:
+            if current is None:
+                return None, None
+            record = PullRecord.from_json(current.data)
             record.post_pull = outcome
-            if self.store.replace(key, record.to_json(), etag=info.etag) is not None:
-                return record
-        raise RuntimeError(f"could not update the pull record {self.store.url_of(key)}: it keeps changing")
+            return record.to_json(), record
+
+        try:
+            return swap(self.store, key, change, attempts=4)[1]
+        except Contended:
+            raise RuntimeError(
+                f"could not update the pull record {self.store.url_of(key)}: it keeps changing"
+            ) from None
 
     # -- stability observations -------------------------------------------------------------------
 
