@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import IO, Any
 
 import numpy as np
@@ -241,9 +242,32 @@ class NachaParser(FileParser):
         if batch.sec == "IAT":
             message = "must be 1: IAT entries carry addenda"
             report(indicator != 1, "addenda_record_indicator", lambda i: message, indicator_code)
+        self._check_individual_name(rows, report, batch)
         if batch.entry_layout.has_field("trace_number"):
             self._check_traces(rows, ok, report, batch)
         self._add_totals(routing, tc, amounts, ok, entries, batch)
+
+    @staticmethod
+    def _check_individual_name(rows: np.ndarray, report, batch: _Batch) -> None:
+        """The receiver's name, where the SEC code needs one (``codes.INDIVIDUAL_NAME``)."""
+        need = codes.INDIVIDUAL_NAME.get(batch.sec)
+        layout = batch.entry_layout
+        if need is None or not layout.has_field("receiver_name"):
+            return
+        f = layout.field("receiver_name")
+        first = rows[:, f.start - 1]
+        # Names are left-justified: only a line starting with a space or a zero can be blank or
+        # zeros, so the whole field is looked at only for those (the hot path stays one column).
+        suspect = (first == 32) | (first == 48)
+        if not suspect.any():
+            return
+        cells = rows[:, f.start - 1 : f.stop]
+        blank = suspect & ((cells == 32) | (cells == 48)).all(axis=1)
+        if need == codes.MANDATORY:
+            why, code = "must name the receiver (ACH Operators reject it)", "nacha.entry.individual_name"
+        else:
+            why, code = "should name the receiver (the RDFI may return it)", "nacha.entry.individual_name_required"
+        report(blank, "receiver_name", lambda i: f"is blank or all zeros: a {batch.sec} entry {why}", code)
 
     @staticmethod
     def _check_traces(rows: np.ndarray, ok: np.ndarray, report, batch: _Batch) -> None:
@@ -305,6 +329,7 @@ class NachaParser(FileParser):
             self.log.add(lineno, title, None, message, code="nacha.addenda.no_entry")
             return record
         siblings.append(record)
+        self._check_reason_code(record, lineno, title)
         forward_types, _ = codes.FORWARD_ADDENDA.get(batch.sec, (frozenset({"05"}), 1))
         if type_code not in forward_types and type_code not in codes.RETURN_ADDENDA:
             self.log.add(
@@ -343,6 +368,17 @@ class NachaParser(FileParser):
                     code="nacha.addenda.sequence",
                 )
         return record
+
+    def _check_reason_code(self, record: Any, lineno: int, title: str) -> None:
+        """Return reason codes (99) and change codes (98) from the ranges the rules define."""
+        reason = getattr(record, "return_reason_code", None)
+        if reason and not codes.is_return_reason_code(reason):
+            message = f"'{reason}' is not a return reason code of the NACHA rules (R01-R85)"
+            self.log.add(lineno, title, "return_reason_code", message, code="nacha.addenda.return_reason_code")
+        change = getattr(record, "change_code", None)
+        if change and not codes.is_change_code(change):
+            message = f"'{change}' is not a change code of the NACHA rules (C01-C14, refused C61-C69)"
+            self.log.add(lineno, title, "change_code", message, code="nacha.addenda.change_code")
 
     def _check_addenda_set(self, entry: Any, addenda: list[Any], batch: _Batch) -> None:
         """Rules over all addenda of one entry: how many, and for IAT which and in what order."""
@@ -432,21 +468,42 @@ class NachaParser(FileParser):
             self.log.add(
                 lineno, title, None, "file header must be the first record", code="nacha.file.header_not_first"
             )
-        destination = record.immediate_destination.strip()
-        if len(destination) == 9 and destination.isascii() and destination.isdigit():
-            expected = codes.routing_check_digit(destination[:8])
-            if int(destination[8]) != expected:
-                self.log.add(
-                    lineno,
-                    title,
-                    "immediate_destination",
-                    f"routing number {destination} should end in check digit {expected}",
-                    code="nacha.file.immediate_destination",
-                )
+        self._check_immediate(record, lineno, title)
         if state.header is None:
             state.header = record
         _count(state, record.KIND, 1)
         return record
+
+    def _check_immediate(self, record: Any, lineno: int, title: str) -> None:
+        """Immediate Destination must be a routing number; Immediate Origin a routing number or,
+        as many ODFIs ask, a company identification (ICD 1, 3 or 9 and 9 digits: '1' + EIN)."""
+        destination, origin = record.immediate_destination, record.immediate_origin
+        if codes.routing_in_field(destination) is None:
+            message = _not_routing(destination, "the receiving point's routing number, as ' 231380104'")
+            self.log.add(lineno, title, "immediate_destination", message, code="nacha.file.immediate_destination")
+        if codes.routing_in_field(origin) is None and not codes.is_company_origin(origin):
+            forms = "a routing number (' 121042882') or 1, 3 or 9 and 9 digits ('1' + EIN)"
+            self.log.add(
+                lineno, title, "immediate_origin", _not_routing(origin, forms), code="nacha.file.immediate_origin"
+            )
+
+    def _check_batch_company(self, record: Any, lineno: int, title: str, state: _File) -> None:
+        """What ACH Operators edit in a batch header beyond the field formats: the company name
+        and entry description present; and the effective entry date, which they settle at the
+        next opportunity when stale (before the file's creation date) instead of rejecting."""
+        for name in ("company_name", "company_entry_description"):
+            value = getattr(record, name, None)
+            if value is not None and codes.blank_or_zeros(value):
+                message = "is blank or all zeros (ACH Operators reject the batch)"
+                self.log.add(lineno, title, name, message, code=f"nacha.batch.{name}")
+        effective = record.effective_entry_date
+        created = getattr(state.header, "file_creation_date", None)
+        if effective is not None and isinstance(created, date) and effective < created:
+            message = (
+                f"{effective.isoformat()} is before the file creation date {created.isoformat()}: "
+                "stale, so ACH Operators settle the batch at the next settlement opportunity"
+            )
+            self.log.add(lineno, title, "effective_entry_date", message, code="nacha.batch.effective_date_stale")
 
     def _batch_header(self, line: bytes, lineno: int, state: _File) -> Any:
         sec = line[50:53].decode("latin-1")
@@ -455,6 +512,7 @@ class NachaParser(FileParser):
         title = layout.title
         if state.header is None:
             self.log.add(lineno, title, None, "batch header before the file header", code="nacha.file.header_missing")
+        self._check_batch_company(record, lineno, title, state)
         if state.batch is not None:
             self.log.add(
                 lineno,
@@ -621,6 +679,18 @@ class _Checker:
 
 #: Control fields whose mismatch code names the concept, not the field.
 _CHECKED = {"service_class_code": "service_class", "odfi_identification": "odfi"}
+
+
+def _not_routing(value: str, forms: str) -> str:
+    """Why an Immediate Destination/Origin is not a routing number, with what it should be."""
+    digits = value.strip()
+    digits = digits[1:] if len(digits) == 10 and digits[0] == "0" else digits
+    if not digits:
+        return f"is blank: it must be {forms}"
+    if len(digits) == 9 and digits.isascii() and digits.isdigit() and digits != "000000000":
+        expected = codes.routing_check_digit(digits[:8])
+        return f"routing number {digits} should end in check digit {expected} (it must be {forms})"
+    return f"'{value}' is not {forms}"
 
 
 def _money(cents: int) -> str:

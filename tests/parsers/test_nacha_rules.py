@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 
@@ -104,7 +105,150 @@ def _iat_out_of_order() -> bytes:
     return build(iat_batch(entry))
 
 
+def _return_entry(reason: str) -> dict:
+    addenda = {
+        "addenda_type_code": "99",
+        "return_reason_code": reason,
+        "original_entry_trace_number": "091000010000001",
+        "original_rdfi_identification": "09100001",
+    }
+    return {"transaction_code": 26, "amount": 1000, "addenda": [addenda]}
+
+
+def _noc_entry(change: str) -> dict:
+    addenda = {
+        "addenda_type_code": "98",
+        "change_code": change,
+        "original_entry_trace_number": "091000010000001",
+        "original_rdfi_identification": "09100001",
+        "corrected_data": "1918171614",
+    }
+    return {"transaction_code": 21, "amount": 0, "addenda": [addenda]}
+
+
+def _file_header_field(name: str, value: str) -> Callable[[], bytes]:
+    return lambda: put_field(clean_file(), 1, L.FILE_HEADER, name, value)
+
+
 CASES = [
+    # -- what ACH Operators reject (issue 12) --------------------------------------------------
+    *(
+        Case(
+            f"company-name-{how}",
+            lambda v=v: build(batch({}, company_name=v)),
+            2,
+            BATCH_HEADER,
+            "company_name",
+            ("blank or all zeros",),
+            code="nacha.batch.company_name",
+        )
+        for how, v in (("blank", ""), ("zeros", "0000000000000000"), ("spaces-and-zeros", " 00 0"))
+    ),
+    *(
+        Case(
+            f"company-entry-description-{how}",
+            lambda v=v: build(batch({}, company_entry_description=v)),
+            2,
+            BATCH_HEADER,
+            "company_entry_description",
+            ("blank or all zeros",),
+            code="nacha.batch.company_entry_description",
+        )
+        for how, v in (("blank", ""), ("zeros", "0000000000"))
+    ),
+    Case(
+        "iat-company-entry-description-zeros",
+        lambda: build(iat_batch(iat_entry(transaction_code=22), company_entry_description="000000")),
+        2,
+        "IAT batch header (5)",
+        "company_entry_description",
+        ("blank or all zeros",),
+        code="nacha.batch.company_entry_description",
+    ),
+    *(
+        Case(
+            f"individual-name-{sec.lower()}-{how}",
+            lambda sec=sec, v=v: one_entry_batch(sec, {"transaction_code": 27, "receiver_name": v}),
+            3,
+            ENTRY,
+            "receiver_name",
+            (sec, "blank or all zeros", "reject"),
+            code="nacha.entry.individual_name",
+        )
+        for sec, how, v in (("TEL", "blank", ""), ("WEB", "zeros", "0000000000000000000000"), ("CIE", "mixed", "0 0"))
+    ),
+    Case(
+        "immediate-destination-check-digit",
+        _file_header_field("immediate_destination", " 231380105"),
+        1,
+        FILE_HEADER,
+        "immediate_destination",
+        ("231380105", "check digit 4"),
+        code="nacha.file.immediate_destination",
+    ),
+    Case(
+        "immediate-destination-not-a-routing-number",
+        _file_header_field("immediate_destination", "BANKOFNY  "),
+        1,
+        FILE_HEADER,
+        "immediate_destination",
+        ("'BANKOFNY'", "routing number"),
+        code="nacha.file.immediate_destination",
+    ),
+    Case(
+        "immediate-destination-blank",
+        _file_header_field("immediate_destination", " " * 10),
+        1,
+        FILE_HEADER,
+        "immediate_destination",
+        ("blank",),
+        code="nacha.file.immediate_destination",
+    ),
+    Case(
+        "immediate-origin-bad-check-digit",
+        _file_header_field("immediate_origin", " 121042883"),
+        1,
+        FILE_HEADER,
+        "immediate_origin",
+        ("121042883", "check digit 2", "EIN"),
+        code="nacha.file.immediate_origin",
+    ),
+    Case(
+        "immediate-origin-unknown-icd",
+        _file_header_field("immediate_origin", "2123456789"),
+        1,
+        FILE_HEADER,
+        "immediate_origin",
+        ("'2123456789'", "1, 3 or 9"),
+        code="nacha.file.immediate_origin",
+    ),
+    Case(
+        "immediate-origin-zeros",
+        _file_header_field("immediate_origin", "0000000000"),
+        1,
+        FILE_HEADER,
+        "immediate_origin",
+        ("'0000000000'",),
+        code="nacha.file.immediate_origin",
+    ),
+    Case(
+        "return-reason-code-not-in-the-rules",
+        lambda: build(batch(_return_entry("R97"))),
+        4,
+        "addenda return (799)",
+        "return_reason_code",
+        ("'R97'", "R01-R85"),
+        code="nacha.addenda.return_reason_code",
+    ),
+    Case(
+        "change-code-not-in-the-rules",
+        lambda: build(batch(_noc_entry("C42"), standard_entry_class_code="COR")),
+        4,
+        "addenda notification of change (798)",
+        "change_code",
+        ("'C42'",),
+        code="nacha.addenda.change_code",
+    ),
     # -- entry detail fields ---------------------------------------------------------------
     Case(
         "invalid-check-digit",
@@ -695,6 +839,73 @@ def test_clean_writer_iat_file_has_no_problems() -> None:
     kinds = [r.KIND for r in records]
     assert kinds.count("iat_entry_detail") == 2
     assert kinds.count("addenda_16") == 2
+
+
+# -- rules that are warnings by default ---------------------------------------------------------
+
+
+def only_problem(data: bytes, **kwargs) -> Problem:
+    _, parser = parse(data, **kwargs)  # strict mode: a warning does not fail the file
+    [problem] = parser.problems
+    return problem
+
+
+def test_invalid_effective_entry_date_is_a_warning() -> None:
+    """NACHA Operating Rules, Appendix Two (ACH Operator edits): an invalid or stale effective
+    entry date does not reject the batch; the operator settles it at the next opportunity."""
+    problem = only_problem(put_field(clean_file(), 2, L.BATCH_HEADER, "effective_entry_date", "261341"))
+    assert (problem.line, problem.field, problem.severity) == (2, "effective_entry_date", WARNING)
+    assert problem.code == "nacha.batch.effective_date_invalid" and "261341" in problem.message
+
+
+def test_stale_effective_entry_date_is_a_warning() -> None:
+    problem = only_problem(build(batch({}, effective_entry_date=date(2025, 12, 31))))  # file created 2026-01-01
+    assert (problem.line, problem.field, problem.severity) == (2, "effective_entry_date", WARNING)
+    assert problem.code == "nacha.batch.effective_date_stale"
+    assert "2025-12-31" in problem.message and "2026-01-01" in problem.message
+
+
+@pytest.mark.parametrize("sec", ["PPD", "ARC", "POP"])
+def test_individual_name_the_rules_require_is_a_warning(sec: str) -> None:
+    """Required (not mandatory) names: an RDFI may return the entry, the ACH Operator passes it."""
+    entry = {"transaction_code": 27, "receiver_name": "", "check_serial_number": "1001"}
+    if sec == "POP":
+        entry.update(terminal_city="PHIL", terminal_state="PA")
+    problem = only_problem(one_entry_batch(sec, entry))
+    assert (problem.line, problem.field, problem.severity) == (3, "receiver_name", WARNING)
+    assert problem.code == "nacha.entry.individual_name_required" and sec in problem.message
+
+
+@pytest.mark.parametrize("sec", ["CCD", "CTX"])
+def test_individual_name_is_optional_elsewhere(sec: str) -> None:
+    _, parser = parse(one_entry_batch(sec, {"transaction_code": 27, "receiver_name": ""}))
+    assert parser.problems == []
+
+
+def test_individual_name_is_checked_on_the_numpy_path_too() -> None:
+    """Big batches are checked column-wise: a blank name among many is still found, by line."""
+    entries = [{"transaction_code": 27, "receiver_name": f"RECEIVER {i}"} for i in range(40)]
+    entries[25]["receiver_name"] = "00"
+    error = strict_run(one_entry_batch("WEB", *entries))[1]
+    assert error is not None
+    assert [(p.line, p.code) for p in error.problems] == [(28, "nacha.entry.individual_name")]
+
+
+@pytest.mark.parametrize(
+    ("destination", "origin"),
+    [
+        (" 231380104", " 121042882"),  # the rules' form: a space and the routing number
+        ("231380104 ", "121042882 "),  # left-justified
+        ("0231380104", "0121042882"),  # zero-padded (moov-io/ach's own test files)
+        (" 231380104", "1121042882"),  # origin: ICD 1 (IRS EIN) and 9 digits
+        (" 231380104", "3123456789"),  # ICD 3 (DUNS)
+        (" 231380104", "9000012345"),  # ICD 9 (user assigned)
+    ],
+)
+def test_documented_immediate_forms_are_accepted(destination: str, origin: str) -> None:
+    data = put_field(clean_file(), 1, L.FILE_HEADER, "immediate_destination", destination)
+    _, parser = parse(put_field(data, 1, L.FILE_HEADER, "immediate_origin", origin))
+    assert parser.problems == []
 
 
 def test_unreadable_amount_leaves_the_entry_hash_alone() -> None:
