@@ -5,6 +5,8 @@ codes, so a problem without one, or with one no registry lists, is a bug."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,15 @@ def test_insurance_problems_carry_registered_codes() -> None:
     unreadable = _problems(InsurancePdfParser(io.BytesIO(b"%PDF-1.7 truncated")))
     assert [p.code for p in unreadable] == ["insurance.pdf.unreadable"]
     assert all(p.code in InsurancePdfParser.rules for p in problems + unreadable)
+
+
+def test_validating_waivers_stays_light() -> None:
+    """Config loading may check waivers at a Lambda's cold start or at DAG parse time: the
+    registries import no numpy and no PDF library."""
+    code = (
+        "import sys; from parsers.registry import validate_waivers;"
+        " validate_waivers(['nacha.entry.check_digit', 'bai2.account.control_total']);"
+        " print([m for m in ('numpy', 'pyarrow', 'pypdfium2', 'pypdf') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
