@@ -1,13 +1,15 @@
 """The ``bankgate`` command line.
 
 ``parse`` and ``detect`` work on one file; ``demo`` runs the main job on the bundled samples.
-Exit codes: 0 success, 1 invalid input (one ``FILE:LINE: message`` line per problem on
-stderr), 2 usage error. A traceback is never the answer to a bad file.
+Exit codes: 0 success, 1 invalid input (one ``FILE:LINE: message`` line per problem on stderr,
+or with ``--errors json`` one JSON object per problem, carrying its rule code), 2 usage error. A traceback is
+never the answer to a bad file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -22,8 +24,27 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another worker holds the object; try again later
 
 
-def _problem_line(path: str, problem: Problem) -> str:
+#: Codes of the failures found before any parser runs (``--errors json``); parser codes are
+#: in ``parsers/<format>/rules.py`` (``bankgate rules`` lists them).
+UNREADABLE, NOT_A_BANK_FILE = "input.unreadable", "input.not_a_bank_file"
+
+
+def _problem_line(path: str, problem: Problem, errors: str = "text") -> str:
+    if errors == "json":
+        return json.dumps({"file": path, **problem.as_dict()})
     return f"{path}:{problem.line}: {problem}"
+
+
+def _input_problem(path: str, message: str, code: str, errors: str) -> None:
+    """A file that cannot be handed to a parser at all, reported like a parser's problem."""
+    line = _problem_line(path, Problem(0, "file", None, message, code=code), errors)
+    print(line if errors == "json" else f"{path}:0: {message}", file=sys.stderr)
+
+
+def _summary_line(path: str, parser, errors: str, valid: bool) -> str:
+    if errors == "json":
+        return json.dumps({"file": path, "status": "ok" if valid else "invalid", "summary": parser.summary.as_dict()})
+    return f"{path}: {parser.summary}" if valid else f"{path}: INVALID: {parser.summary}"
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -47,19 +68,22 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     shown = str(args.file)
+    errors = args.errors
     try:
         stream, kind = open_detected(path)
     except READ_ERRORS as exc:
-        print(f"{shown}:0: cannot read: {exc}", file=sys.stderr)
+        _input_problem(shown, f"cannot read: {exc}", UNREADABLE, errors)
         return EXIT_INVALID
     with stream:
         fmt = format_for_detected(kind) if args.format == "auto" else args.format
         if args.format == "auto" and (fmt in CONTAINERS or fmt in (UNKNOWN, PDF)):
             what = "not a recognised bank file" if fmt == UNKNOWN else f"a {fmt} file, not a bank file"
-            print(f"{shown}:0: {what} (formats: {', '.join(format_names())})", file=sys.stderr)
+            _input_problem(shown, f"{what} (formats: {', '.join(format_names())})", NOT_A_BANK_FILE, errors)
             return EXIT_INVALID
         try:
-            parser = open_parser(fmt, stream, name=shown, lenient=args.lenient)
+            parser = open_parser(
+                fmt, stream, name=shown, lenient=args.lenient, allow=_codes(args.allow), enforce=_codes(args.enforce)
+            )
         except ValueError as exc:
             print(f"bankgate: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -67,19 +91,36 @@ def cmd_parse(args: argparse.Namespace) -> int:
             _write(parser, args)
         except ParseError as exc:
             for problem in exc.problems:
-                print(_problem_line(shown, problem), file=sys.stderr)
-            print(f"{shown}: INVALID: {parser.summary}", file=sys.stderr)
+                print(_problem_line(shown, problem, errors), file=sys.stderr)
+            print(_summary_line(shown, parser, errors, valid=False), file=sys.stderr)
             return EXIT_INVALID
         except _OutputError as exc:
             print(f"bankgate: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except DECOMPRESS_ERRORS as exc:  # a gzip file truncated or corrupt past its first block
-            print(f"{shown}:0: cannot read: {exc}", file=sys.stderr)
-            print(f"{shown}: INVALID: {parser.summary}", file=sys.stderr)
+            _input_problem(shown, f"cannot read: {exc}", UNREADABLE, errors)
+            print(_summary_line(shown, parser, errors, valid=False), file=sys.stderr)
             return EXIT_INVALID
     for problem in parser.problems:
-        print(_problem_line(shown, problem), file=sys.stderr)
-    print(f"{shown}: {parser.summary}", file=sys.stderr)
+        print(_problem_line(shown, problem, errors), file=sys.stderr)
+    print(_summary_line(shown, parser, errors, valid=True), file=sys.stderr)
+    return EXIT_OK
+
+
+def _codes(values: list[str] | None) -> list[str]:
+    """``--allow A --allow B,C``: repeatable, and commas separate codes too."""
+    return [code for value in values or () for code in value.split(",") if code.strip()]
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Every rule code, its default severity and meaning: what ``--allow`` and ``--enforce`` take."""
+    from parsers.registry import rule_sets
+
+    for rules in rule_sets():
+        if args.format and rules.namespace != args.format:
+            continue
+        for rule in rules:
+            print(f"{rule.code}\t{rule.severity}\t{rule.meaning}")
     return EXIT_OK
 
 
@@ -186,7 +227,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="jsonl", choices=FORMATS, help="output format (default jsonl)")
     p.add_argument("-o", dest="out", help="output file (default stdout); written atomically")
     p.add_argument("--lenient", action="store_true", help="report problems as warnings and keep the records")
+    p.add_argument(
+        "--allow",
+        action="append",
+        metavar="RULE",
+        help="waive a rule by its code (repeatable): still reported, as a warning; see `bankgate rules`",
+    )
+    p.add_argument(
+        "--enforce",
+        action="append",
+        metavar="RULE",
+        help="report a rule that is a warning by default as an error (repeatable)",
+    )
+    p.add_argument(
+        "--errors",
+        default="text",
+        choices=("text", "json"),
+        help="problems on stderr as FILE:LINE: lines (default) or one JSON object each, with the summary last",
+    )
     p.set_defaults(func=cmd_parse)
+
+    r = sub.add_parser("rules", help="list the rule codes --allow and --enforce take, with their meaning")
+    r.add_argument("--format", choices=("nacha", "bai2", "fixed", "insurance"), help="only this format's rules")
+    r.set_defaults(func=cmd_rules)
 
     d = sub.add_parser("detect", help="print a file's type, decided by its content")
     d.add_argument("file")

@@ -7,12 +7,13 @@ a DAG task or the CLI reads the bytes and hands the stream over.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import IO, Any
 
 from parsers.problems import ProblemLog
+from parsers.rules import NO_RULES, RuleSet
 
 
 @dataclass(slots=True)
@@ -38,16 +39,35 @@ class FileParser:
     Iterate to get records in file order. In strict mode (the default) a file with any error
     raises ``ParseError`` once the whole file has been read, listing every problem; in
     lenient mode the problems are kept in ``problems`` as warnings and nothing is raised.
+
+    ``allow`` waives rules by code (``parsers.rules``): they are still reported, as warnings,
+    so a sender that breaks one rule for years is accepted without hiding it. ``enforce``
+    makes rules that default to a warning errors. Lenient mode waives every rule. Codes are
+    checked with ``parsers.registry.validate_waivers``: an unknown one raises ``ValueError``.
     """
 
     format: str = ""
     #: Every record class this parser may yield, in a sensible column order for tables.
     record_classes: tuple[type, ...] = ()
+    #: The registry of the rules this parser checks (``parsers/<format>/rules.py``).
+    rules: RuleSet = NO_RULES
 
-    def __init__(self, stream: IO[bytes], *, name: str = "", lenient: bool = False) -> None:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        name: str = "",
+        lenient: bool = False,
+        allow: Iterable[str] = (),
+        enforce: Iterable[str] = (),
+    ) -> None:
+        from parsers.registry import validate_enforced, validate_waivers
+
         self.stream = stream
         self.name = name
-        self.log = ProblemLog(lenient=lenient)
+        self.log = ProblemLog(
+            lenient=lenient, rules=self.rules, allow=validate_waivers(allow), enforce=validate_enforced(enforce)
+        )
         self.summary = Summary(self.format)
 
     @property

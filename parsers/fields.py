@@ -83,6 +83,9 @@ class Field:
     sign: str = ""  # NUMBER/AMOUNT: "", "leading", "trailing" or "overpunch" (see SIGNS)
     decimals: int = 2  # AMOUNT: implied decimal places; the value stays an integer in those units
     choices: tuple[str, ...] = ()  # TEXT/DIGITS: the allowed values (after trailing spaces are dropped)
+    #: The rule code an invalid value (DATE/TIME) of this field reports under, when the field has
+    #: a rule of its own (NACHA's effective entry date is only a warning); else ``<ns>.field.date``.
+    rule: str = ""
 
     @property
     def stop(self) -> int:
@@ -171,35 +174,41 @@ class Layout:
             if f.kind in EMITTED:
                 values.append(self._decode_field(f, raw, lineno, log))
             elif f.kind is Kind.CONST and raw.decode("latin-1") != f.value:
-                log.add(lineno, self.title, f.name, f"must be '{f.value}', got '{raw.decode('latin-1')}'")
+                got = raw.decode("latin-1")
+                log.add(lineno, self.title, f.name, f"must be '{f.value}', got '{got}'", code=_code(log, "constant"))
         return self.record_class._make(values)
 
     def _decode_field(self, f: Field, raw: bytes, lineno: int, log: ProblemLog) -> Any:
         text = raw.decode("latin-1")
+        title = self.title
         if f.kind is Kind.TEXT:
             if not all(32 <= b <= 126 for b in raw):
-                log.add(lineno, self.title, f.name, f"contains characters outside printable ASCII: {text!r}")
+                message = f"contains characters outside printable ASCII: {text!r}"
+                log.add(lineno, title, f.name, message, code=_code(log, "not_ascii"))
             value = text.strip() if f.right_justified else text.rstrip()
             if f.required and not value.strip():
-                log.add(lineno, self.title, f.name, "is required but blank")
+                log.add(lineno, title, f.name, "is required but blank", code=_code(log, "required"))
             elif f.choices and value not in f.choices:
-                log.add(lineno, self.title, f.name, f"must be one of {_choice_list(f)}, got '{value}'")
+                message = f"must be one of {_choice_list(f)}, got '{value}'"
+                log.add(lineno, title, f.name, message, code=_code(log, "choice"))
             return value
         if not text.strip():
             if f.blank_ok and not f.required:
                 return None
-            log.add(lineno, self.title, f.name, f"is required but blank ({f.positions})")
+            log.add(lineno, title, f.name, f"is required but blank ({f.positions})", code=_code(log, "required"))
             return None
         if f.sign:
             return self._decode_signed(f, raw, lineno, log)
         if f.kind in NUMERIC:
             if not raw.isdigit():
-                log.add(lineno, self.title, f.name, f"must be digits ({f.positions}), got '{text}'")
+                message = f"must be digits ({f.positions}), got '{text}'"
+                log.add(lineno, title, f.name, message, code=_code(log, "not_numeric"))
                 return text.strip() if f.kind is Kind.DIGITS else None
             if f.required and raw.count(b"0") == len(raw):
-                log.add(lineno, self.title, f.name, "must not be all zeros")
+                log.add(lineno, title, f.name, "must not be all zeros", code=_code(log, "all_zeros"))
             if f.choices and text not in f.choices:
-                log.add(lineno, self.title, f.name, f"must be one of {_choice_list(f)}, got '{text}'")
+                message = f"must be one of {_choice_list(f)}, got '{text}'"
+                log.add(lineno, title, f.name, message, code=_code(log, "choice"))
             return text if f.kind is Kind.DIGITS else int(raw)
         if f.kind is Kind.DATE:
             if f.blank_ok and raw.count(b"0") == len(raw):
@@ -207,11 +216,12 @@ class Layout:
             try:
                 return datetime.strptime(text, f.pattern).date()
             except ValueError:
-                log.add(lineno, self.title, f.name, f"is not a valid date ({f.pattern}): '{text}'")
+                message = f"is not a valid date ({f.pattern}): '{text}'"
+                log.add(lineno, title, f.name, message, code=f.rule or _code(log, "date"))
                 return None
         # Kind.TIME
         if not (raw.isdigit() and int(raw[:2]) < 24 and int(raw[2:4]) < 60):
-            log.add(lineno, self.title, f.name, f"is not a valid time (HHMM): '{text}'")
+            log.add(lineno, title, f.name, f"is not a valid time (HHMM): '{text}'", code=f.rule or _code(log, "time"))
             return None
         return f"{text[:2]}:{text[2:4]}"
 
@@ -219,10 +229,11 @@ class Layout:
         negative, digits = _split_sign(f, raw)
         if digits is None or not digits.isdigit():
             how = "digits with an overpunched sign" if f.sign == "overpunch" else f"digits with a {f.sign} sign"
-            log.add(lineno, self.title, f.name, f"must be {how} ({f.positions}), got '{raw.decode('latin-1')}'")
+            message = f"must be {how} ({f.positions}), got '{raw.decode('latin-1')}'"
+            log.add(lineno, self.title, f.name, message, code=_code(log, "signed_number"))
             return None
         if f.required and digits.count(b"0") == len(digits):
-            log.add(lineno, self.title, f.name, "must not be all zeros")
+            log.add(lineno, self.title, f.name, "must not be all zeros", code=_code(log, "all_zeros"))
         return -int(digits) if negative else int(digits)
 
     # -- reading many lines at once ---------------------------------------------------
@@ -377,6 +388,11 @@ class Layout:
         if len(line) != self.length:
             raise ValueError(f"{self.kind}: encoded {len(line)} characters, expected {self.length}")
         return line.encode("ascii")
+
+
+def _code(log: ProblemLog, check: str) -> str:
+    """The code of a shared field check in the log's format: ``nacha.field.required``."""
+    return f"{log.namespace}.field.{check}"
 
 
 def _cells(rows: np.ndarray, f: Field) -> np.ndarray:

@@ -80,7 +80,8 @@ def _line_blocks(
             cut = chunk.rfind(b"\n") + 1  # cutting after LF keeps every CRLF whole
             if cut == 0:
                 if len(chunk) > 4 * block_bytes:
-                    log.add(lineno, "file", None, f"line longer than {len(chunk)} bytes: not a fixed-width file")
+                    message = f"line longer than {len(chunk)} bytes: not a fixed-width file"
+                    log.add(lineno, "file", None, message, code=f"{log.namespace}.file.line_too_long")
                     return
                 carry = chunk
                 continue
@@ -142,7 +143,8 @@ def _to_block(lines: list[bytes], lineno: int, length: int, log: ProblemLog) -> 
                 numbers.append(number)
             continue
         else:
-            log.add(number, "file", None, f"line is {len(line)} characters long, expected {length}")
+            message = f"line is {len(line)} characters long, expected {length}"
+            log.add(number, "file", None, message, code=f"{log.namespace}.file.record_length")
             kept.append(line[:length])
         numbers.append(number)
     if not kept:
@@ -176,6 +178,7 @@ def _unbroken_blocks(
                     "file",
                     None,
                     f"last record is {len(tail)} characters long, expected {length}",
+                    code=f"{log.namespace}.file.record_length",
                 )
                 chunk = chunk[:usable] + tail.ljust(length)
                 usable += length

@@ -434,6 +434,35 @@ def test_unknown_output_format_is_a_usage_error() -> None:
     assert "Traceback" not in result.stderr.decode()
 
 
+def test_errors_json_carries_rule_codes() -> None:
+    """``--errors json``: one object per problem (its rule code included), then the summary."""
+    code, _, stderr = run_main("parse", "--errors", "json", BROKEN)
+    assert code == 1
+    *problems, summary = [json.loads(line) for line in stderr.splitlines()]
+    assert [(p["file"], p["line"], p["code"], p["severity"]) for p in problems] == [
+        (str(BROKEN), 7, "nacha.batch.total_credit_mismatch", "error"),
+        (str(BROKEN), 12, "nacha.file.total_credit_mismatch", "error"),
+    ]
+    assert summary["status"] == "invalid" and summary["summary"]["format"] == "nacha"
+    code, _, stderr = run_main("parse", "--errors", "json", NACHA_SAMPLE)
+    assert code == 0 and json.loads(stderr.splitlines()[-1])["status"] == "ok"
+
+
+def test_errors_json_for_a_file_no_parser_reads(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.ach"
+    code, _, stderr = run_main("parse", "--errors", "json", missing)
+    [problem] = [json.loads(line) for line in stderr.splitlines()]
+    assert code == 1 and problem["code"] == "input.unreadable" and problem["line"] == 0
+
+
+def test_rules_lists_every_code() -> None:
+    code, stdout, _ = run_main("rules", "--format", "nacha")
+    assert code == 0
+    rows = [line.split("\t") for line in stdout.decode().splitlines()]
+    assert rows[[r[0] for r in rows].index("nacha.entry.check_digit")][:2] == ["nacha.entry.check_digit", "error"]
+    assert all(r[0].startswith("nacha.") and r[2] for r in rows)
+
+
 def test_nonexistent_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.ach"
     result = bankgate("parse", missing)
@@ -667,6 +696,10 @@ def test_demo_pipeline_only(tmp_path: Path) -> None:
     assert _one(out / "quarantine", BROKEN.name).read_bytes() == BROKEN.read_bytes()
     report = json.loads(_one(out / "quarantine", f"{BROKEN.name}.error.json").read_text())
     assert [(p["line"], p["field"]) for p in report["problems"]] == [(7, "total_credit"), (12, "total_credit")]
+    assert [p["code"] for p in report["problems"]] == [
+        "nacha.batch.total_credit_mismatch",
+        "nacha.file.total_credit_mismatch",
+    ]
     assert all(p["record"] and p["message"] for p in report["problems"])
     ledger = [json.loads(p.read_text()) for p in (out / "ledger").rglob("*.json")]
     assert sorted(r["state"] for r in ledger) == ["done"] * (len(GOOD) + len(pdfs)) + ["quarantined"]

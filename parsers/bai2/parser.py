@@ -26,6 +26,7 @@ from typing import Any
 
 from parsers.bai2.physical import Logical, logical_records, physical_lines
 from parsers.bai2.records import RECORD_CLASSES, SPECS, TITLES, Where, title
+from parsers.bai2.rules import RULES
 from parsers.base import FileParser
 from parsers.problems import ProblemLog
 
@@ -78,14 +79,24 @@ class _Structure:
         self.records += logical.physical
         self.last_line = line
         if self.ended:
-            self._error(line, record, "comes after the file trailer (99)")
+            self._error(line, record, "comes after the file trailer (99)", "bai2.file.record_after_trailer")
             return False
         if code == "01":
             if self.header_seen:
-                self._error(line, record, "appears again: a file has one file header, as its first record")
+                self._error(
+                    line,
+                    record,
+                    "appears again: a file has one file header, as its first record",
+                    "bai2.file.second_header",
+                )
             self.header_seen = True
         elif not self.started and code != "88":
-            self._error(line, record, "comes before the file header (01): a file must start with 01")
+            self._error(
+                line,
+                record,
+                "comes before the file header (01): a file must start with 01",
+                "bai2.file.header_not_first",
+            )
         self.started = True
         if code in ("02", "03", "98", "99"):
             self._close_account_unended(line, record)
@@ -97,21 +108,31 @@ class _Structure:
             self.group = _Envelope(line, f"group {self.group_number}")
         elif code == "03":
             if self.group is None:
-                self._error(line, record, "is outside a group: no group header (02) before it")
+                self._error(
+                    line, record, "is outside a group: no group header (02) before it", "bai2.account.outside_group"
+                )
             self.account = _Envelope(line, "account")
             self.account_number = None
             if self.group is not None:
                 self.group.children += 1
         elif code in ("16", "49") and self.account is None:
-            self._error(line, record, "is outside an account: no account identifier (03) before it")
+            self._error(
+                line,
+                record,
+                "is outside an account: no account identifier (03) before it",
+                "bai2.record.outside_account",
+            )
         elif code == "98" and self.group is None:
-            self._error(line, record, "has no group header (02) before it")
+            self._error(line, record, "has no group header (02) before it", "bai2.group.trailer_without_header")
         elif code == "88":
-            self._error(line, record, "has no record before it to continue")
+            self._error(line, record, "has no record before it to continue", "bai2.record.continuation_orphan")
         elif not code:
-            self._error(line, record, "does not start with a record code (two digits and a comma)")
+            self._error(
+                line, record, "does not start with a record code (two digits and a comma)", "bai2.record.no_code"
+            )
         elif code not in SPECS:
-            self._error(line, record, f"has an unknown record code '{code}': expected 01, 02, 03, 16, 88, 49, 98 or 99")
+            message = f"has an unknown record code '{code}': expected 01, 02, 03, 16, 88, 49, 98 or 99"
+            self._error(line, record, message, "bai2.record.unknown_code")
         if code != "01":
             for envelope in (self.account, self.group):
                 if envelope is not None:
@@ -162,12 +183,14 @@ class _Structure:
     def finish(self) -> None:
         """End of input: whatever is still open lacks its trailer."""
         if not self.started:
-            self.log.add(0, "file", None, "is empty: no BAI2 records")
+            self.log.add(0, "file", None, "is empty: no BAI2 records", code="bai2.file.empty")
             return
         self._close_account_unended(self.last_line, "file", at_end=True)
         self._close_group_unended(self.last_line, "file", at_end=True)
         if not self.ended:
-            self.log.add(self.last_line, "file", None, "ends without a file trailer (99)")
+            self.log.add(
+                self.last_line, "file", None, "ends without a file trailer (99)", code="bai2.file.trailer_missing"
+            )
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -175,24 +198,28 @@ class _Structure:
         """A trailer field against what was counted; ``found`` says what, in words."""
         declared = getattr(record, field)
         if declared is not None and declared != actual:
-            self.log.add(record.line, TITLES[record.KIND], field, f"is {declared} but {found}")
+            # account_trailer -> bai2.account.control_total: the envelope and the field checked.
+            code = f"bai2.{record.KIND.split('_')[0]}.{field}"
+            self.log.add(record.line, TITLES[record.KIND], field, f"is {declared} but {found}", code=code)
 
     def _close_account_unended(self, line: int, record: str, at_end: bool = False) -> None:
         if self.account is not None:
             where = "at the end of the file" if at_end else "before this record"
             opened = f"{self.account.name} (line {self.account.line})"
-            self.log.add(line, record, None, f"{opened} has no account trailer (49) {where}")
+            message = f"{opened} has no account trailer (49) {where}"
+            self.log.add(line, record, None, message, code="bai2.account.trailer_missing")
             self.account = None
 
     def _close_group_unended(self, line: int, record: str, at_end: bool = False) -> None:
         if self.group is not None:
             where = "at the end of the file" if at_end else "before this record"
             opened = f"{self.group.name} (line {self.group.line})"
-            self.log.add(line, record, None, f"{opened} has no group trailer (98) {where}")
+            message = f"{opened} has no group trailer (98) {where}"
+            self.log.add(line, record, None, message, code="bai2.group.trailer_missing")
             self.group = None
 
-    def _error(self, line: int, record: str, message: str) -> None:
-        self.log.add(line, record, None, message)
+    def _error(self, line: int, record: str, message: str, code: str) -> None:
+        self.log.add(line, record, None, message, code=code)
 
 
 #: Records handed out per list by ``iter_batches``: big enough to amortize, small enough for memory.
@@ -209,6 +236,7 @@ class Bai2Parser(FileParser):
 
     format = "bai2"
     record_classes = RECORD_CLASSES
+    rules = RULES
 
     def _batches(self) -> Iterator[list[Any]]:
         structure = _Structure(self.log)
@@ -221,7 +249,7 @@ class Bai2Parser(FileParser):
                 record = self._record(logical, structure)
             except Exception as exc:  # malformed input must end as problems, never as a crash
                 message = f"could not be read ({type(exc).__name__}: {exc})"
-                self.log.add(logical.line, title(logical.code), None, message)
+                self.log.add(logical.line, title(logical.code), None, message, code="bai2.record.unreadable")
                 continue
             if record is not None:
                 counts[record.KIND] += 1

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, NamedTuple
 
 from parsers.bai2.records import parse_date, parse_time, title
-from parsers.problems import WARNING, ProblemLog
+from parsers.problems import ProblemLog
 
 CHUNK_BYTES = 256 << 10
 #: A BAI2 line is short; a "line" longer than this means a file we cannot read line by line.
@@ -79,7 +79,8 @@ def physical_lines(stream: IO[bytes], log: ProblemLog) -> Iterator[tuple[int, by
                 yield number + 1, tail
             return
         if len(tail) > MAX_LINE_BYTES:
-            log.add(number + 1, "file", None, f"line is longer than {MAX_LINE_BYTES} bytes: not a BAI2 file")
+            message = f"line is longer than {MAX_LINE_BYTES} bytes: not a BAI2 file"
+            log.add(number + 1, "file", None, message, code="bai2.file.line_too_long")
             return
         pending = tail + data
 
@@ -153,7 +154,8 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
         if not text:
             continue
         if _CONTROL.search(text):
-            log.add(number, title(text[:2]), None, f"contains control characters: {text[:40]!r}")
+            message = f"contains control characters: {text[:40]!r}"
+            log.add(number, title(text[:2]), None, message, code="bai2.record.control_characters")
         while text:
             piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
             continues_text = piece_code == "88" and code == "16" and physical > 0
@@ -164,7 +166,7 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
                 piece, text = (text, "") if end == 0 else (text[:end], text[end:].lstrip(_STRIP))
                 if text and not _RECORD_START.match(text):
                     message = f"ignored text after the end of the record: {text[:40]!r}"
-                    log.add(number, title(piece_code), None, message, WARNING)
+                    log.add(number, title(piece_code), None, message, code="bai2.record.trailing_text")
                     text = ""
             content = piece[3:] if piece[2:3] == "," else piece[2:] if piece_code else piece
             if piece_code == "88" and physical:

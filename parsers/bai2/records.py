@@ -21,7 +21,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, NamedTuple
 
-from parsers.problems import ERROR, WARNING, ProblemLog
+from parsers.problems import ProblemLog
 
 # -- records ----------------------------------------------------------------------------
 # ``line`` is the physical line where the record starts; ``group`` (sequence number of the
@@ -171,8 +171,8 @@ class Where:
         self.line = line
         self.title = title
 
-    def problem(self, field: str | None, message: str, severity: str = ERROR) -> None:
-        self.log.add(self.line, self.title, field, message, severity)
+    def problem(self, field: str | None, message: str, code: str) -> None:
+        self.log.add(self.line, self.title, field, message, code=code)
 
 
 def parse_date(raw: str) -> date | None:
@@ -203,7 +203,7 @@ def decode_field(f: Field, raw: str | None, where: Where, name: str | None = Non
     value = raw.strip() if raw else ""
     if not value:
         if f.required:
-            where.problem(name, "is required but missing")
+            where.problem(name, "is required but missing", "bai2.field.required")
         return "" if f.kind is Kind.TEXT else None
     kind = f.kind
     if kind is Kind.TEXT:
@@ -212,42 +212,43 @@ def decode_field(f: Field, raw: str | None, where: Where, name: str | None = Non
         if _DIGITS.fullmatch(value):
             return int(value)
         if _SIGNED.fullmatch(value):
-            where.problem(name, f"must not be signed here, got '{value}'")
+            where.problem(name, f"must not be signed here, got '{value}'", "bai2.field.amount")
         else:
-            where.problem(name, f"must be an amount in cents (up to 18 digits), got '{value}'")
+            where.problem(name, f"must be an amount in cents (up to 18 digits), got '{value}'", "bai2.field.amount")
         return None
     if kind is Kind.SIGNED:
         if _SIGNED.fullmatch(value):
             return int(value)
-        where.problem(name, f"must be an amount in cents (optional sign, up to 18 digits), got '{value}'")
+        message = f"must be an amount in cents (optional sign, up to 18 digits), got '{value}'"
+        where.problem(name, message, "bai2.field.amount")
         return None
     if kind is Kind.NUMBER:
         if not _DIGITS.fullmatch(value):
-            where.problem(name, f"must be a number (up to 18 digits), got '{value}'")
+            where.problem(name, f"must be a number (up to 18 digits), got '{value}'", "bai2.field.number")
             return None
         number = int(value)
         if f.allowed and number not in f.allowed:
             choices = ", ".join(str(a) for a in f.allowed)
-            where.problem(name, f"must be one of {choices}, got '{value}'")
+            where.problem(name, f"must be one of {choices}, got '{value}'", "bai2.field.choice")
         return number
     if kind is Kind.DATE:
         day = parse_date(value)
         if day is None:
-            where.problem(name, f"is not a valid date (YYMMDD), got '{value}'")
+            where.problem(name, f"is not a valid date (YYMMDD), got '{value}'", "bai2.field.date")
         return day
     if kind is Kind.TIME:
         time = parse_time(value)
         if time is None:
-            where.problem(name, f"is not a valid time (HHMM, 2400 or 9999), got '{value}'")
+            where.problem(name, f"is not a valid time (HHMM, 2400 or 9999), got '{value}'", "bai2.field.time")
         return time
     if kind is Kind.TYPE_CODE:
         if not _TYPE_CODE.fullmatch(value):
-            where.problem(name, f"must be a 3-digit type code, got '{value}'")
+            where.problem(name, f"must be a 3-digit type code, got '{value}'", "bai2.field.type_code")
             return None
         return value
     # Kind.CURRENCY
     if not _CURRENCY.fullmatch(value):
-        where.problem(name, f"must be a 3-letter currency code, got '{value}'")
+        where.problem(name, f"must be a 3-letter currency code, got '{value}'", "bai2.field.currency")
         return None
     return value
 
@@ -351,7 +352,7 @@ def decode_funds(fields: Fields, where: Where, prefix: str = "") -> tuple[str | 
     if not code:
         return None, None
     if code not in FUNDS_TYPES:
-        where.problem(name, f"must be one of 0, 1, 2, S, V, D or Z, got '{code}'")
+        where.problem(name, f"must be one of 0, 1, 2, S, V, D or Z, got '{code}'", "bai2.field.funds_type")
         return code, None
     if code == "S":
         keys = ("immediate", "one_day", "two_or_more_days")
@@ -367,6 +368,7 @@ def decode_funds(fields: Fields, where: Where, prefix: str = "") -> tuple[str | 
             where.problem(
                 f"{prefix}funds.distributions",
                 f"declares {count} distributions but the record has room for at most {fields.left() // 2}",
+                "bai2.field.distributions",
             )
             count = fields.left() // 2
         distributions = []
@@ -408,7 +410,8 @@ def _decode_fixed(spec: RecordSpec, text: str, where: Where, context: tuple) -> 
 def _check_extra(fields: Fields, where: Where) -> None:
     extra = [value for value in iter(fields.take, None) if value.strip()]
     if extra:
-        where.problem(None, f"has {len(extra)} fields beyond those BAI2 defines, ignored: {extra[:3]}", WARNING)
+        message = f"has {len(extra)} fields beyond those BAI2 defines, ignored: {extra[:3]}"
+        where.problem(None, message, "bai2.record.extra_fields")
 
 
 _SUMMARY = (Field("type_code", Kind.TYPE_CODE), Field("amount", Kind.SIGNED), Field("item_count", Kind.NUMBER))
@@ -429,7 +432,8 @@ def _decode_account(spec: RecordSpec, text: str, where: Where, context: tuple) -
         if type_code is None and amount is None and item_count is None and funds_type is None:
             continue  # a wholly defaulted summary ("03,123,,,,,/"): nothing reported
         if not (raw[0] or "").strip():
-            where.problem(prefix + "type_code", "is required when a summary has an amount, count or funds type")
+            message = "is required when a summary has an amount, count or funds type"
+            where.problem(prefix + "type_code", message, "bai2.account.summary_type_code")
         summaries.append(
             {
                 "type_code": type_code,

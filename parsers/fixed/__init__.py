@@ -10,25 +10,31 @@ Shipped layouts live in ``parsers/fixed/layouts/*.toml``; the schema is describe
 ``parsers.fixed.layout``.
 """
 
-from parsers.fixed.layout import (
-    EBCDIC,
-    Check,
-    FixedLayout,
-    LayoutError,
-    RecordType,
-    ebcdic_table,
-    parse_layout,
-    read_layout,
-)
-from parsers.fixed.parser import FixedWidthParser
-from parsers.fixed.registry import (
-    ENV_VAR,
-    SHIPPED_DIR,
-    available_layouts,
-    layout_dirs,
-    load_layout,
-    match_layout,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names resolve on first use (PEP 562), so ``parsers.fixed.rules`` imports without numpy:
+# config validation at a Lambda's cold start reads the rule registry, not the parser.
+_HOMES = {
+    **dict.fromkeys(
+        ["EBCDIC", "Check", "FixedLayout", "LayoutError", "RecordType", "ebcdic_table", "parse_layout", "read_layout"],
+        "parsers.fixed.layout",
+    ),
+    "FixedWidthParser": "parsers.fixed.parser",
+    **dict.fromkeys(
+        ["ENV_VAR", "SHIPPED_DIR", "available_layouts", "layout_dirs", "load_layout", "match_layout"],
+        "parsers.fixed.registry",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'parsers.fixed' has no attribute {name!r}")
+
 
 __all__ = [
     "EBCDIC",

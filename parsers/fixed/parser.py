@@ -10,7 +10,7 @@ however large the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import compress
 from operator import attrgetter, itemgetter
 from typing import IO, Any
@@ -21,6 +21,7 @@ from parsers.base import FileParser
 from parsers.fields import Kind
 from parsers.fixed.layout import ENCODINGS, Check, FixedLayout
 from parsers.fixed.registry import load_layout
+from parsers.fixed.rules import RULES
 from parsers.lines import Block, iter_blocks
 from parsers.problems import ProblemLog
 
@@ -35,6 +36,8 @@ class FixedWidthParser(FileParser):
     for a bank that sends the same layout in EBCDIC.
     """
 
+    rules = RULES
+
     def __init__(
         self,
         stream: IO[bytes],
@@ -43,6 +46,8 @@ class FixedWidthParser(FileParser):
         name: str = "",
         lenient: bool = False,
         encoding: str | None = None,
+        allow: Iterable[str] = (),
+        enforce: Iterable[str] = (),
     ) -> None:
         layout = layout if layout is not None else getattr(type(self), "layout", None)
         if layout is None:
@@ -53,7 +58,7 @@ class FixedWidthParser(FileParser):
         self.encoding = encoding or self.layout.encoding
         self.format = self.layout.format
         self.record_classes = self.layout.record_classes
-        super().__init__(stream, name=name, lenient=lenient)
+        super().__init__(stream, name=name, lenient=lenient, allow=allow, enforce=enforce)
 
     @classmethod
     def for_layout(cls, layout: FixedLayout | str) -> type[FixedWidthParser]:
@@ -113,6 +118,7 @@ class _Reader:
                     "record",
                     None,
                     f"unknown record type {_show(code)} ({self.where}); expected one of {self.expected}",
+                    code="fixed.record.unknown_type",
                 )
         if counts[0] == 0 and max(counts) == n:  # the whole block is one record type
             rt = layout.records[int(types[0])]
@@ -254,17 +260,17 @@ class _Rules:
         else:
             before = self.layout.records[prev].title
             message = f"cannot follow the {before} at line {prev_line}; it must be the first record"
-        self.log.add(record[0], rt.title, None, message)
+        self.log.add(record[0], rt.title, None, message, code="fixed.record.order")
 
     def finish(self) -> None:
         if not self.seen_records:
-            self.log.add(0, "file", None, "has no records")
+            self.log.add(0, "file", None, "has no records", code="fixed.file.empty")
             return
         if self.last is not None and self.prev not in self.last:
             rt = self.layout.records[self.prev]
             wanted = _titles(self.layout, self.last)
             message = f"is the last record of the file; the file must end with {wanted}"
-            self.log.add(self.prev_line, rt.title, None, message)
+            self.log.add(self.prev_line, rt.title, None, message, code="fixed.file.last_record")
 
 
 class _Tally:
@@ -322,7 +328,9 @@ class _Tally:
         if declared != self.value:
             rt = self.layout.by_name[self.check.against[0]]
             message = f"is {declared}, but {self.describe()}"
-            self.rules.log.add(record[0], rt.title, self.check.against[1], message)
+            self.rules.log.add(
+                record[0], rt.title, self.check.against[1], message, code=f"fixed.check.{self.check.kind}"
+            )
 
     def describe(self) -> str:
         check, by_name = self.check, self.layout.by_name
@@ -392,6 +400,7 @@ class _Match:
             self.check.of[0][1],
             f"is {_show(value)}, but {self.check.against[1]} of the {self.ref_rt.title} "
             f"at line {line} is {_show(reference)}",
+            code="fixed.check.match",
         )
 
 

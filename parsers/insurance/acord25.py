@@ -406,7 +406,7 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
         page, source = where(f"{prefix}_FullName_A", *(f"{prefix}_{a}" for a in ADDRESS))
         if not name:
             if role != "certificate_holder" or any(f"{prefix}_{a}" in values for a in ADDRESS):
-                log.add(page, f"party {role}", "name", "is missing")
+                log.add(page, f"party {role}", "name", "is missing", code="insurance.party.name_missing")
             if role == "certificate_holder":
                 continue
         lines = [text(f"{prefix}_{a}") for a in ADDRESS[:2]]
@@ -428,9 +428,17 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
         insurers.add(letter)
         page, source = where(f"Insurer_FullName_{letter}", f"Insurer_NAICCode_{letter}")
         if not name:
-            log.add(page, f"party insurer {letter}", "name", "is missing (a NAIC code is given)")
+            log.add(
+                page,
+                f"party insurer {letter}",
+                "name",
+                "is missing (a NAIC code is given)",
+                code="insurance.party.name_missing",
+            )
         if naic and not re.fullmatch(r"\d{5}", naic):
-            log.add(page, f"party insurer {letter}", "naic", f"must be 5 digits, got '{naic}'")
+            log.add(
+                page, f"party insurer {letter}", "naic", f"must be 5 digits, got '{naic}'", code="insurance.party.naic"
+            )
         records.append(Party(page, "insurer", letter, name or "", None, naic, None, None, None, source))
     for lob, (title, f_letter, f_number, f_eff, f_exp) in POLICY_FIELDS.items():
         keys = [f_letter, f_number, f_eff, f_exp, *_limit_keys(lob, values)]
@@ -442,10 +450,22 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
         if letter is not None:
             letter = letter.upper()
             if letter not in insurers:
-                log.add(page, record, "insurer_letter", f"'{letter}' names no insurer listed (A-F)")
+                log.add(
+                    page,
+                    record,
+                    "insurer_letter",
+                    f"'{letter}' names no insurer listed (A-F)",
+                    code="insurance.coverage.insurer_letter",
+                )
         number = text(f_number)
         if not number:
-            log.add(page, record, "policy_number", "is missing for a listed coverage")
+            log.add(
+                page,
+                record,
+                "policy_number",
+                "is missing for a listed coverage",
+                code="insurance.coverage.policy_number_missing",
+            )
         effective = _date(get(f_eff), record, "effective", log, page, required=True)
         expiration = _date(get(f_exp), record, "expiration", log, page, required=True)
         if effective and expiration and expiration <= effective:
@@ -454,6 +474,7 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
                 record,
                 "expiration",
                 f"{expiration.isoformat()} is not after the effective date {effective.isoformat()}",
+                code="insurance.policy.expiration_order",
             )
         limits = _limits(lob, values, record, log)
         description = text(OTHER_DESCRIPTION) if lob == "other" else title
@@ -483,7 +504,7 @@ def _limits(lob: str, values: dict[str, Value], record: str, log: ProblemLog) ->
         raw, page, _source = values[field]
         cents = USD.cents(raw)
         if cents is None:
-            log.add(page, record, f"limits.{key}", f"is not a number: '{clean(raw)}'")
+            log.add(page, record, f"limits.{key}", f"is not a number: '{clean(raw)}'", code="insurance.field.number")
         else:
             limits[key] = cents
     return limits
@@ -492,12 +513,12 @@ def _limits(lob: str, values: dict[str, Value], record: str, log: ProblemLog) ->
 def _date(value: Value | None, record: str, name: str, log: ProblemLog, page: int, *, required: bool = False):
     if value is None:
         if required:
-            log.add(page, record, name, "is missing")
+            log.add(page, record, name, "is missing", code="insurance.field.missing")
         return None
     raw, page, _source = value
     parsed = parse_date(raw, DEFAULT_DATE_FORMATS)
     if parsed is None:
-        log.add(page, record, name, f"is not a date (MM/DD/YYYY): '{clean(raw)}'")
+        log.add(page, record, name, f"is not a date (MM/DD/YYYY): '{clean(raw)}'", code="insurance.field.date")
     return parsed
 
 

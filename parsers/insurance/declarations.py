@@ -57,17 +57,23 @@ def _convert(template: Template, rule: FieldRule, found: Found, record: str, log
     if rule.type == "date":
         value = parse_date(text, template.dates)
         if value is None:
-            log.add(page, record, rule.name, f"is not a date ({' or '.join(template.dates)}): '{text}'")
+            log.add(
+                page,
+                record,
+                rule.name,
+                f"is not a date ({' or '.join(template.dates)}): '{text}'",
+                code="insurance.field.date",
+            )
         return value
     if rule.type == "money":
         value = template.money.cents(text)
         if value is None:
-            log.add(page, record, rule.name, f"is not an amount: '{text}'")
+            log.add(page, record, rule.name, f"is not an amount: '{text}'", code="insurance.field.number")
         return value
     if rule.type == "integer":
         digits = text.replace(template.money.thousands, "") if template.money.thousands else text
         if not digits.isdigit():
-            log.add(page, record, rule.name, f"is not a whole number: '{text}'")
+            log.add(page, record, rule.name, f"is not a whole number: '{text}'", code="insurance.field.number")
             return None
         return int(digits)
     return text
@@ -82,7 +88,13 @@ def _policy(template: Template, pages: list[Page], log: ProblemLog) -> list:
         found = _first(rule, pages)
         if found is None:
             if rule.required:
-                log.add(first_page, "policy", name, f"is missing (no match for the {template.name} template's pattern)")
+                log.add(
+                    first_page,
+                    "policy",
+                    name,
+                    f"is missing (no match for the {template.name} template's pattern)",
+                    code="insurance.field.missing",
+                )
             values[name] = None
             continue
         where[name] = found[1]
@@ -97,6 +109,7 @@ def _policy(template: Template, pages: list[Page], log: ProblemLog) -> list:
             "policy",
             "expiration",
             f"{expiration.isoformat()} is not after the effective date {effective.isoformat()}",
+            code="insurance.policy.expiration_order",
         )
     source = "+".join(sorted(sources)) or pages[0].source
     extra = {k: v for k, v in values.items() if k not in STANDARD_FIELDS}
@@ -140,7 +153,11 @@ def _coverages(template: Template, pages: list[Page], policy: Policy, log: Probl
                 rows.append(_row(template, m, page, policy, log))
     if not rows:
         log.add(
-            policy.line, "policy", "coverages", f"no coverage rows found (the {template.name} template's [coverages])"
+            policy.line,
+            "policy",
+            "coverages",
+            f"no coverage rows found (the {template.name} template's [coverages])",
+            code="insurance.policy.no_coverages",
         )
     return rows
 
@@ -156,7 +173,7 @@ def _row(template: Template, m: re.Match[str], page: Page, policy: Policy, log: 
             return None
         cents = template.money.cents(raw)
         if cents is None:
-            log.add(page.number, record, field, f"is not a number: '{clean(raw)}'")
+            log.add(page.number, record, field, f"is not a number: '{clean(raw)}'", code="insurance.field.number")
         return cents
 
     limits: dict[str, int] = {}
@@ -167,7 +184,13 @@ def _row(template: Template, m: re.Match[str], page: Page, policy: Policy, log: 
             if cents is not None:
                 limits[key] = cents
     if not policy.policy_number:
-        log.add(page.number, record, "policy_number", "is missing for a listed coverage (the policy has none)")
+        log.add(
+            page.number,
+            record,
+            "policy_number",
+            "is missing for a listed coverage (the policy has none)",
+            code="insurance.coverage.policy_number_missing",
+        )
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     return Coverage(
         page.number,

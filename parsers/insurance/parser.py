@@ -9,7 +9,7 @@ problem on line 0 that says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from parsers.base import FileParser
@@ -19,6 +19,7 @@ from parsers.insurance.layout import Page
 from parsers.insurance.limits import Limits
 from parsers.insurance.records import RECORD_CLASSES, Document
 from parsers.insurance.records import Page as PageRecord
+from parsers.insurance.rules import RULES
 from parsers.insurance.sandbox import PdfReadError, read_untrusted
 from parsers.insurance.templates import Template, load_templates
 from parsers.problems import ParseError, Problem
@@ -37,6 +38,7 @@ class InsurancePdfParser(FileParser):
 
     format = FORMAT
     record_classes = RECORD_CLASSES
+    rules = RULES
 
     def __init__(
         self,
@@ -47,14 +49,16 @@ class InsurancePdfParser(FileParser):
         limits: Limits | None = None,
         templates: list[Template] | None = None,
         ocr: bool = True,
+        allow: Iterable[str] = (),
+        enforce: Iterable[str] = (),
     ) -> None:
-        super().__init__(stream, name=name, lenient=lenient)
+        super().__init__(stream, name=name, lenient=lenient, allow=allow, enforce=enforce)
         self.limits = limits or Limits.from_env()
         self.templates = load_templates() if templates is None else templates
         self.ocr = ocr
 
     def _fatal(self, message: str) -> ParseError:
-        return ParseError([Problem(0, "pdf", None, message)], self.name)
+        return ParseError([Problem(0, "pdf", None, message, code="insurance.pdf.unreadable")], self.name)
 
     def _batches(self) -> Iterator[list[Any]]:
         data = self.stream.read(self.limits.max_bytes + 1)
@@ -84,6 +88,7 @@ class InsurancePdfParser(FileParser):
             self.log.add(
                 0, "document", "doc_type",
                 f"not an ACORD 25 certificate, and no carrier template matches (templates: {names})",
+                code="insurance.document.unrecognised",
             )  # fmt: skip
         image_pages = [p.number for p in pages if p.image_only]
         unread = [p for p in pages if p.source == "none"]
@@ -93,7 +98,9 @@ class InsurancePdfParser(FileParser):
                 "unavailable": "tesseract is not installed (Debian: tesseract-ocr)" if self.ocr else "OCR is off",
                 "limit": f"more than {self.limits.ocr_pages} image-only pages",
             }.get(ocr_state, ocr_state)
-            self.log.add(page.number, "page", None, f"image-only page (a scan) needs OCR: {why}")
+            self.log.add(
+                page.number, "page", None, f"image-only page (a scan) needs OCR: {why}", code="insurance.page.needs_ocr"
+            )
         sources = sorted({r.source for r in records if hasattr(r, "source")} or {p.source for p in pages})
         used = "+".join(s for s in sources if s != "none") or "none"
         if kind == ACORD25 and records and records[0].source == "form":

@@ -36,6 +36,66 @@ IAT_MANDATORY = ("10", "11", "12", "13", "14", "15", "16")
 IAT_MAX_OPTIONAL = {"17": 2, "18": 5}
 
 
+#: Whether an SEC code's entries need the Individual Name (Receiving Company Name) field, after
+#: the field inclusion requirements of the NACHA Operating Rules' record formats (Appendix Three):
+#: "M" mandatory (an ACH Operator rejects an entry whose name is spaces, zeros or a mix of the
+#: two: TEL and WEB since the September 2007 rule change, and CIE), "R" required (an RDFI may
+#: return it; moov-io/ach insists on these too), anything not listed is optional.
+MANDATORY, REQUIRED, OPTIONAL = "M", "R", "O"
+INDIVIDUAL_NAME: dict[str, str] = {
+    **dict.fromkeys(["CIE", "TEL", "WEB"], MANDATORY),
+    **dict.fromkeys(["ARC", "BOC", "DNE", "ENR", "MTE", "POP", "POS", "PPD", "RCK"], REQUIRED),
+}
+
+#: Identification Code Designators that may precede a 9-digit number in a 10-position
+#: Immediate Origin (as in the Company Identification): 1 IRS Employer Identification Number,
+#: 3 Data Universal Numbering System (DUNS), 9 user assigned.
+ORIGIN_ICDS = frozenset("139")
+
+
+def is_routing(value: str) -> bool:
+    """A 9-digit ABA routing number with a valid check digit."""
+    if not (len(value) == 9 and value.isascii() and value.isdigit()) or value == "000000000":
+        return False
+    return routing_check_digit(value[:8]) == int(value[8])
+
+
+def routing_in_field(raw: str) -> str | None:
+    """The routing number of a 10-position Immediate Destination/Origin, or None.
+
+    The rules' form is a space and the 9-digit routing number (``bTTTTAAAAC``); files in the
+    wild also left-justify it or pad it with a zero (moov-io/ach's own test files do).
+    """
+    value = raw.strip()
+    if len(value) == 10 and value[0] == "0":
+        value = value[1:]
+    return value if is_routing(value) else None
+
+
+def is_company_origin(raw: str) -> bool:
+    """A 10-position Immediate Origin holding an ICD (1, 3 or 9) and 9 digits: '1' + an EIN."""
+    value = raw.strip()
+    return len(value) == 10 and value[0] in ORIGIN_ICDS and value.isascii() and value[1:].isdigit()
+
+
+def blank_or_zeros(value: str) -> bool:
+    """Spaces, zeros or a mix of the two: what ACH Operators treat as a missing name."""
+    return not value.strip(" 0")
+
+
+def is_return_reason_code(code: str) -> bool:
+    """R01-R85: the range of return reason codes the NACHA rules define (R97-style codes are private)."""
+    return len(code) == 3 and code[0] == "R" and code[1:].isdigit() and 1 <= int(code[1:]) <= 85
+
+
+def is_change_code(code: str) -> bool:
+    """C01-C14 (notifications of change) and C61-C69 (refused NOCs)."""
+    if not (len(code) == 3 and code[0] == "C" and code[1:].isdigit()):
+        return False
+    number = int(code[1:])
+    return 1 <= number <= 14 or 61 <= number <= 69
+
+
 def routing_check_digit(routing8: str) -> int:
     """The ABA check digit of an 8-digit routing number (weights 3, 7, 1)."""
     total = sum(int(d) * w for d, w in zip(routing8, (3, 7, 1, 3, 7, 1, 3, 7)))

@@ -20,6 +20,8 @@ TEXT, DIGITS, NUMBER, AMOUNT, DATE, TIME, CONST, FILLER = (
 )
 
 RECORD_LENGTH = 94
+#: An invalid effective entry date is a warning (see ``parsers/nacha/rules.py``), not a field error.
+EFFECTIVE_DATE_INVALID = "nacha.batch.effective_date_invalid"
 BATCH = ("batch",)  # records inside a batch carry the batch number they belong to
 
 
@@ -37,8 +39,9 @@ FILE_HEADER = _layout(
     [
         _const("record_type", 1, "1"),
         _const("priority_code", 2, "01"),
-        Field("immediate_destination", 4, 10, TEXT, required=True, right_justified=True),
-        Field("immediate_origin", 14, 10, TEXT, required=True, right_justified=True),
+        # Checked by the reader (nacha.file.immediate_destination / _origin): their forms are rules.
+        Field("immediate_destination", 4, 10, TEXT, right_justified=True),
+        Field("immediate_origin", 14, 10, TEXT, right_justified=True),
         Field("file_creation_date", 24, 6, DATE),
         Field("file_creation_time", 30, 4, TIME, blank_ok=True),
         Field("file_id_modifier", 34, 1, TEXT, required=True),
@@ -58,13 +61,13 @@ BATCH_HEADER = _layout(
     [
         _const("record_type", 1, "5"),
         Field("service_class_code", 2, 3, NUMBER),
-        Field("company_name", 5, 16, TEXT, required=True),
+        Field("company_name", 5, 16, TEXT),  # not blank, not zeros: nacha.batch.company_name
         Field("company_discretionary_data", 21, 20),
         Field("company_identification", 41, 10, TEXT, required=True),
         Field("standard_entry_class_code", 51, 3, TEXT, required=True),
-        Field("company_entry_description", 54, 10, TEXT, required=True),
+        Field("company_entry_description", 54, 10, TEXT),  # nacha.batch.company_entry_description
         Field("company_descriptive_date", 64, 6),
-        Field("effective_entry_date", 70, 6, DATE, blank_ok=True),
+        Field("effective_entry_date", 70, 6, DATE, blank_ok=True, rule=EFFECTIVE_DATE_INVALID),
         Field("settlement_date", 76, 3),
         Field("originator_status_code", 79, 1),
         Field("odfi_identification", 80, 8, DIGITS, required=True),
@@ -86,10 +89,10 @@ IAT_BATCH_HEADER = _layout(
         Field("iso_destination_country_code", 39, 2, TEXT, required=True),
         Field("originator_identification", 41, 10, TEXT, required=True),
         Field("standard_entry_class_code", 51, 3, TEXT, required=True),
-        Field("company_entry_description", 54, 10, TEXT, required=True),
+        Field("company_entry_description", 54, 10, TEXT),  # nacha.batch.company_entry_description
         Field("iso_originating_currency_code", 64, 3, TEXT, required=True),
         Field("iso_destination_currency_code", 67, 3, TEXT, required=True),
-        Field("effective_entry_date", 70, 6, DATE, blank_ok=True),
+        Field("effective_entry_date", 70, 6, DATE, blank_ok=True, rule=EFFECTIVE_DATE_INVALID),
         Field("settlement_date", 76, 3),
         Field("originator_status_code", 79, 1),
         Field("odfi_identification", 80, 8, DIGITS, required=True),

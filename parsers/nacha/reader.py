@@ -9,9 +9,10 @@ yielded in file order as soon as their block is read, so memory does not grow wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import IO, Any
 
 import numpy as np
 
@@ -19,7 +20,8 @@ from parsers.base import FileParser
 from parsers.lines import Block, iter_blocks
 from parsers.nacha import codes
 from parsers.nacha import layouts as L
-from parsers.problems import WARNING, ProblemLog
+from parsers.nacha.rules import RULES
+from parsers.problems import ProblemLog
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")
@@ -74,10 +76,20 @@ class NachaParser(FileParser):
     """Reads a NACHA file; see ``FileParser`` for strict and lenient behaviour."""
 
     format = "nacha"
+    rules = RULES
     record_classes = tuple({layout.record_class: None for layout in L.ALL_LAYOUTS})
 
-    def __init__(self, stream, *, name: str = "", lenient: bool = False, block_bytes: int = BLOCK_BYTES) -> None:
-        super().__init__(stream, name=name, lenient=lenient)
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        name: str = "",
+        lenient: bool = False,
+        allow: Iterable[str] = (),
+        enforce: Iterable[str] = (),
+        block_bytes: int = BLOCK_BYTES,
+    ) -> None:
+        super().__init__(stream, name=name, lenient=lenient, allow=allow, enforce=enforce)
         self.block_bytes = block_bytes
 
     # -- driving the blocks ---------------------------------------------------------------
@@ -120,7 +132,8 @@ class NachaParser(FileParser):
         if batch is None or state.control is not None:
             where = "after the file control" if state.control is not None else "outside a batch"
             for lineno in linenos[:5]:
-                self.log.add(lineno, "entry/addenda (6/7)", None, f"record {where} (no open batch header)")
+                message = f"record {where} (no open batch header)"
+                self.log.add(lineno, "entry/addenda (6/7)", None, message, code="nacha.entry.outside_batch")
             return []
         kinds = rows[:, 0]
         entry_at = np.flatnonzero(kinds == ENTRY)
@@ -184,9 +197,9 @@ class NachaParser(FileParser):
         indicator = arrays["addenda_record_indicator"]
         routing = rows[:, 3:11] - ASCII_ZERO
 
-        def report(mask: np.ndarray, field_name: str, message, severity: str = "error") -> None:
+        def report(mask: np.ndarray, field_name: str, message, code: str) -> None:
             for i in np.flatnonzero(mask & ok).tolist():
-                self.log.add(linenos[i], title, field_name, message(i), severity)
+                self.log.add(linenos[i], title, field_name, message(i), code=code)
 
         expected_check = (10 - (routing @ ROUTING_WEIGHTS) % 10) % 10
         report(
@@ -196,33 +209,65 @@ class NachaParser(FileParser):
                 f"is {arrays['check_digit'][i]}, but routing number "
                 f"{entries[i].rdfi_routing} has check digit {expected_check[i]}"
             ),
+            "nacha.entry.check_digit",
         )
         report(
             ~_allowed_transaction_codes(batch)[tc],
             "transaction_code",
             lambda i: _transaction_code_message(int(tc[i]), batch),
+            "nacha.entry.transaction_code",
         )
         report(
             ZERO_AMOUNT[tc] & (amounts != 0),
             "amount",
             lambda i: f"must be zero for prenote/zero-dollar transaction code {tc[i]}, got {amounts[i]}",
+            "nacha.entry.zero_amount",
         )
-        report(indicator > 1, "addenda_record_indicator", lambda i: f"must be 0 or 1, got {indicator[i]}")
+        indicator_code = "nacha.entry.addenda_indicator"
+        report(
+            indicator > 1, "addenda_record_indicator", lambda i: f"must be 0 or 1, got {indicator[i]}", indicator_code
+        )
         report(
             (indicator == 1) & ~followed,
             "addenda_record_indicator",
             lambda i: "is 1 but no addenda record follows the entry",
+            indicator_code,
         )
         report(
             (indicator == 0) & followed,
             "addenda_record_indicator",
             lambda i: "is 0 but an addenda record follows the entry",
+            indicator_code,
         )
         if batch.sec == "IAT":
-            report(indicator != 1, "addenda_record_indicator", lambda i: "must be 1: IAT entries carry addenda")
+            message = "must be 1: IAT entries carry addenda"
+            report(indicator != 1, "addenda_record_indicator", lambda i: message, indicator_code)
+        self._check_individual_name(rows, report, batch)
         if batch.entry_layout.has_field("trace_number"):
             self._check_traces(rows, ok, report, batch)
         self._add_totals(routing, tc, amounts, ok, entries, batch)
+
+    @staticmethod
+    def _check_individual_name(rows: np.ndarray, report, batch: _Batch) -> None:
+        """The receiver's name, where the SEC code needs one (``codes.INDIVIDUAL_NAME``)."""
+        need = codes.INDIVIDUAL_NAME.get(batch.sec)
+        layout = batch.entry_layout
+        if need is None or not layout.has_field("receiver_name"):
+            return
+        f = layout.field("receiver_name")
+        first = rows[:, f.start - 1]
+        # Names are left-justified: only a line starting with a space or a zero can be blank or
+        # zeros, so the whole field is looked at only for those (the hot path stays one column).
+        suspect = (first == 32) | (first == 48)
+        if not suspect.any():
+            return
+        cells = rows[:, f.start - 1 : f.stop]
+        blank = suspect & ((cells == 32) | (cells == 48)).all(axis=1)
+        if need == codes.MANDATORY:
+            why, code = "must name the receiver (ACH Operators reject it)", "nacha.entry.individual_name"
+        else:
+            why, code = "should name the receiver (the RDFI may return it)", "nacha.entry.individual_name_required"
+        report(blank, "receiver_name", lambda i: f"is blank or all zeros: a {batch.sec} entry {why}", code)
 
     @staticmethod
     def _check_traces(rows: np.ndarray, ok: np.ndarray, report, batch: _Batch) -> None:
@@ -238,6 +283,7 @@ class NachaParser(FileParser):
                 f"{traces[i]:015d} is not greater than the trace number before it "
                 "(trace numbers must ascend within a batch)"
             ),
+            "nacha.entry.trace_order",
         )
         if len(valid_traces):
             batch.last_trace = int(valid_traces.max(initial=batch.last_trace))
@@ -247,7 +293,7 @@ class NachaParser(FileParser):
                 traces // 10**7 != odfi,
                 "trace_number",
                 lambda i: f"starts with {traces[i] // 10**7:08d}, not the batch's ODFI {batch.odfi}",
-                WARNING,
+                "nacha.entry.trace_odfi",
             )
 
     @staticmethod
@@ -273,18 +319,25 @@ class NachaParser(FileParser):
         type_code = line[1:3].decode("latin-1")
         layout = L.addenda_layout(type_code, line[3:6].decode("latin-1"))
         if layout is None:
-            self.log.add(lineno, "addenda (7)", "addenda_type_code", f"unknown addenda type code '{type_code}'")
+            message = f"unknown addenda type code '{type_code}'"
+            self.log.add(lineno, "addenda (7)", "addenda_type_code", message, code="nacha.addenda.type_code")
             return None
         record = layout.decode(line, lineno, self.log, (batch.number,))
         title = layout.title
         if entry is None:
-            self.log.add(lineno, title, None, "addenda record with no entry detail before it in the batch")
+            message = "addenda record with no entry detail before it in the batch"
+            self.log.add(lineno, title, None, message, code="nacha.addenda.no_entry")
             return record
         siblings.append(record)
+        self._check_reason_code(record, lineno, title)
         forward_types, _ = codes.FORWARD_ADDENDA.get(batch.sec, (frozenset({"05"}), 1))
         if type_code not in forward_types and type_code not in codes.RETURN_ADDENDA:
             self.log.add(
-                lineno, title, "addenda_type_code", f"addenda type {type_code} is not allowed in a {batch.sec} batch"
+                lineno,
+                title,
+                "addenda_type_code",
+                f"addenda type {type_code} is not allowed in a {batch.sec} batch",
+                code="nacha.addenda.sec_type",
             )
         trace = getattr(entry, "trace_number", None)
         sequence = getattr(record, "entry_detail_sequence_number", None)
@@ -294,10 +347,15 @@ class NachaParser(FileParser):
                 title,
                 "entry_detail_sequence_number",
                 f"is {sequence}, but the entry's trace number {trace} ends in {trace[-7:]}",
+                code="nacha.addenda.entry_sequence",
             )
         if type_code == "02" and trace and record.trace_number != trace:
             self.log.add(
-                lineno, title, "trace_number", f"is {record.trace_number}, not the entry's trace number {trace}"
+                lineno,
+                title,
+                "trace_number",
+                f"is {record.trace_number}, not the entry's trace number {trace}",
+                code="nacha.addenda.trace_number",
             )
         if hasattr(record, "addenda_sequence_number"):
             expected = sum(1 for r in siblings if r.KIND == record.KIND)
@@ -307,8 +365,20 @@ class NachaParser(FileParser):
                     title,
                     "addenda_sequence_number",
                     f"is {record.addenda_sequence_number}, expected {expected} (addenda of an entry number 1, 2, 3...)",
+                    code="nacha.addenda.sequence",
                 )
         return record
+
+    def _check_reason_code(self, record: Any, lineno: int, title: str) -> None:
+        """Return reason codes (99) and change codes (98) from the ranges the rules define."""
+        reason = getattr(record, "return_reason_code", None)
+        if reason and not codes.is_return_reason_code(reason):
+            message = f"'{reason}' is not a return reason code of the NACHA rules (R01-R85)"
+            self.log.add(lineno, title, "return_reason_code", message, code="nacha.addenda.return_reason_code")
+        change = getattr(record, "change_code", None)
+        if change and not codes.is_change_code(change):
+            message = f"'{change}' is not a change code of the NACHA rules (C01-C14, refused C61-C69)"
+            self.log.add(lineno, title, "change_code", message, code="nacha.addenda.change_code")
 
     def _check_addenda_set(self, entry: Any, addenda: list[Any], batch: _Batch) -> None:
         """Rules over all addenda of one entry: how many, and for IAT which and in what order."""
@@ -322,6 +392,7 @@ class NachaParser(FileParser):
                 title,
                 None,
                 f"has {len(forward)} addenda records; a {batch.sec} entry allows at most {most}",
+                code="nacha.entry.addenda_count",
             )
         declared = getattr(entry, "number_of_addenda_records", None)
         if declared is not None:
@@ -329,13 +400,13 @@ class NachaParser(FileParser):
             if declared != actual:
                 # Files in the wild (moov-io's IAT samples among them) count only the seven
                 # mandatory IAT addenda here; that is worth a warning, not a rejected file.
-                severity = WARNING if batch.sec == "IAT" and declared >= len(codes.IAT_MANDATORY) else "error"
+                iat_style = batch.sec == "IAT" and declared >= len(codes.IAT_MANDATORY)
                 self.log.add(
                     entry.line,
                     title,
                     "number_of_addenda_records",
                     f"is {declared}, but {actual} addenda follow",
-                    severity,
+                    code="nacha.entry.number_of_addenda_iat" if iat_style else "nacha.entry.number_of_addenda",
                 )
         if batch.sec == "IAT" and len(forward) == len(types):
             mandatory = tuple(forward[:7])
@@ -345,10 +416,12 @@ class NachaParser(FileParser):
                     title,
                     None,
                     "IAT entry must be followed by addenda 10 to 16 in order, got " + ", ".join(forward[:7]),
+                    code="nacha.entry.iat_addenda_order",
                 )
             for code, limit in codes.IAT_MAX_OPTIONAL.items():
                 if forward.count(code) > limit:
-                    self.log.add(entry.line, title, None, f"IAT entry allows at most {limit} addenda {code}")
+                    message = f"IAT entry allows at most {limit} addenda {code}"
+                    self.log.add(entry.line, title, None, message, code="nacha.entry.iat_addenda_limit")
 
     # -- headers and controls -----------------------------------------------------------------
 
@@ -357,13 +430,15 @@ class NachaParser(FileParser):
         if code == b"9" and line.count(b"9") == len(line):
             state.padding += 1
             if state.control is None:
-                self.log.add(lineno, "padding", None, "9-filled padding record before the file control")
+                message = "9-filled padding record before the file control"
+                self.log.add(lineno, "padding", None, message, code="nacha.file.padding_before_control")
             return None
         state.records += 1
         if state.first_line == 0:
             state.first_line = lineno
         if state.control is not None:
-            self.log.add(lineno, "file", None, "record after the file control (only 9-filled padding may follow it)")
+            message = "record after the file control (only 9-filled padding may follow it)"
+            self.log.add(lineno, "file", None, message, code="nacha.file.record_after_control")
             return None
         if code == b"1":
             return self._file_header(line, lineno, state)
@@ -375,7 +450,11 @@ class NachaParser(FileParser):
             return self._file_control(line, lineno, state)
         shown = line[:1].decode("latin-1")
         self.log.add(
-            lineno, "record", "record_type", f"unknown record type code '{shown}' (expected 1, 5, 6, 7, 8 or 9)"
+            lineno,
+            "record",
+            "record_type",
+            f"unknown record type code '{shown}' (expected 1, 5, 6, 7, 8 or 9)",
+            code="nacha.file.unknown_record_type",
         )
         return None
 
@@ -383,23 +462,48 @@ class NachaParser(FileParser):
         record = L.FILE_HEADER.decode(line, lineno, self.log)
         title = L.FILE_HEADER.title
         if state.header is not None:
-            self.log.add(lineno, title, None, f"second file header (the first is on line {state.header.line})")
+            message = f"second file header (the first is on line {state.header.line})"
+            self.log.add(lineno, title, None, message, code="nacha.file.second_header")
         elif state.records > 1:
-            self.log.add(lineno, title, None, "file header must be the first record")
-        destination = record.immediate_destination.strip()
-        if len(destination) == 9 and destination.isascii() and destination.isdigit():
-            expected = codes.routing_check_digit(destination[:8])
-            if int(destination[8]) != expected:
-                self.log.add(
-                    lineno,
-                    title,
-                    "immediate_destination",
-                    f"routing number {destination} should end in check digit {expected}",
-                )
+            self.log.add(
+                lineno, title, None, "file header must be the first record", code="nacha.file.header_not_first"
+            )
+        self._check_immediate(record, lineno, title)
         if state.header is None:
             state.header = record
         _count(state, record.KIND, 1)
         return record
+
+    def _check_immediate(self, record: Any, lineno: int, title: str) -> None:
+        """Immediate Destination must be a routing number; Immediate Origin a routing number or,
+        as many ODFIs ask, a company identification (ICD 1, 3 or 9 and 9 digits: '1' + EIN)."""
+        destination, origin = record.immediate_destination, record.immediate_origin
+        if codes.routing_in_field(destination) is None:
+            message = _not_routing(destination, "the receiving point's routing number, as ' 231380104'")
+            self.log.add(lineno, title, "immediate_destination", message, code="nacha.file.immediate_destination")
+        if codes.routing_in_field(origin) is None and not codes.is_company_origin(origin):
+            forms = "a routing number (' 121042882') or 1, 3 or 9 and 9 digits ('1' + EIN)"
+            self.log.add(
+                lineno, title, "immediate_origin", _not_routing(origin, forms), code="nacha.file.immediate_origin"
+            )
+
+    def _check_batch_company(self, record: Any, lineno: int, title: str, state: _File) -> None:
+        """What ACH Operators edit in a batch header beyond the field formats: the company name
+        and entry description present; and the effective entry date, which they settle at the
+        next opportunity when stale (before the file's creation date) instead of rejecting."""
+        for name in ("company_name", "company_entry_description"):
+            value = getattr(record, name, None)
+            if value is not None and codes.blank_or_zeros(value):
+                message = "is blank or all zeros (ACH Operators reject the batch)"
+                self.log.add(lineno, title, name, message, code=f"nacha.batch.{name}")
+        effective = record.effective_entry_date
+        created = getattr(state.header, "file_creation_date", None)
+        if effective is not None and isinstance(created, date) and effective < created:
+            message = (
+                f"{effective.isoformat()} is before the file creation date {created.isoformat()}: "
+                "stale, so ACH Operators settle the batch at the next settlement opportunity"
+            )
+            self.log.add(lineno, title, "effective_entry_date", message, code="nacha.batch.effective_date_stale")
 
     def _batch_header(self, line: bytes, lineno: int, state: _File) -> Any:
         sec = line[50:53].decode("latin-1")
@@ -407,13 +511,15 @@ class NachaParser(FileParser):
         record = layout.decode(line, lineno, self.log)
         title = layout.title
         if state.header is None:
-            self.log.add(lineno, title, None, "batch header before the file header")
+            self.log.add(lineno, title, None, "batch header before the file header", code="nacha.file.header_missing")
+        self._check_batch_company(record, lineno, title, state)
         if state.batch is not None:
             self.log.add(
                 lineno,
                 title,
                 None,
                 f"batch {state.batch.number} (line {state.batch.line}) has no batch control before this batch header",
+                code="nacha.batch.control_missing",
             )
             self._close_batch(state)
         service_class = record.service_class_code or 0
@@ -423,9 +529,11 @@ class NachaParser(FileParser):
                 title,
                 "service_class_code",
                 f"unknown service class code {service_class} (200, 220, 225 or 280)",
+                code="nacha.batch.service_class_code",
             )
         if sec not in codes.SEC_CODES:
-            self.log.add(lineno, title, "standard_entry_class_code", f"unknown standard entry class code '{sec}'")
+            message = f"unknown standard entry class code '{sec}'"
+            self.log.add(lineno, title, "standard_entry_class_code", message, code="nacha.batch.sec_code")
         if (sec == "ADV") != (
             service_class == codes.AUTOMATED_ACCOUNTING_ADVICES
         ) and service_class in codes.SERVICE_CLASS_CODES:
@@ -434,6 +542,7 @@ class NachaParser(FileParser):
                 title,
                 "service_class_code",
                 f"service class {service_class} does not fit SEC code {sec} (ADV goes with 280)",
+                code="nacha.batch.service_class_sec",
             )
         number = record.batch_number or 0
         if number <= state.last_batch_number:
@@ -442,6 +551,7 @@ class NachaParser(FileParser):
                 title,
                 "batch_number",
                 f"{number} is not greater than the previous batch number {state.last_batch_number}",
+                code="nacha.batch.number_order",
             )
         state.last_batch_number = max(number, state.last_batch_number)
         state.adv = state.adv or sec == "ADV"
@@ -457,10 +567,11 @@ class NachaParser(FileParser):
         record = layout.decode(line, lineno, self.log)
         _count(state, record.KIND, 1)
         if batch is None:
-            self.log.add(lineno, layout.title, None, "batch control without a batch header before it")
+            message = "batch control without a batch header before it"
+            self.log.add(lineno, layout.title, None, message, code="nacha.batch.control_without_header")
             return record
         header = batch.header
-        check = _Checker(self.log, lineno, layout.title, f"batch {batch.number}")
+        check = _Checker(self.log, lineno, layout.title, f"batch {batch.number}", "batch")
         check.equal("service_class_code", record.service_class_code, batch.service_class, "the batch header's")
         check.equal("entry_addenda_count", record.entry_addenda_count, batch.entries + batch.addenda, "counted")
         check.equal("entry_hash", record.entry_hash, batch.entry_hash % HASH_MODULUS, "computed", width=10)
@@ -492,11 +603,15 @@ class NachaParser(FileParser):
         layout = L.ADV_FILE_CONTROL if state.adv else L.FILE_CONTROL
         if state.batch is not None:
             self.log.add(
-                lineno, layout.title, None, f"batch {state.batch.number} (line {state.batch.line}) has no batch control"
+                lineno,
+                layout.title,
+                None,
+                f"batch {state.batch.number} (line {state.batch.line}) has no batch control",
+                code="nacha.batch.control_missing",
             )
             self._close_batch(state)
         record = layout.decode(line, lineno, self.log)
-        check = _Checker(self.log, lineno, layout.title, "the file")
+        check = _Checker(self.log, lineno, layout.title, "the file", "file")
         check.equal("batch_count", record.batch_count, state.batches, "counted")
         check.equal("block_count", record.block_count, -(-state.records // 10), "counted (records / 10, rounded up)")
         check.equal("entry_addenda_count", record.entry_addenda_count, state.entries_addenda, "counted")
@@ -509,16 +624,22 @@ class NachaParser(FileParser):
 
     def _finish(self, state: _File) -> None:
         if state.records == 0:
-            self.log.add(0, "file", None, "no NACHA records in the file")
+            self.log.add(0, "file", None, "no NACHA records in the file", code="nacha.file.empty")
         elif state.header is None:
-            self.log.add(state.first_line, "file", None, "file header record (1) missing")
+            message = "file header record (1) missing"
+            self.log.add(state.first_line, "file", None, message, code="nacha.file.header_missing")
         if state.batch is not None:
             self.log.add(
-                state.batch.line, "file", None, f"batch {state.batch.number} is never closed by a batch control"
+                state.batch.line,
+                "file",
+                None,
+                f"batch {state.batch.number} is never closed by a batch control",
+                code="nacha.batch.control_missing",
             )
             self._close_batch(state)
         if state.records and state.control is None:
-            self.log.add(0, "file", None, "file control record (9) missing: the file may be truncated")
+            message = "file control record (9) missing: the file may be truncated"
+            self.log.add(0, "file", None, message, code="nacha.file.control_missing")
         if state.records and (state.records + state.padding) % 10:
             self.log.add(
                 0,
@@ -526,7 +647,7 @@ class NachaParser(FileParser):
                 None,
                 f"{state.records + state.padding} records is not a multiple of 10 "
                 "(blocking factor 10 expects 9-filled padding)",
-                WARNING,
+                code="nacha.file.block_padding",
             )
         self.summary.records.update(state.kinds)
         self.summary.totals.update(
@@ -541,8 +662,8 @@ class NachaParser(FileParser):
 class _Checker:
     """Compares a control field with what the records add up to, in one message style."""
 
-    def __init__(self, log: ProblemLog, lineno: int, title: str, scope: str) -> None:
-        self.log, self.lineno, self.title, self.scope = log, lineno, title, scope
+    def __init__(self, log: ProblemLog, lineno: int, title: str, scope: str, kind: str) -> None:
+        self.log, self.lineno, self.title, self.scope, self.kind = log, lineno, title, scope, kind
 
     def equal(self, name: str, declared: Any, actual: Any, how: str, width: int = 0) -> None:
         if declared is None or declared == actual:
@@ -551,7 +672,25 @@ class _Checker:
             show = _money
         else:
             show = (lambda v: f"{v:0{width}d}") if width else str
-        self.log.add(self.lineno, self.title, name, f"is {show(declared)}, but {self.scope} has {show(actual)} ({how})")
+        message = f"is {show(declared)}, but {self.scope} has {show(actual)} ({how})"
+        code = f"nacha.{self.kind}.{_CHECKED.get(name, name)}_mismatch"  # nacha.batch.service_class_mismatch
+        self.log.add(self.lineno, self.title, name, message, code=code)
+
+
+#: Control fields whose mismatch code names the concept, not the field.
+_CHECKED = {"service_class_code": "service_class", "odfi_identification": "odfi"}
+
+
+def _not_routing(value: str, forms: str) -> str:
+    """Why an Immediate Destination/Origin is not a routing number, with what it should be."""
+    digits = value.strip()
+    digits = digits[1:] if len(digits) == 10 and digits[0] == "0" else digits
+    if not digits:
+        return f"is blank: it must be {forms}"
+    if len(digits) == 9 and digits.isascii() and digits.isdigit() and digits != "000000000":
+        expected = codes.routing_check_digit(digits[:8])
+        return f"routing number {digits} should end in check digit {expected} (it must be {forms})"
+    return f"'{value}' is not {forms}"
 
 
 def _money(cents: int) -> str:

@@ -26,6 +26,7 @@ from parsers.bai2 import (
     direction,
     looks_like_bai2,
 )
+from parsers.bai2.rules import RULES
 from parsers.problems import ERROR, WARNING, ParseError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "bai2"
@@ -364,7 +365,7 @@ def test_several_records_on_one_physical_line() -> None:
 def test_junk_after_record_end_is_a_warning() -> None:
     data = wrap("03,111,USD,010,100,,/   X12", account_total=100)
     records, parser = parse(data)
-    assert [(p.line, p.severity) for p in parser.problems] == [(3, WARNING)]
+    assert [(p.line, p.severity, p.code) for p in parser.problems] == [(3, WARNING, "bai2.record.trailing_text")]
     assert "ignored text" in parser.problems[0].message
     assert records[2].summaries[0]["amount"] == 100
 
@@ -379,7 +380,8 @@ def test_bom_blank_lines_and_eof_mark_are_tolerated() -> None:
 def test_extra_fields_are_a_warning() -> None:
     data = (DATA / "valid-basic.bai").read_text().replace("99,3475000,1,9/", "99,3475000,1,9,EXTRA/")
     _, parser = parse(data)
-    assert [(p.line, p.record, p.severity) for p in parser.problems] == [(9, "file trailer (99)", WARNING)]
+    problems = [(p.line, p.record, p.severity, p.code) for p in parser.problems]
+    assert problems == [(9, "file trailer (99)", WARNING, "bai2.record.extra_fields")]
 
 
 # -- funds types ------------------------------------------------------------------------------------------
@@ -488,37 +490,67 @@ def test_two_digit_years_follow_the_posix_rule() -> None:
 # -- invalid files: each names the line, record and field -----------------------------------------
 
 INVALID = {
-    "invalid-account-control-total.bai": [(7, "account trailer (49)", "control_total", "add up to 3475000")],
-    "invalid-account-record-count.bai": [(7, "account trailer (49)", "record_count", "has 5 records")],
-    "invalid-group-control-total.bai": [(8, "group trailer (98)", "control_total", "add up to 3475000")],
-    "invalid-group-account-count.bai": [(8, "group trailer (98)", "account_count", "has 1 accounts")],
-    "invalid-group-record-count.bai": [(8, "group trailer (98)", "record_count", "has 7 records")],
-    "invalid-file-control-total.bai": [(9, "file trailer (99)", "control_total", "add up to 3475000")],
-    "invalid-file-group-count.bai": [(9, "file trailer (99)", "group_count", "has 1 groups")],
-    "invalid-file-record-count.bai": [(9, "file trailer (99)", "record_count", "has 9 records")],
-    "invalid-missing-account-trailer.bai": [(7, "group trailer (98)", None, "no account trailer (49)")],
-    "invalid-missing-group-trailer.bai": [(8, "file trailer (99)", None, "no group trailer (98)")],
-    "invalid-missing-file-trailer.bai": [(8, "file", None, "without a file trailer (99)")],
-    "invalid-unknown-record-code.bai": [(6, "record '17'", None, "unknown record code '17'")],
-    "invalid-transaction-before-account.bai": [
-        (3, "transaction detail (16)", None, "outside an account"),
-        (7, "account trailer (49)", "control_total", "add up to 3375000"),
-        (7, "account trailer (49)", "record_count", "has 4 records"),
+    "invalid-account-control-total.bai": [
+        (7, "account trailer (49)", "control_total", "add up to 3475000", "bai2.account.control_total")
     ],
-    "invalid-first-record-not-file-header.bai": [(1, "group header (02)", None, "before the file header (01)")],
-    "invalid-record-after-file-trailer.bai": [(10, "transaction detail (16)", None, "after the file trailer (99)")],
-    "invalid-continuation-without-record.bai": [(1, "continuation (88)", None, "no record before it")],
-    "invalid-amount-not-numeric.bai": [(5, "transaction detail (16)", "amount", "'500O0'")],
-    "invalid-signed-transaction-amount.bai": [(5, "transaction detail (16)", "amount", "must not be signed")],
-    "invalid-summary-amount.bai": [(3, "account identifier (03)", "summaries[0].amount", "'+15OO000'")],
-    "invalid-date.bai": [(2, "group header (02)", "as_of_date", "'250231'")],
-    "invalid-time.bai": [(1, "file header (01)", "creation_time", "'2460'")],
-    "invalid-version.bai": [(1, "file header (01)", "version", "got '3'")],
-    "invalid-funds-type.bai": [(5, "transaction detail (16)", "funds_type", "got 'X'")],
-    "invalid-value-date.bai": [(5, "transaction detail (16)", "funds.value_date", "'251301'")],
+    "invalid-account-record-count.bai": [
+        (7, "account trailer (49)", "record_count", "has 5 records", "bai2.account.record_count")
+    ],
+    "invalid-group-control-total.bai": [
+        (8, "group trailer (98)", "control_total", "add up to 3475000", "bai2.group.control_total")
+    ],
+    "invalid-group-account-count.bai": [
+        (8, "group trailer (98)", "account_count", "has 1 accounts", "bai2.group.account_count")
+    ],
+    "invalid-group-record-count.bai": [
+        (8, "group trailer (98)", "record_count", "has 7 records", "bai2.group.record_count")
+    ],
+    "invalid-file-control-total.bai": [
+        (9, "file trailer (99)", "control_total", "add up to 3475000", "bai2.file.control_total")
+    ],
+    "invalid-file-group-count.bai": [(9, "file trailer (99)", "group_count", "has 1 groups", "bai2.file.group_count")],
+    "invalid-file-record-count.bai": [
+        (9, "file trailer (99)", "record_count", "has 9 records", "bai2.file.record_count")
+    ],
+    "invalid-missing-account-trailer.bai": [
+        (7, "group trailer (98)", None, "no account trailer (49)", "bai2.account.trailer_missing")
+    ],
+    "invalid-missing-group-trailer.bai": [
+        (8, "file trailer (99)", None, "no group trailer (98)", "bai2.group.trailer_missing")
+    ],
+    "invalid-missing-file-trailer.bai": [(8, "file", None, "without a file trailer (99)", "bai2.file.trailer_missing")],
+    "invalid-unknown-record-code.bai": [
+        (6, "record '17'", None, "unknown record code '17'", "bai2.record.unknown_code")
+    ],
+    "invalid-transaction-before-account.bai": [
+        (3, "transaction detail (16)", None, "outside an account", "bai2.record.outside_account"),
+        (7, "account trailer (49)", "control_total", "add up to 3375000", "bai2.account.control_total"),
+        (7, "account trailer (49)", "record_count", "has 4 records", "bai2.account.record_count"),
+    ],
+    "invalid-first-record-not-file-header.bai": [
+        (1, "group header (02)", None, "before the file header (01)", "bai2.file.header_not_first")
+    ],
+    "invalid-record-after-file-trailer.bai": [
+        (10, "transaction detail (16)", None, "after the file trailer (99)", "bai2.file.record_after_trailer")
+    ],
+    "invalid-continuation-without-record.bai": [
+        (1, "continuation (88)", None, "no record before it", "bai2.record.continuation_orphan")
+    ],
+    "invalid-amount-not-numeric.bai": [(5, "transaction detail (16)", "amount", "'500O0'", "bai2.field.amount")],
+    "invalid-signed-transaction-amount.bai": [
+        (5, "transaction detail (16)", "amount", "must not be signed", "bai2.field.amount")
+    ],
+    "invalid-summary-amount.bai": [
+        (3, "account identifier (03)", "summaries[0].amount", "'+15OO000'", "bai2.field.amount")
+    ],
+    "invalid-date.bai": [(2, "group header (02)", "as_of_date", "'250231'", "bai2.field.date")],
+    "invalid-time.bai": [(1, "file header (01)", "creation_time", "'2460'", "bai2.field.time")],
+    "invalid-version.bai": [(1, "file header (01)", "version", "got '3'", "bai2.field.choice")],
+    "invalid-funds-type.bai": [(5, "transaction detail (16)", "funds_type", "got 'X'", "bai2.field.funds_type")],
+    "invalid-value-date.bai": [(5, "transaction detail (16)", "funds.value_date", "'251301'", "bai2.field.date")],
     "invalid-funds-distribution-count.bai": [
-        (5, "transaction detail (16)", "funds.distributions", "declares 9 distributions"),
-        (5, "transaction detail (16)", "funds.distributions[1].days", "required"),
+        (5, "transaction detail (16)", "funds.distributions", "declares 9 distributions", "bai2.field.distributions"),
+        (5, "transaction detail (16)", "funds.distributions[1].days", "required", "bai2.field.required"),
     ],
 }
 
@@ -534,6 +566,7 @@ def test_invalid_files_report_line_record_and_field(name: str) -> None:
     assert got == [expected[:3] for expected in INVALID[name]]
     for problem, expected in zip(parser.problems, INVALID[name], strict=True):
         assert expected[3] in problem.message
+        assert problem.code == expected[4] and problem.code in RULES
         assert problem.severity == WARNING
     assert records, "lenient mode keeps the records"
 

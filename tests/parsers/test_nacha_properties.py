@@ -50,6 +50,11 @@ def required_text(max_size: int) -> st.SearchStrategy[str]:
     return text(max_size, 1).filter(lambda s: s.strip() != "")
 
 
+def name_text(max_size: int) -> st.SearchStrategy[str]:
+    """A name ACH Operators accept: not spaces, zeros or a mix of the two."""
+    return text(max_size, 1).filter(lambda s: s.strip(" 0") != "")
+
+
 routing = st.one_of(
     st.sampled_from(ROUTINGS),
     st.integers(1, 99_999_999).map(lambda n: f"{n:08d}"),
@@ -66,7 +71,7 @@ def entries(draw: st.DrawFn, sec: str, service_class: int) -> dict[str, Any]:
         "dfi_account_number": draw(required_text(17)),
         "amount": amount,
         "identification_number": draw(text(15)),
-        "receiver_name": draw(text(NAME_LENGTH[sec])),
+        "receiver_name": draw(name_text(NAME_LENGTH[sec])),
         "discretionary_data": draw(text(2)),
     }
     entry["addenda"] = draw(st.lists(text(80), max_size=MOST_ADDENDA[sec]))
@@ -81,8 +86,8 @@ def batches(draw: st.DrawFn) -> Batch:
         *draw(st.lists(entries(sec, service_class), min_size=1, max_size=6)),
         standard_entry_class_code=sec,
         service_class_code=service_class,
-        company_name=draw(required_text(16)),
-        company_entry_description=draw(required_text(10)),
+        company_name=draw(name_text(16)),
+        company_entry_description=draw(name_text(10)),
     )
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 
 from parsers.nacha import NachaParser
 from parsers.nacha import layouts as L
+from parsers.nacha.rules import RULES
 from parsers.problems import ERROR, WARNING, ParseError, Problem
 from tests.parsers.nacha_helpers import (
     DATA,
@@ -93,6 +95,8 @@ class Case:
     words: tuple[str | tuple[str, ...], ...]
     #: The expected problem is the only error (the corruption does not cascade).
     only: bool = True
+    #: The rule's stable code (``parsers/nacha/rules.py``): what a program acts on.
+    code: str = ""
 
 
 def _iat_out_of_order() -> bytes:
@@ -101,9 +105,160 @@ def _iat_out_of_order() -> bytes:
     return build(iat_batch(entry))
 
 
+def _return_entry(reason: str) -> dict:
+    addenda = {
+        "addenda_type_code": "99",
+        "return_reason_code": reason,
+        "original_entry_trace_number": "091000010000001",
+        "original_rdfi_identification": "09100001",
+    }
+    return {"transaction_code": 26, "amount": 1000, "addenda": [addenda]}
+
+
+def _noc_entry(change: str) -> dict:
+    addenda = {
+        "addenda_type_code": "98",
+        "change_code": change,
+        "original_entry_trace_number": "091000010000001",
+        "original_rdfi_identification": "09100001",
+        "corrected_data": "1918171614",
+    }
+    return {"transaction_code": 21, "amount": 0, "addenda": [addenda]}
+
+
+def _file_header_field(name: str, value: str) -> Callable[[], bytes]:
+    return lambda: put_field(clean_file(), 1, L.FILE_HEADER, name, value)
+
+
 CASES = [
+    # -- what ACH Operators reject (issue 12) --------------------------------------------------
+    *(
+        Case(
+            f"company-name-{how}",
+            lambda v=v: build(batch({}, company_name=v)),
+            2,
+            BATCH_HEADER,
+            "company_name",
+            ("blank or all zeros",),
+            code="nacha.batch.company_name",
+        )
+        for how, v in (("blank", ""), ("zeros", "0000000000000000"), ("spaces-and-zeros", " 00 0"))
+    ),
+    *(
+        Case(
+            f"company-entry-description-{how}",
+            lambda v=v: build(batch({}, company_entry_description=v)),
+            2,
+            BATCH_HEADER,
+            "company_entry_description",
+            ("blank or all zeros",),
+            code="nacha.batch.company_entry_description",
+        )
+        for how, v in (("blank", ""), ("zeros", "0000000000"))
+    ),
+    Case(
+        "iat-company-entry-description-zeros",
+        lambda: build(iat_batch(iat_entry(transaction_code=22), company_entry_description="000000")),
+        2,
+        "IAT batch header (5)",
+        "company_entry_description",
+        ("blank or all zeros",),
+        code="nacha.batch.company_entry_description",
+    ),
+    *(
+        Case(
+            f"individual-name-{sec.lower()}-{how}",
+            lambda sec=sec, v=v: one_entry_batch(sec, {"transaction_code": 27, "receiver_name": v}),
+            3,
+            ENTRY,
+            "receiver_name",
+            (sec, "blank or all zeros", "reject"),
+            code="nacha.entry.individual_name",
+        )
+        for sec, how, v in (("TEL", "blank", ""), ("WEB", "zeros", "0000000000000000000000"), ("CIE", "mixed", "0 0"))
+    ),
+    Case(
+        "immediate-destination-check-digit",
+        _file_header_field("immediate_destination", " 231380105"),
+        1,
+        FILE_HEADER,
+        "immediate_destination",
+        ("231380105", "check digit 4"),
+        code="nacha.file.immediate_destination",
+    ),
+    Case(
+        "immediate-destination-not-a-routing-number",
+        _file_header_field("immediate_destination", "BANKOFNY  "),
+        1,
+        FILE_HEADER,
+        "immediate_destination",
+        ("'BANKOFNY'", "routing number"),
+        code="nacha.file.immediate_destination",
+    ),
+    Case(
+        "immediate-destination-blank",
+        _file_header_field("immediate_destination", " " * 10),
+        1,
+        FILE_HEADER,
+        "immediate_destination",
+        ("blank",),
+        code="nacha.file.immediate_destination",
+    ),
+    Case(
+        "immediate-origin-bad-check-digit",
+        _file_header_field("immediate_origin", " 121042883"),
+        1,
+        FILE_HEADER,
+        "immediate_origin",
+        ("121042883", "check digit 2", "EIN"),
+        code="nacha.file.immediate_origin",
+    ),
+    Case(
+        "immediate-origin-unknown-icd",
+        _file_header_field("immediate_origin", "2123456789"),
+        1,
+        FILE_HEADER,
+        "immediate_origin",
+        ("'2123456789'", "1, 3 or 9"),
+        code="nacha.file.immediate_origin",
+    ),
+    Case(
+        "immediate-origin-zeros",
+        _file_header_field("immediate_origin", "0000000000"),
+        1,
+        FILE_HEADER,
+        "immediate_origin",
+        ("'0000000000'",),
+        code="nacha.file.immediate_origin",
+    ),
+    Case(
+        "return-reason-code-not-in-the-rules",
+        lambda: build(batch(_return_entry("R97"))),
+        4,
+        "addenda return (799)",
+        "return_reason_code",
+        ("'R97'", "R01-R85"),
+        code="nacha.addenda.return_reason_code",
+    ),
+    Case(
+        "change-code-not-in-the-rules",
+        lambda: build(batch(_noc_entry("C42"), standard_entry_class_code="COR")),
+        4,
+        "addenda notification of change (798)",
+        "change_code",
+        ("'C42'",),
+        code="nacha.addenda.change_code",
+    ),
     # -- entry detail fields ---------------------------------------------------------------
-    Case("invalid-check-digit", data_file("invalid-check-digit.ach"), 3, ENTRY, "check_digit", ("5", "23138010", "4")),
+    Case(
+        "invalid-check-digit",
+        data_file("invalid-check-digit.ach"),
+        3,
+        ENTRY,
+        "check_digit",
+        ("5", "23138010", "4"),
+        code="nacha.entry.check_digit",
+    ),
     Case(
         "unknown-transaction-code",
         lambda: build(batch({"transaction_code": 99, "amount": 0})),
@@ -111,6 +266,7 @@ CASES = [
         ENTRY,
         "transaction_code",
         ("99", "not a NACHA transaction code"),
+        code="nacha.entry.transaction_code",
     ),
     Case(
         "credit-in-debits-only-batch",
@@ -119,6 +275,7 @@ CASES = [
         ENTRY,
         "transaction_code",
         ("32", "credit", "debits-only", "225"),
+        code="nacha.entry.transaction_code",
     ),
     Case(
         "debit-in-credits-only-batch",
@@ -127,6 +284,7 @@ CASES = [
         ENTRY,
         "transaction_code",
         ("27", "debit", "credits-only", "220"),
+        code="nacha.entry.transaction_code",
     ),
     Case(
         "prenote-with-amount",
@@ -135,6 +293,7 @@ CASES = [
         ENTRY,
         "amount",
         ("23", "150", "zero"),
+        code="nacha.entry.zero_amount",
     ),
     Case(
         "blank-dfi-account-number",
@@ -143,6 +302,7 @@ CASES = [
         ENTRY,
         "dfi_account_number",
         ("required", "blank"),
+        code="nacha.field.required",
     ),
     Case(
         "zero-rdfi-routing",
@@ -151,6 +311,7 @@ CASES = [
         ENTRY,
         "rdfi_routing",
         ("zeros",),
+        code="nacha.field.all_zeros",
     ),
     Case(
         "non-digit-amount",
@@ -159,7 +320,8 @@ CASES = [
         ENTRY,
         "amount",
         ("digits", "30-39", "00000A0000"),
-        only=False,  # an unreadable amount cannot be added up: the totals disagree too
+        only=False,
+        code="nacha.field.not_numeric",  # an unreadable amount cannot be added up: the totals disagree too
     ),
     Case(
         "non-digit-trace-number",
@@ -168,6 +330,7 @@ CASES = [
         ENTRY,
         "trace_number",
         ("digits", "80-94", "1210428800X0001"),
+        code="nacha.field.not_numeric",
     ),
     Case(
         "non-ascii-receiver-name",
@@ -176,6 +339,7 @@ CASES = [
         ENTRY,
         "receiver_name",
         ("printable ASCII", "JÄNE"),
+        code="nacha.field.not_ascii",
     ),
     Case(
         "trace-numbers-out-of-order",
@@ -184,6 +348,7 @@ CASES = [
         ENTRY,
         "trace_number",
         (f"{ODFI}0000001", "ascend"),
+        code="nacha.entry.trace_order",
     ),
     # -- addenda --------------------------------------------------------------------------
     Case(
@@ -193,6 +358,7 @@ CASES = [
         ENTRY,
         "addenda_record_indicator",
         ("is 1", "no addenda"),
+        code="nacha.entry.addenda_indicator",
     ),
     Case(
         "addenda-indicator-0-with-addenda",
@@ -201,6 +367,7 @@ CASES = [
         ENTRY,
         "addenda_record_indicator",
         ("is 0", "addenda record follows"),
+        code="nacha.entry.addenda_indicator",
     ),
     Case(
         "addenda-indicator-not-0-or-1",
@@ -209,6 +376,7 @@ CASES = [
         ENTRY,
         "addenda_record_indicator",
         ("0 or 1", "2"),
+        code="nacha.entry.addenda_indicator",
     ),
     Case(
         "addenda-sequence-number",
@@ -220,6 +388,7 @@ CASES = [
         ADDENDA_05,
         "addenda_sequence_number",
         ("is 3", "expected 2"),
+        code="nacha.addenda.sequence",
     ),
     Case(
         "entry-detail-sequence-number",
@@ -228,6 +397,7 @@ CASES = [
         ADDENDA_05,
         "entry_detail_sequence_number",
         ("0000009", f"{ODFI}0000002", "0000002"),
+        code="nacha.addenda.entry_sequence",
     ),
     Case(
         "addenda-05-in-arc-batch",
@@ -236,7 +406,8 @@ CASES = [
         "addenda payment related information (705)",
         "addenda_type_code",
         ("05", "ARC"),
-        only=False,  # the entry also has more addenda than ARC allows (none)
+        only=False,
+        code="nacha.addenda.sec_type",  # the entry also has more addenda than ARC allows (none)
     ),
     Case(
         "too-many-addenda",
@@ -245,6 +416,7 @@ CASES = [
         ENTRY,
         None,
         ("2 addenda", "PPD", "at most 1"),
+        code="nacha.entry.addenda_count",
     ),
     Case(
         "ctx-number-of-addenda-mismatch",
@@ -253,6 +425,7 @@ CASES = [
         ENTRY,
         "number_of_addenda_records",
         ("is 3", "2 addenda"),
+        code="nacha.entry.number_of_addenda",
     ),
     Case(
         "iat-mandatory-addenda-out-of-order",
@@ -261,6 +434,7 @@ CASES = [
         "IAT entry detail (6)",
         None,
         ("10 to 16", "in order", "10, 12, 11"),
+        code="nacha.entry.iat_addenda_order",
     ),
     Case(
         "unknown-addenda-type",
@@ -269,7 +443,8 @@ CASES = [
         "addenda (7)",
         "addenda_type_code",
         ("'42'",),
-        only=False,  # the entry's addenda indicator now points at nothing known
+        only=False,
+        code="nacha.addenda.type_code",  # the entry's addenda indicator now points at nothing known
     ),
     # -- batch and file controls ---------------------------------------------------------------
     Case(
@@ -279,6 +454,7 @@ CASES = [
         BATCH_CONTROL,
         "entry_hash",
         ("0058380309", f"{BATCH_1_HASH:010d}"),
+        code="nacha.batch.entry_hash_mismatch",
     ),
     Case(
         "file-entry-hash-mismatch",
@@ -287,6 +463,7 @@ CASES = [
         FILE_CONTROL,
         "entry_hash",
         ("0000000001", f"{FILE_HASH:010d}"),
+        code="nacha.file.entry_hash_mismatch",
     ),
     Case(
         "batch-entry-addenda-count-mismatch",
@@ -295,6 +472,7 @@ CASES = [
         BATCH_CONTROL,
         "entry_addenda_count",
         ("5", "4"),
+        code="nacha.batch.entry_addenda_count_mismatch",
     ),
     Case(
         "file-entry-addenda-count-mismatch",
@@ -303,6 +481,7 @@ CASES = [
         FILE_CONTROL,
         "entry_addenda_count",
         ("9", "6"),
+        code="nacha.file.entry_addenda_count_mismatch",
     ),
     Case(
         "batch-total-debit-mismatch",
@@ -311,6 +490,7 @@ CASES = [
         BATCH_CONTROL,
         "total_debit",
         (("26.00", "2600"), ("25.00", "2500")),
+        code="nacha.batch.total_debit_mismatch",
     ),
     Case(
         "batch-total-credit-mismatch",
@@ -319,6 +499,7 @@ CASES = [
         BATCH_CONTROL,
         "total_credit",
         (("0.01", " 1,"), ("0.00", " 0 ")),
+        code="nacha.batch.total_credit_mismatch",
     ),
     Case(
         "file-total-debit-mismatch",
@@ -327,6 +508,7 @@ CASES = [
         FILE_CONTROL,
         "total_debit",
         (("87.43", "8743"), ("87.34", "8734")),
+        code="nacha.file.total_debit_mismatch",
     ),
     Case(
         "file-total-credit-mismatch",
@@ -335,6 +517,7 @@ CASES = [
         FILE_CONTROL,
         "total_credit",
         (("107.78", "10778"), ("107.77", "10777")),
+        code="nacha.file.total_credit_mismatch",
     ),
     Case(
         "batch-count-mismatch",
@@ -343,6 +526,7 @@ CASES = [
         FILE_CONTROL,
         "batch_count",
         ("3", "2"),
+        code="nacha.file.batch_count_mismatch",
     ),
     Case(
         "block-count-mismatch",
@@ -351,6 +535,7 @@ CASES = [
         FILE_CONTROL,
         "block_count",
         ("5", "2"),
+        code="nacha.file.block_count_mismatch",
     ),
     Case(
         "batch-control-odfi-mismatch",
@@ -359,6 +544,7 @@ CASES = [
         BATCH_CONTROL,
         "odfi_identification",
         ("99999999", ODFI),
+        code="nacha.batch.odfi_mismatch",
     ),
     # -- headers --------------------------------------------------------------------------------
     Case(
@@ -368,6 +554,7 @@ CASES = [
         BATCH_HEADER,
         "batch_number",
         ("5", "not greater", "previous"),
+        code="nacha.batch.number_order",
     ),
     Case(
         "record-size-not-094",
@@ -376,6 +563,7 @@ CASES = [
         FILE_HEADER,
         "record_size",
         ("'094'", "'095'"),
+        code="nacha.field.constant",
     ),
     Case(
         "blocking-factor-not-10",
@@ -384,6 +572,7 @@ CASES = [
         FILE_HEADER,
         "blocking_factor",
         ("'10'", "'12'"),
+        code="nacha.field.constant",
     ),
     Case(
         "format-code-not-1",
@@ -392,6 +581,7 @@ CASES = [
         FILE_HEADER,
         "format_code",
         ("'1'", "'2'"),
+        code="nacha.field.constant",
     ),
     Case(
         "invalid-file-creation-date",
@@ -400,6 +590,7 @@ CASES = [
         FILE_HEADER,
         "file_creation_date",
         ("261341", "date"),
+        code="nacha.field.date",
     ),
     Case(
         "unknown-service-class",
@@ -408,7 +599,8 @@ CASES = [
         BATCH_HEADER,
         "service_class_code",
         ("201", "200, 220, 225"),
-        only=False,  # the batch control's service class no longer matches
+        only=False,
+        code="nacha.batch.service_class_code",  # the batch control's service class no longer matches
     ),
     Case(
         "non-ascii-odfi-in-batch-header",  # once crashed the entry checks (ODFI encoded as UTF-8)
@@ -417,7 +609,8 @@ CASES = [
         BATCH_HEADER,
         "odfi_identification",
         ("digits", "80-87", "1210428é"),
-        only=False,  # the batch control and the trace numbers no longer match that ODFI
+        only=False,
+        code="nacha.field.not_numeric",  # the batch control and the trace numbers no longer match that ODFI
     ),
     Case(
         "unknown-sec-code",
@@ -426,6 +619,7 @@ CASES = [
         BATCH_HEADER,
         "standard_entry_class_code",
         ("'XYZ'",),
+        code="nacha.batch.sec_code",
     ),
     # -- structure ------------------------------------------------------------------------------
     Case(
@@ -435,6 +629,7 @@ CASES = [
         "record",
         "record_type",
         ("'4'", "1, 5, 6, 7, 8 or 9"),
+        code="nacha.file.unknown_record_type",
     ),
     Case(
         "record-after-file-control",
@@ -443,6 +638,7 @@ CASES = [
         "file",
         None,
         ("after the file control",),
+        code="nacha.file.record_after_control",
     ),
     Case(
         "padding-before-file-control",
@@ -451,7 +647,8 @@ CASES = [
         "padding",
         None,
         ("before the file control",),
-        only=False,  # the padding record also shifts the file control's place
+        only=False,
+        code="nacha.file.padding_before_control",  # the padding record also shifts the file control's place
     ),
     Case(
         "missing-file-header",
@@ -460,7 +657,8 @@ CASES = [
         "file",
         None,
         ("file header", "missing"),
-        only=False,  # the batch header now comes before any file header, which is reported too
+        only=False,
+        code="nacha.file.header_missing",  # the batch header now comes before any file header, which is reported too
     ),
     Case(
         "second-file-header",
@@ -469,6 +667,7 @@ CASES = [
         FILE_HEADER,
         None,
         ("second file header", "line 1"),
+        code="nacha.file.second_header",
     ),
     Case(
         "batch-without-control",
@@ -477,6 +676,7 @@ CASES = [
         BATCH_HEADER,
         None,
         ("batch 1", "line 2", "no batch control"),
+        code="nacha.batch.control_missing",
     ),
     Case(
         "last-batch-without-control",
@@ -485,6 +685,7 @@ CASES = [
         FILE_CONTROL,
         None,
         ("batch 2", "line 8", "no batch control"),
+        code="nacha.batch.control_missing",
     ),
     Case(
         "batch-control-without-header",
@@ -493,7 +694,8 @@ CASES = [
         BATCH_CONTROL,
         None,
         ("without a batch header",),
-        only=False,  # the entries of the headless batch are outside any batch
+        only=False,
+        code="nacha.batch.control_without_header",  # the entries of the headless batch are outside any batch
     ),
     Case(
         "entry-outside-batch",
@@ -502,6 +704,7 @@ CASES = [
         "entry/addenda (6/7)",
         None,
         ("outside a batch",),
+        code="nacha.entry.outside_batch",
     ),
     Case(
         "missing-file-control",
@@ -510,6 +713,7 @@ CASES = [
         "file",
         None,
         ("file control", "missing", "truncated"),
+        code="nacha.file.control_missing",
     ),
     Case(
         "truncated-inside-batch",
@@ -518,10 +722,11 @@ CASES = [
         "file",
         None,
         ("batch 2", "never closed"),
-        only=False,  # the file control is missing as well
+        only=False,
+        code="nacha.batch.control_missing",  # the file control is missing as well
     ),
-    Case("empty-file", lambda: b"", 0, "file", None, ("no NACHA records",)),
-    Case("blank-lines-only", lambda: b"\n \n\r\n", 0, "file", None, ("no NACHA records",)),
+    Case("empty-file", lambda: b"", 0, "file", None, ("no NACHA records",), code="nacha.file.empty"),
+    Case("blank-lines-only", lambda: b"\n \n\r\n", 0, "file", None, ("no NACHA records",), code="nacha.file.empty"),
     Case(
         "line-too-long",
         lambda: join(line + b"XYZ" if number == 3 else line for number, line in enumerate(lines_of(clean_file()), 1)),
@@ -529,6 +734,7 @@ CASES = [
         "file",
         None,
         ("97", "94"),
+        code="nacha.file.record_length",
     ),
 ]
 
@@ -556,6 +762,7 @@ def test_rule_strict(case: Case) -> None:
     assert error is not None, f"{case.id}: the file parsed without errors"
     problem = find_problem(error.problems, case.line, case.record, case.field)
     assert problem.severity == ERROR
+    assert problem.code == case.code and problem.code in RULES
     assert_words(problem, case.words)
     if case.only:
         assert len(error.problems) == 1, f"{case.id}: expected one problem, got:\n{describe(error.problems)}"
@@ -574,6 +781,7 @@ def test_rule_lenient(case: Case) -> None:
     assert records == strict_records
     problem = find_problem(parser.problems, case.line, case.record, case.field)
     assert problem.severity == WARNING
+    assert problem.code == case.code
     assert_words(problem, case.words)
     # Everything strict mode failed on is reported, as a warning, in the same order.
     as_warnings = [(p.line, p.record, p.field, p.message) for p in error.problems]
@@ -585,6 +793,7 @@ def test_rule_lenient(case: Case) -> None:
 def test_case_ids_are_unique() -> None:
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
+    assert all(c.code for c in CASES), "every case names the rule it breaks"
 
 
 def test_clean_writer_file_has_no_problems() -> None:
@@ -632,6 +841,73 @@ def test_clean_writer_iat_file_has_no_problems() -> None:
     assert kinds.count("addenda_16") == 2
 
 
+# -- rules that are warnings by default ---------------------------------------------------------
+
+
+def only_problem(data: bytes, **kwargs) -> Problem:
+    _, parser = parse(data, **kwargs)  # strict mode: a warning does not fail the file
+    [problem] = parser.problems
+    return problem
+
+
+def test_invalid_effective_entry_date_is_a_warning() -> None:
+    """NACHA Operating Rules, Appendix Two (ACH Operator edits): an invalid or stale effective
+    entry date does not reject the batch; the operator settles it at the next opportunity."""
+    problem = only_problem(put_field(clean_file(), 2, L.BATCH_HEADER, "effective_entry_date", "261341"))
+    assert (problem.line, problem.field, problem.severity) == (2, "effective_entry_date", WARNING)
+    assert problem.code == "nacha.batch.effective_date_invalid" and "261341" in problem.message
+
+
+def test_stale_effective_entry_date_is_a_warning() -> None:
+    problem = only_problem(build(batch({}, effective_entry_date=date(2025, 12, 31))))  # file created 2026-01-01
+    assert (problem.line, problem.field, problem.severity) == (2, "effective_entry_date", WARNING)
+    assert problem.code == "nacha.batch.effective_date_stale"
+    assert "2025-12-31" in problem.message and "2026-01-01" in problem.message
+
+
+@pytest.mark.parametrize("sec", ["PPD", "ARC", "POP"])
+def test_individual_name_the_rules_require_is_a_warning(sec: str) -> None:
+    """Required (not mandatory) names: an RDFI may return the entry, the ACH Operator passes it."""
+    entry = {"transaction_code": 27, "receiver_name": "", "check_serial_number": "1001"}
+    if sec == "POP":
+        entry.update(terminal_city="PHIL", terminal_state="PA")
+    problem = only_problem(one_entry_batch(sec, entry))
+    assert (problem.line, problem.field, problem.severity) == (3, "receiver_name", WARNING)
+    assert problem.code == "nacha.entry.individual_name_required" and sec in problem.message
+
+
+@pytest.mark.parametrize("sec", ["CCD", "CTX"])
+def test_individual_name_is_optional_elsewhere(sec: str) -> None:
+    _, parser = parse(one_entry_batch(sec, {"transaction_code": 27, "receiver_name": ""}))
+    assert parser.problems == []
+
+
+def test_individual_name_is_checked_on_the_numpy_path_too() -> None:
+    """Big batches are checked column-wise: a blank name among many is still found, by line."""
+    entries = [{"transaction_code": 27, "receiver_name": f"RECEIVER {i}"} for i in range(40)]
+    entries[25]["receiver_name"] = "00"
+    error = strict_run(one_entry_batch("WEB", *entries))[1]
+    assert error is not None
+    assert [(p.line, p.code) for p in error.problems] == [(28, "nacha.entry.individual_name")]
+
+
+@pytest.mark.parametrize(
+    ("destination", "origin"),
+    [
+        (" 231380104", " 121042882"),  # the rules' form: a space and the routing number
+        ("231380104 ", "121042882 "),  # left-justified
+        ("0231380104", "0121042882"),  # zero-padded (moov-io/ach's own test files)
+        (" 231380104", "1121042882"),  # origin: ICD 1 (IRS EIN) and 9 digits
+        (" 231380104", "3123456789"),  # ICD 3 (DUNS)
+        (" 231380104", "9000012345"),  # ICD 9 (user assigned)
+    ],
+)
+def test_documented_immediate_forms_are_accepted(destination: str, origin: str) -> None:
+    data = put_field(clean_file(), 1, L.FILE_HEADER, "immediate_destination", destination)
+    _, parser = parse(put_field(data, 1, L.FILE_HEADER, "immediate_origin", origin))
+    assert parser.problems == []
+
+
 def test_unreadable_amount_leaves_the_entry_hash_alone() -> None:
     """Only the totals depend on the amount; the entry hash is still computed (and right)."""
     error = strict_run(put(clean_file(), 3, 30, "00000A0000"))[1]
@@ -644,7 +920,7 @@ def test_trace_not_matching_odfi_is_only_a_warning() -> None:
     data = build(batch({"trace_number": "999999990000001"}))
     _, parser = parse(data)  # strict mode: warnings do not fail the file
     problem = find_problem(parser.problems, 3, ENTRY, "trace_number")
-    assert problem.severity == WARNING
+    assert (problem.severity, problem.code) == (WARNING, "nacha.entry.trace_odfi")
     assert "99999999" in problem.message and ODFI in problem.message
 
 
@@ -655,6 +931,7 @@ def test_problems_are_capped_but_counted() -> None:
     error = strict_run(data)[1]
     assert error is not None
     assert len(error.problems) <= 1001
+    assert error.problems[-1].code == "nacha.file.problems_capped"
     assert "more problems not shown" in error.problems[-1].message
 
 
