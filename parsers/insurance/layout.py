@@ -65,6 +65,20 @@ class Line:
     def x0(self) -> float:
         return self.segments[0].x0
 
+    def phrases(self) -> list[Segment]:
+        """Runs of segments separated by narrow gaps (``text`` joins them with one space): a label
+        or a value, where OCR gives one segment per word and pdfium one per run of words."""
+        out: list[Segment] = []
+        for k, s in enumerate(self.segments):
+            if k and self.text[self.starts[k] - 2 : self.starts[k]] != "  ":
+                p = out[-1]
+                out[-1] = Segment(
+                    p.x0, min(p.top, s.top), max(p.x1, s.x1), max(p.bottom, s.bottom), f"{p.text} {s.text}"
+                )
+            else:
+                out.append(s)
+        return out
+
     def span(self, start: int, end: int) -> Segment:
         """The box of ``text[start:end]``: from the segment holding ``start`` to the one holding ``end - 1``."""
         first = last = 0
@@ -78,7 +92,9 @@ class Line:
         width_b = max(b.x1 - b.x0, 0.1) / max(len(b.text), 1)
         x0 = a.x0 + max(0, start - self.starts[first]) * width_a
         x1 = b.x0 + min(len(b.text), end - self.starts[last]) * width_b
-        return Segment(x0, self.top, x1, self.bottom, self.text[start:end])
+        covered = self.segments[first : last + 1]  # its own height, not a taller neighbour's
+        top, bottom = min(s.top for s in covered), max(s.bottom for s in covered)
+        return Segment(x0, top, x1, bottom, self.text[start:end])
 
 
 def group_lines(segments: Iterable[Segment]) -> list[Line]:
@@ -132,10 +148,53 @@ class Page:
                 return Hit(line, line.span(m.start(), m.end()), m)
         return None
 
+    def find_wrapped(self, pattern: re.Pattern[str], *, below: float = -1.0) -> Hit | None:
+        """Like ``find``, and also a label printed over two rows (``INSR`` over ``LTR``,
+        ``COMMERCIAL GENERAL`` over ``LIABILITY``): a phrase joined with the phrase under it.
+        The hit of a wrapped label has both rows as its line, so its top and bottom span them."""
+        lines = self.lines
+        for k, line in enumerate(lines):
+            if line.top < below:
+                continue
+            m = pattern.search(line.text)
+            if m:
+                return Hit(line, line.span(m.start(), m.end()), m)
+            for p in line.phrases():
+                q = self._under(k, p)
+                if q is None:
+                    continue
+                rows = Line([p, q])
+                m = pattern.search(rows.text)
+                if m and m.start() < len(p.text) < m.end():
+                    box = Segment(min(p.x0, q.x0), p.top, max(p.x1, q.x1), q.bottom, m.group())
+                    return Hit(rows, box, m)
+        return None
+
+    def _under(self, k: int, p: Segment) -> Segment | None:
+        """The phrase on the next row below ``p`` (within a line's height) that overlaps it."""
+        for line in self.lines[k + 1 :]:
+            if line.top > p.bottom + p.height:
+                return None
+            if line.top <= p.middle:
+                continue  # the same row, grouped apart (a different font size)
+            for q in line.phrases():
+                if q.x0 < p.x1 and q.x1 > p.x0:
+                    return q
+        return None
+
+    def region_lines(
+        self, x0: float, top: float, x1: float, bottom: float, *, besides: Line | None = None
+    ) -> list[Line]:
+        """The lines formed by the segments whose middle lies inside the box, top down; with
+        ``besides``, not counting that line's own segments (a label's taller neighbours)."""
+        inside = [s for s in self.segments if x0 <= (s.x0 + s.x1) / 2 < x1 and top <= s.middle < bottom]
+        if besides is not None:
+            inside = [s for s in inside if s not in besides.segments]
+        return group_lines(inside)
+
     def region(self, x0: float, top: float, x1: float, bottom: float) -> list[str]:
         """Text of the lines whose segments have their middle inside the box, top down."""
-        inside = [s for s in self.segments if x0 <= (s.x0 + s.x1) / 2 < x1 and top <= s.middle < bottom]
-        return [line.text for line in group_lines(inside)]
+        return [line.text for line in self.region_lines(x0, top, x1, bottom)]
 
 
 class Hit(NamedTuple):

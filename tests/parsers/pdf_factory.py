@@ -1180,6 +1180,13 @@ class PdfSet:
         "encrypted": lambda s: encrypted_pdf(s.data("harborline")),
         "empty": lambda s: b"",
         "garbage": lambda s: garbage_pdf(),
+        **{
+            variant_name(style, edition, scan=scan): lambda s, style=style, edition=edition, scan=scan: (
+                acord_variant_pdf(style, edition, scan=scan)
+            )
+            for style, edition in ACORD_VARIANTS
+            for scan in (False, True)
+        },
     }
 
     def __init__(self, root: Path) -> None:
