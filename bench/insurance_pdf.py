@@ -242,11 +242,8 @@ def acord_accuracy(*, ocr: bool) -> None:
             + "".join(f"{f}/{e}".rjust(12) for f, e in per_copy.values())
         )
     for copy, (found, expected) in totals.items():
-        print(
-            f"  all {copy}-layer copies: {found}/{expected} ({100 * found / expected:.1f}%)".replace(
-                "text-layer", "text"
-            )
-        )
+        name = {"text": "text-layer copies", "scan": "scans (OCR)"}[copy]
+        print(f"  all {name}: {found}/{expected} ({100 * found / expected:.1f}%)")
 
 
 def _timed(fn) -> float:

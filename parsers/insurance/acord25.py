@@ -12,6 +12,7 @@ values into records and checks them, whatever their source.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 
@@ -203,7 +204,6 @@ STATIC = (
     r"THIS\s*IS\s*TO\s*CERTIFY.*",
     r"\(?\s*(?:Attach\s*)?ACORD\s*101\b.*",
 )
-ANY_LABEL = re.compile("|".join([p.pattern.lstrip("^") for p in LABEL.values()] + list(STATIC)))
 SECTION = {
     "general_liability": _p(r"COMMERCIAL\s*GENERAL\s*LIABILITY"),
     "auto": _p(r"AUTOMOBILE\s*LIABILITY"),
@@ -226,15 +226,21 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "limit"
 
 
+@functools.cache
+def _any_label() -> re.Pattern[str]:
+    """Every label and static text in one pattern, compiled on first use (not in the PDF worker)."""
+    return re.compile("|".join([p.pattern.lstrip("^") for p in LABEL.values()] + list(STATIC)))
+
+
 def is_label(text: str) -> bool:
     """True when ``text`` is only printed form labels (``NAIC #``, ``INSURER(S) AFFORDING
     COVERAGE``...): such text is never taken as a value, wherever the layout puts it."""
-    return not re.search(r"[A-Za-z0-9]", ANY_LABEL.sub("", text))
+    return not re.search(r"[A-Za-z0-9]", _any_label().sub("", text))
 
 
 def _before_label(text: str) -> str:
     """``text`` up to the first label in it: a value beside its label ends at the next label."""
-    m = ANY_LABEL.search(text)
+    m = _any_label().search(text)
     return (text[: m.start()] if m else text).strip(" :")
 
 
