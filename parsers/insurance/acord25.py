@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 
-from parsers.insurance.layout import Hit, Line, Page
+from parsers.insurance.layout import Hit, Line, Page, Segment
 from parsers.insurance.records import Certificate, Coverage, Party
 from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat, clean, parse_date
 from parsers.problems import ProblemLog
@@ -248,10 +248,13 @@ def value_of(page: Page, hit: Hit, stop: float | None = None) -> str:
     """The value of a label: to its right on the same line (up to ``stop`` or the next label),
     else on the line under it (starting near the label, not a label itself)."""
     right = _before_label(hit.after(stop))
+    x1 = stop if stop is not None else page.width + 1
+    if not right:  # beside it, but grouped into another line (a neighbouring column's row)
+        beside = page.region_lines(hit.box.x1, hit.box.top, x1, hit.box.bottom, besides=hit.line)
+        right = _before_label(beside[0].text) if beside else ""
     if right:
         return right
     top, height = hit.box.bottom, hit.box.bottom - hit.box.top
-    x1 = stop if stop is not None else page.width + 1
     below = page.region_lines(hit.box.x0 - max(4.0, height), top, x1, top + 2 * height, besides=hit.line)
     if below and not is_label(below[0].text):
         return _before_label(below[0].text)
@@ -367,19 +370,22 @@ def _coverages(page: Page, found: dict[str, Hit | None], put: Put) -> None:
         return
     header_bottom = max(h.line.bottom for h in (ltr, policy, eff, exp))
     end = found["description"].line.top if found["description"] else page.height
-    starts = []
+    starts, titles_x0 = [], []
     for lob, pattern in SECTION.items():
         hit = page.find_wrapped(pattern, below=header_bottom)
         if hit and hit.line.top < end:
             starts.append((hit.line.top - 1, lob))
+            titles_x0.append(hit.box.x0)
     starts.sort()
+    # The type column starts where the titles do; the INSR LTR header may reach over it.
+    type_x0 = min(ltr.box.x1 + 4, min(titles_x0, default=page.width) - 2)
     limit_hits = [page.find(p, below=header_bottom) for rows in LIMIT_PATTERNS.values() for _key, p, _field in rows]
     limits_x0 = min((h.box.x0 for h in limit_hits if h and h.line.top < end), default=exp.box.x1 + 12) - 2
     policy_x0 = found["subr"].box.x1 + 2 if found["subr"] else policy.box.x0 - 24
     type_x1 = found["addl"].box.x0 - 2 if found["addl"] else policy_x0
     columns = {
-        "letter": (0, ltr.box.x1 + 4),
-        "type": (ltr.box.x1 + 4, type_x1),
+        "letter": (0, type_x0),
+        "type": (type_x0, type_x1),
         "policy": (policy_x0, eff.box.x0 - 3),
         "eff": (eff.box.x0 - 3, exp.box.x0 - 3),
         "exp": (exp.box.x0 - 3, limits_x0),
@@ -390,8 +396,10 @@ def _coverages(page: Page, found: dict[str, Hit | None], put: Put) -> None:
         x0, x1 = columns[name]
         return page.region_lines(x0, top, x1, bottom)
 
-    def letters(top: float, bottom: float) -> list[Line]:
-        return [t for t in cell("letter", top, bottom) if re.fullmatch(r"[A-F]", t.text.strip(OCR_DEBRIS))]
+    def letters(top: float, bottom: float) -> list[Segment]:
+        """Insurer letters in the letter column, each a run of its own (OCR may add debris)."""
+        cells = [s for line in cell("letter", top, bottom) for s in line.segments]
+        return [s for s in cells if re.fullmatch(r"[A-F]", s.text.strip(OCR_DEBRIS))]
 
     bands: list[tuple[str, float, float]] = []
     for k, (top, lob) in enumerate(starts):

@@ -65,18 +65,15 @@ class Line:
     def x0(self) -> float:
         return self.segments[0].x0
 
-    def phrases(self) -> list[Segment]:
+    def phrases(self) -> list[list[Segment]]:
         """Runs of segments separated by narrow gaps (``text`` joins them with one space): a label
         or a value, where OCR gives one segment per word and pdfium one per run of words."""
-        out: list[Segment] = []
+        out: list[list[Segment]] = []
         for k, s in enumerate(self.segments):
             if k and self.text[self.starts[k] - 2 : self.starts[k]] != "  ":
-                p = out[-1]
-                out[-1] = Segment(
-                    p.x0, min(p.top, s.top), max(p.x1, s.x1), max(p.bottom, s.bottom), f"{p.text} {s.text}"
-                )
+                out[-1].append(s)
             else:
-                out.append(s)
+                out.append([s])
         return out
 
     def span(self, start: int, end: int) -> Segment:
@@ -159,27 +156,32 @@ class Page:
             m = pattern.search(line.text)
             if m:
                 return Hit(line, line.span(m.start(), m.end()), m)
-            for p in line.phrases():
-                q = self._under(k, p)
+            for phrase in line.phrases():
+                q = self._under(k, phrase)
                 if q is None:
                     continue
-                rows = Line([p, q])
+                rows = Line([*phrase, q])
                 m = pattern.search(rows.text)
-                if m and m.start() < len(p.text) < m.end():
-                    box = Segment(min(p.x0, q.x0), p.top, max(p.x1, q.x1), q.bottom, m.group())
+                upper = len(rows.text) - len(q.text) - 1  # the length of the first row's text
+                if m and m.start() < upper < m.end():
+                    a = rows.span(m.start(), upper)  # the matched part of the first row
+                    box = Segment(min(a.x0, q.x0), a.top, max(a.x1, q.x1), q.bottom, m.group())
                     return Hit(rows, box, m)
         return None
 
-    def _under(self, k: int, p: Segment) -> Segment | None:
-        """The phrase on the next row below ``p`` (within a line's height) that overlaps it."""
+    def _under(self, k: int, phrase: list[Segment]) -> Segment | None:
+        """The words on the next row below ``phrase`` (within a line's height) that start under
+        it: a neighbouring column's text on that row (an insurer letter) is not part of the label."""
+        p = Segment(phrase[0].x0, phrase[0].top, phrase[-1].x1, max(s.bottom for s in phrase), "")
         for line in self.lines[k + 1 :]:
             if line.top > p.bottom + p.height:
                 return None
             if line.top <= p.middle:
                 continue  # the same row, grouped apart (a different font size)
-            for q in line.phrases():
-                if q.x0 < p.x1 and q.x1 > p.x0:
-                    return q
+            words = [s for s in line.segments if p.x0 - p.height <= s.x0 < p.x1]
+            if words:
+                top, bottom = min(s.top for s in words), max(s.bottom for s in words)
+                return Segment(words[0].x0, top, max(s.x1 for s in words), bottom, " ".join(s.text for s in words))
         return None
 
     def region_lines(

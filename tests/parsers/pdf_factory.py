@@ -698,13 +698,60 @@ def acord25_styled_pdf(style: CertStyle, edition: str = "2016/03", values: dict[
     for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
         _text(c, 310, top + 14 + 7 * i, line, 5, s.label_font)
     label(310, top + 46, "AUTHORIZED REPRESENTATIVE", size=5)
-    party(left, top, "CERTIFICATE HOLDER", "CertificateHolder")
+    if party(left, top, "CERTIFICATE HOLDER", "CertificateHolder") > 748:
+        raise ValueError(f"style {s.name!r} does not fit on one page")  # it would run into the footer
     _text(c, 200, 758, ed.copyright, 6, s.label_font)
     _text(c, left, 770, f"ACORD 25 ({edition})", 7, s.bold)
     _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6, s.label_font)
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def random_style(seed: int) -> tuple[CertStyle, str, bytes]:
+    """A layout drawn at random from the styles' knobs (fonts, sizes, column offsets, what wraps,
+    what goes under its label), kept to what a printout can be: values never touch the next
+    column's and the page holds it all. Returns the style, the edition and the PDF."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    r = random.Random(seed)
+    fonts = [
+        ("Helvetica", "Helvetica", "Helvetica-Bold"),
+        ("Times-Roman", "Times-Roman", "Times-Bold"),
+        ("Courier", "Helvetica", "Helvetica-Bold"),
+        ("Helvetica-Oblique", "Times-Roman", "Times-Bold"),
+    ]
+    for _attempt in range(50):
+        font, label_font, bold = r.choice(fonts)
+        size = r.choice([7, 7.5, 8, 8.5])
+        width = max(stringWidth(t, font, size) for t in ("01/01/2026", "WC 2026 558812")) + 1.2 * size
+        x_ltr = r.uniform(24, 40)
+        x_type = x_ltr + r.uniform(18, 26)
+        x_addl = x_type + r.uniform(120, 128)
+        x_subr = x_addl + r.uniform(16, 20)
+        x_policy = x_subr + r.uniform(20, 26)
+        x_eff = x_policy + width + r.uniform(0, 8)
+        x_exp = x_eff + stringWidth("01/01/2026", font, size) + 1.2 * size + r.uniform(0, 6)
+        x_limit = x_exp + stringWidth("01/01/2026", font, size) + 1.2 * size + r.uniform(0, 6)
+        x_dollar = x_limit + r.uniform(108, 114)
+        columns = (x_ltr, x_type, x_addl, x_subr, x_policy, x_eff, x_exp, x_limit, x_dollar, x_dollar + 6)
+        style = CertStyle(
+            f"random-{seed}", font, label_font, bold, size, r.choice([5.5, 6]), r.uniform(284, 318),
+            r.uniform(524, 552), r.uniform(540, 556), tuple(round(x, 1) for x in columns),
+            row=r.choice([9, 10, 11]), values_row=r.choice([0, 1]), labels_above=r.random() < 0.5,
+            party_inline=r.random() < 0.5, naic_per_row=r.random() < 0.5, header_wrap=r.random() < 0.5,
+            type_wrap=r.choice([0, 1, 2]), limit_wrap=r.random() < 0.5, amounts_below=r.random() < 0.5,
+            dollar=r.choice(["column", "spaced", "joined"]), city_comma=r.random() < 0.5,
+            remarks_wrap=r.random() < 0.5, marks=r.random() < 0.5,
+        )  # fmt: skip
+        edition = r.choice(list(EDITIONS))
+        if x_dollar + 6 + stringWidth("5,000,000", font, size) > PAGE_W - 20:
+            continue
+        try:
+            return style, edition, acord25_styled_pdf(style, edition)
+        except ValueError:  # too tall for one page: draw again
+            continue
+    raise ValueError(f"no layout fits for seed {seed}")
 
 
 #: The set of printed certificates: (style, edition); "classic" is ``acord25_pdf``'s own layout.

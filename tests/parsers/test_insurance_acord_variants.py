@@ -5,7 +5,8 @@ layout and three agency-system styles (other fonts and column offsets, values un
 labels, names on their label's line, coverage titles and limit names wrapped over two rows,
 NAIC printed on each insurer row, amounts under their names). Every field drawn must come back
 exactly from each text layer; a scan must be read by OCR with the fields the issue names
-right. The rules themselves are tested on small hand-placed pages.
+right. Random layouts drawn from the same knobs check that no fixed style was learnt by
+heart, and the rules themselves are tested on small hand-placed pages.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def test_every_field_of_a_printed_certificate_is_read_exactly(pdfs, style, editi
     assert parser.problems == []
     doc = records[0]
     assert (doc.doc_type, doc.source, doc.image_pages) == ("acord25", "text", [])
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_every_field_is_read_exactly_from_random_layouts(seed):
+    """Layouts drawn at random from the same knobs, in combinations no fixed style has."""
+    style, edition, data = F.random_style(seed)
+    records, parser = parse(data, lenient=True)
+    assert F.certificate_fields(records) == F.expected_certificate_fields(), (style, edition)
+    assert parser.problems == []
 
 
 @needs_tesseract
