@@ -4,17 +4,19 @@ ACORD publishes the certificate as a fillable PDF whose field names say what eac
 (``Policy_GeneralLiability_PolicyNumberIdentifier_A``). When the fields carry values they are
 read as they are (source ``form``). A certificate that was flattened or printed to PDF keeps
 only the drawn text, and a scanned one only pixels (OCR); for those, ``from_page`` finds the
-printed labels (PRODUCER, INSURER A :, POLICY NUMBER, EACH OCCURRENCE ...) and reads the
-values where the form puts them relative to the labels, producing the same field names. So
-one function (``build``) turns field values into records and checks them, whatever their source.
+printed labels (PRODUCER, INSURER A :, POLICY NUMBER, EACH OCCURRENCE ...) and takes each
+value beside or under its label, by relations that hold whatever agency system printed the
+form (``from_page``), producing the same field names. So one function (``build``) turns field
+values into records and checks them, whatever their source.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from parsers.insurance.layout import Hit, Page
+from parsers.insurance.layout import Hit, Line, Page, Segment
 from parsers.insurance.records import Certificate, Coverage, Party
 from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat, clean, parse_date
 from parsers.problems import ProblemLog
@@ -64,7 +66,7 @@ POLICY_FIELDS: dict[str, tuple[str, str, str, str, str]] = {
 #: line of business -> [(limit name, printed label, field name)]
 LIMITS: dict[str, list[tuple[str, str, str]]] = {
     "general_liability": [
-        ("each_occurrence", r"EACH\s*OCCURRENCE", "GeneralLiability_EachOccurrence_LimitAmount_A"),
+        ("each_occurrence", r"[EBF]ACH\s*OCCURRENCE", "GeneralLiability_EachOccurrence_LimitAmount_A"),  # OCR: BACH
         (
             "damage_to_rented_premises",
             r"DAMAGE\s*TO\s*RENTED",
@@ -94,23 +96,23 @@ LIMITS: dict[str, list[tuple[str, str, str]]] = {
         ("property_damage", r"PROPERTY\s*DAMAGE", "Vehicle_PropertyDamage_PerAccidentLimitAmount_A"),
     ],
     "umbrella": [
-        ("each_occurrence", r"EACH\s*OCCURRENCE", "ExcessUmbrella_Umbrella_EachOccurrenceAmount_A"),
+        ("each_occurrence", r"[EBF]ACH\s*OCCURRENCE", "ExcessUmbrella_Umbrella_EachOccurrenceAmount_A"),
         ("aggregate", r"^AGGREGATE", "ExcessUmbrella_Umbrella_AggregateAmount_A"),
     ],
     "workers_compensation": [
         (
             "el_each_accident",
-            r"E\.?\s*L\.?\s*EACH\s*ACCIDENT",
+            r"E\.?\s*LL?\.?\s*EACH\s*ACCIDENT",
             "WorkersCompensationEmployersLiability_EmployersLiability_EachAccidentLimitAmount_A",
         ),
         (
             "el_disease_each_employee",
-            r"E\.?\s*L\.?\s*DISEASE\s*-?\s*EA",
+            r"E\.?\s*LL?\.?\s*DISEASE\s*-?\s*EA",
             "WorkersCompensationEmployersLiability_EmployersLiability_DiseaseEachEmployeeLimitAmount_A",
         ),
         (
             "el_disease_policy_limit",
-            r"E\.?\s*L\.?\s*DISEASE\s*-?\s*POLICY",
+            r"E\.?\s*LL?\.?\s*DISEASE\s*-?\s*POLICY",
             "WorkersCompensationEmployersLiability_EmployersLiability_DiseasePolicyLimitAmount_A",
         ),
     ],
@@ -179,15 +181,29 @@ LABEL = {
     "coverages": _p(r"^COVERAGES\b"),
     "cert_number": _p(r"CERTIFICATE\s*NUMBER\s*:?"),
     "revision": _p(r"REVISION\s*NUMBER\s*:?"),
-    "ltr": _p(r"INSR\s*LTR"),
+    "ltr": _p(r"INSR\s*L[TI]R"),  # OCR reads LTR as LIR
+    "addl": _p(r"\bADDL\b"),
     "policy": _p(r"POLICY\s*NUMBER"),
     "eff": _p(r"POLICY\s*EFF"),
     "exp": _p(r"POLICY\s*EXP"),
     "subr": _p(r"SUBR"),
-    "description": _p(r"DESCRIPTION\s*OF\s*OPERATIONS"),
+    "description": _p(r"DESCRIPTION\s*OF\s*OPERATIONS(?!\s*below)"),  # not "describe under ... below"
     "holder": _p(r"^CERTIFICATE\s*HOLDER"),
     "cancellation": _p(r"CANCELLATION"),
 }
+#: Printed text of the form that is never a value, besides the labels above.
+STATIC = (
+    r"INSURER\s*\(\s*S\s*\)\s*AFFORDING\s*COVERAGE",
+    r"\(?\s*MM\s*/\s*DD\s*/\s*YYYY\s*\)?",
+    r"\(\s*A/?C,?\s*No\s*\)\s*:?",
+    r"TYPE\s*OF\s*INSURANCE",
+    r"\bINSD\b",
+    r"\bWVD\b",
+    r"\bLIMITS\b",
+    r"AUTHORIZED\s*REPRESENTATIVE",
+    r"THIS\s*IS\s*TO\s*CERTIFY.*",
+    r"\(?\s*(?:Attach\s*)?ACORD\s*101\b.*",
+)
 SECTION = {
     "general_liability": _p(r"COMMERCIAL\s*GENERAL\s*LIABILITY"),
     "auto": _p(r"AUTOMOBILE\s*LIABILITY"),
@@ -195,60 +211,95 @@ SECTION = {
     "workers_compensation": _p(r"WORKERS\s*COMPENSATION"),
 }
 FOOTER = _p(r"ACORD\s*CORPORATION|ACORD\s*25\s*\(")
-LAST_WC_LIMIT = _p(r"E\.?\s*L\.?\s*DISEASE\s*-?\s*POLICY\s*LIMIT")
 LIMIT_PATTERNS = {lob: [(key, _p(label, re.I), field) for key, label, field in rows] for lob, rows in LIMITS.items()}
 OCR_DEBRIS = " —–_~|"
-_AMOUNT_TAIL = re.compile(r"\s(\(?[$]?\s*[\dOoIlS][\dOoIlS,.]*\)?)$")
+#: An amount at the end of a limit row when no "$" is printed (OCR drops it): digits, or the
+#: letters OCR mistakes them for, with at least one digit.
+_AMOUNT_TAIL = re.compile(r"(?:^|\s)(\(?(?=[\dOoIlS,.]*\d)[\dOoIlS][\dOoIlS,.]*\)?)$")
+_NAIC_TAIL = re.compile(r"^(?P<name>.*?)\s*(?P<naic>\b(?=[\dOoIlS]*\d)[\dOoIlS]{3,6})?$")
+_CITY_LINE = re.compile(r"(?P<city>.+?),?\s+(?P<state>[A-Z]{2})\s+(?P<zip>\d{5}(?:-\d{4})?)")
+
+Put = Callable[[str, "str | None"], None]
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "limit"
 
 
+@functools.cache
+def _any_label() -> re.Pattern[str]:
+    """Every label and static text in one pattern, compiled on first use (not in the PDF worker)."""
+    return re.compile("|".join([p.pattern.lstrip("^") for p in LABEL.values()] + list(STATIC)))
+
+
+def is_label(text: str) -> bool:
+    """True when ``text`` is only printed form labels (``NAIC #``, ``INSURER(S) AFFORDING
+    COVERAGE``...): such text is never taken as a value, wherever the layout puts it."""
+    return not re.search(r"[A-Za-z0-9]", _any_label().sub("", text))
+
+
+def _before_label(text: str) -> str:
+    """``text`` up to the first label in it: a value beside its label ends at the next label."""
+    m = _any_label().search(text)
+    return (text[: m.start()] if m else text).strip(" :")
+
+
+def value_of(page: Page, hit: Hit, stop: float | None = None) -> str:
+    """The value of a label: to its right on the same line (up to ``stop`` or the next label),
+    else on the line under it (starting near the label, not a label itself)."""
+    right = _before_label(hit.after(stop))
+    x1 = stop if stop is not None else page.width + 1
+    if not right:  # beside it, but grouped into another line (a neighbouring column's row)
+        beside = page.region_lines(hit.box.x1, hit.box.top, x1, hit.box.bottom, besides=hit.line)
+        right = _before_label(beside[0].text) if beside else ""
+    if right:
+        return right
+    top, height = hit.box.bottom, hit.box.bottom - hit.box.top
+    below = page.region_lines(hit.box.x0 - max(4.0, height), top, x1, top + 2 * height, besides=hit.line)
+    if below and not is_label(below[0].text):
+        return _before_label(below[0].text)
+    return ""
+
+
 def from_page(page: Page) -> dict[str, Value]:
-    """The certificate's field values read from a page's text (layer or OCR), by label position."""
+    """The certificate's field values read from a page's text (layer or OCR), by label position.
+
+    Nothing depends on where a generator put a box: a value is beside or under its label, a
+    party box is what lies under (or beside) its label down to the next box, insurers are
+    rows, coverage lines are found by their (possibly wrapped) titles, and limits by name.
+    """
     values: dict[str, Value] = {}
     found = {name: page.find(pattern) for name, pattern in LABEL.items() if name != "insurer"}
 
     def put(key: str, text: str | None) -> None:
         text = clean(text or "").strip(OCR_DEBRIS)  # OCR reads ruled lines as dashes and tildes
-        if text:
+        if text and not is_label(text):
             values[key] = (text, page.number, page.source)
 
     def box_x0(name: str, default: float) -> float:
         hit = found.get(name)
         return hit.box.x0 if hit else default
 
-    insurers = [h for h in _all(page, LABEL["insurer"])]
+    insurers = _all(page, LABEL["insurer"])
     right_column = min((h.box.x0 for h in insurers), default=page.width / 2)
-    date = found["date"]
-    if date:
-        put(
-            "Form_CompletionDate_A",
-            " ".join(page.region(date.box.x0 - 4, date.box.bottom, page.width, date.box.bottom + 16)),
-        )
-    if found["cert_number"]:
-        put(
-            "CertificateOfInsurance_CertificateNumberIdentifier_A",
-            found["cert_number"].after(stop=box_x0("revision", page.width + 1) - 2),
-        )
-    if found["revision"]:
-        put("CertificateOfInsurance_RevisionNumberIdentifier_A", found["revision"].after())
-    if found["contact"]:
-        put("Producer_ContactPerson_FullName_A", found["contact"].after())
-    if found["phone"]:
-        put("Producer_ContactPerson_PhoneNumber_A", found["phone"].after(stop=box_x0("fax", page.width + 1)))
-    if found["email"]:
-        put("Producer_ContactPerson_EmailAddress_A", found["email"].after())
-    naic = found["naic"]
+    simple = (
+        ("date", "Form_CompletionDate_A", None),
+        ("cert_number", "CertificateOfInsurance_CertificateNumberIdentifier_A", box_x0("revision", page.width + 1) - 2),
+        ("revision", "CertificateOfInsurance_RevisionNumberIdentifier_A", None),
+        ("contact", "Producer_ContactPerson_FullName_A", None),
+        ("phone", "Producer_ContactPerson_PhoneNumber_A", box_x0("fax", page.width + 1) - 2),
+        ("email", "Producer_ContactPerson_EmailAddress_A", None),
+    )
+    for label, key, stop in simple:
+        if found[label]:
+            put(key, value_of(page, found[label], stop))
     for hit in insurers:
         letter = hit.match.group(1).upper()
-        stop = naic.box.x0 - 6 if naic else None
-        put(f"Insurer_FullName_{letter}", hit.after(stop=stop))
-        if naic:
-            put(
-                f"Insurer_NAICCode_{letter}", " ".join(page.region(stop, hit.line.top, page.width + 1, hit.line.bottom))
-            )
+        row = LABEL["naic"].sub("  ", hit.after())  # "NAIC #" printed on the row is a label
+        m = _NAIC_TAIL.match(clean(row))
+        if m:
+            put(f"Insurer_FullName_{letter}", m["name"])
+            put(f"Insurer_NAICCode_{letter}", m["naic"])
     footer = page.find(FOOTER, below=found["holder"].line.bottom) if found["holder"] else None
     footer_top = footer.line.top if footer else page.height
     blocks = (
@@ -259,11 +310,9 @@ def from_page(page: Page) -> dict[str, Value]:
     for prefix, label, bottom, right in blocks:
         hit = found[label]
         if hit and bottom is not None:
-            lines = page.region(hit.box.x0 - 4, hit.line.bottom, right - 4, bottom)
-            _put_party(put, prefix, lines)
+            _put_party(put, prefix, _block(page, hit, right - 4, bottom))
     if found["description"] and found["holder"]:
-        top = found["description"].line.bottom
-        put(REMARKS, " ".join(page.region(0, top, page.width + 1, found["holder"].line.top)))
+        put(REMARKS, " ".join(_remarks(page, found["description"], found["holder"].line.top)))
     _coverages(page, found, put)
     return values
 
@@ -276,95 +325,163 @@ def _all(page: Page, pattern: re.Pattern[str]) -> list[Hit]:
     return hits
 
 
-def _put_party(put, prefix: str, lines: list[str]) -> None:
+def _block(page: Page, hit: Hit, right: float, bottom: float) -> list[str]:
+    """A party box: the text beside its label (a name printed on the label's line), then the
+    lines under the label down to ``bottom``; printed labels left out."""
+    beside = _before_label(hit.after(stop=right))
+    below = [line.text for line in page.region_lines(hit.box.x0 - 4, hit.line.bottom, right, bottom)]
+    return [t for t in ([beside] if beside else []) + below if not is_label(t)]
+
+
+def _put_party(put: Put, prefix: str, lines: list[str]) -> None:
+    """Name, street lines, and the last line as city, state and ZIP when it reads as one."""
     if not lines:
         return
     put(f"{prefix}_FullName_A", lines[0])
-    if len(lines) > 1:
-        put(f"{prefix}_MailingAddress_LineOne_A", lines[1])
-    if len(lines) > 3:
-        put(f"{prefix}_MailingAddress_LineTwo_A", " ".join(lines[2:-1]))
-    if len(lines) > 2:
-        put(f"{prefix}_MailingAddress_CityName_A", lines[-1])
+    rest = lines[1:]
+    m = _CITY_LINE.fullmatch(clean(rest[-1])) if rest else None
+    if m:
+        rest = rest[:-1]
+        put(f"{prefix}_MailingAddress_CityName_A", m["city"])
+        put(f"{prefix}_MailingAddress_StateOrProvinceCode_A", m["state"])
+        put(f"{prefix}_MailingAddress_PostalCode_A", m["zip"])
+    elif len(rest) > 1:
+        put(f"{prefix}_MailingAddress_CityName_A", rest.pop())
+    if rest:
+        put(f"{prefix}_MailingAddress_LineOne_A", rest[0])
+    if len(rest) > 1:
+        put(f"{prefix}_MailingAddress_LineTwo_A", " ".join(rest[1:]))
 
 
-def _coverages(page: Page, found: dict[str, Hit | None], put) -> None:
+def _remarks(page: Page, label: Hit, bottom: float) -> list[str]:
+    """The description box's lines; a label whose parenthesis wraps onto the next line ends there."""
+    lines = [line.text for line in page.region_lines(0, label.line.bottom, page.width + 1, bottom)]
+    open_parens = label.line.text.count("(") - label.line.text.count(")")
+    while open_parens > 0 and lines:
+        text = lines.pop(0)
+        open_parens += text.count("(") - text.count(")")
+    return [t for t in lines if not is_label(t)]
+
+
+def _coverages(page: Page, found: dict[str, Hit | None], put: Put) -> None:
     """The coverage table: columns from the header labels, one band per line of business."""
-    ltr, policy, eff, exp = found["ltr"], found["policy"], found["eff"], found["exp"]
+    ltr, policy, eff, exp = (page.find_wrapped(LABEL[name]) for name in ("ltr", "policy", "eff", "exp"))
     if not (ltr and policy and eff and exp):
         return
     header_bottom = max(h.line.bottom for h in (ltr, policy, eff, exp))
     end = found["description"].line.top if found["description"] else page.height
-    starts = []
+    starts, titles_x0 = [], []
     for lob, pattern in SECTION.items():
-        hit = page.find(pattern, below=header_bottom)
+        hit = page.find_wrapped(pattern, below=header_bottom)
         if hit and hit.line.top < end:
             starts.append((hit.line.top - 1, lob))
+            titles_x0.append(hit.box.x0)
     starts.sort()
+    # The type column starts where the titles do; the INSR LTR header may reach over it.
+    type_x0 = min(ltr.box.x1 + 4, min(titles_x0, default=page.width) - 2)
     limit_hits = [page.find(p, below=header_bottom) for rows in LIMIT_PATTERNS.values() for _key, p, _field in rows]
-    limits_x0 = min((h.box.x0 for h in limit_hits if h), default=exp.box.x1 + 12) - 2
+    limits_x0 = min((h.box.x0 for h in limit_hits if h and h.line.top < end), default=exp.box.x1 + 12) - 2
     policy_x0 = found["subr"].box.x1 + 2 if found["subr"] else policy.box.x0 - 24
+    type_x1 = found["addl"].box.x0 - 2 if found["addl"] else policy_x0
     columns = {
-        "letter": (0, ltr.box.x1 + 4),
-        "type": (ltr.box.x1 + 4, policy_x0),
+        "letter": (0, type_x0),
+        "type": (type_x0, type_x1),
         "policy": (policy_x0, eff.box.x0 - 3),
         "eff": (eff.box.x0 - 3, exp.box.x0 - 3),
         "exp": (exp.box.x0 - 3, limits_x0),
         "limits": (limits_x0, page.width + 1),
     }
+
+    def cell(name: str, top: float, bottom: float) -> list[Line]:
+        x0, x1 = columns[name]
+        return page.region_lines(x0, top, x1, bottom)
+
+    def letters(top: float, bottom: float) -> list[Segment]:
+        """Insurer letters in the letter column, each a run of its own (OCR may add debris)."""
+        cells = [s for line in cell("letter", top, bottom) for s in line.segments]
+        return [s for s in cells if re.fullmatch(r"[A-F]", s.text.strip(OCR_DEBRIS))]
+
     bands: list[tuple[str, float, float]] = []
     for k, (top, lob) in enumerate(starts):
         bottom = starts[k + 1][0] if k + 1 < len(starts) else end
         if lob == "workers_compensation":
-            last = page.find(LAST_WC_LIMIT, below=top)
-            if last and last.line.bottom < bottom:
-                bands.append((lob, top, last.line.bottom + 0.5))
-                bands.append(("other", last.line.bottom + 0.5, bottom))
+            # The row under workers' compensation ("other") is the next row with its own letter or number.
+            rows = sorted(t.top for t in letters(top, bottom) + cell("policy", top, bottom) if t.text.strip(OCR_DEBRIS))
+            later = [r for r in rows if r > rows[0] + 2] if rows else []
+            if later:
+                bands.append((lob, top, later[0] - 1))
+                bands.append(("other", later[0] - 1, bottom))
                 continue
         bands.append((lob, top, bottom))
 
-    def cell(name: str, top: float, bottom: float) -> list[str]:
-        x0, x1 = columns[name]
-        return page.region(x0, top, x1, bottom)
-
     for lob, top, bottom in bands:
         _title, f_letter, f_number, f_eff, f_exp = POLICY_FIELDS[lob]
-        letters = [t for t in cell("letter", top, bottom) if re.fullmatch(r"[A-F]", t.strip())]
-        if letters:
-            put(f_letter, letters[0])
+        found_letters = letters(top, bottom)
+        if found_letters:
+            put(f_letter, found_letters[0].text)
         numbers = cell("policy", top, bottom)
         if numbers:
-            put(f_number, numbers[0])
+            put(f_number, numbers[0].text)
         for column, field in (("eff", f_eff), ("exp", f_exp)):
-            dates = [t for t in cell(column, top, bottom) if re.search(r"\d", t)]
+            dates = [t.text for t in cell(column, top, bottom) if re.search(r"\d", t.text)]
             if dates:
                 put(field, dates[0])
         if lob == "other":
-            described = cell("type", top, bottom)
+            described = [t.text for t in cell("type", top, bottom) if not is_label(t.text)]
             if described:
                 put(OTHER_DESCRIPTION, described[0])
-        for text in cell("limits", top, bottom):
-            _limit_line(lob, text, put)
+        band_limits(lob, [t.text for t in cell("limits", top, bottom)], put)
 
 
-def _limit_line(lob: str, text: str, put) -> None:
-    """``EACH OCCURRENCE $ 1,000,000``: the label names the limit, the part after ``$`` is the amount."""
+def _split_amount(text: str) -> tuple[str, str, bool]:
+    """``EACH OCCURRENCE $ 1,000,000`` -> (name, amount, whether a "$" was printed)."""
     if "$" in text:
         label, _, amount = text.rpartition("$")
-    else:
-        m = _AMOUNT_TAIL.search(text)
-        label, amount = (text[: m.start()], m.group(1)) if m else (text, "")
-    label, amount = label.strip(), amount.strip()
-    if not amount:
-        return
+        return label.strip(), amount.strip(), True
+    m = _AMOUNT_TAIL.search(text)
+    if m:
+        return text[: m.start()].strip(), m.group(1).strip(), False
+    return text.strip(), "", False
+
+
+def _limit_field(lob: str, label: str) -> str | None:
     for _key, pattern, field in LIMIT_PATTERNS.get(lob, []):
         if pattern.search(label):
-            put(field, amount)
-            return
-    if lob == "other" or label:
-        put(OTHER_LIMIT_NAME if lob == "other" else f"{lob}:{_slug(label)}", label if lob == "other" else amount)
-        if lob == "other":
-            put(OTHER_LIMIT_AMOUNT, amount)
+            return field
+    return None
+
+
+def band_limits(lob: str, texts: list[str], put: Put) -> None:
+    """The limits of one coverage line, top down. A name waits for its amount, which may be
+    beside it, on the row under it, or beside the second row of a name wrapped over two."""
+    pending = ""
+    for text in texts:
+        label, amount, dollar = _split_amount(text)
+        if not (amount or dollar):  # a name alone: a new one, or the second row of the last
+            joined = f"{pending} {label}"
+            wraps = pending and not _limit_field(lob, label) and (_limit_field(lob, joined) or lob == "other")
+            pending = joined if wraps else label
+            continue
+        if not label:
+            label = pending
+        elif pending and _limit_field(lob, label) is None and _limit_field(lob, f"{pending} {label}"):
+            label = f"{pending} {label}"
+        pending = ""
+        if amount and label:
+            _put_limit(lob, label, amount, put)
+        elif amount and lob == "other":
+            _put_limit(lob, "", amount, put)
+
+
+def _put_limit(lob: str, label: str, amount: str, put: Put) -> None:
+    field = _limit_field(lob, label)
+    if field:
+        put(field, amount)
+    elif lob == "other":
+        put(OTHER_LIMIT_NAME, label)
+        put(OTHER_LIMIT_AMOUNT, amount)
+    else:
+        put(f"{lob}:{_slug(label)}", amount)
 
 
 # -- from field values to records, with the checks --------------------------------------------

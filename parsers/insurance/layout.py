@@ -65,6 +65,17 @@ class Line:
     def x0(self) -> float:
         return self.segments[0].x0
 
+    def phrases(self) -> list[list[Segment]]:
+        """Runs of segments separated by narrow gaps (``text`` joins them with one space): a label
+        or a value, where OCR gives one segment per word and pdfium one per run of words."""
+        out: list[list[Segment]] = []
+        for k, s in enumerate(self.segments):
+            if k and self.text[self.starts[k] - 2 : self.starts[k]] != "  ":
+                out[-1].append(s)
+            else:
+                out.append([s])
+        return out
+
     def span(self, start: int, end: int) -> Segment:
         """The box of ``text[start:end]``: from the segment holding ``start`` to the one holding ``end - 1``."""
         first = last = 0
@@ -78,7 +89,9 @@ class Line:
         width_b = max(b.x1 - b.x0, 0.1) / max(len(b.text), 1)
         x0 = a.x0 + max(0, start - self.starts[first]) * width_a
         x1 = b.x0 + min(len(b.text), end - self.starts[last]) * width_b
-        return Segment(x0, self.top, x1, self.bottom, self.text[start:end])
+        covered = self.segments[first : last + 1]  # its own height, not a taller neighbour's
+        top, bottom = min(s.top for s in covered), max(s.bottom for s in covered)
+        return Segment(x0, top, x1, bottom, self.text[start:end])
 
 
 def group_lines(segments: Iterable[Segment]) -> list[Line]:
@@ -132,10 +145,58 @@ class Page:
                 return Hit(line, line.span(m.start(), m.end()), m)
         return None
 
+    def find_wrapped(self, pattern: re.Pattern[str], *, below: float = -1.0) -> Hit | None:
+        """Like ``find``, and also a label printed over two rows (``INSR`` over ``LTR``,
+        ``COMMERCIAL GENERAL`` over ``LIABILITY``): a phrase joined with the phrase under it.
+        The hit of a wrapped label has both rows as its line, so its top and bottom span them."""
+        lines = self.lines
+        for k, line in enumerate(lines):
+            if line.top < below:
+                continue
+            m = pattern.search(line.text)
+            if m:
+                return Hit(line, line.span(m.start(), m.end()), m)
+            for phrase in line.phrases():
+                q = self._under(k, phrase)
+                if q is None:
+                    continue
+                rows = Line([*phrase, q])
+                m = pattern.search(rows.text)
+                upper = len(rows.text) - len(q.text) - 1  # the length of the first row's text
+                if m and m.start() < upper < m.end():
+                    a = rows.span(m.start(), upper)  # the matched part of the first row
+                    box = Segment(min(a.x0, q.x0), a.top, max(a.x1, q.x1), q.bottom, m.group())
+                    return Hit(rows, box, m)
+        return None
+
+    def _under(self, k: int, phrase: list[Segment]) -> Segment | None:
+        """The words on the next row below ``phrase`` (within a line's height) that start under
+        it: a neighbouring column's text on that row (an insurer letter) is not part of the label."""
+        p = Segment(phrase[0].x0, phrase[0].top, phrase[-1].x1, max(s.bottom for s in phrase), "")
+        for line in self.lines[k + 1 :]:
+            if line.top > p.bottom + p.height:
+                return None
+            if line.top <= p.middle:
+                continue  # the same row, grouped apart (a different font size)
+            words = [s for s in line.segments if p.x0 - p.height <= s.x0 < p.x1]
+            if words:
+                top, bottom = min(s.top for s in words), max(s.bottom for s in words)
+                return Segment(words[0].x0, top, max(s.x1 for s in words), bottom, " ".join(s.text for s in words))
+        return None
+
+    def region_lines(
+        self, x0: float, top: float, x1: float, bottom: float, *, besides: Line | None = None
+    ) -> list[Line]:
+        """The lines formed by the segments whose middle lies inside the box, top down; with
+        ``besides``, not counting that line's own segments (a label's taller neighbours)."""
+        inside = [s for s in self.segments if x0 <= (s.x0 + s.x1) / 2 < x1 and top <= s.middle < bottom]
+        if besides is not None:
+            inside = [s for s in inside if s not in besides.segments]
+        return group_lines(inside)
+
     def region(self, x0: float, top: float, x1: float, bottom: float) -> list[str]:
         """Text of the lines whose segments have their middle inside the box, top down."""
-        inside = [s for s in self.segments if x0 <= (s.x0 + s.x1) / 2 < x1 and top <= s.middle < bottom]
-        return [line.text for line in group_lines(inside)]
+        return [line.text for line in self.region_lines(x0, top, x1, bottom)]
 
 
 class Hit(NamedTuple):

@@ -16,6 +16,7 @@ import random
 import textwrap
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
@@ -227,6 +228,43 @@ CANCELLATION = (
 )
 
 
+@dataclass(frozen=True)
+class Edition:
+    """What changes between two editions of the printed form: a few static labels and the footer."""
+
+    name: str
+    copyright: str
+    auto_rows: tuple[str, str]  # the auto checkboxes under AUTOMOBILE LIABILITY
+    aggregate: str  # the boxes under GEN'L AGGREGATE LIMIT APPLIES PER:
+    statute: str  # the first row of the workers' compensation limits
+    remarks: str  # the description box's label
+
+
+EDITIONS = {
+    e.name: e
+    for e in (
+        Edition(
+            "2016/03",
+            "© 1988-2015 ACORD CORPORATION. All rights reserved.",
+            ("ANY AUTO     OWNED AUTOS ONLY", "HIRED AUTOS ONLY     NON-OWNED AUTOS ONLY"),
+            "POLICY     PRO-JECT     LOC     OTHER:",
+            "PER STATUTE     OTH-ER",
+            "DESCRIPTION OF OPERATIONS / LOCATIONS / VEHICLES (ACORD 101, Additional Remarks Schedule, may be "
+            "attached if more space is required)",
+        ),
+        Edition(
+            "2014/01",
+            "© 1988-2014 ACORD CORPORATION. All rights reserved.",
+            ("ANY AUTO     ALL OWNED AUTOS", "HIRED AUTOS     NON-OWNED AUTOS"),
+            "POLICY     PRO-JECT     LOC",
+            "WC STATU-TORY LIMITS     OTH-ER",
+            "DESCRIPTION OF OPERATIONS / LOCATIONS / VEHICLES (Attach ACORD 101, Additional Remarks Schedule, if "
+            "more space is required)",
+        ),
+    )
+}
+
+
 def acord_values(coverages: dict | None = None) -> dict[str, str]:
     """Every ACORD field name -> the value drawn in it (amounts as printed: "1,000,000")."""
     v: dict[str, str] = {
@@ -315,7 +353,7 @@ def _text(c, x: float, top: float, text: str, size: float = 6, font: str = "Helv
     c.drawString(x, _y(top, size), text)
 
 
-def _draw_acord_static(c) -> None:
+def _draw_acord_static(c, edition: Edition) -> None:
     _text(c, 34, 30, "ACORD", 16, "Helvetica-Bold")
     _text(c, 170, 34, "CERTIFICATE OF LIABILITY INSURANCE", 13, "Helvetica-Bold")
     _text(c, 500, 34, "DATE (MM/DD/YYYY)", 6)
@@ -349,8 +387,10 @@ def _draw_acord_static(c) -> None:
         _text(c, x, 264, label, 5.5, "Helvetica-Bold")
     _text(c, X_EFF, 271, "(MM/DD/YYYY)", 4.5)
     _text(c, X_EXP, 271, "(MM/DD/YYYY)", 4.5)
-    for _lob, (top, labels, limits) in SECTIONS.items():
+    for lob, (top, labels, limits) in SECTIONS.items():
         c.line(30, PAGE_H - top + 3, 582, PAGE_H - top + 3)
+        if lob == "auto":
+            labels = [labels[0], *edition.auto_rows]
         for k, label in enumerate(labels):
             _text(c, X_TYPE, top + ROW * k, label, 5.5)
         for k, (_key, label, _field) in enumerate(limits):
@@ -358,14 +398,14 @@ def _draw_acord_static(c) -> None:
             _text(c, X_DOLLAR, top + ROW * k, "$", 7)
     c.line(30, PAGE_H - OTHER_TOP + 3, 582, PAGE_H - OTHER_TOP + 3)
     _text(c, X_DOLLAR, OTHER_TOP, "$", 7)
-    _text(c, 34, 506, "DESCRIPTION OF OPERATIONS / LOCATIONS / VEHICLES (ACORD 101, Additional Remarks Schedule)", 6)
+    _text(c, 34, 506, edition.remarks, 6)
     _text(c, 34, 580, "CERTIFICATE HOLDER", 6, "Helvetica-Bold")
     _text(c, 310, 580, "CANCELLATION", 6, "Helvetica-Bold")
     for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
         _text(c, 310, 594 + 7 * i, line, 5)
     _text(c, 310, 640, "AUTHORIZED REPRESENTATIVE", 5)
-    _text(c, 200, 758, "© 1988-2015 ACORD CORPORATION. All rights reserved.", 6)
-    _text(c, 34, 770, "ACORD 25 (2016/03)", 7, "Helvetica-Bold")
+    _text(c, 200, 758, edition.copyright, 6)
+    _text(c, 34, 770, f"ACORD 25 ({edition.name})", 7, "Helvetica-Bold")
     _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6)
 
 
@@ -373,7 +413,7 @@ def _description_lines(text: str) -> list[str]:
     return textwrap.wrap(text, 120)
 
 
-def acord25_pdf(*, fillable: bool, values: dict[str, str] | None = None) -> bytes:
+def acord25_pdf(*, fillable: bool, values: dict[str, str] | None = None, edition: str = "2016/03") -> bytes:
     """The certificate: AcroForm text fields holding the values, or the same values drawn as text."""
     from reportlab.pdfgen import canvas
 
@@ -381,7 +421,7 @@ def acord25_pdf(*, fillable: bool, values: dict[str, str] | None = None) -> byte
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1)
     c.setTitle("ACORD 25 Certificate of Liability Insurance")
-    _draw_acord_static(c)
+    _draw_acord_static(c, EDITIONS[edition])
     for name, x, top, width, size in _slots():
         value = values.get(name, "")
         if fillable:
@@ -403,6 +443,397 @@ def acord25_pdf(*, fillable: bool, values: dict[str, str] | None = None) -> byte
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+# -- ACORD 25 as agency systems print it ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertStyle:
+    """How one agency management system prints a certificate: fonts, where the columns sit, what
+    goes under its label rather than beside it, and which labels wrap. The values drawn are
+    always ``acord_values()``, so every variant of the set has the same truth."""
+
+    name: str
+    font: str  # values
+    label_font: str
+    bold: str
+    size: float  # values
+    label_size: float
+    right: float  # x of the right-hand column (contact, insurers)
+    naic_x: float  # x of the NAIC codes
+    naic_header_x: float  # x of the "NAIC #" column header (none with naic_per_row)
+    #: coverage table x: letter, type, addl, subr, policy number, eff, exp, limit name, "$", amount
+    columns: tuple[float, float, float, float, float, float, float, float, float, float]
+    row: float = 11  # line spacing in the coverage table
+    values_row: int = 0  # the row of its section a coverage's letter, number and dates are on
+    labels_above: bool = False  # date, contact, certificate number under their labels
+    party_inline: bool = False  # a party's name on its label's line (PRODUCER  Keystone ...)
+    naic_per_row: bool = False  # "NAIC # 24112" on every insurer row instead of a column header
+    header_wrap: bool = False  # INSR over LTR, ADDL over INSD, SUBR over WVD
+    type_wrap: int = 0  # coverage type titles: one line (0) or wrapped onto two, two ways (1, 2)
+    limit_wrap: bool = False  # long limit names over two lines, the amount beside the second
+    amounts_below: bool = False  # "$1,000,000" under the limit's name
+    dollar: str = "column"  # "$" in its own column, "spaced" "$ 1,000,000", "joined" "$1,000,000"
+    city_comma: bool = False  # "Camden, NJ 08103"
+    remarks_wrap: bool = False  # the description box's label over two lines
+    marks: bool = False  # Y in the ADDL INSD / SUBR WVD boxes
+
+
+STYLES = {
+    s.name: s
+    for s in (
+        CertStyle(
+            "stacked", "Times-Roman", "Times-Roman", "Times-Bold", 8.5, 6, 316, 548, 548,
+            (40, 60, 176, 194, 214, 312, 364, 418, 0, 536),
+            labels_above=True, party_inline=True, header_wrap=True, type_wrap=1, dollar="spaced",
+            remarks_wrap=True, marks=True,
+        ),
+        CertStyle(
+            "mono", "Courier", "Helvetica", "Helvetica-Bold", 7, 5.5, 292, 552, 0,
+            (30, 48, 186, 204, 224, 316, 366, 424, 0, 432),
+            row=9, values_row=1, naic_per_row=True, amounts_below=True, dollar="joined", city_comma=True,
+        ),
+        CertStyle(
+            "narrow", "Helvetica-Oblique", "Helvetica", "Helvetica-Bold", 7.5, 5.5, 288, 526, 552,
+            (26, 44, 172, 190, 210, 306, 356, 404, 538, 544),
+            header_wrap=True, type_wrap=2, limit_wrap=True,
+        ),
+    )
+}  # fmt: skip
+
+MAILING_TAIL = ("CityName", "StateOrProvinceCode", "PostalCode")
+#: line of business -> its title as printed: on one line, or wrapped the two ways agency systems do
+TYPE_TITLES = {
+    "general_liability": (["COMMERCIAL GENERAL LIABILITY"], ["COMMERCIAL GENERAL", "LIABILITY"],
+                          ["COMMERCIAL", "GENERAL LIABILITY"]),
+    "auto": (["AUTOMOBILE LIABILITY"], ["AUTOMOBILE", "LIABILITY"], ["AUTOMOBILE", "LIABILITY"]),
+    "umbrella": (["UMBRELLA LIAB     OCCUR"], ["UMBRELLA", "LIAB     OCCUR"], ["UMBRELLA", "LIAB     OCCUR"]),
+    "workers_compensation": (
+        ["WORKERS COMPENSATION", "AND EMPLOYERS' LIABILITY     Y / N"],
+        ["WORKERS COMPENSATION", "AND EMPLOYERS' LIABILITY     Y / N"],
+        ["WORKERS", "COMPENSATION AND EMPLOYERS'", "LIABILITY     Y / N"],
+    ),
+}  # fmt: skip
+#: limit name -> its two rows where a system wraps it
+LIMIT_WRAPS = {
+    "DAMAGE TO RENTED PREMISES (Ea occurrence)": ("DAMAGE TO RENTED", "PREMISES (Ea occurrence)"),
+    "MED EXP (Any one person)": ("MED EXP", "(Any one person)"),
+    "COMBINED SINGLE LIMIT (Ea accident)": ("COMBINED SINGLE LIMIT", "(Ea accident)"),
+    "BODILY INJURY (Per accident)": ("BODILY INJURY", "(Per accident)"),
+    "E.L. DISEASE - POLICY LIMIT": ("E.L. DISEASE - POLICY", "LIMIT"),
+}
+
+
+def _type_rows(lob: str, style: CertStyle, edition: Edition) -> list[str]:
+    """The type-of-insurance column of one section: its title, then its checkboxes' labels."""
+    title = TYPE_TITLES[lob][style.type_wrap]
+    rest = {
+        "general_liability": ["CLAIMS-MADE     OCCUR", "GEN'L AGGREGATE LIMIT APPLIES PER:", edition.aggregate],
+        "auto": list(edition.auto_rows),
+        "umbrella": ["EXCESS LIAB     CLAIMS-MADE", "DED     RETENTION $"],
+        "workers_compensation": [
+            "ANY PROPRIETOR/PARTNER/EXECUTIVE",
+            "OFFICER/MEMBER EXCLUDED?  (Mandatory in NH)",
+            "If yes, describe under",
+            "DESCRIPTION OF OPERATIONS below",
+        ],
+    }[lob]
+    return title + rest
+
+
+def acord25_styled_pdf(style: CertStyle, edition: str = "2016/03", values: dict[str, str] | None = None) -> bytes:
+    """A flattened certificate as ``style``'s agency system prints it, in the form ``edition``."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    v = acord_values() if values is None else values
+    ed, s = EDITIONS[edition], style
+    x_ltr, x_type, x_addl, x_subr, x_policy, x_eff, x_exp, x_limit, x_dollar, x_amount = s.columns
+    buf = io.BytesIO()
+    c = _canvas(buf)
+    left, right = s.columns[0], s.right
+
+    def label(x: float, top: float, text: str, *, bold: bool = False, size: float | None = None) -> float:
+        """Draws a label; returns where a value beside it starts."""
+        font, size = (s.bold if bold else s.label_font), size or s.label_size
+        _text(c, x, top, text, size, font)
+        return x + stringWidth(text, font, size) + 6
+
+    def value(x: float, top: float, text: str | None) -> None:
+        if text:
+            _text(c, x, top, text, s.size, s.font)
+
+    def labelled(x: float, top: float, text: str, key: str) -> None:
+        beside = label(x, top, text)
+        if s.labels_above:
+            value(x + 2, top + s.label_size + 2, v.get(key))
+        else:
+            value(beside, top, v.get(key))
+
+    def party(x: float, top: float, text: str, prefix: str) -> float:
+        """A party box: the label, then name, street, city line; returns the top after it."""
+        beside = label(x, top, text, bold=True)
+        city, state, postal = (v.get(f"{prefix}_MailingAddress_{k}_A", "") for k in MAILING_TAIL)
+        comma = "," if s.city_comma else ""
+        rows = [
+            v.get(f"{prefix}_FullName_A"),
+            v.get(f"{prefix}_MailingAddress_LineOne_A"),
+            f"{city}{comma} {state} {postal}",
+        ]
+        x, top = (beside, top) if s.party_inline else (x + 2, top + s.label_size + 5)
+        for k, row in enumerate(rows):
+            value(x, top + 10 * k, row)
+        return top + 10 * len(rows)
+
+    _text(c, left, 30, "ACORD", 16, "Helvetica-Bold")
+    _text(c, 170, 34, "CERTIFICATE OF LIABILITY INSURANCE", 13, s.bold)
+    labelled(456 if not s.labels_above else 492, 34, "DATE (MM/DD/YYYY)", "Form_CompletionDate_A")
+    for i, line in enumerate(textwrap.wrap(DISCLAIMER, 150)):
+        _text(c, left, 62 + 7 * i, line, 5, s.label_font)
+    party(left, 100, "PRODUCER", "Producer")
+    step = 18 if s.labels_above else 12
+    labelled(right, 100, "CONTACT NAME:", "Producer_ContactPerson_FullName_A")
+    labelled(right, 100 + step, "PHONE (A/C, No, Ext):", "Producer_ContactPerson_PhoneNumber_A")
+    label(right + 150, 100 + step, "FAX (A/C, No):")
+    labelled(right, 100 + 2 * step, "E-MAIL ADDRESS:", "Producer_ContactPerson_EmailAddress_A")
+    top = 100 + 3 * step + 4
+    label(right + 30, top, "INSURER(S) AFFORDING COVERAGE")
+    if not s.naic_per_row:
+        label(s.naic_header_x, top, "NAIC #")
+    first = top + 12
+    for i, letter in enumerate("ABCDEF"):
+        row = first + 11 * i
+        value(label(right, row, f"INSURER {letter} :") + 4, row, v.get(f"Insurer_FullName_{letter}"))
+        if s.naic_per_row:
+            label(s.naic_x - 26, row, "NAIC #")
+        value(s.naic_x, row, v.get(f"Insurer_NAICCode_{letter}"))
+    bottom = party(left, first, "INSURED", "NamedInsured")
+    top = max(bottom, first + 66) + 8
+    label(left, top, "COVERAGES", bold=True, size=7)
+    labelled(200, top, "CERTIFICATE NUMBER:", "CertificateOfInsurance_CertificateNumberIdentifier_A")
+    labelled(420, top, "REVISION NUMBER:", "CertificateOfInsurance_RevisionNumberIdentifier_A")
+    top += 20 if s.labels_above else 12
+    certify = (
+        "THIS IS TO CERTIFY THAT THE POLICIES OF INSURANCE LISTED BELOW HAVE BEEN ISSUED TO THE INSURED NAMED ABOVE"
+    )
+    _text(c, left, top, certify, 5, s.label_font)
+    top += 14
+    heads = [(x_ltr, "INSR", "LTR"), (x_addl, "ADDL", "INSD"), (x_subr, "SUBR", "WVD")]
+    for x, upper, lower in heads:
+        if s.header_wrap:
+            label(x, top, upper, bold=True)
+            label(x, top + 6.5, lower, bold=True)
+        else:
+            label(x, top, f"{upper} {lower}" if upper == "INSR" else upper, bold=True)
+    for x, text in ((x_type + 30, "TYPE OF INSURANCE"), (x_policy + 20, "POLICY NUMBER"), (x_eff, "POLICY EFF"),
+                    (x_exp, "POLICY EXP"), (x_limit + 60, "LIMITS")):  # fmt: skip
+        label(x, top, text, bold=True)
+    for x in (x_eff, x_exp):
+        label(x, top + 7, "(MM/DD/YYYY)", size=4.5)
+    top += 20
+
+    def amount(x: float, top: float, text: str | None) -> None:
+        """A limit's amount, drawn in the style's way (an empty limit still shows its "$")."""
+        if s.dollar == "column":
+            label(x_dollar, top, "$", size=7)
+            value(x_amount, top, text)
+        else:
+            _text(c, x, top, f"${' ' if s.dollar == 'spaced' else ''}{text or ''}", s.size, s.font)
+
+    def limit_rows(top: float, rows: list[tuple[str, str | None, bool]]) -> float:
+        """Limit names (labels) or names that are values, each with its amount; returns the top after."""
+        for name, text, is_value in rows:
+            parts = LIMIT_WRAPS.get(name, (name,)) if s.limit_wrap else (name,)
+            for k, part in enumerate(parts):
+                if is_value:
+                    value(x_limit, top, part)
+                else:
+                    label(x_limit, top, part, size=5)
+                if k + 1 < len(parts):
+                    top += s.row
+            if s.amounts_below:
+                top += s.row
+                amount(x_limit + 8, top, text)
+            else:
+                amount(x_amount, top, text)
+            top += s.row
+        return top
+
+    for lob, (_top, _labels, limits) in SECTIONS.items():
+        c.line(24, PAGE_H - top + 3, 588, PAGE_H - top + 3)
+        types = _type_rows(lob, s, ed)
+        for k, text in enumerate(types):
+            label(x_type, top + s.row * k, text, size=5.5)
+        f_letter, f_number, f_eff, f_exp = POLICY_FIELDS[lob]
+        middle = top + s.row * s.values_row
+        for x, key in ((x_ltr + 4, f_letter), (x_policy, f_number), (x_eff, f_eff), (x_exp, f_exp)):
+            value(x, middle, v.get(key))
+        if s.marks and lob in ("general_liability", "workers_compensation"):
+            value(x_addl + 4, middle, "Y")
+            value(x_subr + 4, middle, "Y")
+        rows = [(name, v.get(field), False) for _key, name, field in limits]
+        start = top
+        if lob == "workers_compensation":
+            label(x_limit, top, ed.statute, size=5)
+            start += s.row
+        end = limit_rows(start, rows)
+        top = max(end, top + s.row * len(types)) + 4
+    c.line(24, PAGE_H - top + 3, 588, PAGE_H - top + 3)
+    f_letter, f_number, f_eff, f_exp = POLICY_FIELDS["other"]
+    for x, key in ((x_ltr + 4, f_letter), (x_type, "OtherPolicy_OtherPolicyDescription_A"), (x_policy, f_number),
+                   (x_eff, f_eff), (x_exp, f_exp)):  # fmt: skip
+        value(x, top, v.get(key))
+    other = [(v.get("OtherPolicy_CoverageCode_A", ""), v.get("OtherPolicy_CoverageLimitAmount_A"), True)]
+    top = limit_rows(top, other) + 8
+    remarks = textwrap.wrap(ed.remarks, 72) if s.remarks_wrap else [ed.remarks]
+    for line in remarks:
+        label(left, top, line)
+        top += 7
+    top += 4
+    for line in textwrap.wrap(v.get("CertificateOfLiabilityInsurance_ACORDForm_RemarkText_A", ""), 110):
+        value(left, top, line)
+        top += 10
+    top += 12
+    label(310, top, "CANCELLATION", bold=True)
+    for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
+        _text(c, 310, top + 14 + 7 * i, line, 5, s.label_font)
+    label(310, top + 46, "AUTHORIZED REPRESENTATIVE", size=5)
+    if party(left, top, "CERTIFICATE HOLDER", "CertificateHolder") > 748:
+        raise ValueError(f"style {s.name!r} does not fit on one page")  # it would run into the footer
+    _text(c, 200, 758, ed.copyright, 6, s.label_font)
+    _text(c, left, 770, f"ACORD 25 ({edition})", 7, s.bold)
+    _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6, s.label_font)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def random_style(seed: int) -> tuple[CertStyle, str, bytes]:
+    """A layout drawn at random from the styles' knobs (fonts, sizes, column offsets, what wraps,
+    what goes under its label), kept to what a printout can be: values never touch the next
+    column's and the page holds it all. Returns the style, the edition and the PDF."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    r = random.Random(seed)
+    fonts = [
+        ("Helvetica", "Helvetica", "Helvetica-Bold"),
+        ("Times-Roman", "Times-Roman", "Times-Bold"),
+        ("Courier", "Helvetica", "Helvetica-Bold"),
+        ("Helvetica-Oblique", "Times-Roman", "Times-Bold"),
+    ]
+    for _attempt in range(50):
+        font, label_font, bold = r.choice(fonts)
+        size = r.choice([7, 7.5, 8, 8.5])
+        width = max(stringWidth(t, font, size) for t in ("01/01/2026", "WC 2026 558812")) + 1.2 * size
+        x_ltr = r.uniform(24, 40)
+        x_type = x_ltr + r.uniform(18, 26)
+        x_addl = x_type + r.uniform(120, 128)
+        x_subr = x_addl + r.uniform(16, 20)
+        x_policy = x_subr + r.uniform(20, 26)
+        x_eff = x_policy + width + r.uniform(0, 8)
+        x_exp = x_eff + stringWidth("01/01/2026", font, size) + 1.2 * size + r.uniform(0, 6)
+        x_limit = x_exp + stringWidth("01/01/2026", font, size) + 1.2 * size + r.uniform(0, 6)
+        x_dollar = x_limit + r.uniform(108, 114)
+        columns = (x_ltr, x_type, x_addl, x_subr, x_policy, x_eff, x_exp, x_limit, x_dollar, x_dollar + 6)
+        style = CertStyle(
+            f"random-{seed}", font, label_font, bold, size, r.choice([5.5, 6]), r.uniform(284, 318),
+            r.uniform(524, 552), r.uniform(540, 556), tuple(round(x, 1) for x in columns),
+            row=r.choice([9, 10, 11]), values_row=r.choice([0, 1]), labels_above=r.random() < 0.5,
+            party_inline=r.random() < 0.5, naic_per_row=r.random() < 0.5, header_wrap=r.random() < 0.5,
+            type_wrap=r.choice([0, 1, 2]), limit_wrap=r.random() < 0.5, amounts_below=r.random() < 0.5,
+            dollar=r.choice(["column", "spaced", "joined"]), city_comma=r.random() < 0.5,
+            remarks_wrap=r.random() < 0.5, marks=r.random() < 0.5,
+        )  # fmt: skip
+        edition = r.choice(list(EDITIONS))
+        if x_dollar + 6 + stringWidth("5,000,000", font, size) > PAGE_W - 20:
+            continue
+        try:
+            return style, edition, acord25_styled_pdf(style, edition)
+        except ValueError:  # too tall for one page: draw again
+            continue
+    raise ValueError(f"no layout fits for seed {seed}")
+
+
+#: The set of printed certificates: (style, edition); "classic" is ``acord25_pdf``'s own layout.
+ACORD_VARIANTS = [(style, edition) for style in ("classic", *STYLES) for edition in EDITIONS]
+
+
+def acord_variant_pdf(style: str, edition: str, *, scan: bool = False) -> bytes:
+    """One printed certificate of the set; ``scan`` rasterises it (no text layer: the OCR path)."""
+    data = (
+        acord25_pdf(fillable=False, edition=edition)
+        if style == "classic"
+        else acord25_styled_pdf(STYLES[style], edition)
+    )
+    return scanned_pdf(data) if scan else data
+
+
+def variant_name(style: str, edition: str, *, scan: bool = False) -> str:
+    return f"acord_{style}_{edition.replace('/', '-')}{'_scan' if scan else ''}"
+
+
+# -- what a certificate says, as the parser's records say it -----------------------------------
+
+
+def expected_certificate_fields() -> dict[str, object]:
+    """Every field drawn on the certificate as ``record.field`` -> value, as the records hold it
+    (dates as ``date``, limits in cents): the truth each variant is scored against."""
+    fields: dict[str, object] = {
+        "certificate.number": CERTIFICATE["number"],
+        "certificate.revision": CERTIFICATE["revision"],
+        "certificate.issued": _mdy(CERTIFICATE["date"]),
+        "certificate.description": DESCRIPTION,
+        "producer.contact": PRODUCER["contact"],
+        "producer.phone": PRODUCER["phone"],
+        "producer.email": PRODUCER["email"],
+    }
+    for role, truth in (("producer", PRODUCER), ("insured", INSURED), ("certificate_holder", HOLDER)):
+        fields[f"{role}.name"] = truth["name"]
+        fields[f"{role}.address"] = f"{truth['line1']}, {truth['city']} {truth['state']} {truth['zip']}"
+    for letter, (name, naic) in INSURERS.items():
+        fields[f"insurer {letter}.name"] = name
+        fields[f"insurer {letter}.naic"] = naic
+    for lob, (letter, number, eff, exp, limits) in COVERAGES.items():
+        fields[f"{lob}.insurer_letter"] = letter
+        fields[f"{lob}.policy_number"] = number
+        fields[f"{lob}.effective"] = _mdy(eff)
+        fields[f"{lob}.expiration"] = _mdy(exp)
+        fields.update({f"{lob}.limits.{key}": dollars * 100 for key, dollars in limits.items()})
+    fields["other.description"] = OTHER_DESCRIPTION
+    return fields
+
+
+def certificate_fields(records: list) -> dict[str, object]:
+    """The same ``record.field`` names read from a parser's records (empty values left out)."""
+    fields: dict[str, object] = {}
+    for r in records:
+        if r.KIND == "certificate":
+            fields.update({f"certificate.{k}": getattr(r, k) for k in ("number", "revision", "issued", "description")})
+        elif r.KIND == "party" and r.role == "insurer":
+            fields.update({f"insurer {r.letter}.name": r.name, f"insurer {r.letter}.naic": r.naic})
+        elif r.KIND == "party":
+            fields.update({f"{r.role}.name": r.name, f"{r.role}.address": r.address})
+            if r.role == "producer":
+                fields.update({"producer.contact": r.contact, "producer.phone": r.phone, "producer.email": r.email})
+        elif r.KIND == "coverage":
+            lob = r.line_of_business
+            fields.update({f"{lob}.{k}": getattr(r, k) for k in ("policy_number", "effective", "expiration")})
+            fields[f"{lob}.insurer_letter"] = r.insurer_letter
+            fields.update({f"{lob}.limits.{k}": cents for k, cents in r.limits.items()})
+            if lob == "other":
+                fields["other.description"] = r.description
+    return {k: v for k, v in fields.items() if v not in (None, "")}
+
+
+def field_accuracy(records: list) -> tuple[int, int]:
+    """(fields found exactly, fields expected) of a certificate's records."""
+    expected, found = expected_certificate_fields(), certificate_fields(records)
+    return sum(found.get(k) == v for k, v in expected.items()), len(expected)
+
+
+def _mdy(text: str) -> date:
+    m, d, y = (int(x) for x in text.split("/"))
+    return date(y, m, d)
 
 
 # -- carrier declarations pages ------------------------------------------------------------
@@ -796,6 +1227,13 @@ class PdfSet:
         "encrypted": lambda s: encrypted_pdf(s.data("harborline")),
         "empty": lambda s: b"",
         "garbage": lambda s: garbage_pdf(),
+        **{
+            variant_name(style, edition, scan=scan): lambda s, style=style, edition=edition, scan=scan: (
+                acord_variant_pdf(style, edition, scan=scan)
+            )
+            for style, edition in ACORD_VARIANTS
+            for scan in (False, True)
+        },
     }
 
     def __init__(self, root: Path) -> None:
