@@ -220,6 +220,9 @@ class BankConfig:
     #: Temporary upload keys, relative to the destination store (outside the watched prefix).
     partial_prefix: str = "bankgate-partial/"
     lookback_seconds: int = DEFAULT_LOOKBACK
+    #: Rule codes waived when this bank's files are processed (``bankgate rules`` lists them);
+    #: the processing config picks them up with ``banks = <this file>``.
+    allow: frozenset[str] = frozenset()
     description: str = ""
     owner: str = "bankgate"
     tags: tuple[str, ...] = ()
@@ -288,6 +291,7 @@ BANK_KEYS = frozenset(
         "concurrency",
         "verify",
         "lookback",
+        "allow",
         "description",
         "owner",
         "tags",
@@ -478,11 +482,18 @@ _SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "concurrency": ("concurrency", lambda v: _int(v, 1, MAX_CONCURRENCY)),
     "verify": ("verify", lambda v: _one_of(_string(v), VERIFY_MODES)),
     "lookback": ("lookback_seconds", parse_duration),
+    "allow": ("allow", lambda v: _waivers(_strings(v, "rule codes"))),
     "description": ("description", lambda v: v.strip() if isinstance(v, str) else _string(v)),
     "owner": ("owner", _string),
     "tags": ("tags", lambda v: () if v == [] else _strings(v, "tags")),
 }
 _TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arrival_sla}
+
+
+def _waivers(codes: tuple[str, ...]) -> frozenset[str]:
+    from parsers.registry import validate_waivers  # light: the registries, no parser
+
+    return validate_waivers(codes)
 
 
 def _one_of(value: str, allowed: Mapping[str, str]) -> str:

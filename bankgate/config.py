@@ -32,6 +32,9 @@ class ConfigError(ValueError):
 class Route:
     destination: str  # URL prefix, e.g. s3://processed/nacha/
     format: str = "jsonl"
+    #: Rule codes waived for every file of this type (``bankgate rules`` lists them): reported
+    #: as warnings, recorded in the ledger, never a rejection.
+    allow: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,9 @@ class PipelineConfig:
     verify: str = "sha256"  # how an archived copy is checked before the original is deleted
     lease_seconds: int = LEASE_SECONDS  # a claim older than this belongs to a dead worker
     max_failures: int = MAX_FAILURES  # failed attempts of one version before it is quarantined
+    #: Rule codes waived per source: staged-object URL prefix -> codes. A bank's ``allow`` list
+    #: (bank config, ``banks = <path>``) lands here under the bank's ``destination``.
+    waivers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("staging", "archive", "quarantine", "ledger"):
@@ -76,6 +82,11 @@ class PipelineConfig:
         if url.rstrip("/") + "/" == staging or url.startswith(staging):
             raise ConfigError(f"{name}: {url} is inside the watched prefix {staging}; it would trigger itself")
 
+    def waived(self, file_type: str, source_url: str) -> frozenset[str]:
+        """The rules waived for one file: its route's and its source's."""
+        by_source = (codes for prefix, codes in self.waivers.items() if source_url.startswith(prefix))
+        return self.route_for(file_type).allow.union(*by_source)
+
     def route_for(self, file_type: str) -> Route:
         if file_type in self.routes:
             return self.routes[file_type]
@@ -90,11 +101,24 @@ class PipelineConfig:
         routes_raw = raw.pop("routes", {})
         try:
             routes = {
-                name: Route(**value) if isinstance(value, Mapping) else Route(str(value))
+                name: Route(**{**value, "allow": _waivers(value.get("allow", ()), f"{source}: routes.{name}.allow")})
+                if isinstance(value, Mapping)
+                else Route(str(value))
                 for name, value in routes_raw.items()
             }
         except TypeError as exc:
             raise ConfigError(f"{source}: routes: {exc}") from None
+        waivers = {
+            prefix: _waivers(codes, f"{source}: waivers.{prefix}") for prefix, codes in raw.pop("waivers", {}).items()
+        }
+        banks_path = raw.pop("banks", None)
+        if banks_path:
+            from bankgate.banks import load_banks
+
+            for bank in load_banks(banks_path).values():
+                if bank.allow and bank.destination:
+                    waivers[bank.destination] = waivers.get(bank.destination, frozenset()) | bank.allow
+        raw["waivers"] = waivers
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"{source}: unknown settings {', '.join(sorted(unknown))}")
@@ -115,7 +139,8 @@ class PipelineConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineConfig:
         """``BANKGATE_CONFIG`` (a TOML file), else ``BANKGATE_STAGING`` / ``_ARCHIVE`` /
         ``_QUARANTINE`` / ``_LEDGER`` / ``_ROUTES`` (JSON) / ``_SCRATCH_ROOT`` / ``_SCRATCH_BUDGET`` /
-        ``_LEASE_SECONDS`` / ``_MAX_FAILURES``."""
+        ``_LEASE_SECONDS`` / ``_MAX_FAILURES`` / ``_WAIVERS`` (JSON) / ``_BANKS`` (the bank config,
+        for each bank's ``allow`` list)."""
         env = os.environ if env is None else env
         if env.get("BANKGATE_CONFIG"):
             return cls.from_toml(env["BANKGATE_CONFIG"])
@@ -136,8 +161,23 @@ class PipelineConfig:
                     raise ConfigError(f"{variable}: not a whole number: {env[variable]!r}") from None
         if env.get("BANKGATE_LENIENT"):
             raw["lenient"] = env["BANKGATE_LENIENT"].lower() in ("1", "true", "yes")
-        try:
-            raw["routes"] = json.loads(env.get("BANKGATE_ROUTES", "{}"))
-        except ValueError as exc:
-            raise ConfigError(f"BANKGATE_ROUTES is not JSON: {exc}") from None
+        for variable, name in (("BANKGATE_ROUTES", "routes"), ("BANKGATE_WAIVERS", "waivers")):
+            try:
+                raw[name] = json.loads(env.get(variable, "{}"))
+            except ValueError as exc:
+                raise ConfigError(f"{variable} is not JSON: {exc}") from None
+        if env.get("BANKGATE_BANKS"):
+            raw["banks"] = env["BANKGATE_BANKS"]
         return cls.from_mapping(raw, "environment")
+
+
+def _waivers(codes: Any, where: str) -> frozenset[str]:
+    """Rule codes, checked against every parser's registry: a typo fails the load, not silently."""
+    from parsers.registry import validate_waivers
+
+    if isinstance(codes, str) or not all(isinstance(code, str) for code in codes):
+        raise ConfigError(f"{where}: a list of rule codes, not {codes!r}")
+    try:
+        return validate_waivers(codes)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None

@@ -96,6 +96,7 @@ class _Work:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # waived rules among them
     file_type: str = ""
 
 
@@ -185,6 +186,7 @@ class Pipeline:
             outputs=work.outputs,
             counts=work.counts,
             totals=work.totals,
+            problems=work.warnings[:100],  # a processed file's warnings, waived rules included
             archived_to=archived,
         )
         self._set_aside_all(obj, older)
@@ -327,7 +329,8 @@ class Pipeline:
             raise Rejected(
                 f"{shown}: {'unrecognised content' if kind == UNKNOWN else kind + ' file'}: no parser for it"
             )
-        parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient)
+        allow = self.config.waived(kind, work.source)
+        parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient, allow=allow)
         route = self.config.route_for(kind)
         store, prefix = self._store(route.destination)
         key, owner = self._output_key(store, prefix, lineage, "." + EXTENSIONS[route.format], work)
@@ -342,6 +345,7 @@ class Pipeline:
             more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
             raise Rejected(f"{shown}: {detail}{more}", problems) from None
         work.written.append((store, key))
+        work.warnings += [{"member": shown, **p.as_dict()} for p in parser.problems if p.severity != "error"]
         summary = parser.summary
         work.file_type = work.file_type or kind
         work.outputs.append({"url": store.url_of(key), "type": kind, "member": shown, "records": summary.as_dict()})
