@@ -34,7 +34,7 @@ from airflow.sdk import (
     task_group,
 )
 
-from bankgate.banks import BankConfig, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
+from bankgate.banks import BankConfig, ConfigError, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
 
 __all__ = ["BANKS_ENV", "build_bank_dags", "build_repull_dag", "default_banks_path"]
 
@@ -73,8 +73,15 @@ def noting_failure() -> Iterator[None]:
 
 
 def default_banks_path() -> Path:
-    """``BANKGATE_BANKS``, else the sample config shipped in the repository."""
-    return Path(os.environ.get(BANKS_ENV) or Path(__file__).resolve().parents[2] / "samples" / "banks.toml")
+    """``BANKGATE_BANKS``: the bank config. There is no fallback: a deployment that forgot it
+    must not quietly schedule the repository's sample banks (the DAG file's import error says
+    what to set); the demo and the tests set it explicitly."""
+    configured = os.environ.get(BANKS_ENV, "").strip()
+    if not configured:
+        raise ConfigError(
+            f"{BANKS_ENV} is not set: point it at your bank config (a TOML file; samples/banks.toml shows every key)"
+        )
+    return Path(configured)
 
 
 UNPAUSE_NOTE = (

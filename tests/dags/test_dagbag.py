@@ -26,7 +26,7 @@ PARSE_BOUND_S = 2.0
 def dagbag(airflow_home: Path) -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
-    os.environ.pop("BANKGATE_BANKS", None)  # the sample config
+    os.environ["BANKGATE_BANKS"] = str(SAMPLE)  # set explicitly: there is no default
     return DagBag(dag_folder=str(DAGS))
 
 
@@ -120,7 +120,7 @@ def test_parsing_is_quick_offline_and_light() -> None:
                           "dags": len(bag.dag_ids), "elapsed": elapsed, "heavy": heavy}}))
         """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_") and k != "BANKGATE_BANKS"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")} | {"BANKGATE_BANKS": str(SAMPLE)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -128,6 +128,17 @@ def test_parsing_is_quick_offline_and_light() -> None:
     assert result["dags"] >= 3
     assert result["heavy"] == []
     assert result["elapsed"] < PARSE_BOUND_S, result
+
+
+def test_without_a_bank_config_the_dag_files_say_what_to_set(monkeypatch) -> None:
+    """No quiet fallback to the repository's sample banks in a deployment."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.delenv("BANKGATE_BANKS", raising=False)
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.dag_ids == [] or not any(d.startswith("bank_") for d in bag.dag_ids)
+    assert len(bag.import_errors) == 2  # bank_pulls.py and bank_repull.py
+    assert all("BANKGATE_BANKS is not set" in error for error in bag.import_errors.values())
 
 
 def test_a_broken_config_is_an_import_error_naming_bank_and_key(tmp_path: Path, monkeypatch) -> None:
