@@ -20,8 +20,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bankgate import lease
@@ -201,7 +200,3 @@ def _order(claimant: LedgerRecord, record: LedgerRecord) -> int:
 
 class ClaimLost(RuntimeError):
     """Another worker took over this object (our lease expired); our result is not recorded."""
-
-
-def as_dict(record: LedgerRecord) -> Mapping[str, Any]:
-    return asdict(record)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
 from typing import IO
 
 PEEK_BYTES = 64 << 10
@@ -37,29 +36,6 @@ class HashingReader(io.RawIOBase):
     @property
     def hexdigest(self) -> str:
         return self.sha256.hexdigest()
-
-
-class IterStream(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks: lets a writer that produces chunks
-    feed an uploader that reads (S3 multipart, GCS resumable) with one chunk in memory."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
 
 def peekable(stream: IO[bytes]) -> io.BufferedReader:
