@@ -150,22 +150,18 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     """Matching files modified in the plan's window (and their done markers), as the one
     selection (``selection.select_remote``) finds them. Files over the bank's size limit, and
     names that cannot be used safely (``refused``), are reported, not pulled."""
+    from plugins.bankgate_sftp.choice import screen
+
     plan = Plan.from_xcom(plan_raw)
     with _session(bank) as session:
         chosen = _select(session, bank)
     directory_of = chosen.directory_of
     for path, why in sorted(chosen.refused.items()):
         log.warning("%s: %r: %s", bank.name, path, why)
-    files, too_large, older, newer = [], [], 0, 0
-    for f in chosen.files:
-        if f.mtime < plan.since.timestamp():
-            older += 1
-        elif not plan.covers(f.mtime):
-            newer += 1  # modified after this run's interval: the next run's
-        elif f.size > bank.max_file_size:
-            too_large.append(_pointer(f, directory_of[f.path]))
-        else:
-            files.append(_pointer(f, directory_of[f.path]))
+    screened = screen(chosen.files, since=plan.since.timestamp(), end=plan.end.timestamp(), max_size=bank.max_file_size)
+    files = [_pointer(f, directory_of[f.path]) for f in screened.files]
+    too_large = [_pointer(f, directory_of[f.path]) for f in screened.too_large]
+    older, newer = len(screened.older), len(screened.newer)
     if older:
         log.warning(
             "%s: %d matching file(s) modified before %s are outside this run's window; if they were never "
@@ -188,7 +184,7 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
 def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping[str, Any]) -> dict[str, Any]:
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
-    from plugins.bankgate_sftp import stability
+    from plugins.bankgate_sftp.choice import ready
     from plugins.bankgate_sftp.names import text
     from plugins.bankgate_sftp.pull import sweep_partials
 
@@ -198,20 +194,13 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     candidates = [_remote(item) for item in listing["files"]]
     directory_of = {_remote(item).path: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]
-    done = set() if plan.force else ledger.pulled(bank.name, candidates)
-    fresh = [f for f in candidates if f not in done]
-    previous, etag = ledger.observations(bank.name)
     with _session(bank) as session:
 
         def relist() -> list[RemoteFile]:
             return _select(session, bank).files
 
-        verdict = stability.check(
-            fresh, bank.stability, markers=markers, previous=previous, now=time.time(), relist=relist
-        )
-    if not ledger.save_observations(bank.name, verdict.observations, etag):
-        log.info("%s: stability observations were updated by a concurrent run; kept theirs", bank.name)
-    waiting = {text(path): why for path, why in sorted(verdict.waiting.items())}
+        verdict = ready(ledger, bank, candidates, markers, force=plan.force, now=time.time(), relist=relist)
+    waiting = {text(path): why for path, why in verdict.waiting.items()}
     for path, reason in waiting.items():
         log.info("%s: waiting: %s (%s)", bank.name, path, reason)
     selected = []
@@ -221,8 +210,9 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
         item["marker"] = _pointer(found, directory_of[f.path]) if found else None
         selected.append(item)
     gone = gone_from_server(ledger, bank.name, plan, candidates + [_remote(i) for i in listing["too_large"]])
-    log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), len(done), len(waiting))
-    return {"selected": selected, "already_pulled": len(done), "waiting": waiting, "gone": gone}
+    done = len(verdict.already_pulled)
+    log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), done, len(waiting))
+    return {"selected": selected, "already_pulled": done, "waiting": waiting, "gone": gone}
 
 
 def gone_from_server(ledger: PullLedger, bank: str, plan: Plan, listed: Sequence[RemoteFile]) -> dict[str, str]:

@@ -24,7 +24,8 @@ from typing import Any
 from bankgate.banks import BankConfig
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp import post_pull, stability
+from plugins.bankgate_sftp import post_pull
+from plugins.bankgate_sftp.choice import ready, screen
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
 from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
 from plugins.bankgate_sftp.ledger import PullLedger
@@ -163,31 +164,19 @@ def pull_bank(
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
         chosen = select_remote(session.sftp, bank, key_prefix=prefix)
-        directory_of, data, markers = chosen.directory_of, chosen.files, chosen.markers
         report.refused.update(chosen.refused)
         for path, why in sorted(chosen.refused.items()):
             log.warning("%s: %r: %s", bank.name, path, why)
-        if select is not None:
-            chosen = {f: select(f) for f in data}
-            report.skipped += [Skipped(f, "not selected for this run") for f, keep in chosen.items() if not keep]
-            data = [f for f, keep in chosen.items() if keep]
-
-        done = set() if force else ledger.pulled(bank.name, data)
-        for f in sorted(done):
-            report.skipped.append(Skipped(f, "already pulled"))
-        fresh = [f for f in data if f not in done]
-
-        previous, etag = ledger.observations(bank.name)
+        screened = screen(chosen.files, select=select)
+        report.skipped += [Skipped(f, "not selected for this run") for f in screened.not_selected]
 
         def relist() -> list[RemoteFile]:
             return select_remote(session.sftp, bank, key_prefix=prefix).files
 
-        verdict = stability.check(fresh, bank.stability, markers=markers, previous=previous, now=moment, relist=relist)
-        if not ledger.save_observations(bank.name, verdict.observations, etag):
-            log.info("%s: observations were updated by a concurrent run; kept theirs", bank.name)
-        by_path = {f.path: f for f in fresh}
-        for path, reason in sorted(verdict.waiting.items()):
-            report.skipped.append(Skipped(by_path[path], reason))
+        verdict = ready(ledger, bank, screened.files, chosen.markers, force=force, now=moment, relist=relist)
+        report.skipped += [Skipped(f, "already pulled") for f in verdict.already_pulled]
+        by_path = {f.path: f for f in screened.files}
+        report.skipped += [Skipped(by_path[path], reason) for path, reason in verdict.waiting.items()]
 
     todo = verdict.ready
     if todo:
@@ -200,7 +189,7 @@ def pull_bank(
             ledger,
             todo,
             verdict.markers,
-            directory_of,
+            chosen.directory_of,
             report,
             force=force,
             day=folder_day,
