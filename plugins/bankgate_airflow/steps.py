@@ -1,14 +1,10 @@
 """The bank DAGs' task bodies: plain functions of the bank config and small JSON dicts.
 
 Everything that crosses a task boundary is a pointer (remote path, size, mtime, object key and
-URL, SHA-256), never file bytes. The transfer itself is the transfer core's
-(``plugins.bankgate_sftp``): ``connect``, ``list_files``, ``stability.check``, ``PullLedger``,
-``stages`` (``stage_file``, ``promote``, ``landed_from_record``), ``post_pull.apply``. One file
-goes through three tasks: ``transfer`` streams it into a temporary key, ``verify`` checks that
-copy and only then puts it on its final staging key and records the pull, ``post_pull`` acts on
-the remote file with the ``Landed`` rebuilt from that ledger record, so a delete or move cannot
-follow an unverified (or merely reported) landing, even though the processing pipeline may
-already have taken the staged object away.
+URL, SHA-256), never file bytes. What a run pulls and how is the transfer core's
+(``plugins.bankgate_sftp``), the same functions ``pull_bank`` calls: ``selection.select_remote``,
+``choice.screen`` and ``choice.ready``, and the per-file ``steps`` (the batch tasks in
+``batches``, which says how one file goes through transfer, verify and post-pull).
 
 Errors: a host key, credential or configuration problem fails the task at once, without
 retries (``AirflowFailException``); a dropped connection is raised as is, so Airflow retries
@@ -109,17 +105,9 @@ def _session(bank: BankConfig) -> Iterator[Any]:
 
 def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
     """(destination store, key prefix, pull ledger), as the core's ``pull_bank`` lays them out."""
-    from bankgate.store import open_url
-    from plugins.bankgate_sftp import PullLedger
+    from plugins.bankgate_sftp.pull import open_stores
 
-    store, prefix = open_url(bank.destination)
-    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    if bank.ledger:
-        ledger_store, ledger_prefix = open_url(bank.ledger)
-        ledger = PullLedger(ledger_store, ledger_prefix if ledger_prefix.endswith("/") else ledger_prefix + "/")
-    else:
-        ledger = PullLedger(store)
-    return store, prefix, ledger
+    return open_stores(bank, bank.destination)
 
 
 def _remote(item: Mapping[str, Any]) -> RemoteFile:

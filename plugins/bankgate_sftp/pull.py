@@ -3,7 +3,7 @@ post-pull action -> record. What an Airflow task (or the CLI) calls; no Airflow 
 
 The run fails as a whole (raises) only when the server cannot be trusted or entered: an
 unknown or changed host key, refused credentials. Anything that goes wrong with one file is
-reported for that file, and the others go on.
+reported for that file, and the others go on (the policy is ``steps``'s).
 
 Files are transferred by a thread pool (``concurrency`` workers), each with its own SSH
 connection, so thousands of small files overlap their round trips while a big file keeps one
@@ -24,15 +24,15 @@ from typing import Any
 from bankgate.banks import BankConfig
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp import post_pull
 from plugins.bankgate_sftp.choice import ready, screen
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
-from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
+from plugins.bankgate_sftp.errors import AuthError, HostKeyError
 from plugins.bankgate_sftp.ledger import PullLedger
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.names import destination_key
 from plugins.bankgate_sftp.selection import select_remote
-from plugins.bankgate_sftp.transfer import META_BANK, pull_file
+from plugins.bankgate_sftp.steps import Claimed, Failed, Skipped, act, claimed
+from plugins.bankgate_sftp.transfer import META_BANK, Landed, pull_file
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +50,6 @@ class Pulled:
     seconds: float
     post_pull: str
     duplicate_of: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Skipped:
-    remote: RemoteFile
-    reason: str
-
-
-@dataclass(frozen=True)
-class Failed:
-    remote: RemoteFile
-    error: str
-    retryable: bool
 
 
 @dataclass
@@ -113,6 +100,18 @@ def _as_epoch(value: float | datetime | None) -> float:
     return float(value)
 
 
+def open_stores(
+    bank: BankConfig, store_url: str, open_store: StoreOpener = open_url
+) -> tuple[ObjectStore, str, PullLedger]:
+    """(destination store, key prefix ending in ``/``, the bank's pull ledger): in the bank's
+    ``ledger`` URL when it has one, else beside the staged files."""
+    store, prefix = open_store(store_url)
+    if not bank.ledger:
+        return store, _prefix(prefix), PullLedger(store)
+    ledger_store, ledger_prefix = open_store(bank.ledger)
+    return store, _prefix(prefix), PullLedger(ledger_store, _prefix(ledger_prefix))
+
+
 def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
     """Remove the temporary uploads under ``prefix`` older than ``older_than`` seconds: what a
     run that died between its transfer and its verify left behind (its claim on the file has
@@ -153,13 +152,7 @@ def pull_bank(
     moment = _as_epoch(now)
     folder_day = _as_date(day)
     report = PullReport(bank.name, started)
-    store, prefix = open_store(store_url)
-    prefix = _prefix(prefix)
-    if bank.ledger:
-        ledger_store, ledger_prefix = open_store(bank.ledger)
-        ledger = PullLedger(ledger_store, _prefix(ledger_prefix))
-    else:
-        ledger = PullLedger(store)
+    store, prefix, ledger = open_stores(bank, store_url, open_store)
     partials = f"{_prefix(bank.partial_prefix)}{bank.name}/"
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
@@ -236,13 +229,11 @@ def _transfer_all(
     def one(remote: RemoteFile) -> Pulled | Skipped | Failed:
         if abort.is_set():
             return Skipped(remote, "run aborted")
-        claim = ledger.claim(bank.name, remote, force=force)
-        if claim.claim is None:
-            return Skipped(remote, claim.reason)
-        try:
+
+        def land() -> tuple[SftpSession, Landed]:
             worker = session()
             key = destination_key(prefix, remote, directory_of[remote.path], day)
-            landed = pull_file(
+            return worker, pull_file(
                 worker,
                 remote,
                 store,
@@ -255,26 +246,19 @@ def _transfer_all(
                 landing=bank.landing,
                 on_retry=on_retry,
             )
+
+        try:
+            held = claimed(ledger, bank, remote, land, force=force)
         except (HostKeyError, AuthError):
-            ledger.release(claim.claim)
             abort.set()
             raise
-        except RemoteChanged as error:
-            ledger.release(claim.claim)
-            return Skipped(remote, f"changed while being pulled: {error}")
-        except Exception as error:
-            ledger.release(claim.claim)
-            log.error("%s: pulling %s failed: %s", bank.name, remote.text, error)
-            return Failed(remote, f"{type(error).__name__}: {error}", is_retryable(error))
+        if not isinstance(held, Claimed):
+            return held
+        worker, landed = held.value
         # Only a verified Landed reaches here; the action re-checks the file is unchanged.
-        found = markers.get(remote.path)
-        try:
-            outcome = post_pull.apply(worker, landed, bank.post_pull, markers=[found] if found else [])
-        except Exception as error:
-            log.error("%s: post-pull action on %s failed: %s", bank.name, remote.text, error)
-            outcome = f"error: {type(error).__name__}: {error}"
+        outcome = act(worker, bank, landed, markers.get(remote.path))
         record = ledger.record(
-            claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
+            held.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
         )
         if record.duplicate_of:
             log.warning(
