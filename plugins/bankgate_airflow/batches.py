@@ -116,6 +116,7 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
     from plugins.bankgate_sftp import AuthError, HostKeyError, destination_key
+    from plugins.bankgate_sftp.pull import partials_of
     from plugins.bankgate_sftp.stages import stage_file
     from plugins.bankgate_sftp.steps import Claimed, claimed
     from plugins.bankgate_sftp.transfer import META_BANK
@@ -131,7 +132,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
             metadata={META_BANK: bank.name},
             retries=bank.retries,
             backoff=bank.backoff,
-            partial_prefix=f"{bank.partial_prefix}{bank.name}/",
+            partial_prefix=partials_of(bank),
         )
 
     try:

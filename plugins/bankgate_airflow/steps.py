@@ -174,11 +174,11 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
     from plugins.bankgate_sftp.choice import ready
     from plugins.bankgate_sftp.names import text
-    from plugins.bankgate_sftp.pull import sweep_partials
+    from plugins.bankgate_sftp.pull import partials_of, sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
     store, _prefix, ledger = _stores(bank)
-    sweep_partials(store, f"{bank.partial_prefix}{bank.name}/", time.time())
+    sweep_partials(store, partials_of(bank), time.time())
     candidates = [_remote(item) for item in listing["files"]]
     directory_of = {_remote(item).path: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]

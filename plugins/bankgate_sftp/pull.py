@@ -112,6 +112,12 @@ def open_stores(
     return store, _prefix(prefix), PullLedger(ledger_store, _prefix(ledger_prefix))
 
 
+def partials_of(bank: BankConfig) -> str:
+    """The prefix of the bank's temporary uploads: below ``partial_prefix``, outside the staging
+    prefix the pipeline watches (see ``transfer``)."""
+    return f"{_prefix(bank.partial_prefix)}{bank.name}/"
+
+
 def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
     """Remove the temporary uploads under ``prefix`` older than ``older_than`` seconds: what a
     run that died between its transfer and its verify left behind (its claim on the file has
@@ -153,7 +159,7 @@ def pull_bank(
     folder_day = _as_date(day)
     report = PullReport(bank.name, started)
     store, prefix, ledger = open_stores(bank, store_url, open_store)
-    partials = f"{_prefix(bank.partial_prefix)}{bank.name}/"
+    partials = partials_of(bank)
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
         chosen = select_remote(session.sftp, bank, key_prefix=prefix)
