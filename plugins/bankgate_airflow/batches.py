@@ -116,7 +116,7 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
     from plugins.bankgate_sftp import AuthError, HostKeyError, destination_key
-    from plugins.bankgate_sftp.pull import partials_of
+    from plugins.bankgate_sftp.layout import partials_of
     from plugins.bankgate_sftp.stages import stage_file
     from plugins.bankgate_sftp.steps import Claimed, claimed
     from plugins.bankgate_sftp.transfer import META_BANK

@@ -105,7 +105,7 @@ def _session(bank: BankConfig) -> Iterator[Any]:
 
 def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
     """(destination store, key prefix, pull ledger), as the core's ``pull_bank`` lays them out."""
-    from plugins.bankgate_sftp.pull import open_stores
+    from plugins.bankgate_sftp.layout import open_stores
 
     return open_stores(bank, bank.destination)
 
@@ -123,12 +123,10 @@ def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
 
 def _select(session: Any, bank: BankConfig) -> Selection:
     """The bank's files as the core's ``pull_bank`` selects them: one selection function."""
-    from bankgate.store import split_url
+    from plugins.bankgate_sftp.layout import staging_prefix
     from plugins.bankgate_sftp.selection import select_remote
 
-    prefix = split_url(bank.destination)[2]
-    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    return select_remote(session.sftp, bank, key_prefix=prefix)
+    return select_remote(session.sftp, bank, key_prefix=staging_prefix(bank.destination))
 
 
 # -- tasks ----------------------------------------------------------------------------------------
@@ -173,8 +171,8 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
     from plugins.bankgate_sftp.choice import ready
+    from plugins.bankgate_sftp.layout import partials_of, sweep_partials
     from plugins.bankgate_sftp.names import text
-    from plugins.bankgate_sftp.pull import partials_of, sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
     store, _prefix, ledger = _stores(bank)

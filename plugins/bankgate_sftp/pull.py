@@ -27,6 +27,7 @@ from bankgate.store.base import ObjectStore
 from plugins.bankgate_sftp.choice import ready, screen
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
 from plugins.bankgate_sftp.errors import AuthError, HostKeyError
+from plugins.bankgate_sftp.layout import StoreOpener, open_stores, partials_of, sweep_partials
 from plugins.bankgate_sftp.ledger import PullLedger
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.names import destination_key
@@ -35,9 +36,6 @@ from plugins.bankgate_sftp.steps import Claimed, Failed, Skipped, act, claimed
 from plugins.bankgate_sftp.transfer import META_BANK, Landed, pull_file
 
 log = logging.getLogger(__name__)
-
-StoreOpener = Callable[[str], tuple[ObjectStore, str]]
-PARTIALS_STALE_AFTER = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -80,10 +78,6 @@ class PullReport:
         )
 
 
-def _prefix(prefix: str) -> str:
-    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
-
-
 def _as_date(value: date | datetime | str | None) -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
@@ -98,44 +92,6 @@ def _as_epoch(value: float | datetime | None) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
-
-
-def open_stores(
-    bank: BankConfig, store_url: str, open_store: StoreOpener = open_url
-) -> tuple[ObjectStore, str, PullLedger]:
-    """(destination store, key prefix ending in ``/``, the bank's pull ledger): in the bank's
-    ``ledger`` URL when it has one, else beside the staged files."""
-    store, prefix = open_store(store_url)
-    if not bank.ledger:
-        return store, _prefix(prefix), PullLedger(store)
-    ledger_store, ledger_prefix = open_store(bank.ledger)
-    return store, _prefix(prefix), PullLedger(ledger_store, _prefix(ledger_prefix))
-
-
-def partials_of(bank: BankConfig) -> str:
-    """The prefix of the bank's temporary uploads: below ``partial_prefix``, outside the staging
-    prefix the pipeline watches (see ``transfer``)."""
-    return f"{_prefix(bank.partial_prefix)}{bank.name}/"
-
-
-def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
-    """Remove the temporary uploads under ``prefix`` older than ``older_than`` seconds: what a
-    run that died between its transfer and its verify left behind (its claim on the file has
-    long expired and a later run pulled the file again). A day is far longer than any transfer
-    or verify takes, so nothing in use is touched; a staged copy swept before its verify ran
-    only means the file is pulled again. Returns how many were removed; never raises (a pull
-    does not fail over housekeeping; a bucket lifecycle rule on the prefix is the backstop)."""
-    removed = 0
-    try:
-        for info in store.list(prefix):
-            if info.modified_ns and now - info.modified_ns / 1e9 > older_than:
-                store.delete(info.key)
-                removed += 1
-    except Exception:
-        log.warning("could not sweep stale partial uploads under %s", prefix, exc_info=True)
-    if removed:
-        log.info("removed %d stale partial upload(s) under %s", removed, store.url_of(prefix))
-    return removed
 
 
 def pull_bank(
