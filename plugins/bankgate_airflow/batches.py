@@ -8,9 +8,10 @@ thousands of small files. So the selected files are grouped (:func:`make_batches
 at least as many batches as the bank may pull at once, so a few large files still go in
 parallel. Each step of a batch is one task instance with one SSH session.
 
-A file's failure is that file's: it is released in the pull ledger, reported with its reason,
-and the run fails at ``record``, while the rest of the batch goes on. Only what no file can
-get past (a host key, a credential, the configuration) fails the whole task.
+Each step runs the core's per-file step (``plugins.bankgate_sftp.steps``, where the per-file
+error policy lives) and only turns its typed result into the batch's XCom. A file's failure is
+that file's, and the run fails at ``record``, while the rest of the batch goes on; a host key
+or credential refusal fails the whole task without retries.
 
 The steps (see ``plugins.bankgate_sftp.stages``): ``transfer`` claims each file and streams it
 into a temporary key outside the watched prefix, hashing on the way; ``verify`` checks that copy
@@ -114,18 +115,16 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
-    from plugins.bankgate_sftp import AuthError, HostKeyError, RemoteChanged, destination_key
-    from plugins.bankgate_sftp.errors import is_retryable
+    from plugins.bankgate_sftp import AuthError, HostKeyError, destination_key
+    from plugins.bankgate_sftp.layout import partials_of
     from plugins.bankgate_sftp.stages import stage_file
+    from plugins.bankgate_sftp.steps import Claimed, claimed
     from plugins.bankgate_sftp.transfer import META_BANK
 
     remote = _remote(item)
-    claim = ledger.claim(bank.name, remote, force=bool(item.get("force")))
-    if claim.claim is None:
-        log.info("%s: %s not pulled: %s", bank.name, remote.text, claim.reason)
-        return _skipped(item, claim.reason)
-    try:
-        staged = stage_file(
+
+    def stage() -> Any:
+        return stage_file(
             session,
             remote,
             store,
@@ -133,27 +132,25 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
             metadata={META_BANK: bank.name},
             retries=bank.retries,
             backoff=bank.backoff,
-            partial_prefix=f"{bank.partial_prefix}{bank.name}/",
+            partial_prefix=partials_of(bank),
         )
-    except RemoteChanged as exc:
-        ledger.release(claim.claim)
-        log.warning("%s: %s changed while pulled; left for the next run (%s)", bank.name, remote.text, exc)
-        return _skipped(item, f"changed while being pulled: {exc}")
+
+    try:
+        held = claimed(ledger, bank, remote, stage, force=bool(item.get("force")))
     except (HostKeyError, AuthError) as exc:
-        ledger.release(claim.claim)
         _fail(f"bank {bank.name}: {exc}")
-    except Exception as exc:
-        ledger.release(claim.claim)
-        if not is_retryable(exc, transport_alive=session.alive) and not isinstance(exc, OSError):
-            raise  # not a transfer error (a bug, a store outage): fail the task, Airflow retries it
-        why = f"{type(exc).__name__}: {exc}"
-        log.error("%s: pulling %s failed: %s; the next run tries again", bank.name, remote.text, why)
-        return _failed(item, why)
-    except BaseException:
-        ledger.release(claim.claim)
-        raise
+    if not isinstance(held, Claimed):
+        return _serialised(item, held)
+    staged = held.value
     log.info("%s: %s streamed into %s (%d bytes)", bank.name, remote.text, staged.temp_key, staged.size)
-    return {**item, "staged": staged.to_xcom(), "claim": {"key": claim.claim.key, "etag": claim.claim.etag}}
+    return {**item, "staged": staged.to_xcom(), "claim": {"key": held.claim.key, "etag": held.claim.etag}}
+
+
+def _serialised(item: Mapping[str, Any], result: Any) -> dict[str, Any]:
+    """A core step's ``Skipped`` or ``Failed`` as the batch's per-file XCom."""
+    from plugins.bankgate_sftp.steps import Skipped
+
+    return _skipped(item, result.reason) if isinstance(result, Skipped) else _failed(item, result.error)
 
 
 def _claim(bank: BankConfig, result: Mapping[str, Any]) -> Any:
@@ -174,37 +171,14 @@ def verify(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[str, Any]) -> dict[str, Any]:
-    from plugins.bankgate_sftp import RemoteChanged, VerificationFailed
-    from plugins.bankgate_sftp.stages import Staged, discard, promote
+    from plugins.bankgate_sftp.stages import Staged
+    from plugins.bankgate_sftp.steps import Verified, verify_staged
 
     staged = Staged.from_xcom(transferred["staged"])
-    remote = staged.remote
-    claim = _claim(bank, transferred)
-    if store.info(staged.temp_key) is None:  # gone: promoted by an earlier try of this task?
-        done = ledger.get(bank.name, remote)
-        if done is not None and done.sha256 == staged.sha256:
-            log.info("%s: %s was verified and recorded by an earlier try", bank.name, remote.text)
-            return _verified(transferred, done.key, done.url, done.size, done.sha256, done.duplicate_of)
-    try:
-        landed = promote(store, staged, verify=bank.verify)
-    except RemoteChanged as exc:  # the staged copy is gone: the next run pulls the file again
-        ledger.release(claim)
-        return _skipped(transferred, str(exc))
-    except VerificationFailed as exc:
-        ledger.release(claim)
-        discard(store, staged)
-        log.error("%s: %s: %s", bank.name, remote.text, exc)
-        return _failed(transferred, f"{exc}; nothing was done on the server, the next run pulls it again")
-    record = ledger.record(
-        claim,
-        sha256=landed.sha256,
-        key=landed.key,
-        url=landed.url,
-        post_pull="pending",
-        forced=bool(transferred.get("force")),
-    )
-    log.info("%s: %s verified and landed at %s", bank.name, remote.text, landed.url)
-    return _verified(transferred, landed.key, landed.url, landed.size, landed.sha256, record.duplicate_of)
+    done = verify_staged(store, ledger, bank, staged, _claim(bank, transferred), force=bool(transferred.get("force")))
+    if not isinstance(done, Verified):
+        return _serialised(transferred, done)
+    return _verified(transferred, done.key, done.url, done.size, done.sha256, done.duplicate_of)
 
 
 def _verified(
@@ -231,22 +205,12 @@ def post_pull(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _post_pull_one(bank: BankConfig, session: Any, ledger: Any, verified: Mapping[str, Any]) -> dict[str, Any]:
-    from plugins.bankgate_sftp import post_pull as actions
-    from plugins.bankgate_sftp.stages import landed_from_record
+    from plugins.bankgate_sftp.steps import Failed, act_on_record
 
-    remote = _remote(verified)
-    record = ledger.get(bank.name, remote)
-    if record is None or record.sha256 != verified["sha256"]:
-        log.error("%s: no verified pull of %s in the ledger; nothing done on the server", bank.name, remote.text)
-        return _failed(verified, f"no verified pull of {remote.text} in the ledger; nothing done on the server")
-    landed = landed_from_record(record)
-    marker = [_remote(verified["marker"])] if verified.get("marker") else []
-    try:
-        outcome = actions.apply(session, landed, bank.post_pull, markers=marker)
-    except Exception as exc:
-        outcome = f"error: {type(exc).__name__}: {exc}"
-        log.error("%s: post-pull action on %s failed: %s", bank.name, remote.text, exc)
-    ledger.set_post_pull(bank.name, remote, outcome)
+    marker = _remote(verified["marker"]) if verified.get("marker") else None
+    outcome = act_on_record(session, bank, ledger, _remote(verified), verified["sha256"], marker)
+    if isinstance(outcome, Failed):
+        return _serialised(verified, outcome)
     return {**verified, "post_pull": outcome}
 
 

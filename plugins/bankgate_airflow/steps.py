@@ -1,14 +1,10 @@
 """The bank DAGs' task bodies: plain functions of the bank config and small JSON dicts.
 
 Everything that crosses a task boundary is a pointer (remote path, size, mtime, object key and
-URL, SHA-256), never file bytes. The transfer itself is the transfer core's
-(``plugins.bankgate_sftp``): ``connect``, ``list_files``, ``stability.check``, ``PullLedger``,
-``stages`` (``stage_file``, ``promote``, ``landed_from_record``), ``post_pull.apply``. One file
-goes through three tasks: ``transfer`` streams it into a temporary key, ``verify`` checks that
-copy and only then puts it on its final staging key and records the pull, ``post_pull`` acts on
-the remote file with the ``Landed`` rebuilt from that ledger record, so a delete or move cannot
-follow an unverified (or merely reported) landing, even though the processing pipeline may
-already have taken the staged object away.
+URL, SHA-256), never file bytes. What a run pulls and how is the transfer core's
+(``plugins.bankgate_sftp``), the same functions ``pull_bank`` calls: ``selection.select_remote``,
+``choice.screen`` and ``choice.ready``, and the per-file ``steps`` (the batch tasks in
+``batches``, which says how one file goes through transfer, verify and post-pull).
 
 Errors: a host key, credential or configuration problem fails the task at once, without
 retries (``AirflowFailException``); a dropped connection is raised as is, so Airflow retries
@@ -109,17 +105,9 @@ def _session(bank: BankConfig) -> Iterator[Any]:
 
 def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
     """(destination store, key prefix, pull ledger), as the core's ``pull_bank`` lays them out."""
-    from bankgate.store import open_url
-    from plugins.bankgate_sftp import PullLedger
+    from plugins.bankgate_sftp.layout import open_stores
 
-    store, prefix = open_url(bank.destination)
-    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    if bank.ledger:
-        ledger_store, ledger_prefix = open_url(bank.ledger)
-        ledger = PullLedger(ledger_store, ledger_prefix if ledger_prefix.endswith("/") else ledger_prefix + "/")
-    else:
-        ledger = PullLedger(store)
-    return store, prefix, ledger
+    return open_stores(bank, bank.destination)
 
 
 def _remote(item: Mapping[str, Any]) -> RemoteFile:
@@ -135,12 +123,10 @@ def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
 
 def _select(session: Any, bank: BankConfig) -> Selection:
     """The bank's files as the core's ``pull_bank`` selects them: one selection function."""
-    from bankgate.store import split_url
+    from plugins.bankgate_sftp.layout import staging_prefix
     from plugins.bankgate_sftp.selection import select_remote
 
-    prefix = split_url(bank.destination)[2]
-    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    return select_remote(session.sftp, bank, key_prefix=prefix)
+    return select_remote(session.sftp, bank, key_prefix=staging_prefix(bank.destination))
 
 
 # -- tasks ----------------------------------------------------------------------------------------
@@ -150,22 +136,18 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     """Matching files modified in the plan's window (and their done markers), as the one
     selection (``selection.select_remote``) finds them. Files over the bank's size limit, and
     names that cannot be used safely (``refused``), are reported, not pulled."""
+    from plugins.bankgate_sftp.choice import screen
+
     plan = Plan.from_xcom(plan_raw)
     with _session(bank) as session:
         chosen = _select(session, bank)
     directory_of = chosen.directory_of
     for path, why in sorted(chosen.refused.items()):
         log.warning("%s: %r: %s", bank.name, path, why)
-    files, too_large, older, newer = [], [], 0, 0
-    for f in chosen.files:
-        if f.mtime < plan.since.timestamp():
-            older += 1
-        elif not plan.covers(f.mtime):
-            newer += 1  # modified after this run's interval: the next run's
-        elif f.size > bank.max_file_size:
-            too_large.append(_pointer(f, directory_of[f.path]))
-        else:
-            files.append(_pointer(f, directory_of[f.path]))
+    screened = screen(chosen.files, since=plan.since.timestamp(), end=plan.end.timestamp(), max_size=bank.max_file_size)
+    files = [_pointer(f, directory_of[f.path]) for f in screened.files]
+    too_large = [_pointer(f, directory_of[f.path]) for f in screened.too_large]
+    older, newer = len(screened.older), len(screened.newer)
     if older:
         log.warning(
             "%s: %d matching file(s) modified before %s are outside this run's window; if they were never "
@@ -188,30 +170,23 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
 def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping[str, Any]) -> dict[str, Any]:
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
-    from plugins.bankgate_sftp import stability
+    from plugins.bankgate_sftp.choice import ready
+    from plugins.bankgate_sftp.layout import partials_of, sweep_partials
     from plugins.bankgate_sftp.names import text
-    from plugins.bankgate_sftp.pull import sweep_partials
 
     plan = Plan.from_xcom(plan_raw)
     store, _prefix, ledger = _stores(bank)
-    sweep_partials(store, f"{bank.partial_prefix}{bank.name}/", time.time())
+    sweep_partials(store, partials_of(bank), time.time())
     candidates = [_remote(item) for item in listing["files"]]
     directory_of = {_remote(item).path: item["dir"] for item in listing["files"]}
     markers = [_remote(item) for item in listing["markers"]]
-    done = set() if plan.force else ledger.pulled(bank.name, candidates)
-    fresh = [f for f in candidates if f not in done]
-    previous, etag = ledger.observations(bank.name)
     with _session(bank) as session:
 
         def relist() -> list[RemoteFile]:
             return _select(session, bank).files
 
-        verdict = stability.check(
-            fresh, bank.stability, markers=markers, previous=previous, now=time.time(), relist=relist
-        )
-    if not ledger.save_observations(bank.name, verdict.observations, etag):
-        log.info("%s: stability observations were updated by a concurrent run; kept theirs", bank.name)
-    waiting = {text(path): why for path, why in sorted(verdict.waiting.items())}
+        verdict = ready(ledger, bank, candidates, markers, force=plan.force, now=time.time(), relist=relist)
+    waiting = {text(path): why for path, why in verdict.waiting.items()}
     for path, reason in waiting.items():
         log.info("%s: waiting: %s (%s)", bank.name, path, reason)
     selected = []
@@ -221,8 +196,9 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
         item["marker"] = _pointer(found, directory_of[f.path]) if found else None
         selected.append(item)
     gone = gone_from_server(ledger, bank.name, plan, candidates + [_remote(i) for i in listing["too_large"]])
-    log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), len(done), len(waiting))
-    return {"selected": selected, "already_pulled": len(done), "waiting": waiting, "gone": gone}
+    done = len(verdict.already_pulled)
+    log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), done, len(waiting))
+    return {"selected": selected, "already_pulled": done, "waiting": waiting, "gone": gone}
 
 
 def gone_from_server(ledger: PullLedger, bank: str, plan: Plan, listed: Sequence[RemoteFile]) -> dict[str, str]:

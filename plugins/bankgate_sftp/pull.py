@@ -3,7 +3,7 @@ post-pull action -> record. What an Airflow task (or the CLI) calls; no Airflow 
 
 The run fails as a whole (raises) only when the server cannot be trusted or entered: an
 unknown or changed host key, refused credentials. Anything that goes wrong with one file is
-reported for that file, and the others go on.
+reported for that file, and the others go on (the policy is ``steps``'s).
 
 Files are transferred by a thread pool (``concurrency`` workers), each with its own SSH
 connection, so thousands of small files overlap their round trips while a big file keeps one
@@ -24,19 +24,18 @@ from typing import Any
 from bankgate.banks import BankConfig
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp import post_pull, stability
+from plugins.bankgate_sftp.choice import ready, screen
 from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
-from plugins.bankgate_sftp.errors import AuthError, HostKeyError, RemoteChanged, is_retryable
+from plugins.bankgate_sftp.errors import AuthError, HostKeyError
+from plugins.bankgate_sftp.layout import StoreOpener, open_stores, partials_of, sweep_partials
 from plugins.bankgate_sftp.ledger import PullLedger
 from plugins.bankgate_sftp.listing import RemoteFile
 from plugins.bankgate_sftp.names import destination_key
 from plugins.bankgate_sftp.selection import select_remote
-from plugins.bankgate_sftp.transfer import META_BANK, pull_file
+from plugins.bankgate_sftp.steps import Claimed, Failed, Skipped, act, claimed
+from plugins.bankgate_sftp.transfer import META_BANK, Landed, pull_file
 
 log = logging.getLogger(__name__)
-
-StoreOpener = Callable[[str], tuple[ObjectStore, str]]
-PARTIALS_STALE_AFTER = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -49,19 +48,6 @@ class Pulled:
     seconds: float
     post_pull: str
     duplicate_of: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Skipped:
-    remote: RemoteFile
-    reason: str
-
-
-@dataclass(frozen=True)
-class Failed:
-    remote: RemoteFile
-    error: str
-    retryable: bool
 
 
 @dataclass
@@ -92,10 +78,6 @@ class PullReport:
         )
 
 
-def _prefix(prefix: str) -> str:
-    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
-
-
 def _as_date(value: date | datetime | str | None) -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
@@ -110,26 +92,6 @@ def _as_epoch(value: float | datetime | None) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
-
-
-def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
-    """Remove the temporary uploads under ``prefix`` older than ``older_than`` seconds: what a
-    run that died between its transfer and its verify left behind (its claim on the file has
-    long expired and a later run pulled the file again). A day is far longer than any transfer
-    or verify takes, so nothing in use is touched; a staged copy swept before its verify ran
-    only means the file is pulled again. Returns how many were removed; never raises (a pull
-    does not fail over housekeeping; a bucket lifecycle rule on the prefix is the backstop)."""
-    removed = 0
-    try:
-        for info in store.list(prefix):
-            if info.modified_ns and now - info.modified_ns / 1e9 > older_than:
-                store.delete(info.key)
-                removed += 1
-    except Exception:
-        log.warning("could not sweep stale partial uploads under %s", prefix, exc_info=True)
-    if removed:
-        log.info("removed %d stale partial upload(s) under %s", removed, store.url_of(prefix))
-    return removed
 
 
 def pull_bank(
@@ -152,42 +114,24 @@ def pull_bank(
     moment = _as_epoch(now)
     folder_day = _as_date(day)
     report = PullReport(bank.name, started)
-    store, prefix = open_store(store_url)
-    prefix = _prefix(prefix)
-    if bank.ledger:
-        ledger_store, ledger_prefix = open_store(bank.ledger)
-        ledger = PullLedger(ledger_store, _prefix(ledger_prefix))
-    else:
-        ledger = PullLedger(store)
-    partials = f"{_prefix(bank.partial_prefix)}{bank.name}/"
+    store, prefix, ledger = open_stores(bank, store_url, open_store)
+    partials = partials_of(bank)
 
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
         chosen = select_remote(session.sftp, bank, key_prefix=prefix)
-        directory_of, data, markers = chosen.directory_of, chosen.files, chosen.markers
         report.refused.update(chosen.refused)
         for path, why in sorted(chosen.refused.items()):
             log.warning("%s: %r: %s", bank.name, path, why)
-        if select is not None:
-            chosen = {f: select(f) for f in data}
-            report.skipped += [Skipped(f, "not selected for this run") for f, keep in chosen.items() if not keep]
-            data = [f for f, keep in chosen.items() if keep]
-
-        done = set() if force else ledger.pulled(bank.name, data)
-        for f in sorted(done):
-            report.skipped.append(Skipped(f, "already pulled"))
-        fresh = [f for f in data if f not in done]
-
-        previous, etag = ledger.observations(bank.name)
+        screened = screen(chosen.files, select=select)
+        report.skipped += [Skipped(f, "not selected for this run") for f in screened.not_selected]
 
         def relist() -> list[RemoteFile]:
             return select_remote(session.sftp, bank, key_prefix=prefix).files
 
-        verdict = stability.check(fresh, bank.stability, markers=markers, previous=previous, now=moment, relist=relist)
-        if not ledger.save_observations(bank.name, verdict.observations, etag):
-            log.info("%s: observations were updated by a concurrent run; kept theirs", bank.name)
-        by_path = {f.path: f for f in fresh}
-        for path, reason in sorted(verdict.waiting.items()):
-            report.skipped.append(Skipped(by_path[path], reason))
+        verdict = ready(ledger, bank, screened.files, chosen.markers, force=force, now=moment, relist=relist)
+        report.skipped += [Skipped(f, "already pulled") for f in verdict.already_pulled]
+        by_path = {f.path: f for f in screened.files}
+        report.skipped += [Skipped(by_path[path], reason) for path, reason in verdict.waiting.items()]
 
     todo = verdict.ready
     if todo:
@@ -200,7 +144,7 @@ def pull_bank(
             ledger,
             todo,
             verdict.markers,
-            directory_of,
+            chosen.directory_of,
             report,
             force=force,
             day=folder_day,
@@ -247,13 +191,11 @@ def _transfer_all(
     def one(remote: RemoteFile) -> Pulled | Skipped | Failed:
         if abort.is_set():
             return Skipped(remote, "run aborted")
-        claim = ledger.claim(bank.name, remote, force=force)
-        if claim.claim is None:
-            return Skipped(remote, claim.reason)
-        try:
+
+        def land() -> tuple[SftpSession, Landed]:
             worker = session()
             key = destination_key(prefix, remote, directory_of[remote.path], day)
-            landed = pull_file(
+            return worker, pull_file(
                 worker,
                 remote,
                 store,
@@ -266,26 +208,19 @@ def _transfer_all(
                 landing=bank.landing,
                 on_retry=on_retry,
             )
+
+        try:
+            held = claimed(ledger, bank, remote, land, force=force)
         except (HostKeyError, AuthError):
-            ledger.release(claim.claim)
             abort.set()
             raise
-        except RemoteChanged as error:
-            ledger.release(claim.claim)
-            return Skipped(remote, f"changed while being pulled: {error}")
-        except Exception as error:
-            ledger.release(claim.claim)
-            log.error("%s: pulling %s failed: %s", bank.name, remote.text, error)
-            return Failed(remote, f"{type(error).__name__}: {error}", is_retryable(error))
+        if not isinstance(held, Claimed):
+            return held
+        worker, landed = held.value
         # Only a verified Landed reaches here; the action re-checks the file is unchanged.
-        found = markers.get(remote.path)
-        try:
-            outcome = post_pull.apply(worker, landed, bank.post_pull, markers=[found] if found else [])
-        except Exception as error:
-            log.error("%s: post-pull action on %s failed: %s", bank.name, remote.text, error)
-            outcome = f"error: {type(error).__name__}: {error}"
+        outcome = act(worker, bank, landed, markers.get(remote.path))
         record = ledger.record(
-            claim.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
+            held.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
         )
         if record.duplicate_of:
             log.warning(

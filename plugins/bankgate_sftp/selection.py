@@ -6,8 +6,8 @@ the directory only; e.g. 1 for dated folders such as ``/outbound/2026-03-04/``).
 are set aside; every other file is matched against the bank's patterns by :func:`matches`;
 a matching file whose name cannot make a safe staging key (``names.destination_key``: no
 ``..``, no absolute path or drive, no control character, the key within 1,024 bytes) is
-refused with the reason, never pulled, and reported by the run. Stability, the ledger and the
-run's window come after, and are the caller's.
+refused with the reason, never pulled, and reported by the run. The run's window, the ledger
+and stability come after, in ``choice``.
 """
 
 from __future__ import annotations

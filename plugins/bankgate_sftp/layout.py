@@ -1,0 +1,79 @@
+"""Where a bank's files go in the object stores: the staging prefix, the pull ledger (in the
+bank's ``ledger`` URL, or beside the staged files), and the partial uploads outside the staging
+prefix, with their sweep. One layout for ``pull_bank`` and the DAG tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bankgate.banks import BankConfig
+from bankgate.store import open_url, split_url
+from bankgate.store.base import ObjectStore
+from plugins.bankgate_sftp.ledger import PullLedger
+
+log = logging.getLogger(__name__)
+
+StoreOpener = Callable[[str], tuple[ObjectStore, str]]
+PARTIALS_STALE_AFTER = 24 * 3600
+
+
+def with_slash(prefix: str) -> str:
+    """A key prefix as a folder: ``a/b`` -> ``a/b/`` (empty stays empty)."""
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def open_stores(
+    bank: BankConfig, store_url: str, open_store: StoreOpener = open_url
+) -> tuple[ObjectStore, str, PullLedger]:
+    """(destination store, key prefix ending in ``/``, the bank's pull ledger): in the bank's
+    ``ledger`` URL when it has one, else beside the staged files."""
+    store, prefix = open_store(store_url)
+    if not bank.ledger:
+        return store, with_slash(prefix), PullLedger(store)
+    ledger_store, ledger_prefix = open_store(bank.ledger)
+    return store, with_slash(prefix), PullLedger(ledger_store, with_slash(ledger_prefix))
+
+
+def partials_of(bank: BankConfig) -> str:
+    """The prefix of the bank's temporary uploads: below ``partial_prefix``, outside the staging
+    prefix the pipeline watches (see ``transfer``)."""
+    return f"{with_slash(bank.partial_prefix)}{bank.name}/"
+
+
+def sweep_partials(store: ObjectStore, prefix: str, now: float, *, older_than: float = PARTIALS_STALE_AFTER) -> int:
+    """Remove the temporary uploads under ``prefix`` older than ``older_than`` seconds: what a
+    run that died between its transfer and its verify left behind (its claim on the file has
+    long expired and a later run pulled the file again). A day is far longer than any transfer
+    or verify takes, so nothing in use is touched; a staged copy swept before its verify ran
+    only means the file is pulled again. Returns how many were removed; never raises (a pull
+    does not fail over housekeeping; a bucket lifecycle rule on the prefix is the backstop)."""
+    removed = 0
+    try:
+        for info in store.list(prefix):
+            if info.modified_ns and now - info.modified_ns / 1e9 > older_than:
+                store.delete(info.key)
+                removed += 1
+    except Exception:
+        log.warning("could not sweep stale partial uploads under %s", prefix, exc_info=True)
+    if removed:
+        log.info("removed %d stale partial upload(s) under %s", removed, store.url_of(prefix))
+    return removed
+
+
+def staging_prefix(url: str) -> str:
+    """The key prefix of a destination URL, without opening its store (a name's safety check
+    counts it toward the key's length)."""
+    return with_slash(split_url(url)[2])
+
+
+__all__ = [
+    "PARTIALS_STALE_AFTER",
+    "StoreOpener",
+    "open_stores",
+    "partials_of",
+    "staging_prefix",
+    "sweep_partials",
+    "with_slash",
+]
