@@ -270,11 +270,40 @@ def test_problems_are_caught_with_line_record_and_field(filename, expected):
     assert len(records) == len(data.splitlines()) - unknown
 
 
+# -- real lockbox files: variants the shipped layout accepts ---------------------------------
+
+LOCKBOX_VARIANTS = (
+    "bai-lockbox-variant-batches-from-zero.txt",
+    "bai-lockbox-variant-empty-lockbox.txt",
+)
+
+
+def _variant(filename: str) -> tuple[list, FixedWidthParser]:
+    """A lockbox variant read strictly: it must parse with no problem at all."""
+    records, parser = parse((DATA / filename).read_bytes(), "bai-lockbox")
+    assert parser.problems == []
+    return records, parser
+
+
+def test_lockbox_batch_numbers_may_start_at_zero():
+    records, _ = _variant("bai-lockbox-variant-batches-from-zero.txt")
+    assert [r.batch_number for r in by_kind(records, "batch_header")] == [0, 1]
+    assert {r.batch_number for r in by_kind(records, "detail")} == {0, 1}
+
+
+def test_lockbox_may_hold_an_empty_lockbox():
+    records, parser = _variant("bai-lockbox-variant-empty-lockbox.txt")
+    empty = by_kind(records, "lockbox_total")[-1]
+    assert (empty.lockbox_number, empty.item_count, empty.lockbox_amount) == ("0052118", 0, 0)
+    assert parser.summary.records["detail"] == 5
+
+
 def test_every_test_data_file_is_used():
     used = {c[0] for c in CAUGHT} | {
         "transaction-detail-short-crlf-lines.txt",
         "transaction-detail-no-line-breaks.txt",
         "bai-lockbox-detail-after-batch-total.txt",  # test_record_order
+        *LOCKBOX_VARIANTS,
     }
     assert {p.name for p in DATA.iterdir()} == used
 
