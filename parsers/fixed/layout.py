@@ -11,6 +11,7 @@ The schema in brief (see ``layouts/*.toml`` for complete, commented examples)::
     name = "positive-pay"                 # [a-z0-9][a-z0-9_.-]*; the parser format is "fixed:<name>"
     description = "..."
     record_length = 100
+    record_length_mode = "pad"            # or "exact", "at_least", ["pad", "at_least"] (below)
     encoding = "ascii"                    # or "ebcdic" (code page 037); default ascii
     discriminator = { start = 1, length = 1 }    # where the record type code is (default: 1, code length)
     signature = { pattern = '^H\\d{9}' }         # regex the first record must match (detection);
@@ -45,6 +46,13 @@ required, blank_ok, value, pattern, sign ("leading", "trailing", "overpunch"), d
 (amount, default 2; values stay integers in those units), choices (text/digits), description,
 and ``end`` (inclusive) instead of ``length``. A count/sum tally is compared at every record
 of the ``against`` type; a match compares each ``of`` record with the latest ``against`` one.
+
+``record_length_mode`` says how strictly a line must be ``record_length`` long: "pad" (the
+default) pads a shorter line with spaces (trailing spaces stripped in transit) and lets a longer
+one carry trailing spaces; "at_least" ignores whatever a longer line holds past the record
+length (data a bank appends; such a line is never split into several records), and a shorter
+line is an error; ``["pad", "at_least"]`` allows both; "exact" makes every other length an
+error. Length errors are ``fixed.file.record_length``.
 """
 
 from __future__ import annotations
@@ -60,8 +68,10 @@ from typing import Any
 import numpy as np
 
 from parsers.fields import EMITTED, Field, Kind, Layout
+from parsers.lines import PAD, LengthMode
 
 ENCODINGS = ("ascii", "ebcdic")
+LENGTH_MODES = ("exact", "pad", "at_least")
 
 FIELD_TYPES = {
     "text": Kind.TEXT,
@@ -83,6 +93,7 @@ _TOP_KEYS = {
     "name",
     "description",
     "record_length",
+    "record_length_mode",
     "encoding",
     "discriminator",
     "signature",
@@ -195,10 +206,12 @@ class FixedLayout:
         checks: Sequence[Check],
         signature: re.Pattern[str] | None,
         source: str,
+        length_mode: LengthMode = PAD,
     ) -> None:
         self.name = name
         self.description = description
         self.length = length
+        self.length_mode = length_mode
         self.encoding = encoding
         self.discriminator = discriminator
         self.records = tuple(records)
@@ -252,8 +265,8 @@ class FixedLayout:
     def matches(self, head: bytes) -> bool:
         """Whether ``head`` (the first bytes of a file) looks like a file of this layout.
 
-        The first record must have this layout's length (a line may be shorter when trailing
-        spaces were stripped, never longer), start with a record type the file may start
+        The first record must have this layout's length (a line may be shorter or longer as
+        the layout's ``record_length_mode`` allows), start with a record type the file may start
         with, and match the signature pattern; without line breaks, the second record's code
         must be known too. A layout without a signature never matches.
         """
@@ -265,10 +278,13 @@ class FixedLayout:
         breaks = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
         if breaks:
             first = data[: min(breaks)]
+            mode = self.length_mode
             if len(first) > size:
-                if first[size:].strip(b" "):
+                if not mode.at_least and (first[size:].strip(b" ") or not mode.pad):
                     return False
                 first = first[:size]
+            elif len(first) < size and not mode.pad:
+                return False
             first = first.ljust(size)
         else:
             if len(data) < size:
@@ -390,6 +406,7 @@ class _Loader:
         length = self.get(data, "record_length", int)
         if not 1 <= length <= 32760:
             raise self.error(f"record_length must be between 1 and 32760, got {length}")
+        length_mode = self.length_mode(data)
         encoding = self.get(data, "encoding", str, "ascii").lower()
         if encoding not in ENCODINGS:
             raise self.error(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
@@ -452,7 +469,20 @@ class _Loader:
             checks=checks,
             signature=signature,
             source=self.source,
+            length_mode=length_mode,
         )
+
+    def length_mode(self, data: Mapping[str, Any]) -> LengthMode:
+        """``record_length_mode``: one of ``LENGTH_MODES``, or a list of "pad" and "at_least"."""
+        value = self.get(data, "record_length_mode", (str, list), "pad")
+        modes = [value] if isinstance(value, str) else value
+        allowed = ("pad", "at_least") if isinstance(value, list) else LENGTH_MODES
+        if not modes or not all(isinstance(m, str) and m in allowed for m in modes):
+            raise self.error(
+                f"record_length_mode must be one of {', '.join(map(repr, LENGTH_MODES))} "
+                f"or a list of 'pad' and 'at_least', got {value!r}"
+            )
+        return LengthMode(pad="pad" in modes, at_least="at_least" in modes)
 
     def record_names(self, value: Any, key: str, by_name: Mapping[str, RecordType]) -> list[str]:
         names = self.names(value, key)

@@ -82,7 +82,8 @@ class FixedWidthParser(FileParser):
         layout = self.layout
         reader = _Reader(layout, self.log, self.summary.records)
         rules = _Rules(layout, self.log, self.summary.totals)
-        blocks = iter_blocks(self.stream, layout.length, self.log, translate=layout.translate(self.encoding))
+        translate = layout.translate(self.encoding)
+        blocks = iter_blocks(self.stream, layout.length, self.log, translate=translate, mode=layout.length_mode)
         for block in blocks:
             records, types = reader.decode(block)
             rules.feed(records, types)

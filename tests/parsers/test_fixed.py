@@ -30,6 +30,7 @@ from parsers.problems import ParseError, ProblemLog
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "fixed"
 DATA = ROOT / "tests" / "data" / "fixed"
+SHIPPED_LAYOUTS = ROOT / "parsers" / "fixed" / "layouts"
 SHIPPED = ("bai-lockbox", "positive-pay", "transaction-detail")
 
 
@@ -275,6 +276,7 @@ def test_problems_are_caught_with_line_record_and_field(filename, expected):
 LOCKBOX_VARIANTS = (
     "bai-lockbox-variant-batches-from-zero.txt",
     "bai-lockbox-variant-empty-lockbox.txt",
+    "bai-lockbox-variant-trailing-data.txt",
 )
 
 
@@ -296,6 +298,56 @@ def test_lockbox_may_hold_an_empty_lockbox():
     empty = by_kind(records, "lockbox_total")[-1]
     assert (empty.lockbox_number, empty.item_count, empty.lockbox_amount) == ("0052118", 0, 0)
     assert parser.summary.records["detail"] == 5
+
+
+def test_lockbox_records_may_carry_trailing_data():
+    expected, _ = parse(sample("bai-lockbox"), "bai-lockbox")
+    records, _ = _variant("bai-lockbox-variant-trailing-data.txt")
+    assert _values(records) == _values(expected)
+    assert [r.line for r in records] == [r.line for r in expected]
+    assert match_layout((DATA / "bai-lockbox-variant-trailing-data.txt").read_bytes()) == "bai-lockbox"
+
+
+def _lockbox_with_mode(tmp_path: Path, mode: str) -> Path:
+    """The shipped lockbox layout with another ``record_length_mode``."""
+    text = (SHIPPED_LAYOUTS / "bai-lockbox.toml").read_text()
+    old = 'record_length_mode = ["pad", "at_least"]'
+    assert text.count(old) == 1
+    path = tmp_path / "bai-lockbox.toml"
+    path.write_text(text.replace(old, f"record_length_mode = {mode}"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "short", "long", "spaces"),
+    [
+        ('"exact"', False, False, False),
+        ('"pad"', True, False, True),
+        ('"at_least"', False, True, True),
+        ('["pad", "at_least"]', True, True, True),
+    ],
+)
+def test_record_length_mode(tmp_path, mode, short, long, spaces):
+    """Which lines of another length than the record's each mode accepts (True: no problem)."""
+    layout = _lockbox_with_mode(tmp_path, mode)
+    lines = sample("bai-lockbox").splitlines()
+    variants = {
+        "short": b"\n".join(line.rstrip() for line in lines),
+        "long": (DATA / "bai-lockbox-variant-trailing-data.txt").read_bytes(),
+        "spaces": b"\n".join(line + b"   " for line in lines),
+    }
+    for what, accepted in (("short", short), ("long", long), ("spaces", spaces)):
+        _, parser = parse(variants[what], layout, lenient=True)
+        codes = {p.code for p in parser.problems}
+        assert (not codes) == accepted, (mode, what, codes)
+        if not accepted and what != "long":  # a long first line of data reads as "no line breaks"
+            assert codes == {"fixed.file.record_length"}, (mode, what)
+    if not short:
+        _, parser = parse(variants["short"], layout, lenient=True)
+        first = parser.problems[0]
+        assert (first.line, first.record, first.field) == (1, "file", None)
+        expected = "at least 80" if long else "80"
+        assert first.message == f"line is {len(lines[0].rstrip())} characters long, expected {expected}"
 
 
 def test_every_test_data_file_is_used():
@@ -782,6 +834,17 @@ BAD_LAYOUTS = [
         "record 'file_trailer': no field holds the record type code (positions 1-2)",
     ),
     ("description = ", "description == ", "is not valid TOML"),
+    (
+        "record_length = 48",
+        'record_length = 48\nrecord_length_mode = "atleast"',
+        "record_length_mode must be one of 'exact', 'pad', 'at_least' or a list of 'pad' and 'at_least', got 'atleast'",
+    ),
+    (
+        "record_length = 48",
+        'record_length = 48\nrecord_length_mode = ["exact", "pad"]',
+        "record_length_mode must be one of",
+    ),
+    ("record_length = 48", "record_length = 48\nrecord_length_mode = 80", "'record_length_mode' must be a string or"),
 ]
 
 
@@ -848,7 +911,8 @@ def test_match_layout_is_not_fooled():
     assert match_layout(b"") is None
     assert match_layout(b"%PDF-1.7\n") is None
     lockbox = sample("bai-lockbox")
-    assert match_layout(lockbox.replace(b"\n", b"X\n", 1)) is None  # 81-character first line
+    pay = sample("positive-pay")
+    assert match_layout(pay.replace(b"\n", b"X\n", 1)) is None  # 101 characters; "pad" allows no data past 100
     assert match_layout(lockbox[81:]) is None  # starts with the service record
     assert match_layout(lockbox.decode().encode("cp037")) is None  # EBCDIC, and no EBCDIC layout
     # The lockbox header starts like a NACHA header; positions 34-40 tell them apart.
