@@ -30,15 +30,24 @@ The schema in brief (see ``layouts/*.toml`` for complete, commented examples)::
     ]
 
     [[checks]]
-    kind = "sum"                          # count | sum | match
-    of = "detail.amount"                  # count: record type(s) or "*"; sum/match: type.field
+    kind = "sum"                          # count | sum | match | sequence
+    of = "detail.amount"                  # count: record type(s) or "*"; sum/match/sequence: type.field
     against = "trailer.total_amount"      # the control field (match: the reference field)
     since = "batch_header"                # optional (count/sum): the tally restarts at each such
                                           # record; naming the `against` type itself makes it run
                                           # from one control record to the next
     where = { void_indicator = "" }       # optional (count/sum): only records with these values
     absolute = false                      # optional (sum): add absolute values
-    name = "..."                          # optional; default the `against` (match: `of`) reference
+    name = "..."                          # optional; default the `against` (match, sequence: `of`) reference
+
+    [[checks]]
+    kind = "sequence"                     # numbers that run in order, e.g. batch numbers
+    of = "batch_header.batch_number"      # one integer field (no `against`)
+    since = "service_header"              # optional: the numbering restarts at each such record
+    start = [0, 1]                        # the first number: an integer, a list of them, or "any"
+                                          # (default "any")
+    step = "consecutive"                  # each one more than the one before (default), or
+                                          # "increasing": each larger than the one before
 
 Field types: text, digits, integer (or number), amount, date (needs ``pattern``, strftime
 codes such as "%Y%m%d" or "%m%d%y"), time (HHMM), const (``value``), filler. Field options:
@@ -85,7 +94,8 @@ FIELD_TYPES = {
     "filler": Kind.FILLER,
 }
 SIGNS = ("leading", "trailing", "overpunch")
-CHECK_KINDS = ("count", "sum", "match")
+CHECK_KINDS = ("count", "sum", "match", "sequence")
+SEQUENCE_STEPS = ("consecutive", "increasing")
 
 _LAYOUT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -117,7 +127,7 @@ _FIELD_KEYS = {
     "choices",
     "description",
 }
-_CHECK_KEYS = {"kind", "name", "of", "against", "since", "where", "absolute", "description"}
+_CHECK_KEYS = {"kind", "name", "of", "against", "since", "where", "absolute", "start", "step", "description"}
 #: A record field may not be named like the columns every record or output row already has.
 _RESERVED = {"line", "record"}
 _MISSING = object()
@@ -177,6 +187,8 @@ class Check:
     since the start of the file) must equal field ``against`` of each ``against`` record.
     match: field ``of`` of each ``of`` record must equal field ``against`` of the latest
     ``against`` record (e.g. the batch number of a detail and of its batch header).
+    sequence: field ``of`` numbers its records in order (``against`` is the same field),
+    starting at one of ``start`` (after each ``since`` record) and going up by ``step``.
     """
 
     kind: str
@@ -187,6 +199,8 @@ class Check:
     where: tuple[tuple[str, frozenset[str]], ...] = ()
     absolute: bool = False
     description: str = ""
+    start: frozenset[int] | None = None  # sequence: the allowed first numbers; None: any
+    step: str = "consecutive"  # sequence: one of SEQUENCE_STEPS
 
 
 class FixedLayout:
@@ -760,6 +774,11 @@ class _Loader:
         kind = get("kind", str)
         if kind not in CHECK_KINDS:
             raise fail(f"kind must be one of {', '.join(CHECK_KINDS)}, got {kind!r}")
+        if kind == "sequence":
+            return self.sequence(table, label, get, fail, ref, by_name)
+        for key in ("start", "step"):
+            if key in table:
+                raise fail(f"'{key}' applies only to a sequence check")
         against = ref(get("against", str), "against", numeric=kind != "match")
         of_value = get("of", (str, list))
         if kind == "count":
@@ -805,6 +824,37 @@ class _Loader:
         name = get("name", str, f"{of[0][0]}.{of[0][1]}" if kind == "match" else ".".join(against))
         description = get("description", str, "")
         return Check(kind, name, of, against, since, where, absolute, description)
+
+    def sequence(self, table: Mapping[str, Any], label: str, get: Any, fail: Any, ref: Any, by_name: Any) -> Check:
+        """A ``kind = "sequence"`` check: one integer field, its first numbers and its step."""
+        for key in ("against", "where", "absolute"):
+            if key in table:
+                raise fail(f"'{key}' does not apply to a sequence check")
+        of_value = get("of", str)
+        rname, fname = ref(of_value, "of")
+        if by_name[rname].field(fname).kind is not Kind.NUMBER:
+            raise fail(f"'of': field {of_value!r} must be an integer field")
+        since = None
+        if "since" in table:
+            since = get("since", str)
+            if since not in by_name:
+                raise fail(f"'since' names unknown record type {since!r}")
+            if since == rname:
+                raise fail("'since' must be another record type than the numbered one")
+        value = get("start", (int, list, str), "any")
+        starts = [value] if isinstance(value, int) else value
+        if value == "any":
+            start = None
+        elif isinstance(starts, list) and starts and all(type(s) is int and s >= 0 for s in starts):
+            start = frozenset(starts)
+        else:
+            raise fail(f"'start' must be a number (0 or more), a list of numbers, or \"any\", got {value!r}")
+        step = get("step", str, "consecutive")
+        if step not in SEQUENCE_STEPS:
+            raise fail(f"'step' must be one of {', '.join(SEQUENCE_STEPS)}, got {step!r}")
+        name = get("name", str, of_value)
+        description = get("description", str, "")
+        return Check("sequence", name, ((rname, fname),), (rname, fname), since, (), False, description, start, step)
 
     def where(
         self, table: Mapping[str, Any], types: list[str], by_name: Mapping[str, RecordType], fail: Any

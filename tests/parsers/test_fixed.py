@@ -350,6 +350,77 @@ def test_record_length_mode(tmp_path, mode, short, long, spaces):
         assert first.message == f"line is {len(lines[0].rstrip())} characters long, expected {expected}"
 
 
+def _lockbox_with_check(tmp_path: Path, check: str) -> Path:
+    """The shipped lockbox layout with one more ``[[checks]]`` table."""
+    text = (SHIPPED_LAYOUTS / "bai-lockbox.toml").read_text()
+    path = tmp_path / "bai-lockbox.toml"
+    path.write_text(text + "\n[[checks]]\n" + textwrap.dedent(check))
+    return path
+
+
+def _renumbered(data: bytes, lines: range, number: bytes) -> bytes:
+    """A lockbox file with the batch number of some records (1-based lines) changed."""
+    out = data.splitlines()
+    for i in lines:
+        out[i - 1] = out[i - 1][:1] + number + out[i - 1][4:]
+    return b"\n".join(out) + b"\n"
+
+
+@pytest.mark.parametrize(("start", "accepted"), [("1", False), ("[0, 1]", True), ('"any"', True), ("0", True)])
+def test_sequence_check_start(tmp_path, start, accepted):
+    layout = _lockbox_with_check(
+        tmp_path, f'kind = "sequence"\nof = "batch_header.batch_number"\nsince = "service_header"\nstart = {start}\n'
+    )
+    found = problems((DATA / "bai-lockbox-variant-batches-from-zero.txt").read_bytes(), layout)
+    assert found == ([] if accepted else [(3, "batch header", "batch_number")])
+    if not accepted:
+        _, parser = parse((DATA / "bai-lockbox-variant-batches-from-zero.txt").read_bytes(), layout, lenient=True)
+        (problem,) = parser.problems
+        assert problem.code == "fixed.check.sequence"
+        assert problem.message == "is 0, but the first batch_number after the service record at line 2 must be 1"
+
+
+@pytest.mark.parametrize(
+    ("step", "second", "expected"),
+    [
+        ("consecutive", b"002", []),
+        (
+            "consecutive",
+            b"003",
+            ["is 3, but it must be one more than the batch_number of the batch header at line 3 (1)"],
+        ),
+        ("increasing", b"003", []),
+        ("increasing", b"001", ["is 1, but it must be more than the batch_number of the batch header at line 3 (1)"]),
+    ],
+)
+def test_sequence_check_step(tmp_path, step, second, expected):
+    layout = _lockbox_with_check(tmp_path, f'kind = "sequence"\nof = "batch_header.batch_number"\nstep = "{step}"\n')
+    data = _renumbered(sample("bai-lockbox"), range(11, 16), second)
+    _, parser = parse(data, layout, lenient=True)
+    assert [p.message for p in parser.problems] == expected
+    assert all((p.line, p.field, p.code) == (11, "batch_number", "fixed.check.sequence") for p in parser.problems)
+
+
+def test_sequence_check_restarts_at_each_since_record(tmp_path):
+    data = (DATA / "bai-lockbox-variant-empty-lockbox.txt").read_bytes()  # batches 1, 2, then 1
+    check = 'kind = "sequence"\nof = "batch_header.batch_number"\nstart = 1\n'
+    assert problems(data, _lockbox_with_check(tmp_path, check + 'since = "lockbox_total"\n')) == []
+    assert problems(data, _lockbox_with_check(tmp_path, check)) == [(16, "batch header", "batch_number")]
+
+
+def test_sequence_check_across_blocks(monkeypatch, tmp_path):
+    """The numbering carries over from one block to the next."""
+    data = (DATA / "bai-lockbox-variant-empty-lockbox.txt").read_bytes()
+    check = 'kind = "sequence"\nof = "batch_header.batch_number"\nstart = 1\nsince = "lockbox_total"\n'
+    layout = _lockbox_with_check(tmp_path, check)
+    expected = problems(_renumbered(data, range(11, 16), b"003"), layout)
+    assert expected == [(11, "batch header", "batch_number")]
+    real = fixed_parser.iter_blocks
+    monkeypatch.setattr(fixed_parser, "iter_blocks", lambda *a, **k: real(*a, **{**k, "block_bytes": 163}))
+    assert problems(data, layout) == []
+    assert problems(_renumbered(data, range(11, 16), b"003"), layout) == expected
+
+
 def test_every_test_data_file_is_used():
     used = {c[0] for c in CAUGHT} | {
         "transaction-detail-short-crlf-lines.txt",
@@ -845,6 +916,31 @@ BAD_LAYOUTS = [
         "record_length_mode must be one of",
     ),
     ("record_length = 48", "record_length = 48\nrecord_length_mode = 80", "'record_length_mode' must be a string or"),
+    (
+        '[[checks]]\nkind = "count"',
+        '[[checks]]\nkind = "count"\nstart = 1',
+        "checks[0]: 'start' applies only to a sequence",
+    ),
+    *(
+        (
+            '[[checks]]\nkind = "count"',
+            f'[[checks]]\nkind = "sequence"\nof = "item.rate"\n{extra}\n[[checks]]\nkind = "count"',
+            message,
+        )
+        for extra, message in [
+            ("start = -1", "checks[0]: 'start' must be a number (0 or more), a list of numbers, or \"any\", got -1"),
+            ('start = "one"', "checks[0]: 'start' must be a number"),
+            ("start = []", "checks[0]: 'start' must be a number"),
+            ('step = "up"', "checks[0]: 'step' must be one of consecutive, increasing, got 'up'"),
+            ('against = "item.rate"', "checks[0]: 'against' does not apply to a sequence check"),
+            ('since = "item"', "checks[0]: 'since' must be another record type than the numbered one"),
+        ]
+    ),
+    (
+        '[[checks]]\nkind = "count"',
+        '[[checks]]\nkind = "sequence"\nof = "item.amount"\n[[checks]]\nkind = "count"',
+        "checks[0]: 'of': field 'item.amount' must be an integer field",
+    ),
 ]
 
 
