@@ -164,11 +164,10 @@ def _to_block(lines: list[bytes], lineno: int, length: int, log: ProblemLog, mod
             kept.append(line)
         elif not line.strip():
             continue  # blank lines carry nothing; line numbers still count them
-        elif len(line) < length and not mode.pad:
-            message = f"line is {len(line)} characters long, expected {mode.expected(length)}"
-            log.add(number, "file", None, message, code=f"{log.namespace}.file.record_length")
-            kept.append(line.ljust(length))
         elif len(line) < length:
+            if not mode.pad:
+                message = f"line is {len(line)} characters long, expected {mode.expected(length)}"
+                log.add(number, "file", None, message, code=f"{log.namespace}.file.record_length")
             kept.append(line.ljust(length))
         elif mode.at_least or (mode.pad and not line[length:].strip()):
             kept.append(line[:length])
