@@ -174,12 +174,12 @@ class _Rules:
         # from one control record to the next.
         phases: list[list[list[Any]]] = [[[] for _ in records] for _ in range(4)]
         bulk: list[list[Any]] = [[] for _ in records]  # phase 1, for a list of records of one type
-        self.matches: list[_Match | _Sequence] = []
+        self.scans: list[_Match | _Sequence] = []  # checks that follow their records in order
         for check in layout.checks:
             if check.kind == "match":
-                self.matches.append(_Match(self, check))
+                self.scans.append(_Match(self, check))
             elif check.kind == "sequence":
-                self.matches.append(_Sequence(self, check))
+                self.scans.append(_Sequence(self, check))
             else:
                 _Tally(self, check).install(phases, bulk)
                 totals.setdefault(check.name, 0)
@@ -220,8 +220,8 @@ class _Rules:
                 for action in self.actions[types[b]]:
                     action(records[b])
             start = b + 1
-        for match in self.matches:
-            match.feed(records, kinds)
+        for scan in self.scans:
+            scan.feed(records, kinds)
         self.prev = types[-1]
         self.prev_line = records[-1][0]
         self.add_detail_sums(records, kinds)
