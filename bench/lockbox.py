@@ -5,8 +5,9 @@
 Generates a file with the layout's own writer (``FixedLayout.encode``; 99 lockboxes of 10
 batches of 999 checks are 991,092 records) and two variants of it: trailing spaces stripped
 (every line short, the padding path) and 13 characters of bank data after position 80 (the
-``at_least`` path). Each shape is parsed and validated in its own child process, so each peak
-RSS is that measurement's alone; the best wall and CPU times of ``--repeat`` runs are printed.
+``at_least`` path). The files are generated in one child process and each shape is parsed and
+validated in another, so each peak RSS is that measurement's alone (Linux keeps a parent's peak
+across fork and exec); the best wall and CPU times of ``--repeat`` runs are printed.
 """
 
 from __future__ import annotations
@@ -56,13 +57,21 @@ def generate(lockboxes: int) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def shapes(data: bytes) -> dict[str, bytes]:
+def write_shapes(directory: Path, lockboxes: int) -> None:
+    """Child process: one file per shape in ``directory``."""
+    data = generate(lockboxes)
     lines = data.splitlines()
-    return {
+    files = {
         "exact 80": data,
         "short lines": b"\n".join(line.rstrip() for line in lines) + b"\n",
         "trailing data": b"\n".join(line + b"REF0000012345" for line in lines) + b"\n",
     }
+    for shape, content in files.items():
+        (directory / _file_name(shape)).write_bytes(content)
+
+
+def _file_name(shape: str) -> str:
+    return shape.replace(" ", "-") + ".txt"
 
 
 def measure(path: str, repeat: int) -> dict[str, float]:
@@ -88,14 +97,19 @@ def main() -> None:
     ap.add_argument("--lockboxes", type=int, default=99)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--measure", help=argparse.SUPPRESS)
+    ap.add_argument("--generate", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.repeat)))
         return
+    if args.generate:
+        write_shapes(Path(args.generate), args.lockboxes)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        for shape, data in shapes(generate(args.lockboxes)).items():
-            path = Path(tmp) / "lockbox.txt"
-            path.write_bytes(data)
+        generate_cmd = [sys.executable, __file__, "--generate", tmp, "--lockboxes", str(args.lockboxes)]
+        subprocess.run(generate_cmd, check=True, cwd=ROOT)
+        for shape in SHAPES:
+            path = Path(tmp) / _file_name(shape)
             cmd = [sys.executable, __file__, "--measure", str(path), "--repeat", str(args.repeat)]
             result = json.loads(subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT).stdout)
             rate = result["records"] / result["cpu"] / 1e6
