@@ -9,6 +9,7 @@ reading a few MiB at a time so memory does not grow with the file.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
@@ -16,6 +17,27 @@ import numpy as np
 from parsers.problems import ProblemLog
 
 BLOCK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class LengthMode:
+    """How strictly a line must have the record length (a layout's ``record_length_mode``).
+
+    ``pad``: a shorter line is padded with spaces, and a longer one may carry trailing
+    spaces (transfer tools strip or add them). ``at_least``: a longer line's positions past
+    the record length are ignored (banks append their own data there; such lines are never
+    split into several records). Neither: every line has exactly the record length.
+    """
+
+    pad: bool = True
+    at_least: bool = False
+
+    def expected(self, length: int) -> str:
+        return f"at least {length}" if self.at_least else f"{length}"
+
+
+#: Today's default and NACHA's: short lines padded, trailing spaces allowed, no trailing data.
+PAD = LengthMode()
 
 
 class Block:
@@ -38,11 +60,13 @@ def iter_blocks(
     *,
     translate: bytes | None = None,
     block_bytes: int = BLOCK_BYTES,
+    mode: LengthMode = PAD,
 ) -> Iterator[Block]:
     """Yield blocks of ``length``-byte records from ``stream``.
 
     ``translate`` is a 256-byte table applied to every byte first (EBCDIC to ASCII).
     Line-break mode or "no line breaks" mode is chosen from the start of the file.
+    ``mode`` says which lines of another length are records (see ``LengthMode``).
     """
     first = stream.read(block_bytes).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM from a text editor
     if translate is not None:
@@ -51,8 +75,8 @@ def iter_blocks(
         return
     end = _first_break(first)
     # Line breaks if the first line is one record: short, exact, or with trailing spaces.
-    if end >= 0 and (end <= length + 1 or not first[length:end].strip(b" ")):
-        yield from _line_blocks(first, stream, length, log, translate, block_bytes)
+    if end >= 0 and (end <= length + 1 or mode.at_least or not first[length:end].strip(b" ")):
+        yield from _line_blocks(first, stream, length, log, translate, block_bytes, mode)
     else:
         yield from _unbroken_blocks(first, stream, length, log, translate, block_bytes)
 
@@ -64,6 +88,7 @@ def _line_blocks(
     log: ProblemLog,
     translate: bytes | None,
     block_bytes: int,
+    mode: LengthMode,
 ) -> Iterator[Block]:
     # Classic Mac line ends: no LF right after the first line (which may carry trailing spaces).
     cr_only = b"\n" not in data[: max(_first_break(data), length) + 2]
@@ -88,13 +113,13 @@ def _line_blocks(
             chunk, carry = chunk[:cut], chunk[cut:]
         else:
             carry = b""
-        block = _uniform_block(chunk, lineno, length)
+        block = _uniform_block(chunk, lineno, length, mode)
         if block is not None:
             lineno += len(block)
             yield block
             continue
         lines = chunk.splitlines()
-        block = _to_block(lines, lineno, length, log)
+        block = _to_block(lines, lineno, length, log, mode)
         lineno += len(lines)
         if block is not None:
             yield block
@@ -106,19 +131,26 @@ def _first_break(data: bytes) -> int:
     return min(found, default=-1)
 
 
-def _uniform_block(chunk: bytes, lineno: int, length: int) -> Block | None:
-    """The common case, decided without splitting: every line exactly ``length`` + LF or CRLF."""
-    for ending in (b"\n", b"\r\n"):
-        stride = length + len(ending)
-        if len(chunk) % stride or chunk[length : length + len(ending)] != ending:
-            continue
-        grid = np.frombuffer(chunk, dtype=np.uint8).reshape(-1, stride)
-        if (grid[:, length:] == np.frombuffer(ending, dtype=np.uint8)).all():
-            return Block(grid[:, :length], range(lineno, lineno + grid.shape[0]))
+def _uniform_block(chunk: bytes, lineno: int, length: int, mode: LengthMode) -> Block | None:
+    """The common case, decided without splitting: every line ``length`` + LF or CRLF (or, when
+    longer lines are records, every line as long as the first one)."""
+    widths = [length]
+    if mode.at_least:
+        first = chunk.find(b"\n")
+        if first > length:
+            widths += [first, first - 1]
+    for width in widths:
+        for ending in (b"\n", b"\r\n"):
+            stride = width + len(ending)
+            if len(chunk) % stride or chunk[width : width + len(ending)] != ending:
+                continue
+            grid = np.frombuffer(chunk, dtype=np.uint8).reshape(-1, stride)
+            if (grid[:, width:] == np.frombuffer(ending, dtype=np.uint8)).all():
+                return Block(grid[:, :length], range(lineno, lineno + grid.shape[0]))
     return None
 
 
-def _to_block(lines: list[bytes], lineno: int, length: int, log: ProblemLog) -> Block | None:
+def _to_block(lines: list[bytes], lineno: int, length: int, log: ProblemLog, mode: LengthMode) -> Block | None:
     if not lines:
         return None
     if len(lines[0]) == length and all(len(line) == length for line in lines):
@@ -133,8 +165,11 @@ def _to_block(lines: list[bytes], lineno: int, length: int, log: ProblemLog) -> 
         elif not line.strip():
             continue  # blank lines carry nothing; line numbers still count them
         elif len(line) < length:
+            if not mode.pad:
+                message = f"line is {len(line)} characters long, expected {mode.expected(length)}"
+                log.add(number, "file", None, message, code=f"{log.namespace}.file.record_length")
             kept.append(line.ljust(length))
-        elif not line[length:].strip():
+        elif mode.at_least or (mode.pad and not line[length:].strip()):
             kept.append(line[:length])
         elif len(line) % length == 0:
             # Several records on one physical line (a file re-wrapped by a transfer tool).
@@ -143,7 +178,7 @@ def _to_block(lines: list[bytes], lineno: int, length: int, log: ProblemLog) -> 
                 numbers.append(number)
             continue
         else:
-            message = f"line is {len(line)} characters long, expected {length}"
+            message = f"line is {len(line)} characters long, expected {mode.expected(length)}"
             log.add(number, "file", None, message, code=f"{log.namespace}.file.record_length")
             kept.append(line[:length])
         numbers.append(number)

@@ -11,6 +11,7 @@ The schema in brief (see ``layouts/*.toml`` for complete, commented examples)::
     name = "positive-pay"                 # [a-z0-9][a-z0-9_.-]*; the parser format is "fixed:<name>"
     description = "..."
     record_length = 100
+    record_length_mode = "pad"            # or "exact", "at_least", ["pad", "at_least"] (below)
     encoding = "ascii"                    # or "ebcdic" (code page 037); default ascii
     discriminator = { start = 1, length = 1 }    # where the record type code is (default: 1, code length)
     signature = { pattern = '^H\\d{9}' }         # regex the first record must match (detection);
@@ -29,15 +30,24 @@ The schema in brief (see ``layouts/*.toml`` for complete, commented examples)::
     ]
 
     [[checks]]
-    kind = "sum"                          # count | sum | match
-    of = "detail.amount"                  # count: record type(s) or "*"; sum/match: type.field
+    kind = "sum"                          # count | sum | match | sequence
+    of = "detail.amount"                  # count: record type(s) or "*"; sum/match/sequence: type.field
     against = "trailer.total_amount"      # the control field (match: the reference field)
     since = "batch_header"                # optional (count/sum): the tally restarts at each such
                                           # record; naming the `against` type itself makes it run
                                           # from one control record to the next
     where = { void_indicator = "" }       # optional (count/sum): only records with these values
     absolute = false                      # optional (sum): add absolute values
-    name = "..."                          # optional; default the `against` (match: `of`) reference
+    name = "..."                          # optional; default the `against` (match, sequence: `of`) reference
+
+    [[checks]]
+    kind = "sequence"                     # numbers that run in order, e.g. batch numbers
+    of = "batch_header.batch_number"      # one integer field (no `against`)
+    since = "service_header"              # optional: the numbering restarts at each such record
+    start = [0, 1]                        # the first number: an integer, a list of them, or "any"
+                                          # (default "any")
+    step = "consecutive"                  # each one more than the one before (default), or
+                                          # "increasing": each larger than the one before
 
 Field types: text, digits, integer (or number), amount, date (needs ``pattern``, strftime
 codes such as "%Y%m%d" or "%m%d%y"), time (HHMM), const (``value``), filler. Field options:
@@ -45,6 +55,13 @@ required, blank_ok, value, pattern, sign ("leading", "trailing", "overpunch"), d
 (amount, default 2; values stay integers in those units), choices (text/digits), description,
 and ``end`` (inclusive) instead of ``length``. A count/sum tally is compared at every record
 of the ``against`` type; a match compares each ``of`` record with the latest ``against`` one.
+
+``record_length_mode`` says how strictly a line must be ``record_length`` long: "pad" (the
+default) pads a shorter line with spaces (trailing spaces stripped in transit) and lets a longer
+one carry trailing spaces; "at_least" ignores whatever a longer line holds past the record
+length (data a bank appends; such a line is never split into several records), and a shorter
+line is an error; ``["pad", "at_least"]`` allows both; "exact" makes every other length an
+error. Length errors are ``fixed.file.record_length``.
 """
 
 from __future__ import annotations
@@ -60,8 +77,10 @@ from typing import Any
 import numpy as np
 
 from parsers.fields import EMITTED, Field, Kind, Layout
+from parsers.lines import PAD, LengthMode
 
 ENCODINGS = ("ascii", "ebcdic")
+LENGTH_MODES = ("exact", "pad", "at_least")
 
 FIELD_TYPES = {
     "text": Kind.TEXT,
@@ -75,7 +94,8 @@ FIELD_TYPES = {
     "filler": Kind.FILLER,
 }
 SIGNS = ("leading", "trailing", "overpunch")
-CHECK_KINDS = ("count", "sum", "match")
+CHECK_KINDS = ("count", "sum", "match", "sequence")
+SEQUENCE_STEPS = ("consecutive", "increasing")
 
 _LAYOUT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -83,6 +103,7 @@ _TOP_KEYS = {
     "name",
     "description",
     "record_length",
+    "record_length_mode",
     "encoding",
     "discriminator",
     "signature",
@@ -106,7 +127,7 @@ _FIELD_KEYS = {
     "choices",
     "description",
 }
-_CHECK_KEYS = {"kind", "name", "of", "against", "since", "where", "absolute", "description"}
+_CHECK_KEYS = {"kind", "name", "of", "against", "since", "where", "absolute", "start", "step", "description"}
 #: A record field may not be named like the columns every record or output row already has.
 _RESERVED = {"line", "record"}
 _MISSING = object()
@@ -166,6 +187,8 @@ class Check:
     since the start of the file) must equal field ``against`` of each ``against`` record.
     match: field ``of`` of each ``of`` record must equal field ``against`` of the latest
     ``against`` record (e.g. the batch number of a detail and of its batch header).
+    sequence: field ``of`` numbers its records in order (``against`` is the same field),
+    starting at one of ``start`` (after each ``since`` record) and going up by ``step``.
     """
 
     kind: str
@@ -176,6 +199,8 @@ class Check:
     where: tuple[tuple[str, frozenset[str]], ...] = ()
     absolute: bool = False
     description: str = ""
+    start: frozenset[int] | None = None  # sequence: the allowed first numbers; None: any
+    step: str = "consecutive"  # sequence: one of SEQUENCE_STEPS
 
 
 class FixedLayout:
@@ -195,10 +220,12 @@ class FixedLayout:
         checks: Sequence[Check],
         signature: re.Pattern[str] | None,
         source: str,
+        length_mode: LengthMode = PAD,
     ) -> None:
         self.name = name
         self.description = description
         self.length = length
+        self.length_mode = length_mode
         self.encoding = encoding
         self.discriminator = discriminator
         self.records = tuple(records)
@@ -252,8 +279,8 @@ class FixedLayout:
     def matches(self, head: bytes) -> bool:
         """Whether ``head`` (the first bytes of a file) looks like a file of this layout.
 
-        The first record must have this layout's length (a line may be shorter when trailing
-        spaces were stripped, never longer), start with a record type the file may start
+        The first record must have this layout's length (a line may be shorter or longer as
+        the layout's ``record_length_mode`` allows), start with a record type the file may start
         with, and match the signature pattern; without line breaks, the second record's code
         must be known too. A layout without a signature never matches.
         """
@@ -265,10 +292,13 @@ class FixedLayout:
         breaks = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
         if breaks:
             first = data[: min(breaks)]
+            mode = self.length_mode
             if len(first) > size:
-                if first[size:].strip(b" "):
+                if not mode.at_least and (first[size:].strip(b" ") or not mode.pad):
                     return False
                 first = first[:size]
+            elif len(first) < size and not mode.pad:
+                return False
             first = first.ljust(size)
         else:
             if len(data) < size:
@@ -390,6 +420,7 @@ class _Loader:
         length = self.get(data, "record_length", int)
         if not 1 <= length <= 32760:
             raise self.error(f"record_length must be between 1 and 32760, got {length}")
+        length_mode = self.length_mode(data)
         encoding = self.get(data, "encoding", str, "ascii").lower()
         if encoding not in ENCODINGS:
             raise self.error(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
@@ -452,7 +483,20 @@ class _Loader:
             checks=checks,
             signature=signature,
             source=self.source,
+            length_mode=length_mode,
         )
+
+    def length_mode(self, data: Mapping[str, Any]) -> LengthMode:
+        """``record_length_mode``: one of ``LENGTH_MODES``, or a list of "pad" and "at_least"."""
+        value = self.get(data, "record_length_mode", (str, list), "pad")
+        modes = [value] if isinstance(value, str) else value
+        allowed = ("pad", "at_least") if isinstance(value, list) else LENGTH_MODES
+        if not modes or not all(isinstance(m, str) and m in allowed for m in modes):
+            raise self.error(
+                f"record_length_mode must be one of {', '.join(map(repr, LENGTH_MODES))} "
+                f"or a list of 'pad' and 'at_least', got {value!r}"
+            )
+        return LengthMode(pad="pad" in modes, at_least="at_least" in modes)
 
     def record_names(self, value: Any, key: str, by_name: Mapping[str, RecordType]) -> list[str]:
         names = self.names(value, key)
@@ -730,6 +774,11 @@ class _Loader:
         kind = get("kind", str)
         if kind not in CHECK_KINDS:
             raise fail(f"kind must be one of {', '.join(CHECK_KINDS)}, got {kind!r}")
+        if kind == "sequence":
+            return self.sequence(table, label, get, fail, ref, by_name)
+        for key in ("start", "step"):
+            if key in table:
+                raise fail(f"'{key}' applies only to a sequence check")
         against = ref(get("against", str), "against", numeric=kind != "match")
         of_value = get("of", (str, list))
         if kind == "count":
@@ -775,6 +824,37 @@ class _Loader:
         name = get("name", str, f"{of[0][0]}.{of[0][1]}" if kind == "match" else ".".join(against))
         description = get("description", str, "")
         return Check(kind, name, of, against, since, where, absolute, description)
+
+    def sequence(self, table: Mapping[str, Any], label: str, get: Any, fail: Any, ref: Any, by_name: Any) -> Check:
+        """A ``kind = "sequence"`` check: one integer field, its first numbers and its step."""
+        for key in ("against", "where", "absolute"):
+            if key in table:
+                raise fail(f"'{key}' does not apply to a sequence check")
+        of_value = get("of", str)
+        rname, fname = ref(of_value, "of")
+        if by_name[rname].field(fname).kind is not Kind.NUMBER:
+            raise fail(f"'of': field {of_value!r} must be an integer field")
+        since = None
+        if "since" in table:
+            since = get("since", str)
+            if since not in by_name:
+                raise fail(f"'since' names unknown record type {since!r}")
+            if since == rname:
+                raise fail("'since' must be another record type than the numbered one")
+        value = get("start", (int, list, str), "any")
+        starts = [value] if isinstance(value, int) else value
+        if value == "any":
+            start = None
+        elif isinstance(starts, list) and starts and all(type(s) is int and s >= 0 for s in starts):
+            start = frozenset(starts)
+        else:
+            raise fail(f"'start' must be a number (0 or more), a list of numbers, or \"any\", got {value!r}")
+        step = get("step", str, "consecutive")
+        if step not in SEQUENCE_STEPS:
+            raise fail(f"'step' must be one of {', '.join(SEQUENCE_STEPS)}, got {step!r}")
+        name = get("name", str, of_value)
+        description = get("description", str, "")
+        return Check("sequence", name, ((rname, fname),), (rname, fname), since, (), False, description, start, step)
 
     def where(
         self, table: Mapping[str, Any], types: list[str], by_name: Mapping[str, RecordType], fail: Any

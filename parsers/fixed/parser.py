@@ -82,7 +82,8 @@ class FixedWidthParser(FileParser):
         layout = self.layout
         reader = _Reader(layout, self.log, self.summary.records)
         rules = _Rules(layout, self.log, self.summary.totals)
-        blocks = iter_blocks(self.stream, layout.length, self.log, translate=layout.translate(self.encoding))
+        translate = layout.translate(self.encoding)
+        blocks = iter_blocks(self.stream, layout.length, self.log, translate=translate, mode=layout.length_mode)
         for block in blocks:
             records, types = reader.decode(block)
             rules.feed(records, types)
@@ -173,10 +174,12 @@ class _Rules:
         # from one control record to the next.
         phases: list[list[list[Any]]] = [[[] for _ in records] for _ in range(4)]
         bulk: list[list[Any]] = [[] for _ in records]  # phase 1, for a list of records of one type
-        self.matches: list[_Match] = []
+        self.scans: list[_Match | _Sequence] = []  # checks that follow their records in order
         for check in layout.checks:
             if check.kind == "match":
-                self.matches.append(_Match(self, check))
+                self.scans.append(_Match(self, check))
+            elif check.kind == "sequence":
+                self.scans.append(_Sequence(self, check))
             else:
                 _Tally(self, check).install(phases, bulk)
                 totals.setdefault(check.name, 0)
@@ -217,8 +220,8 @@ class _Rules:
                 for action in self.actions[types[b]]:
                     action(records[b])
             start = b + 1
-        for match in self.matches:
-            match.feed(records, kinds)
+        for scan in self.scans:
+            scan.feed(records, kinds)
         self.prev = types[-1]
         self.prev_line = records[-1][0]
         self.add_detail_sums(records, kinds)
@@ -402,6 +405,71 @@ class _Match:
             f"at line {line} is {_show(reference)}",
             code="fixed.check.match",
         )
+
+
+class _Sequence:
+    """A sequence check: each number follows the one before it, restarting at ``since`` records."""
+
+    def __init__(self, rules: _Rules, check: Check) -> None:
+        by_name = rules.layout.by_name
+        rname, fname = check.of[0]
+        self.log = rules.log
+        self.check = check
+        self.rt = by_name[rname]
+        self.since = by_name[check.since] if check.since else None
+        self.position = self.rt.record_class._fields.index(fname)
+        self.previous: int | None = None  # the last number, None at the start of a numbering
+        self.previous_line = 0
+        self.since_line = 0
+        self.consecutive = check.step == "consecutive"
+
+    def feed(self, records: list, kinds: np.ndarray) -> None:
+        """Check the numbered records of a block in order, restarting after each ``since`` record."""
+        ofs = np.flatnonzero(kinds == self.rt.index)
+        restarts = np.flatnonzero(kinds == self.since.index) if self.since else ofs[:0]
+        if len(restarts):
+            # which[j]: how many restarts come before the j-th numbered record.
+            which = np.searchsorted(restarts, ofs).tolist()
+            restart_lines = [self.since_line, *(records[i][0] for i in restarts.tolist())]
+        else:
+            which = [0] * len(ofs)
+            restart_lines = [self.since_line]
+        segment = 0
+        position = self.position
+        for i, w in zip(ofs.tolist(), which):
+            if w != segment:
+                segment = w
+                self.previous = None
+                self.since_line = restart_lines[w]
+            record = records[i]
+            value = record[position]
+            if value is None:
+                continue  # the field itself has a problem, already reported
+            self.check_number(record, value)
+            self.previous = value
+            self.previous_line = record[0]
+        if len(restarts) and segment != len(restarts):
+            self.previous = None  # a restart after the block's last numbered record
+            self.since_line = restart_lines[-1]
+
+    def check_number(self, record: Any, value: int) -> None:
+        previous, check = self.previous, self.check
+        fname = check.of[0][1]
+        if previous is None:
+            if check.start is None or value in check.start:
+                return
+            starts = " or ".join(map(str, sorted(check.start)))
+            scope = f"after the {self.since.title} at line {self.since_line}" if self.since_line else "in the file"
+            message = f"is {value}, but the first {fname} {scope} must be {starts}"
+        elif value == previous + 1 or (value > previous and not self.consecutive):
+            return
+        else:
+            rule = "one more than" if self.consecutive else "more than"
+            message = (
+                f"is {value}, but it must be {rule} the {fname} of the {self.rt.title} "
+                f"at line {self.previous_line} ({previous})"
+            )
+        self.log.add(record[0], self.rt.title, fname, message, code="fixed.check.sequence")
 
 
 def _titles(layout: FixedLayout, indexes: Any, names: Any = None) -> str:

@@ -23,5 +23,9 @@ RULES = RuleSet(
         Rule("fixed.check.count", "a layout count check: the declared count differs from the records counted"),
         Rule("fixed.check.sum", "a layout sum check: the declared total differs from the sum of the fields"),
         Rule("fixed.check.match", "a layout match check: a field differs from the same field of its parent record"),
+        Rule(
+            "fixed.check.sequence",
+            "a layout sequence check: a number does not start or go on as the layout's numbering says",
+        ),
     ],
 )

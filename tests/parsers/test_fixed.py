@@ -30,6 +30,7 @@ from parsers.problems import ParseError, ProblemLog
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "fixed"
 DATA = ROOT / "tests" / "data" / "fixed"
+SHIPPED_LAYOUTS = ROOT / "parsers" / "fixed" / "layouts"
 SHIPPED = ("bai-lockbox", "positive-pay", "transaction-detail")
 
 
@@ -270,11 +271,162 @@ def test_problems_are_caught_with_line_record_and_field(filename, expected):
     assert len(records) == len(data.splitlines()) - unknown
 
 
+# -- real lockbox files: variants the shipped layout accepts ---------------------------------
+
+LOCKBOX_VARIANTS = (
+    "bai-lockbox-variant-batches-from-zero.txt",
+    "bai-lockbox-variant-empty-lockbox.txt",
+    "bai-lockbox-variant-trailing-data.txt",
+)
+
+
+def _variant(filename: str) -> tuple[list, FixedWidthParser]:
+    """A lockbox variant read strictly: it must parse with no problem at all."""
+    records, parser = parse((DATA / filename).read_bytes(), "bai-lockbox")
+    assert parser.problems == []
+    return records, parser
+
+
+def test_lockbox_batch_numbers_may_start_at_zero():
+    records, _ = _variant("bai-lockbox-variant-batches-from-zero.txt")
+    assert [r.batch_number for r in by_kind(records, "batch_header")] == [0, 1]
+    assert {r.batch_number for r in by_kind(records, "detail")} == {0, 1}
+
+
+def test_lockbox_may_hold_an_empty_lockbox():
+    records, parser = _variant("bai-lockbox-variant-empty-lockbox.txt")
+    empty = by_kind(records, "lockbox_total")[-1]
+    assert (empty.lockbox_number, empty.item_count, empty.lockbox_amount) == ("0052118", 0, 0)
+    assert parser.summary.records["detail"] == 5
+
+
+def test_lockbox_records_may_carry_trailing_data():
+    expected, _ = parse(sample("bai-lockbox"), "bai-lockbox")
+    records, _ = _variant("bai-lockbox-variant-trailing-data.txt")
+    assert _values(records) == _values(expected)
+    assert [r.line for r in records] == [r.line for r in expected]
+    assert match_layout((DATA / "bai-lockbox-variant-trailing-data.txt").read_bytes()) == "bai-lockbox"
+
+
+def _lockbox_with_mode(tmp_path: Path, mode: str) -> Path:
+    """The shipped lockbox layout with another ``record_length_mode``."""
+    text = (SHIPPED_LAYOUTS / "bai-lockbox.toml").read_text()
+    old = 'record_length_mode = ["pad", "at_least"]'
+    assert text.count(old) == 1
+    path = tmp_path / "bai-lockbox.toml"
+    path.write_text(text.replace(old, f"record_length_mode = {mode}"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "short", "long", "spaces"),
+    [
+        ('"exact"', False, False, False),
+        ('"pad"', True, False, True),
+        ('"at_least"', False, True, True),
+        ('["pad", "at_least"]', True, True, True),
+    ],
+)
+def test_record_length_mode(tmp_path, mode, short, long, spaces):
+    """Which lines of another length than the record's each mode accepts (True: no problem)."""
+    layout = _lockbox_with_mode(tmp_path, mode)
+    lines = sample("bai-lockbox").splitlines()
+    variants = {
+        "short": b"\n".join(line.rstrip() for line in lines),
+        "long": (DATA / "bai-lockbox-variant-trailing-data.txt").read_bytes(),
+        "spaces": b"\n".join(line + b"   " for line in lines),
+    }
+    for what, accepted in (("short", short), ("long", long), ("spaces", spaces)):
+        _, parser = parse(variants[what], layout, lenient=True)
+        codes = {p.code for p in parser.problems}
+        assert (not codes) == accepted, (mode, what, codes)
+        if not accepted and what != "long":  # a long first line of data reads as "no line breaks"
+            assert codes == {"fixed.file.record_length"}, (mode, what)
+    if not short:
+        _, parser = parse(variants["short"], layout, lenient=True)
+        first = parser.problems[0]
+        assert (first.line, first.record, first.field) == (1, "file", None)
+        expected = "at least 80" if long else "80"
+        assert first.message == f"line is {len(lines[0].rstrip())} characters long, expected {expected}"
+
+
+def _lockbox_with_check(tmp_path: Path, check: str) -> Path:
+    """The shipped lockbox layout with one more ``[[checks]]`` table."""
+    text = (SHIPPED_LAYOUTS / "bai-lockbox.toml").read_text()
+    path = tmp_path / "bai-lockbox.toml"
+    path.write_text(text + "\n[[checks]]\n" + textwrap.dedent(check))
+    return path
+
+
+def _renumbered(data: bytes, lines: range, number: bytes) -> bytes:
+    """A lockbox file with the batch number of some records (1-based lines) changed."""
+    out = data.splitlines()
+    for i in lines:
+        out[i - 1] = out[i - 1][:1] + number + out[i - 1][4:]
+    return b"\n".join(out) + b"\n"
+
+
+@pytest.mark.parametrize(("start", "accepted"), [("1", False), ("[0, 1]", True), ('"any"', True), ("0", True)])
+def test_sequence_check_start(tmp_path, start, accepted):
+    layout = _lockbox_with_check(
+        tmp_path, f'kind = "sequence"\nof = "batch_header.batch_number"\nsince = "service_header"\nstart = {start}\n'
+    )
+    found = problems((DATA / "bai-lockbox-variant-batches-from-zero.txt").read_bytes(), layout)
+    assert found == ([] if accepted else [(3, "batch header", "batch_number")])
+    if not accepted:
+        _, parser = parse((DATA / "bai-lockbox-variant-batches-from-zero.txt").read_bytes(), layout, lenient=True)
+        (problem,) = parser.problems
+        assert problem.code == "fixed.check.sequence"
+        assert problem.message == "is 0, but the first batch_number after the service record at line 2 must be 1"
+
+
+@pytest.mark.parametrize(
+    ("step", "second", "expected"),
+    [
+        ("consecutive", b"002", []),
+        (
+            "consecutive",
+            b"003",
+            ["is 3, but it must be one more than the batch_number of the batch header at line 3 (1)"],
+        ),
+        ("increasing", b"003", []),
+        ("increasing", b"001", ["is 1, but it must be more than the batch_number of the batch header at line 3 (1)"]),
+    ],
+)
+def test_sequence_check_step(tmp_path, step, second, expected):
+    layout = _lockbox_with_check(tmp_path, f'kind = "sequence"\nof = "batch_header.batch_number"\nstep = "{step}"\n')
+    data = _renumbered(sample("bai-lockbox"), range(11, 16), second)
+    _, parser = parse(data, layout, lenient=True)
+    assert [p.message for p in parser.problems] == expected
+    assert all((p.line, p.field, p.code) == (11, "batch_number", "fixed.check.sequence") for p in parser.problems)
+
+
+def test_sequence_check_restarts_at_each_since_record(tmp_path):
+    data = (DATA / "bai-lockbox-variant-empty-lockbox.txt").read_bytes()  # batches 1, 2, then 1
+    check = 'kind = "sequence"\nof = "batch_header.batch_number"\nstart = 1\n'
+    assert problems(data, _lockbox_with_check(tmp_path, check + 'since = "lockbox_total"\n')) == []
+    assert problems(data, _lockbox_with_check(tmp_path, check)) == [(16, "batch header", "batch_number")]
+
+
+def test_sequence_check_across_blocks(monkeypatch, tmp_path):
+    """The numbering carries over from one block to the next."""
+    data = (DATA / "bai-lockbox-variant-empty-lockbox.txt").read_bytes()
+    check = 'kind = "sequence"\nof = "batch_header.batch_number"\nstart = 1\nsince = "lockbox_total"\n'
+    layout = _lockbox_with_check(tmp_path, check)
+    expected = problems(_renumbered(data, range(11, 16), b"003"), layout)
+    assert expected == [(11, "batch header", "batch_number")]
+    real = fixed_parser.iter_blocks
+    monkeypatch.setattr(fixed_parser, "iter_blocks", lambda *a, **k: real(*a, **{**k, "block_bytes": 163}))
+    assert problems(data, layout) == []
+    assert problems(_renumbered(data, range(11, 16), b"003"), layout) == expected
+
+
 def test_every_test_data_file_is_used():
     used = {c[0] for c in CAUGHT} | {
         "transaction-detail-short-crlf-lines.txt",
         "transaction-detail-no-line-breaks.txt",
         "bai-lockbox-detail-after-batch-total.txt",  # test_record_order
+        *LOCKBOX_VARIANTS,
     }
     assert {p.name for p in DATA.iterdir()} == used
 
@@ -753,6 +905,42 @@ BAD_LAYOUTS = [
         "record 'file_trailer': no field holds the record type code (positions 1-2)",
     ),
     ("description = ", "description == ", "is not valid TOML"),
+    (
+        "record_length = 48",
+        'record_length = 48\nrecord_length_mode = "atleast"',
+        "record_length_mode must be one of 'exact', 'pad', 'at_least' or a list of 'pad' and 'at_least', got 'atleast'",
+    ),
+    (
+        "record_length = 48",
+        'record_length = 48\nrecord_length_mode = ["exact", "pad"]',
+        "record_length_mode must be one of",
+    ),
+    ("record_length = 48", "record_length = 48\nrecord_length_mode = 80", "'record_length_mode' must be a string or"),
+    (
+        '[[checks]]\nkind = "count"',
+        '[[checks]]\nkind = "count"\nstart = 1',
+        "checks[0]: 'start' applies only to a sequence",
+    ),
+    *(
+        (
+            '[[checks]]\nkind = "count"',
+            f'[[checks]]\nkind = "sequence"\nof = "item.rate"\n{extra}\n[[checks]]\nkind = "count"',
+            message,
+        )
+        for extra, message in [
+            ("start = -1", "checks[0]: 'start' must be a number (0 or more), a list of numbers, or \"any\", got -1"),
+            ('start = "one"', "checks[0]: 'start' must be a number"),
+            ("start = []", "checks[0]: 'start' must be a number"),
+            ('step = "up"', "checks[0]: 'step' must be one of consecutive, increasing, got 'up'"),
+            ('against = "item.rate"', "checks[0]: 'against' does not apply to a sequence check"),
+            ('since = "item"', "checks[0]: 'since' must be another record type than the numbered one"),
+        ]
+    ),
+    (
+        '[[checks]]\nkind = "count"',
+        '[[checks]]\nkind = "sequence"\nof = "item.amount"\n[[checks]]\nkind = "count"',
+        "checks[0]: 'of': field 'item.amount' must be an integer field",
+    ),
 ]
 
 
@@ -819,7 +1007,8 @@ def test_match_layout_is_not_fooled():
     assert match_layout(b"") is None
     assert match_layout(b"%PDF-1.7\n") is None
     lockbox = sample("bai-lockbox")
-    assert match_layout(lockbox.replace(b"\n", b"X\n", 1)) is None  # 81-character first line
+    pay = sample("positive-pay")
+    assert match_layout(pay.replace(b"\n", b"X\n", 1)) is None  # 101 characters; "pad" allows no data past 100
     assert match_layout(lockbox[81:]) is None  # starts with the service record
     assert match_layout(lockbox.decode().encode("cp037")) is None  # EBCDIC, and no EBCDIC layout
     # The lockbox header starts like a NACHA header; positions 34-40 tell them apart.
