@@ -715,3 +715,134 @@ def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert parser.summary.totals["transactions"] == n
     assert parser.summary.totals["file_control_total"] == total
     assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+# -- real-world variants (issue 12): each parses strictly when the file is otherwise consistent ------
+
+
+def details(records: list) -> list[TransactionDetail]:
+    return [r for r in records if r.KIND == "transaction_detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("06:15:30", "06:15:30"),
+        ("061530", "06:15:30"),
+        ("06:15", "06:15"),
+        ("6:15", "06:15"),
+        ("615", "06:15"),
+        ("24:00", "24:00"),
+        ("240000", "24:00"),
+        ("24:00:00", "24:00"),
+    ],
+)
+def test_variant_times_with_seconds_and_other_spellings(value: str, expected: str) -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace(",0615,", f",{value},").replace(",2400,", f",{value},")
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert (records[0].creation_time, records[1].as_of_time) == (expected, expected)
+    assert looks_like_bai2(data.encode())
+
+
+@pytest.mark.parametrize("value", ["2460", "25:00", "06:15:60", "0615:30", "61530", "6.15"])
+def test_times_that_stay_invalid(value: str) -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace(",0615,", f",{value},")
+    _, parser = parse(data, lenient=True)
+    assert [(p.field, p.code) for p in parser.problems] == [("creation_time", "bai2.field.time")]
+
+
+def test_variant_trailing_empty_fields_and_comma_slash_endings() -> None:
+    data = "\n".join(
+        [
+            "01,BANKUS33,ACMECORP,250114,0615,0042,,,2,/",
+            "02,ACMECORP,BANKUS33,1,250113,2400,USD,2,,,/",
+            "03,111,USD,010,100,,,,/",
+            "16,115,300,Z,REF1,CUST1,FIRST TEXT,/",
+            "16,475,200,Z,REF2,CUST2,,,/",
+            "16,475,100,Z,REF3,,/",
+            "49,700,5,/",
+            "98,700,1,7,,/",
+            "99,700,1,9,/",
+        ]
+    )
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert [(d.amount, d.bank_reference, d.customer_reference, d.text) for d in details(records)] == [
+        (300, "REF1", "CUST1", "FIRST TEXT"),
+        (200, "REF2", "CUST2", ""),
+        (100, "REF3", "", ""),
+    ]
+    assert records[0].version == 2 and records[-1].record_count == 9
+
+
+def test_variant_blank_trailer_totals_and_amounts_are_absent_with_a_warning() -> None:
+    data = wrap("03,111,USD,010,,,/", "16,115,,Z,REF,,NO AMOUNT/", "16,115,250,Z,REF2,,AMOUNT/", account_total=250)
+    data = data.replace("49,250,4/", "49,,4/").replace("98,250,1,6/", "98,,1,/").replace("99,250,1,8/", "99, ,,8/")
+    records, parser = parse(data)  # strict: warnings only
+    assert [(p.line, p.field, p.severity, p.code) for p in parser.problems] == [
+        (6, "control_total", WARNING, "bai2.trailer.blank"),
+        (7, "control_total", WARNING, "bai2.trailer.blank"),
+        (7, "record_count", WARNING, "bai2.trailer.blank"),
+        (8, "control_total", WARNING, "bai2.trailer.blank"),
+        (8, "group_count", WARNING, "bai2.trailer.blank"),
+    ]
+    assert [d.amount for d in details(records)] == [None, 250]
+    assert (records[-3].control_total, records[-2].record_count, records[-1].control_total) == (None, None, None)
+    assert parser.summary.totals["file_control_total"] == 250
+    # a blank total is absent, not zero: a wrong total beside it is still caught
+    _, parser = parse(data.replace("49,,4/", "49,,5/"), lenient=True)
+    assert "bai2.account.record_count" in [p.code for p in parser.problems]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PO 4471/3 PAID",
+        "A/B/C",
+        "DATE 12/16/24",
+        "INV 2024/16,PAID",
+        "REF 2025/49,X",
+        "/LEADING",
+        "ACCT 03/16,115",
+    ],
+)
+def test_variant_slash_inside_text(text: str) -> None:
+    data = wrap("03,111,USD,,,,/", f"16,115,300,Z,REF1,,{text}/", f"16,475,200,Z,REF2,,{text}", account_total=500)
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert [d.text for d in details(records)] == [text, text]
+
+
+def test_variant_funds_types_s_v_d_with_their_fields() -> None:
+    data = wrap(
+        "03,111,USD,010,500,,,100,900,3,S,500,300,100,400,250,1,V,250115,/",
+        "88,072,,,D,2,1,100,2,-50/",
+        "16,115,900,S,500,300,+100,REF1,CUST1,SPLIT/",
+        "16,195,700,V,250114,080000,REF2,,VALUE DATED/",
+        "16,195,600,V,250114,,REF3,,NO TIME/",
+        "16,115,400,D,3,0,100,1,200,5,100,REF4,,DISTRIBUTED/",
+        "16,115,300,D,0,REF5,,NONE/",
+        account_total=500 + 900 + 250 + 900 + 700 + 600 + 400 + 300,
+    )
+    records, parser = parse(data)
+    assert parser.problems == []
+    account = records[2]
+    assert [(s["funds_type"], s["funds"]) for s in account.summaries] == [
+        (None, None),
+        ("S", {"immediate": 500, "one_day": 300, "two_or_more_days": 100}),
+        ("V", {"value_date": "2025-01-15", "value_time": None}),
+        ("D", {"distributions": [{"days": 1, "amount": 100}, {"days": 2, "amount": -50}]}),
+    ]
+    assert [(d.funds_type, d.funds, d.bank_reference, d.text) for d in details(records)] == [
+        ("S", {"immediate": 500, "one_day": 300, "two_or_more_days": 100}, "REF1", "SPLIT"),
+        ("V", {"value_date": "2025-01-14", "value_time": "08:00:00"}, "REF2", "VALUE DATED"),
+        ("V", {"value_date": "2025-01-14", "value_time": None}, "REF3", "NO TIME"),
+        (
+            "D",
+            {"distributions": [{"days": 0, "amount": 100}, {"days": 1, "amount": 200}, {"days": 5, "amount": 100}]},
+            "REF4",
+            "DISTRIBUTED",
+        ),
+        ("D", {"distributions": []}, "REF5", "NONE"),
+    ]
