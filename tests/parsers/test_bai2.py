@@ -795,6 +795,47 @@ def test_variant_blank_trailer_totals_and_amounts_are_absent_with_a_warning() ->
     assert "bai2.account.record_count" in [p.code for p in parser.problems]
 
 
+def test_variant_records_after_a_slash_ended_detail_on_one_line() -> None:
+    data = wrap(
+        "03,111,USD,,,,/",
+        "16,115,300,Z,REF1,,FIRST/16,475,200,Z,REF2,,SECOND/ 16,475,100,0,REF3,,THIRD/",
+        "16,115,50,V,250114,0800,REF4,,FOURTH/49,650,6/",
+        account_total=650,
+        records=6,
+    )
+    data = data.replace("\n49,650,6/", "")  # the 49 shares the last detail's line
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert [(d.amount, d.text, d.line) for d in details(records)] == [
+        (300, "FIRST", 4),
+        (200, "SECOND", 4),
+        (100, "THIRD", 4),
+        (50, "FOURTH", 5),
+    ]
+    assert records[-3].KIND == "account_trailer" and records[-3].line == 5
+
+
+def test_variant_detail_text_continued_without_88() -> None:
+    data = wrap(
+        "03,111,USD,,,,/",
+        "16,115,300,Z,REF1,CUST1,A LONG TEXT THAT THE BANK",
+        "WRAPPED WITHOUT A CONTINUATION RECORD/",
+        "16,475,200,Z,REF2,,SHORT/",
+        account_total=500,
+        records=4,  # the sender counts the wrapped line as part of its 16
+    )
+    records, parser = parse(data)
+    assert [(p.line, p.severity, p.code) for p in parser.problems] == [
+        (5, WARNING, "bai2.record.continuation_without_88")
+    ]
+    first, second = details(records)
+    assert first.text == "A LONG TEXT THAT THE BANK WRAPPED WITHOUT A CONTINUATION RECORD"
+    assert (second.amount, second.line) == (200, 6)
+    # a sender that counts physical lines agrees too
+    _, parser = parse(data.replace("49,500,4/", "49,500,5/").replace(",1,6/", ",1,7/").replace(",1,8/", ",1,9/"))
+    assert [p.code for p in parser.problems] == ["bai2.record.continuation_without_88"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -804,7 +845,8 @@ def test_variant_blank_trailer_totals_and_amounts_are_absent_with_a_warning() ->
         "INV 2024/16,PAID",
         "REF 2025/49,X",
         "/LEADING",
-        "ACCT 03/16,115",
+        "ACCT 03/16,1150",
+        "X/ 16,11",
     ],
 )
 def test_variant_slash_inside_text(text: str) -> None:
@@ -812,6 +854,16 @@ def test_variant_slash_inside_text(text: str) -> None:
     records, parser = parse(data)
     assert parser.problems == []
     assert [d.text for d in details(records)] == [text, text]
+
+
+def test_text_that_reads_as_a_following_record_is_split_loudly() -> None:
+    # "/16,115/" inside text cannot be told from a record that follows: it is split off, and
+    # the extra record breaks the account's count, so the file fails instead of a 16 vanishing.
+    data = wrap("03,111,USD,,,,/", "16,115,300,Z,REF1,,ACCT 03/16,115/", account_total=300)
+    with pytest.raises(ParseError) as caught:
+        parse(data)
+    assert [p.code for p in caught.value.problems][:1] == ["bai2.account.record_count"]
+    assert "is 3 but account 111 has 4 records" in caught.value.problems[0].message
 
 
 def test_variant_funds_types_s_v_d_with_their_fields() -> None:
@@ -846,3 +898,27 @@ def test_variant_funds_types_s_v_d_with_their_fields() -> None:
         ),
         ("D", {"distributions": []}, "REF5", "NONE"),
     ]
+
+
+def _fixed(lines: list[str], length: int = 80) -> bytes:
+    return b"".join(line.ljust(length).encode() for line in lines)
+
+
+def test_variant_fixed_length_records_padded_with_spaces() -> None:
+    body = [
+        "03,111,USD,,,,/",
+        "16,115,300,Z,REF1,,TEXT WITHOUT A SLASH",
+        "16,475,200,Z,REF2,,TEXT THAT RUNS TO THE VERY END OF THE EIGHTY BYTE RECORD",
+        "88,AND GOES ON/",
+        "16,475,100,Z,REF3,,/",
+        "49,600,6/",
+        "98,600,1,8/",
+        "99,600,1,10/",
+    ]
+    expected = ["TEXT WITHOUT A SLASH", "TEXT THAT RUNS TO THE VERY END OF THE EIGHTY BYTE RECORD AND GOES ON", ""]
+    for header in ("01,BANKUS33,ACMECORP,250114,0615,0042,80,,2/", "01,BANKUS33,ACMECORP,250114,0615,0042,,,2/"):
+        data = _fixed([header, GROUP, *body])
+        records, parser = parse(data)
+        assert parser.problems == [], header
+        assert [d.text for d in details(records)] == expected
+        assert [r.line for r in records] == [1, 2, 3, 4, 5, 7, 8, 9, 10]
