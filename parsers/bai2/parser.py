@@ -80,9 +80,10 @@ class _Structure:
 
     def open(self, logical: Logical) -> bool:
         """Check the record's place in the file; False when it is outside the file (after 99)."""
-        code, line, record = logical.code, logical.line, title(logical.code)
-        self.records += logical.physical
-        self.unmarked += logical.unmarked
+        code, line, _, physical, unmarked = logical
+        record = title(code)
+        self.records += physical
+        self.unmarked += unmarked
         self.last_line = line
         if self.ended:
             self._error(line, record, "comes after the file trailer (99)", "bai2.file.record_after_trailer")
@@ -142,8 +143,8 @@ class _Structure:
         if code != "01":
             for envelope in (self.account, self.group):
                 if envelope is not None:
-                    envelope.records += logical.physical
-                    envelope.unmarked += logical.unmarked
+                    envelope.records += physical
+                    envelope.unmarked += unmarked
         return True
 
     # -- after decoding: amounts added up, trailers checked -------------------------------

@@ -47,7 +47,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _STRIP = " \t\r\n\x1a"
 _HEADER_LENGTH = re.compile(rb"01,(?:[^,/\r\n]*,){5}([0-9]{1,4})[,/]")
 #: A "/" in a 16's text that ends it: the next record (another 16, or the 49) follows.
-_AFTER_TEXT = re.compile(r"/[ \t]*(?=16,[0-9]{3}[,/]|49,[+-]?[0-9]*,[0-9]*[ \t]*(?:[,/]|$))")
+_AFTER_TEXT = re.compile(r"/[ \t]*(?=16,[0-9]{3}[,/]|49, *[+-]?[0-9]* *, *[0-9]* *(?:[,/]|$))")
 
 
 class Logical(NamedTuple):
@@ -167,7 +167,7 @@ def join_segments(segments: list[str]) -> str:
 def _split_text(text: str) -> tuple[str, str]:
     """A 16's text (or its continuation) and what follows it on the line (see ``_AFTER_TEXT``)."""
     slash = text.find("/")
-    if slash < 0 or slash == len(text) - 1:
+    if slash < 0 or slash == len(text) - 1:  # most texts: no "/", or only the one ending them
         return text, ""
     match = _AFTER_TEXT.search(text, slash)
     if match is None:
@@ -193,14 +193,19 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
         if _CONTROL.search(text):
             message = f"contains control characters: {text[:40]!r}"
             log.add(number, title(text[:2]), None, message, code="bai2.record.control_characters")
-        line_start = True
-        while text:
+        piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
+        if not piece_code and code == "16" and physical:
+            piece, text = _split_text(text)  # the 16's text, wrapped onto this line without an 88
+            message = f"continues the text of the record on line {line} without a continuation (88) record"
+            log.add(number, title(code), None, message, code="bai2.record.continuation_without_88")
+            segments.append(piece)
+            physical += 1
+            unmarked += 1
             piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
-            in_detail = code == "16" and physical > 0
-            wrapped = line_start and in_detail and not piece_code
-            line_start = False
-            if piece_code == "16" or wrapped or (piece_code == "88" and in_detail):
-                piece, text = _split_text(text)
+        while text:
+            if piece_code == "16" or (piece_code == "88" and code == "16" and physical):
+                slash = text.find("/")  # most texts: no "/", or only the one ending them
+                piece, text = (text, "") if slash < 0 or slash == len(text) - 1 else _split_text(text)
             elif not piece_code:
                 piece, text = text, ""
             else:
@@ -210,21 +215,16 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
                     message = f"ignored text after the end of the record: {text[:40]!r}"
                     log.add(number, title(piece_code), None, message, code="bai2.record.trailing_text")
                     text = ""
-            if wrapped:
-                message = f"continues the text of the record on line {line} without a continuation (88) record"
-                log.add(number, title(code), None, message, code="bai2.record.continuation_without_88")
-                segments.append(piece)
-                physical += 1
-                unmarked += 1
-                continue
             content = piece[3:] if piece[2:3] == "," else piece[2:] if piece_code else piece
             if piece_code == "88" and physical:
                 segments.append(content)
                 physical += 1
-                continue
-            if physical:
-                yield Logical(code, line, join_segments(segments), physical, unmarked)
-            code, line, segments, physical, unmarked = piece_code, number, [content], 1, 0
+            else:
+                if physical:
+                    yield Logical(code, line, join_segments(segments), physical, unmarked)
+                code, line, segments, physical, unmarked = piece_code, number, [content], 1, 0
+            if text:  # the next record on the same line
+                piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
     if physical:
         yield Logical(code, line, join_segments(segments), physical, unmarked)
 

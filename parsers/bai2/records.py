@@ -472,6 +472,9 @@ def _decode_account(spec: RecordSpec, text: str, where: Where, context: tuple) -
 _PLAIN_FUNDS = frozenset(("", "0", "1", "2", "Z"))
 
 
+_FREE_TEXT_ENDS = (",", " ")
+
+
 def _free_text(raw: str) -> str:
     """The 16 record's text without surrounding spaces or trailing empty fields.
 
@@ -503,7 +506,7 @@ def _decode_detail(spec: RecordSpec, text: str, where: Where, context: tuple) ->
                     None,
                     bank_reference.strip(),
                     customer_reference.strip(),
-                    _free_text(rest),
+                    _free_text(rest) if rest[-1:] in _FREE_TEXT_ENDS else rest.strip(),
                 )
     fields = Fields(text)
     type_code, amount = (decode_field(f, fields.take(), where) for f in spec.fields)
