@@ -204,8 +204,7 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
             piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
         while text:
             if piece_code == "16" or (piece_code == "88" and code == "16" and physical):
-                slash = text.find("/")  # most texts: no "/", or only the one ending them
-                piece, text = (text, "") if slash < 0 or slash == len(text) - 1 else _split_text(text)
+                piece, text = _split_text(text)
             elif not piece_code:
                 piece, text = text, ""
             else:

@@ -6,11 +6,10 @@ with variable parts (03 summaries, 16 funds type details and free text) add a fe
 their own on top of the same field decoder, so every problem message comes from one place.
 
 Values: amounts are integers in cents (BAI2 amounts have two implied decimals), dates are
-``datetime.date``, times are "HH:MM", or "HH:MM:SS" when the file gives seconds (2400 and 9999
-mean end of day and read "24:00"),
-type codes stay 3-digit strings. A defaulted (empty) field is ``None``, or "" for text.
-Nested values (``summaries``, ``funds``) hold plain JSON types only (dates as ISO strings)
-so any output writer can serialize them.
+``datetime.date``, times are "HH:MM", or "HH:MM:SS" when the file gives seconds (2400 and
+9999 mean end of day and read "24:00"), type codes stay 3-digit strings. A defaulted (empty)
+field is ``None``, or "" for text. Nested values (``summaries``, ``funds``) hold plain JSON
+types only (dates as ISO strings) so any output writer can serialize them.
 """
 
 from __future__ import annotations
@@ -472,9 +471,6 @@ def _decode_account(spec: RecordSpec, text: str, where: Where, context: tuple) -
 _PLAIN_FUNDS = frozenset(("", "0", "1", "2", "Z"))
 
 
-_FREE_TEXT_ENDS = (",", " ")
-
-
 def _free_text(raw: str) -> str:
     """The 16 record's text without surrounding spaces or trailing empty fields.
 
@@ -506,7 +502,7 @@ def _decode_detail(spec: RecordSpec, text: str, where: Where, context: tuple) ->
                     None,
                     bank_reference.strip(),
                     customer_reference.strip(),
-                    _free_text(rest) if rest[-1:] in _FREE_TEXT_ENDS else rest.strip(),
+                    _free_text(rest),
                 )
     fields = Fields(text)
     type_code, amount = (decode_field(f, fields.take(), where) for f in spec.fields)
