@@ -14,6 +14,9 @@ counts, and a file whose totals do not add up must not be loaded, so every one i
 * 99 file control total = sum of the 98 control totals; number of groups = 02 records;
   record count = every physical record in the file, 01 and 99 and 88s included.
 
+A 16 whose text wraps onto a line without an 88 (see ``physical``) spans one more physical
+record to some senders and not to others: a record count agrees with either reading.
+
 Totals are summed from what the trailers *declare*, so one wrong 49 is reported once, at
 the 49, instead of again at the 98 and the 99.
 """
@@ -38,6 +41,7 @@ class _Envelope:
     line: int
     name: str  # "account 12345" or "group 2", for messages
     records: int = 0  # physical records so far, continuations included
+    unmarked: int = 0  # of those, lines continuing a 16's text without an 88
     total: int = 0  # account: sum of amounts; group: sum of the 49 control totals
     children: int = 0  # group: number of accounts
 
@@ -55,6 +59,7 @@ class _Structure:
         self.group_number = 0  # sequence number of the current (or last) group
         self.account_number: str | None = None
         self.records = 0  # physical records in the file
+        self.unmarked = 0  # of those, lines continuing a 16's text without an 88
         self.total = 0  # sum of the 98 control totals
         self.groups = 0
         self.declared_total: int | None = None  # from the 99
@@ -75,8 +80,10 @@ class _Structure:
 
     def open(self, logical: Logical) -> bool:
         """Check the record's place in the file; False when it is outside the file (after 99)."""
-        code, line, record = logical.code, logical.line, title(logical.code)
-        self.records += logical.physical
+        code, line, _, physical, unmarked = logical
+        record = title(code)
+        self.records += physical
+        self.unmarked += unmarked
         self.last_line = line
         if self.ended:
             self._error(line, record, "comes after the file trailer (99)", "bai2.file.record_after_trailer")
@@ -136,7 +143,8 @@ class _Structure:
         if code != "01":
             for envelope in (self.account, self.group):
                 if envelope is not None:
-                    envelope.records += logical.physical
+                    envelope.records += physical
+                    envelope.unmarked += unmarked
         return True
 
     # -- after decoding: amounts added up, trailers checked -------------------------------
@@ -160,7 +168,8 @@ class _Structure:
             account = self.account
             total, n = account.total, account.records
             self._check(record, "control_total", total, f"the amounts in {account.name} (03 and 16) add up to {total}")
-            self._check(record, "record_count", n, f"{account.name} has {n} records (03 to 49, 88s included)")
+            found = f"{account.name} has {n} records (03 to 49, 88s included)"
+            self._check(record, "record_count", n, found, account.unmarked)
             if self.group is not None:  # what the 49 declares; if it cannot be read, what it should say
                 self.group.total += total if record.control_total is None else record.control_total
             self.account = None
@@ -169,14 +178,16 @@ class _Structure:
             total, accounts, n = group.total, group.children, group.records
             self._check(record, "control_total", total, f"the 49 control totals of {group.name} add up to {total}")
             self._check(record, "account_count", accounts, f"{group.name} has {accounts} accounts (03 records)")
-            self._check(record, "record_count", n, f"{group.name} has {n} records (02 to 98, 88s included)")
+            found = f"{group.name} has {n} records (02 to 98, 88s included)"
+            self._check(record, "record_count", n, found, group.unmarked)
             self.total += total if record.control_total is None else record.control_total
             self.group = None
         elif kind == "file_trailer":
             total, groups, n = self.total, self.groups, self.records
             self._check(record, "control_total", total, f"the group control totals (98) add up to {total}")
             self._check(record, "group_count", groups, f"the file has {groups} groups (02 records)")
-            self._check(record, "record_count", n, f"the file has {n} records (01 to 99, 88s included)")
+            found = f"the file has {n} records (01 to 99, 88s included)"
+            self._check(record, "record_count", n, found, self.unmarked)
             self.declared_total = record.control_total
             self.ended = True
 
@@ -194,10 +205,15 @@ class _Structure:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _check(self, record: Any, field: str, actual: int, found: str) -> None:
-        """A trailer field against what was counted; ``found`` says what, in words."""
+    def _check(self, record: Any, field: str, actual: int, found: str, unmarked: int = 0) -> None:
+        """A trailer field against what was counted; ``found`` says what, in words.
+
+        ``unmarked`` records (16 text wrapped without an 88) may or may not be counted.
+        """
         declared = getattr(record, field)
-        if declared is not None and declared != actual:
+        if declared is not None and declared != actual and declared != actual - unmarked:
+            if unmarked:
+                found += f", or {actual - unmarked} without the {unmarked} lines continued without an 88"
             # account_trailer -> bai2.account.control_total: the envelope and the field checked.
             code = f"bai2.{record.KIND.split('_')[0]}.{field}"
             self.log.add(record.line, TITLES[record.KIND], field, f"is {declared} but {found}", code=code)

@@ -5,8 +5,10 @@ record code and its fields, ended by "/"). What banks actually send, and what th
 
 * LF, CRLF or CR line ends; trailing spaces (lines padded to the declared physical record
   length, often 80); a UTF-8 BOM; a DOS end-of-file mark; blank lines (skipped).
-* No line breaks at all, when the file header declares a physical record length: the file is
-  cut every that many bytes (the "line" number is then the physical record number).
+* No line breaks at all, when the file header declares a physical record length, or when the
+  file header is padded with spaces up to the next record (the length is then the header's
+  padded length): the file is cut every that many bytes (the "line" number is then the
+  physical record number).
 * Several records on one line ("...,2/02,..."): after a "/" that ends a record, whatever
   follows on the line is the next record if it starts with a record code, else a warning.
 * 88 continuation records, merged into the record they continue; the logical record keeps
@@ -14,9 +16,16 @@ record code and its fields, ended by "/"). What banks actually send, and what th
 
 The 16 record is the exception to "/" ending a record: its last field is free text that may
 contain "/" and runs to the end of the physical record, so a 16 record (and an 88 continuing
-one) always takes the rest of its line. A single "/" ending the whole record is dropped, as
-most banks end every record with one. A record starting on the same line after a 16 cannot
-be told apart from text, and is read as text.
+one) takes the rest of its line, unless a "/" there is followed by a record that can follow a
+16: another 16 with its 3-digit type code, or a 49 with its two numbers (``_AFTER_TEXT``).
+Splitting there is the safe reading of the ambiguity: a record wrongly split off text makes
+the account's totals disagree, loudly, where a 16 wrongly read as text would vanish. A single
+"/" ending the whole record is dropped, as most banks end every record with one.
+
+Some banks wrap a long 16 text onto the next line without an 88: a line that does not start
+with a record code, right after a 16, continues its text (a warning). Senders count such a
+line as a physical record or not, so ``Logical.unmarked`` tells the trailer checks how many
+there are.
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ _RECORD_START = re.compile(r"[0-9]{2}[,/]")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _STRIP = " \t\r\n\x1a"
 _HEADER_LENGTH = re.compile(rb"01,(?:[^,/\r\n]*,){5}([0-9]{1,4})[,/]")
+#: A "/" in a 16's text that ends it: the next record (another 16, or the 49) follows.
+_AFTER_TEXT = re.compile(r"/[ \t]*(?=16,[0-9]{3}[,/]|49, *[+-]?[0-9]* *, *[0-9]* *(?:[,/]|$))")
 
 
 class Logical(NamedTuple):
@@ -45,7 +56,8 @@ class Logical(NamedTuple):
     code: str  # the two-character record code; "" when the line does not start with one
     line: int  # physical line (or record number) where the record starts
     text: str
-    physical: int  # physical records it spans: 1 + its 88 continuations
+    physical: int  # physical records it spans: 1 + its 88 continuations + unmarked lines
+    unmarked: int = 0  # of those, lines continuing a 16's text without an 88
 
 
 def physical_lines(stream: IO[bytes], log: ProblemLog) -> Iterator[tuple[int, bytes]]:
@@ -86,14 +98,27 @@ def physical_lines(stream: IO[bytes], log: ProblemLog) -> Iterator[tuple[int, by
 
 
 def _declared_record_length(head: bytes) -> int | None:
-    """Physical record length from the file header, if the next record starts right there."""
+    """Physical record length of a file without line breaks, if the next record starts there.
+
+    The file header's record length field says it; when that is blank (or wrong), the
+    header's padding does: spaces after the 01's "/" up to the next record.
+    """
     match = _HEADER_LENGTH.match(head)
-    if not match:
-        return None
-    length = int(match[1])
-    if 10 <= length < len(head) and _RECORD_START.match(head[length : length + 3].decode("latin-1")):
+    if match and _starts_records(head, int(match[1])):
+        return int(match[1])
+    end = head.find(b"/") + 1
+    length = end + len(head[end:]) - len(head[end:].lstrip(b" "))
+    if end and length > end and _starts_records(head, length):
         return length
     return None
+
+
+def _starts_records(head: bytes, length: int) -> bool:
+    """Records start at ``length`` and, as far as ``head`` goes, at twice that."""
+    if not 10 <= length < len(head):
+        return False
+    second = head[2 * length : 2 * length + 3]
+    return all(_RECORD_START.match(at.decode("latin-1")) for at in (head[length : length + 3], second) if at.strip())
 
 
 def _fixed_records(first: bytes, stream: IO[bytes], length: int) -> Iterator[tuple[int, bytes]]:
@@ -139,8 +164,19 @@ def join_segments(segments: list[str]) -> str:
     return text[:-1] if text.endswith("/") else text
 
 
+def _split_text(text: str) -> tuple[str, str]:
+    """A 16's text (or its continuation) and what follows it on the line (see ``_AFTER_TEXT``)."""
+    slash = text.find("/")
+    if slash < 0 or slash == len(text) - 1:  # most texts: no "/", or only the one ending them
+        return text, ""
+    match = _AFTER_TEXT.search(text, slash)
+    if match is None:
+        return text, ""
+    return text[: match.start() + 1], text[match.end() :]
+
+
 def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iterator[Logical]:
-    """Cut physical lines into records and merge 88 continuations into the record before.
+    """Cut physical lines into records and merge continuations into the record before.
 
     An 88 with no record before it comes out as a record of its own (code "88") for the
     parser to report.
@@ -149,6 +185,7 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
     line = 0
     segments: list[str] = []
     physical = 0
+    unmarked = 0
     for number, raw in lines:
         text = _text(raw).strip(_STRIP)
         if not text:
@@ -156,10 +193,19 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
         if _CONTROL.search(text):
             message = f"contains control characters: {text[:40]!r}"
             log.add(number, title(text[:2]), None, message, code="bai2.record.control_characters")
-        while text:
+        piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
+        if not piece_code and code == "16" and physical:
+            piece, text = _split_text(text)  # the 16's text, wrapped onto this line without an 88
+            message = f"continues the text of the record on line {line} without a continuation (88) record"
+            log.add(number, title(code), None, message, code="bai2.record.continuation_without_88")
+            segments.append(piece)
+            physical += 1
+            unmarked += 1
             piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
-            continues_text = piece_code == "88" and code == "16" and physical > 0
-            if piece_code in ("", "16") or continues_text:
+        while text:
+            if piece_code == "16" or (piece_code == "88" and code == "16" and physical):
+                piece, text = _split_text(text)
+            elif not piece_code:
                 piece, text = text, ""
             else:
                 end = text.find("/") + 1
@@ -172,12 +218,14 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
             if piece_code == "88" and physical:
                 segments.append(content)
                 physical += 1
-                continue
-            if physical:
-                yield Logical(code, line, join_segments(segments), physical)
-            code, line, segments, physical = piece_code, number, [content], 1
+            else:
+                if physical:
+                    yield Logical(code, line, join_segments(segments), physical, unmarked)
+                code, line, segments, physical, unmarked = piece_code, number, [content], 1, 0
+            if text:  # the next record on the same line
+                piece_code = text[:2] if _RECORD_START.match(text[:3] + "/") else ""
     if physical:
-        yield Logical(code, line, join_segments(segments), physical)
+        yield Logical(code, line, join_segments(segments), physical, unmarked)
 
 
 def looks_like_bai2(head: bytes) -> bool:

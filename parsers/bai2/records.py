@@ -6,10 +6,10 @@ with variable parts (03 summaries, 16 funds type details and free text) add a fe
 their own on top of the same field decoder, so every problem message comes from one place.
 
 Values: amounts are integers in cents (BAI2 amounts have two implied decimals), dates are
-``datetime.date``, times are "HH:MM" (both 2400 and 9999 mean end of day and read "24:00"),
-type codes stay 3-digit strings. A defaulted (empty) field is ``None``, or "" for text.
-Nested values (``summaries``, ``funds``) hold plain JSON types only (dates as ISO strings)
-so any output writer can serialize them.
+``datetime.date``, times are "HH:MM", or "HH:MM:SS" when the file gives seconds (2400 and
+9999 mean end of day and read "24:00"), type codes stay 3-digit strings. A defaulted (empty)
+field is ``None``, or "" for text. Nested values (``summaries``, ``funds``) hold plain JSON
+types only (dates as ISO strings) so any output writer can serialize them.
 """
 
 from __future__ import annotations
@@ -138,9 +138,12 @@ class Kind(Enum):
     AMOUNT = "amount"  # unsigned integer in cents
     SIGNED = "signed amount"  # integer in cents with an optional + or -
     DATE = "date"  # YYMMDD
-    TIME = "time"  # HHMM, 0000-2359, 2400 or 9999 (end of day)
+    TIME = "time"  # HHMM (also HHMMSS, HH:MM[:SS], H:MM, HMM), 2400 or 9999 (end of day)
     TYPE_CODE = "type code"  # three digits, kept as text
     CURRENCY = "currency"  # ISO 4217 letters
+
+
+_REQUIRED = "bai2.field.required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,12 @@ class Field:
     kind: Kind = Kind.TEXT
     required: bool = False
     allowed: tuple[int, ...] = ()  # NUMBER: the only values the spec defines
+    #: The rule a blank required field breaks. Trailer totals and counts use a warning rule:
+    #: banks leave them blank, and a blank one is read as absent (not checked), never as 0.
+    blank: str = _REQUIRED
+
+
+_TRAILER_BLANK = "bai2.trailer.blank"
 
 
 #: Up to 18 digits fit in an int64 downstream; longer is a broken file, not a big amount.
@@ -157,7 +166,9 @@ _SIGNED = re.compile(r"[+-]?[0-9]{1,18}")
 _TYPE_CODE = re.compile(r"[0-9]{3}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _DATE = re.compile(r"[0-9]{6}")
-_TIME = re.compile(r"[0-9]{4}")
+#: The spellings of a time of day found in real files: HHMM (the spec), HHMMSS, HMM (a
+#: leading zero lost to a numeric export), and H:MM, HH:MM, HH:MM:SS.
+_TIME = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})?|([0-9])([0-9]{2})|([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 END_OF_DAY = "24:00"
 
 
@@ -187,14 +198,22 @@ def parse_date(raw: str) -> date | None:
 
 
 def parse_time(raw: str) -> str | None:
-    """HHMM to "HH:MM"; 2400 and 9999 both mean end of day in BAI2, so both read "24:00"."""
-    if not _TIME.fullmatch(raw):
-        return None
-    if raw in ("2400", "9999"):
+    """A time of day (see ``_TIME``) as "HH:MM" or "HH:MM:SS"; None when it is not one.
+
+    2400 and 9999 both mean end of day in BAI2, so both (and 24:00:00) read "24:00".
+    """
+    if raw == "9999":
         return END_OF_DAY
-    if int(raw[:2]) > 23 or int(raw[2:]) > 59:
+    match = _TIME.fullmatch(raw)
+    if match is None:
         return None
-    return f"{raw[:2]}:{raw[2:]}"
+    hours, minutes, *rest = (int(part) for part in match.groups() if part is not None)
+    seconds = rest[0] if rest else None
+    if hours == 24 and minutes == 0 and not seconds:
+        return END_OF_DAY
+    if hours > 23 or minutes > 59 or (seconds or 0) > 59:
+        return None
+    return f"{hours:02}:{minutes:02}" if seconds is None else f"{hours:02}:{minutes:02}:{seconds:02}"
 
 
 def decode_field(f: Field, raw: str | None, where: Where, name: str | None = None) -> Any:
@@ -203,7 +222,8 @@ def decode_field(f: Field, raw: str | None, where: Where, name: str | None = Non
     value = raw.strip() if raw else ""
     if not value:
         if f.required:
-            where.problem(name, "is required but missing", "bai2.field.required")
+            message = "is required but missing" if f.blank == _REQUIRED else "is blank: read as absent, not checked"
+            where.problem(name, message, f.blank)
         return "" if f.kind is Kind.TEXT else None
     kind = f.kind
     if kind is Kind.TEXT:
@@ -239,7 +259,8 @@ def decode_field(f: Field, raw: str | None, where: Where, name: str | None = Non
     if kind is Kind.TIME:
         time = parse_time(value)
         if time is None:
-            where.problem(name, f"is not a valid time (HHMM, 2400 or 9999), got '{value}'", "bai2.field.time")
+            message = f"is not a valid time (HHMM or HH:MM, seconds optional; 2400 or 9999), got '{value}'"
+            where.problem(name, message, "bai2.field.time")
         return time
     if kind is Kind.TYPE_CODE:
         if not _TYPE_CODE.fullmatch(value):
@@ -450,6 +471,15 @@ def _decode_account(spec: RecordSpec, text: str, where: Where, context: tuple) -
 _PLAIN_FUNDS = frozenset(("", "0", "1", "2", "Z"))
 
 
+def _free_text(raw: str) -> str:
+    """The 16 record's text without surrounding spaces or trailing empty fields.
+
+    Many banks end every record with ",/", and some pad with empty fields (",,,/"): a comma
+    ending the text is read as an empty field after it, not as part of the text.
+    """
+    return raw.rstrip(" ,").strip()
+
+
 def _decode_detail(spec: RecordSpec, text: str, where: Where, context: tuple) -> Any:
     """16: type code, amount, funds type (+details), two references, then free text.
 
@@ -472,14 +502,14 @@ def _decode_detail(spec: RecordSpec, text: str, where: Where, context: tuple) ->
                     None,
                     bank_reference.strip(),
                     customer_reference.strip(),
-                    rest.strip(),
+                    _free_text(rest),
                 )
     fields = Fields(text)
     type_code, amount = (decode_field(f, fields.take(), where) for f in spec.fields)
     funds_type, funds = decode_funds(fields, where)
     bank_reference = (fields.take() or "").strip()
     customer_reference = (fields.take() or "").strip()
-    text_field = fields.rest().strip()
+    text_field = _free_text(fields.rest())
     return spec.cls(
         where.line,
         *context,
@@ -551,7 +581,10 @@ SPECS: dict[str, RecordSpec] = {
             AccountTrailer,
             "account trailer (49)",
             ("group", "account"),
-            (Field("control_total", Kind.SIGNED, required=True), Field("record_count", Kind.NUMBER, required=True)),
+            (
+                Field("control_total", Kind.SIGNED, required=True, blank=_TRAILER_BLANK),
+                Field("record_count", Kind.NUMBER, required=True, blank=_TRAILER_BLANK),
+            ),
             _decode_fixed,
         ),
         RecordSpec(
@@ -560,9 +593,9 @@ SPECS: dict[str, RecordSpec] = {
             "group trailer (98)",
             ("group",),
             (
-                Field("control_total", Kind.SIGNED, required=True),
-                Field("account_count", Kind.NUMBER, required=True),
-                Field("record_count", Kind.NUMBER, required=True),
+                Field("control_total", Kind.SIGNED, required=True, blank=_TRAILER_BLANK),
+                Field("account_count", Kind.NUMBER, required=True, blank=_TRAILER_BLANK),
+                Field("record_count", Kind.NUMBER, required=True, blank=_TRAILER_BLANK),
             ),
             _decode_fixed,
         ),
@@ -572,9 +605,9 @@ SPECS: dict[str, RecordSpec] = {
             "file trailer (99)",
             (),
             (
-                Field("control_total", Kind.SIGNED, required=True),
-                Field("group_count", Kind.NUMBER, required=True),
-                Field("record_count", Kind.NUMBER, required=True),
+                Field("control_total", Kind.SIGNED, required=True, blank=_TRAILER_BLANK),
+                Field("group_count", Kind.NUMBER, required=True, blank=_TRAILER_BLANK),
+                Field("record_count", Kind.NUMBER, required=True, blank=_TRAILER_BLANK),
             ),
             _decode_fixed,
         ),

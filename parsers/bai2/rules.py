@@ -25,11 +25,12 @@ RULES = RuleSet(
         Rule("bai2.field.number", "a count or number is not digits"),
         Rule("bai2.field.choice", "a field's value is not one the record allows"),
         Rule("bai2.field.date", "a date is not a valid YYMMDD"),
-        Rule("bai2.field.time", "a time is not a valid HHMM (2400 and 9999 mean end of day)"),
+        Rule("bai2.field.time", "a time is not a valid HHMM, HHMMSS or HH:MM[:SS] (2400 and 9999 mean end of day)"),
         Rule("bai2.field.type_code", "a type code is not 3 digits"),
         Rule("bai2.field.currency", "a currency code is not 3 letters"),
         Rule("bai2.field.funds_type", "a funds type is not 0, 1, 2, S, V, D or Z"),
         Rule("bai2.field.distributions", "a D funds type declares more distributions than the record holds"),
+        Rule("bai2.trailer.blank", "a trailer's control total or count is blank: read as absent, not checked", WARNING),
         # -- records ------------------------------------------------------------------------
         Rule("bai2.record.no_code", "a record does not start with a record code"),
         Rule("bai2.record.unknown_code", "a record code BAI2 does not define"),
@@ -38,6 +39,11 @@ RULES = RuleSet(
         Rule("bai2.record.trailing_text", "text after the end of a record was ignored", WARNING),
         Rule("bai2.record.extra_fields", "fields beyond those BAI2 defines were ignored", WARNING),
         Rule("bai2.record.continuation_orphan", "a continuation (88) with no record before it"),
+        Rule(
+            "bai2.record.continuation_without_88",
+            "a transaction's (16) text goes on on the next line without a continuation (88) record",
+            WARNING,
+        ),
         Rule("bai2.record.outside_account", "a transaction (16) or account trailer (49) outside an account"),
         # -- file, groups, accounts -----------------------------------------------------------
         Rule("bai2.file.empty", "the file holds no BAI2 records"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import random
+import re
 import tracemalloc
 from datetime import date
 from pathlib import Path
@@ -715,3 +717,403 @@ def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert parser.summary.totals["transactions"] == n
     assert parser.summary.totals["file_control_total"] == total
     assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+# -- real-world variants (issue 12): each parses strictly when the file is otherwise consistent ------
+
+
+def details(records: list) -> list[TransactionDetail]:
+    return [r for r in records if r.KIND == "transaction_detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("06:15:30", "06:15:30"),
+        ("061530", "06:15:30"),
+        ("06:15", "06:15"),
+        ("6:15", "06:15"),
+        ("615", "06:15"),
+        ("24:00", "24:00"),
+        ("240000", "24:00"),
+        ("24:00:00", "24:00"),
+    ],
+)
+def test_variant_times_with_seconds_and_other_spellings(value: str, expected: str) -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace(",0615,", f",{value},").replace(",2400,", f",{value},")
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert (records[0].creation_time, records[1].as_of_time) == (expected, expected)
+    assert looks_like_bai2(data.encode())
+
+
+@pytest.mark.parametrize("value", ["2460", "25:00", "06:15:60", "0615:30", "61530", "6.15"])
+def test_times_that_stay_invalid(value: str) -> None:
+    data = (DATA / "valid-basic.bai").read_text().replace(",0615,", f",{value},")
+    _, parser = parse(data, lenient=True)
+    assert [(p.field, p.code) for p in parser.problems] == [("creation_time", "bai2.field.time")]
+
+
+def test_variant_trailing_empty_fields_and_comma_slash_endings() -> None:
+    data = "\n".join(
+        [
+            "01,BANKUS33,ACMECORP,250114,0615,0042,,,2,/",
+            "02,ACMECORP,BANKUS33,1,250113,2400,USD,2,,,/",
+            "03,111,USD,010,100,,,,/",
+            "16,115,300,Z,REF1,CUST1,FIRST TEXT,/",
+            "16,475,200,Z,REF2,CUST2,,,/",
+            "16,475,100,Z,REF3,,/",
+            "49,700,5,/",
+            "98,700,1,7,,/",
+            "99,700,1,9,/",
+        ]
+    )
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert [(d.amount, d.bank_reference, d.customer_reference, d.text) for d in details(records)] == [
+        (300, "REF1", "CUST1", "FIRST TEXT"),
+        (200, "REF2", "CUST2", ""),
+        (100, "REF3", "", ""),
+    ]
+    assert records[0].version == 2 and records[-1].record_count == 9
+
+
+def test_variant_blank_trailer_totals_and_amounts_are_absent_with_a_warning() -> None:
+    data = wrap("03,111,USD,010,,,/", "16,115,,Z,REF,,NO AMOUNT/", "16,115,250,Z,REF2,,AMOUNT/", account_total=250)
+    data = data.replace("49,250,4/", "49,,4/").replace("98,250,1,6/", "98,,1,/").replace("99,250,1,8/", "99, ,,8/")
+    records, parser = parse(data)  # strict: warnings only
+    assert [(p.line, p.field, p.severity, p.code) for p in parser.problems] == [
+        (6, "control_total", WARNING, "bai2.trailer.blank"),
+        (7, "control_total", WARNING, "bai2.trailer.blank"),
+        (7, "record_count", WARNING, "bai2.trailer.blank"),
+        (8, "control_total", WARNING, "bai2.trailer.blank"),
+        (8, "group_count", WARNING, "bai2.trailer.blank"),
+    ]
+    assert [d.amount for d in details(records)] == [None, 250]
+    assert (records[-3].control_total, records[-2].record_count, records[-1].control_total) == (None, None, None)
+    assert parser.summary.totals["file_control_total"] == 250
+    # a blank total is absent, not zero: a wrong total beside it is still caught
+    _, parser = parse(data.replace("49,,4/", "49,,5/"), lenient=True)
+    assert "bai2.account.record_count" in [p.code for p in parser.problems]
+
+
+def test_variant_records_after_a_slash_ended_detail_on_one_line() -> None:
+    data = wrap(
+        "03,111,USD,,,,/",
+        "16,115,300,Z,REF1,,FIRST/16,475,200,Z,REF2,,SECOND/ 16,475,100,0,REF3,,THIRD/",
+        "16,115,50,V,250114,0800,REF4,,FOURTH/49,650,6/",
+        account_total=650,
+        records=6,
+    )
+    data = data.replace("\n49,650,6/", "")  # the 49 shares the last detail's line
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert [(d.amount, d.text, d.line) for d in details(records)] == [
+        (300, "FIRST", 4),
+        (200, "SECOND", 4),
+        (100, "THIRD", 4),
+        (50, "FOURTH", 5),
+    ]
+    assert records[-3].KIND == "account_trailer" and records[-3].line == 5
+
+
+def test_variant_detail_text_continued_without_88() -> None:
+    data = wrap(
+        "03,111,USD,,,,/",
+        "16,115,300,Z,REF1,CUST1,A LONG TEXT THAT THE BANK",
+        "WRAPPED WITHOUT A CONTINUATION RECORD/",
+        "16,475,200,Z,REF2,,SHORT/",
+        account_total=500,
+        records=4,  # the sender counts the wrapped line as part of its 16
+    )
+    records, parser = parse(data)
+    assert [(p.line, p.severity, p.code) for p in parser.problems] == [
+        (5, WARNING, "bai2.record.continuation_without_88")
+    ]
+    first, second = details(records)
+    assert first.text == "A LONG TEXT THAT THE BANK WRAPPED WITHOUT A CONTINUATION RECORD"
+    assert (second.amount, second.line) == (200, 6)
+    # a sender that counts physical lines agrees too
+    _, parser = parse(data.replace("49,500,4/", "49,500,5/").replace(",1,6/", ",1,7/").replace(",1,8/", ",1,9/"))
+    assert [p.code for p in parser.problems] == ["bai2.record.continuation_without_88"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PO 4471/3 PAID",
+        "A/B/C",
+        "DATE 12/16/24",
+        "INV 2024/16,PAID",
+        "REF 2025/49,X",
+        "/LEADING",
+        "ACCT 03/16,1150",
+        "X/ 16,11",
+    ],
+)
+def test_variant_slash_inside_text(text: str) -> None:
+    data = wrap("03,111,USD,,,,/", f"16,115,300,Z,REF1,,{text}/", f"16,475,200,Z,REF2,,{text}", account_total=500)
+    records, parser = parse(data)
+    assert parser.problems == []
+    assert [d.text for d in details(records)] == [text, text]
+
+
+def test_text_that_reads_as_a_following_record_is_split_loudly() -> None:
+    # "/16,115/" inside text cannot be told from a record that follows: it is split off, and
+    # the extra record breaks the account's count, so the file fails instead of a 16 vanishing.
+    data = wrap("03,111,USD,,,,/", "16,115,300,Z,REF1,,ACCT 03/16,115/", account_total=300)
+    with pytest.raises(ParseError) as caught:
+        parse(data)
+    assert [p.code for p in caught.value.problems][:1] == ["bai2.account.record_count"]
+    assert "is 3 but account 111 has 4 records" in caught.value.problems[0].message
+
+
+def test_variant_funds_types_s_v_d_with_their_fields() -> None:
+    data = wrap(
+        "03,111,USD,010,500,,,100,900,3,S,500,300,100,400,250,1,V,250115,/",
+        "88,072,,,D,2,1,100,2,-50/",
+        "16,115,900,S,500,300,+100,REF1,CUST1,SPLIT/",
+        "16,195,700,V,250114,080000,REF2,,VALUE DATED/",
+        "16,195,600,V,250114,,REF3,,NO TIME/",
+        "16,115,400,D,3,0,100,1,200,5,100,REF4,,DISTRIBUTED/",
+        "16,115,300,D,0,REF5,,NONE/",
+        account_total=500 + 900 + 250 + 900 + 700 + 600 + 400 + 300,
+    )
+    records, parser = parse(data)
+    assert parser.problems == []
+    account = records[2]
+    assert [(s["funds_type"], s["funds"]) for s in account.summaries] == [
+        (None, None),
+        ("S", {"immediate": 500, "one_day": 300, "two_or_more_days": 100}),
+        ("V", {"value_date": "2025-01-15", "value_time": None}),
+        ("D", {"distributions": [{"days": 1, "amount": 100}, {"days": 2, "amount": -50}]}),
+    ]
+    assert [(d.funds_type, d.funds, d.bank_reference, d.text) for d in details(records)] == [
+        ("S", {"immediate": 500, "one_day": 300, "two_or_more_days": 100}, "REF1", "SPLIT"),
+        ("V", {"value_date": "2025-01-14", "value_time": "08:00:00"}, "REF2", "VALUE DATED"),
+        ("V", {"value_date": "2025-01-14", "value_time": None}, "REF3", "NO TIME"),
+        (
+            "D",
+            {"distributions": [{"days": 0, "amount": 100}, {"days": 1, "amount": 200}, {"days": 5, "amount": 100}]},
+            "REF4",
+            "DISTRIBUTED",
+        ),
+        ("D", {"distributions": []}, "REF5", "NONE"),
+    ]
+
+
+def _fixed(lines: list[str], length: int = 80) -> bytes:
+    return b"".join(line.ljust(length).encode() for line in lines)
+
+
+def test_variant_fixed_length_records_padded_with_spaces() -> None:
+    body = [
+        "03,111,USD,,,,/",
+        "16,115,300,Z,REF1,,TEXT WITHOUT A SLASH",
+        "16,475,200,Z,REF2,,TEXT THAT RUNS TO THE VERY END OF THE EIGHTY BYTE RECORD",
+        "88,AND GOES ON/",
+        "16,475,100,Z,REF3,,/",
+        "49,600,6/",
+        "98,600,1,8/",
+        "99,600,1,10/",
+    ]
+    expected = ["TEXT WITHOUT A SLASH", "TEXT THAT RUNS TO THE VERY END OF THE EIGHTY BYTE RECORD AND GOES ON", ""]
+    for header in ("01,BANKUS33,ACMECORP,250114,0615,0042,80,,2/", "01,BANKUS33,ACMECORP,250114,0615,0042,,,2/"):
+        data = _fixed([header, GROUP, *body])
+        records, parser = parse(data)
+        assert parser.problems == [], header
+        assert [d.text for d in details(records)] == expected
+        assert [r.line for r in records] == [1, 2, 3, 4, 5, 7, 8, 9, 10]
+
+
+# -- every 16 survives: random files mixing every variant class ------------------------------------
+
+TIMES = ["0615", "061530", "06:15", "06:15:30", "615", "2400", "9999"]
+TEXT_CHARS = "ABCXYZ 0123/,.-"  # no 4, 6 or 9: text never reads as "/16,ddd," or "/49,n,n/"
+EXPECTED_WARNINGS = {"bai2.record.continuation_without_88", "bai2.trailer.blank"}
+
+
+def _end(rng: random.Random) -> str:
+    return rng.choice(["/", ",/", ",,/"])
+
+
+def _funds(rng: random.Random) -> tuple[list[str], str | None, dict | None]:
+    """A funds type with its fields, and what the parser must read from them."""
+    kind = rng.choice(["", "0", "1", "2", "Z", "S", "V", "D"])
+    if kind == "S":
+        amounts = [rng.randint(-999, 99999) for _ in range(3)]
+        keys = ("immediate", "one_day", "two_or_more_days")
+        return [kind, *map(str, amounts)], kind, dict(zip(keys, amounts, strict=True))
+    if kind == "V":
+        time, read = rng.choice([("", None), ("0800", "08:00"), ("080000", "08:00:00"), ("08:00", "08:00")])
+        return [kind, "250114", time], kind, {"value_date": "2025-01-14", "value_time": read}
+    if kind == "D":
+        pairs = [(rng.randint(0, 9), rng.randint(-999, 99999)) for _ in range(rng.randint(0, 3))]
+        fields = [kind, str(len(pairs)), *(str(v) for pair in pairs for v in pair)]
+        return fields, kind, {"distributions": [{"days": d, "amount": a} for d, a in pairs]}
+    return [kind], kind or None, None
+
+
+def _detail_lines(rng: random.Random, fields: list[str], text: str) -> list[str]:
+    """One 16 as physical lines: on one line, split between fields onto an 88, or its text
+    wrapped onto an 88 or onto a bare line (no 88)."""
+    ending = rng.choice(["/", ",/", ",,/", ""])
+    how = rng.choice(["one", "one", "fields", "text88", "bare"])
+    # a line's trailing spaces are padding, and a "," or "/" ending it ends a field: break after a word
+    breaks = [i for i, c in enumerate(text) if c == " " and text[:i].rstrip()[-1:].isalnum() and text[i + 1].isalpha()]
+    if how == "fields":
+        k = rng.randint(1, len(fields))
+        return ["16," + ",".join(fields[:k]) + rng.choice(["/", ","]), "88," + ",".join([*fields[k:], text]) + ending]
+    if how in ("text88", "bare") and breaks:
+        i = rng.choice(breaks)
+        head = "16," + ",".join([*fields, text[:i]]) + rng.choice(["/", ""])
+        return [head, ("88," if how == "text88" else "") + text[i + 1 :] + ending]
+    return ["16," + ",".join([*fields, text]) + ending]
+
+
+def _counted(records: list[tuple[str, list[str]]], counts_bare: bool) -> int:
+    """Physical records a sender counts: bare continuation lines only if it counts them."""
+    bare = sum(code == "16" and len(lines) > 1 and not lines[1].startswith("88,") for code, lines in records)
+    return sum(len(lines) for _, lines in records) - (0 if counts_bare else bare)
+
+
+class _Trailers:
+    """Renders trailers: a control total may be blank (a warning); ``wrong`` ("49.record_count")
+    makes the first such field disagree (``disagreement``: declared, counted), and what is
+    declared is what the next level sums, so the disagreement is reported once."""
+
+    def __init__(self, rng: random.Random, wrong: str | None) -> None:
+        self.rng, self.wrong = rng, wrong
+        self.disagreement: tuple[int, int] | None = None
+
+    def render(self, code: str, values: dict[str, int]) -> tuple[str, int]:
+        declared = dict(values)
+        blank = self.rng.random() < 0.15
+        if self.wrong and self.wrong.startswith(code + "."):
+            field = self.wrong[3:]
+            declared[field] += self.rng.choice([-1, 1, 10**6]) if field == "control_total" else 100
+            self.disagreement = (declared[field], values[field])
+            self.wrong, blank = None, False
+        fields = [str(v) for v in declared.values()]
+        if blank:
+            fields[0] = self.rng.choice(["", " "])
+        return f"{code}," + ",".join(fields) + _end(self.rng), declared["control_total"]
+
+
+def random_file(rng: random.Random, wrong: str | None = None) -> tuple[bytes, list[tuple], tuple[int, int] | None]:
+    """A BAI2 file of random variants, what its 16 records must read as, and the trailer
+    disagreement ``wrong`` asked for (see ``_Trailers``)."""
+    records: list[tuple[str, list[str]]] = []  # (code, physical lines) per logical record
+    expected: list[tuple] = []
+    counts_bare = rng.random() < 0.5
+    trailers = _Trailers(rng, wrong)
+    fixed = rng.random() < 0.3
+    length = rng.choice(["", "80"])
+    records.append(("01", [f"01,BANKUS33,ACMECORP,250114,{rng.choice(TIMES)},FILE1,{length},,2{_end(rng)}"]))
+    file_total, groups = 0, rng.randint(1, 3)
+    for _ in range(groups):
+        group_start, group_total, accounts = len(records), 0, rng.randint(1, 3)
+        records.append(("02", [f"02,ACMECORP,BANKUS33,1,250113,{rng.choice(TIMES)},USD,2{_end(rng)}"]))
+        for a in range(accounts):
+            account_start = len(records)
+            summaries = [
+                (rng.choice(["010", "015", "100"]), rng.randint(-9999, 9999)) for _ in range(rng.randint(0, 2))
+            ]
+            total = sum(amount for _, amount in summaries)
+            fields = "".join(f",{code},{amount:+d},," for code, amount in summaries)
+            records.append(("03", [f"03,{1000 + a},USD{fields}{_end(rng)}"]))
+            for _ in range(rng.randint(0, 8)):
+                type_code = rng.choice(["115", "165", "195", "475", "495", "890"])
+                amount = rng.choice([None, *(rng.randint(0, 10**9) for _ in range(5))])
+                funds, funds_type, funds_read = _funds(rng)
+                text = "".join(rng.choice(TEXT_CHARS) for _ in range(rng.randint(0, 40))).strip(" ,/")
+                reference = f"R{len(records)}"
+                fields16 = [type_code, "" if amount is None else str(amount), *funds, reference, ""]
+                records.append(("16", _detail_lines(rng, fields16, text)))
+                expected.append((type_code, amount, funds_type, funds_read, reference, " ".join(text.split())))
+                total += amount or 0
+            n = _counted(records[account_start:], counts_bare) + 1
+            line, declared = trailers.render("49", {"control_total": total, "record_count": n})
+            records.append(("49", [line]))
+            group_total += declared
+        n = _counted(records[group_start:], counts_bare) + 1
+        line, declared = trailers.render(
+            "98", {"control_total": group_total, "account_count": accounts, "record_count": n}
+        )
+        records.append(("98", [line]))
+        file_total += declared
+    n = _counted(records, counts_bare) + 1
+    line, _ = trailers.render("99", {"control_total": file_total, "group_count": groups, "record_count": n})
+    records.append(("99", [line]))
+    return _layout(rng, records, fixed), expected, trailers.disagreement
+
+
+def _layout(rng: random.Random, records: list[tuple[str, list[str]]], fixed: bool) -> bytes:
+    """Physical lines: some records share a line after a "/" (a 16 only before a 16 or a 49),
+    then LF, CRLF, CR, padded to 80, or fixed 80-byte records with no line breaks."""
+    lines: list[str] = []
+    previous = ""
+    for code, physical in records:
+        share = lines and lines[-1].endswith("/") and (previous != "16" or code in ("16", "49"))
+        if share and rng.random() < 0.3:
+            lines[-1] += rng.choice(["", " "]) + physical[0]
+            lines.extend(physical[1:])
+        else:
+            lines.extend(physical)
+        previous = code
+    if fixed and all(len(line) <= 80 for line in lines):
+        if not lines[0].endswith("/"):
+            lines[0] += "/"  # the header's padding gives the record length
+        return "".join(line.ljust(80) for line in lines).encode()
+    layout = rng.choice(["\n", "\r\n", "\r", "pad"])
+    if layout == "pad":
+        return "".join(line.ljust(80) + "\r\n" for line in lines).encode()
+    return layout.join(lines).encode()
+
+
+def _read(records: list) -> list[tuple]:
+    return [
+        (d.type_code, d.amount, d.funds_type, d.funds, d.bank_reference, " ".join(d.text.split()))
+        for d in details(records)
+    ]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_every_detail_survives_random_variants(rng: random.Random) -> None:
+    data, expected, _ = random_file(rng)
+    records, parser = parse(data)  # strict: every variant is accepted
+    assert {p.code for p in parser.problems} <= EXPECTED_WARNINGS
+    assert _read(records) == expected
+    assert parser.summary.totals["transactions"] == len(expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.randoms(use_true_random=False),
+    st.sampled_from(
+        [
+            "49.control_total",
+            "49.record_count",
+            "98.control_total",
+            "98.account_count",
+            "98.record_count",
+            "99.control_total",
+            "99.group_count",
+            "99.record_count",
+        ]
+    ),
+)
+def test_a_disagreeing_trailer_fails_strictly_and_warns_leniently_with_both_numbers(
+    rng: random.Random, wrong: str
+) -> None:
+    data, expected, (declared, counted) = random_file(rng, wrong)  # type: ignore[misc]
+    with pytest.raises(ParseError) as caught:
+        parse(data)
+    scope = {"49": "account", "98": "group", "99": "file"}[wrong[:2]]
+    [error] = caught.value.problems
+    assert (error.code, error.field) == (f"bai2.{scope}.{wrong[3:]}", wrong[3:])
+    assert error.message.startswith(f"is {declared} but ") and re.search(rf"(?<![\d-]){counted}(?!\d)", error.message)
+    records, parser = parse(data, lenient=True)
+    assert _read(records) == expected
+    assert [p.code for p in parser.problems if p.code not in EXPECTED_WARNINGS] == [error.code]
