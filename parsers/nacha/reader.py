@@ -17,16 +17,20 @@ from typing import IO, Any
 import numpy as np
 
 from parsers.base import FileParser
+from parsers.fields import Columns
 from parsers.lines import Block, iter_blocks
 from parsers.nacha import codes
 from parsers.nacha import layouts as L
 from parsers.nacha.rules import RULES
 from parsers.problems import ProblemLog
+from parsers.rows import gc_paused
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")
 ROUTING_WEIGHTS = np.array([3, 7, 1, 3, 7, 1, 3, 7], dtype=np.int64)
 HASH_MODULUS = 10**10
+#: Runs of fewer entries go through ``Layout.decode_rows`` (the one-line path), as before.
+MIN_COLUMNS = 16
 
 
 def _powers(n: int) -> np.ndarray:
@@ -50,6 +54,22 @@ class _Batch:
     debit: int = 0
     credit: int = 0
     last_trace: int = -1
+
+
+class _Decoded:
+    """One block's rows, decoded column-wise once per entry layout that its batches use."""
+
+    __slots__ = ("_columns", "rows")
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self._columns: dict[L.Layout, Columns] = {}
+
+    def columns(self, layout: L.Layout) -> Columns:
+        columns = self._columns.get(layout)
+        if columns is None:
+            columns = self._columns[layout] = layout.columns(self.rows)
+        return columns
 
 
 @dataclass(slots=True)
@@ -107,26 +127,30 @@ class NachaParser(FileParser):
         self._finish(state)
 
     def _block(self, block: Block, state: _File) -> list[Any]:
-        records: list[Any] = []
-        rows, linenos = block.rows, block.linenos
-        kinds = rows[:, 0]
-        structural = np.flatnonzero((kinds != ENTRY) & (kinds != ADDENDA)).tolist()
-        start = 0
-        for i in structural:
-            if i > start:
-                records += self._entries(rows[start:i], linenos[start:i], state)
-            record = self._structural(rows[i].tobytes(), linenos[i], state)
-            if record is not None:
-                records.append(record)
-            start = i + 1
-        if start < len(block):
-            records += self._entries(rows[start:], linenos[start:], state)
-        return records
+        with gc_paused():  # the whole block's records at once, however many batches it holds
+            records: list[Any] = []
+            rows, linenos = block.rows, block.linenos
+            kinds = rows[:, 0]
+            structural = np.flatnonzero((kinds != ENTRY) & (kinds != ADDENDA)).tolist()
+            decoded = _Decoded(rows)
+            start = 0
+            for i in structural:
+                if i > start:
+                    records += self._entries(decoded, start, i, linenos[start:i], state)
+                record = self._structural(rows[i].tobytes(), linenos[i], state)
+                if record is not None:
+                    records.append(record)
+                start = i + 1
+            if start < len(block):
+                records += self._entries(decoded, start, len(block), linenos[start:], state)
+            return records
 
     # -- entries and addenda ------------------------------------------------------------------
 
-    def _entries(self, rows: np.ndarray, linenos: Sequence[int], state: _File) -> list[Any]:
-        """A run of entry (6) and addenda (7) records, all in the open batch."""
+    def _entries(self, decoded: _Decoded, start: int, stop: int, linenos: Sequence[int], state: _File) -> list[Any]:
+        """A run of entry (6) and addenda (7) records, rows ``start:stop`` of the block, all in
+        the open batch."""
+        rows = decoded.rows[start:stop]
         state.records += len(rows)
         batch = state.batch
         if batch is None or state.control is not None:
@@ -150,7 +174,13 @@ class NachaParser(FileParser):
             entry_rows = rows[entry_at]
             entry_lines = [linenos[i] for i in entry_at.tolist()]
         arrays: dict[str, np.ndarray] = {}
-        entries = batch.entry_layout.decode_rows(entry_rows, entry_lines, self.log, (batch.number,), arrays)
+        layout, context = batch.entry_layout, (batch.number,)
+        if layout.vectorizable and len(entry_at) >= MIN_COLUMNS:
+            # Decoded with the whole block (once per layout), so a small batch costs no numpy calls.
+            index = slice(start, stop) if len(addenda_at) == 0 else entry_at + start
+            entries = decoded.columns(layout).records(index, entry_lines, self.log, context, arrays)
+        else:
+            entries = layout.decode_rows(entry_rows, entry_lines, self.log, context, arrays)
         self._check_entries(entry_rows, entry_lines, entries, arrays, followed, batch)
         batch.entries += len(entries)
         _count(state, batch.entry_layout.kind, len(entries))
