@@ -430,6 +430,13 @@ class Columns:
                 arrays[name] = values[index]
         return records
 
+    def record(self, k: int, lineno: int, log: ProblemLog, context: tuple = ()) -> Any:
+        """The record of line ``k`` alone, as ``records`` would give it."""
+        layout = self.layout
+        if self.bad[k]:
+            return layout.decode(bytes(self.rows[k]), lineno, log, context)
+        return tuple.__new__(layout.record_class, (lineno, *context, *(c[k] for c in self.columns)))
+
 
 def _code(log: ProblemLog, check: str) -> str:
     """The code of a shared field check in the log's format: ``nacha.field.required``."""

@@ -60,18 +60,37 @@ class _Batch:
 class _Decoded:
     """One block's rows, decoded column-wise once per entry layout that its batches use."""
 
-    __slots__ = ("_columns", "_facts", "rows")
+    __slots__ = ("_columns", "_facts", "_records", "rows")
 
     def __init__(self, rows: np.ndarray) -> None:
         self.rows = rows
         self._columns: dict[L.Layout, Columns] = {}
         self._facts: dict[L.Layout, _EntryFacts] = {}
+        self._records: dict[L.Layout, tuple[dict[int, int], Columns | None]] = {}
 
     def columns(self, layout: L.Layout) -> Columns:
         columns = self._columns.get(layout)
         if columns is None:
             columns = self._columns[layout] = layout.columns(self.rows)
         return columns
+
+    def record(self, layout: L.Layout, at: int, line: bytes, lineno: int, log: ProblemLog) -> Any:
+        """The header or control record on row ``at``: decoded column-wise with the block's other
+        records of its type when there are many (a file of many small batches), else alone."""
+        found = self._records.get(layout)
+        if found is None:
+            kinds = self.rows[:, 0]
+            positions = np.flatnonzero(kinds == ord(layout.fields[0].value or " "))
+            if not layout.vectorizable or len(positions) < MIN_COLUMNS:
+                found = self._records[layout] = ({}, None)
+            else:
+                columns = layout.columns(self.rows[positions])
+                found = self._records[layout] = (dict(zip(positions.tolist(), range(len(positions)))), columns)
+        where, columns = found
+        k = where.get(at)
+        if k is None:
+            return layout.decode(line, lineno, log)
+        return columns.record(k, lineno, log)
 
     def facts(self, layout: L.Layout) -> _EntryFacts:
         facts = self._facts.get(layout)
@@ -188,7 +207,7 @@ class NachaParser(FileParser):
             for i in structural:
                 if i > start:
                     records += self._entries(decoded, start, i, linenos[start:i], state)
-                record = self._structural(rows[i].tobytes(), linenos[i], state)
+                record = self._structural(rows[i].tobytes(), linenos[i], state, decoded, i)
                 if record is not None:
                     records.append(record)
                 start = i + 1
@@ -530,7 +549,7 @@ class NachaParser(FileParser):
 
     # -- headers and controls -----------------------------------------------------------------
 
-    def _structural(self, line: bytes, lineno: int, state: _File) -> Any:
+    def _structural(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         code = line[:1]
         if code == b"9" and line.count(b"9") == len(line):
             state.padding += 1
@@ -548,9 +567,9 @@ class NachaParser(FileParser):
         if code == b"1":
             return self._file_header(line, lineno, state)
         if code == b"5":
-            return self._batch_header(line, lineno, state)
+            return self._batch_header(line, lineno, state, decoded, at)
         if code == b"8":
-            return self._batch_control(line, lineno, state)
+            return self._batch_control(line, lineno, state, decoded, at)
         if code == b"9":
             return self._file_control(line, lineno, state)
         shown = line[:1].decode("latin-1")
@@ -610,10 +629,10 @@ class NachaParser(FileParser):
             )
             self.log.add(lineno, title, "effective_entry_date", message, code="nacha.batch.effective_date_stale")
 
-    def _batch_header(self, line: bytes, lineno: int, state: _File) -> Any:
+    def _batch_header(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         sec = line[50:53].decode("latin-1")
         layout = L.IAT_BATCH_HEADER if sec == "IAT" else L.BATCH_HEADER
-        record = layout.decode(line, lineno, self.log)
+        record = decoded.record(layout, at, line, lineno, self.log)
         title = layout.title
         if state.header is None:
             self.log.add(lineno, title, None, "batch header before the file header", code="nacha.file.header_missing")
@@ -667,10 +686,10 @@ class NachaParser(FileParser):
         _count(state, record.KIND, 1)
         return record
 
-    def _batch_control(self, line: bytes, lineno: int, state: _File) -> Any:
+    def _batch_control(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         batch = state.batch
         layout = L.ADV_BATCH_CONTROL if batch is not None and batch.sec == "ADV" else L.BATCH_CONTROL
-        record = layout.decode(line, lineno, self.log)
+        record = decoded.record(layout, at, line, lineno, self.log)
         _count(state, record.KIND, 1)
         if batch is None:
             message = "batch control without a batch header before it"

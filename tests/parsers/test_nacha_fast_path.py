@@ -75,6 +75,18 @@ CORRUPTIONS = [
     (4, b" "),  # routing not digits
 ]
 
+#: Corruptions of a batch header line.
+HEADER_CORRUPTIONS = [
+    (70, b"261340"),  # effective entry date not a date
+    (70, b"000101"),  # stale: before the file's creation date
+    (5, b"                "),  # blank company name
+    (54, b"0000000000"),  # all-zero company entry description
+    (88, b"00X0000"),  # batch number not digits
+    (88, b"0000001"),  # batch number out of order
+    (2, b"999"),  # unknown service class
+    (41, b"\xe9"),  # not ASCII
+]
+
 
 def _corrupt(data: bytes, seed: int, count: int) -> bytes:
     rng = random.Random(seed)
@@ -82,9 +94,15 @@ def _corrupt(data: bytes, seed: int, count: int) -> bytes:
     for line in rng.sample(entry_lines, count):
         start, text = rng.choice(CORRUPTIONS)
         data = put(data, line, start, text)
-    # and one batch control total, so control checks follow the entries' problems
-    control = [i for i, line in enumerate(lines_of(data), start=1) if line.startswith(b"8")][len(SECS)]
-    return put(data, control, 21, b"999999999999")
+    # batch headers and controls, decoded column-wise with the block's others
+    headers = [i for i, line in enumerate(lines_of(data), start=1) if line.startswith(b"5")]
+    for line in rng.sample(headers, 6):
+        start, text = rng.choice(HEADER_CORRUPTIONS)
+        data = put(data, line, start, text)
+    controls = [i for i, line in enumerate(lines_of(data), start=1) if line.startswith(b"8")]
+    for line in rng.sample(controls, 4):
+        data = put(data, line, rng.choice([21, 5, 88]), rng.choice([b"9999", b"X", b"\xe9"]))
+    return data
 
 
 def _result(data: bytes, **kwargs) -> tuple:
