@@ -341,8 +341,10 @@ class Layout:
                 columns.append(values.tolist())
             elif f.kind in (Kind.DATE, Kind.TIME):
                 columns.append(by_value[f.name])
-            elif f.kind is Kind.TEXT and (clean[:, f.start - 1 : f.stop] == 32).all():
-                columns.append([""] * n)  # an unused field (often discretionary data): no per-cell work
+            elif f.kind is Kind.TEXT and ((rows[:, f.start - 1 : f.stop] == 32).all(axis=1) | bad).all():
+                # An unused field (often discretionary data): no per-cell work. Bad lines (in a
+                # whole block: its headers and controls) are decoded again, so they do not count.
+                columns.append([""] * n)
             else:
                 # bytes.decode per cell beats numpy's S-to-U cast by half; all bytes are ASCII here.
                 columns.append(list(map(bytes.decode, _cells(clean, f).tolist())))
