@@ -259,7 +259,7 @@ class Layout:
         if not self.vectorizable or n < 16:
             return self._decode_each(rows, linenos, log, context, arrays)
         with gc_paused():
-            return self._decode_columns(rows, linenos, log, context, arrays)
+            return self.columns(rows).records(slice(0, n), linenos, log, context, arrays)
 
     def _decode_each(
         self,
@@ -283,14 +283,14 @@ class Layout:
                     arrays[f.name] = np.array([v if isinstance(v, int) else 0 for v in values], dtype=np.int64)
         return records
 
-    def _decode_columns(
-        self,
-        rows: np.ndarray,
-        linenos: Sequence[int],
-        log: ProblemLog,
-        context: tuple,
-        arrays: dict[str, np.ndarray] | None,
-    ) -> list:
+    def columns(self, rows: np.ndarray) -> Columns:
+        """Decode an (n, length) uint8 array column-wise, logging nothing (see ``Columns``).
+
+        Every check is row by row, so the rows may be a whole block of mixed records of which
+        only some runs are of this layout: a reader of many small batches decodes each block
+        once and builds each batch's records from it, instead of paying numpy's per-call cost
+        once per batch. Only ``vectorizable`` layouts can be decoded this way.
+        """
         n = rows.shape[0]
         digits = rows - 48  # uint8 wraps: anything that is not '0'..'9' becomes > 9
         bad = np.zeros(n, dtype=bool)
@@ -325,7 +325,7 @@ class Layout:
                 bad |= (rows[:, lo:hi] != expected).any(axis=1)
             elif f.kind in (Kind.DATE, Kind.TIME):
                 by_value[f.name] = self._decode_by_value(f, rows, bad)
-        # Bad lines are decoded again one by one below; overwrite them here so that the
+        # Bad lines are decoded again one by one (``Columns.records``); overwrite them here so that the
         # column-wise conversion never sees bytes it cannot convert (non-ASCII text).
         clean = rows
         if bad.any():
@@ -333,27 +333,22 @@ class Layout:
             clean[bad] = 48
             digits = clean - 48
         columns: list[Any] = []
+        integers: dict[str, np.ndarray] = {}
         for f in self.emitted:
             if f.kind in (Kind.NUMBER, Kind.AMOUNT):
                 values = _integer_column(f, clean, digits)
-                if arrays is not None:
-                    arrays[f.name] = values
+                integers[f.name] = values
                 columns.append(values.tolist())
             elif f.kind in (Kind.DATE, Kind.TIME):
                 columns.append(by_value[f.name])
-            elif f.kind is Kind.TEXT and (clean[:, f.start - 1 : f.stop] == 32).all():
-                columns.append([""] * n)  # an unused field (often discretionary data): no per-cell work
+            elif f.kind is Kind.TEXT and ((rows[:, f.start - 1 : f.stop] == 32).all(axis=1) | bad).all():
+                # An unused field (often discretionary data): no per-cell work. Bad lines (in a
+                # whole block: its headers and controls) are decoded again, so they do not count.
+                columns.append([""] * n)
             else:
                 # bytes.decode per cell beats numpy's S-to-U cast by half; all bytes are ASCII here.
                 columns.append(list(map(bytes.decode, _cells(clean, f).tolist())))
-        # tuple.__new__ straight from C: a NamedTuple's own __new__/_make are Python-level calls.
-        rows_of_values = zip(linenos, *(repeat(c, n) for c in context), *columns)
-        records = list(map(tuple.__new__, repeat(self.record_class, n), rows_of_values))
-        for i in np.flatnonzero(bad).tolist():
-            records[i] = self.decode(bytes(rows[i]), linenos[i], log, context)
-        if arrays is not None:
-            arrays["bad"] = bad
-        return records
+        return Columns(self, rows, bad, columns, integers)
 
     def _decode_by_value(self, f: Field, rows: np.ndarray, bad: np.ndarray) -> list:
         """A DATE/TIME column: each distinct cell goes once through the one-line decoder.
@@ -388,6 +383,61 @@ class Layout:
         if len(line) != self.length:
             raise ValueError(f"{self.kind}: encoded {len(line)} characters, expected {self.length}")
         return line.encode("ascii")
+
+
+class Columns:
+    """Lines of one layout decoded column-wise (``Layout.columns``), not yet made records.
+
+    ``bad`` marks lines with a field problem; ``integers`` holds each integer field as an
+    int64 array, meaningful only where ``bad`` is False. ``records`` builds the records of
+    any run of the lines, in order, and reports the bad ones' problems through the one-line
+    decoder, exactly as ``Layout.decode_rows`` does for those lines alone.
+    """
+
+    __slots__ = ("bad", "columns", "integers", "layout", "rows")
+
+    def __init__(
+        self, layout: Layout, rows: np.ndarray, bad: np.ndarray, columns: list, integers: dict[str, np.ndarray]
+    ) -> None:
+        self.layout, self.rows, self.bad, self.columns, self.integers = layout, rows, bad, columns, integers
+
+    def records(
+        self,
+        index: slice | np.ndarray,
+        linenos: Sequence[int],
+        log: ProblemLog,
+        context: tuple = (),
+        arrays: dict[str, np.ndarray] | None = None,
+    ) -> list:
+        """The records of the lines at ``index`` (a slice, or ascending positions), whose line
+        numbers are ``linenos``; ``arrays`` receives ``"bad"`` and the integer fields for them."""
+        layout = self.layout
+        bad = self.bad[index]
+        if isinstance(index, slice):
+            columns = [c[index] for c in self.columns]
+        else:
+            positions = index.tolist()
+            columns = [list(map(c.__getitem__, positions)) for c in self.columns]
+        n = len(bad)
+        # tuple.__new__ straight from C: a NamedTuple's own __new__/_make are Python-level calls.
+        rows_of_values = zip(linenos, *(repeat(c, n) for c in context), *columns)
+        records = list(map(tuple.__new__, repeat(layout.record_class, n), rows_of_values))
+        if bad.any():
+            rows = self.rows[index]
+            for i in np.flatnonzero(bad).tolist():
+                records[i] = layout.decode(bytes(rows[i]), linenos[i], log, context)
+        if arrays is not None:
+            arrays["bad"] = bad
+            for name, values in self.integers.items():
+                arrays[name] = values[index]
+        return records
+
+    def record(self, k: int, lineno: int, log: ProblemLog, context: tuple = ()) -> Any:
+        """The record of line ``k`` alone, as ``records`` would give it."""
+        layout = self.layout
+        if self.bad[k]:
+            return layout.decode(bytes(self.rows[k]), lineno, log, context)
+        return tuple.__new__(layout.record_class, (lineno, *context, *(c[k] for c in self.columns)))
 
 
 def _code(log: ProblemLog, check: str) -> str:

@@ -5,6 +5,13 @@ records (file/batch headers and controls) are handled one by one; the runs of en
 addenda records between them are decoded and validated with numpy, which is what makes
 parsing plus validation run at over a million entries a second in Python. Records are
 yielded in file order as soon as their block is read, so memory does not grow with the file.
+
+Real files have many small batches (payroll: a few hundred entries each), and numpy's cost
+per call is paid per batch if each batch is decoded on its own. So the numpy work is done
+once per block: its entries are decoded column-wise once per entry layout (``_Decoded``),
+with the rule masks that do not depend on the batch (``_EntryFacts``), and so are its batch
+headers and controls; each batch then takes its rows from those columns, and reports only
+the rules some line of it breaks. Problems are still reported batch by batch, in file order.
 """
 
 from __future__ import annotations
@@ -17,16 +24,20 @@ from typing import IO, Any
 import numpy as np
 
 from parsers.base import FileParser
+from parsers.fields import Columns
 from parsers.lines import Block, iter_blocks
 from parsers.nacha import codes
 from parsers.nacha import layouts as L
 from parsers.nacha.rules import RULES
 from parsers.problems import ProblemLog
+from parsers.rows import gc_paused
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")
 ROUTING_WEIGHTS = np.array([3, 7, 1, 3, 7, 1, 3, 7], dtype=np.int64)
 HASH_MODULUS = 10**10
+#: Runs of fewer entries go through ``Layout.decode_rows`` (the one-line path), as before.
+MIN_COLUMNS = 16
 
 
 def _powers(n: int) -> np.ndarray:
@@ -50,6 +61,92 @@ class _Batch:
     debit: int = 0
     credit: int = 0
     last_trace: int = -1
+    allowed_codes: Any = None  # the transaction codes the batch allows, as a lookup table
+
+
+class _Decoded:
+    """One block's rows, decoded column-wise once per entry layout that its batches use."""
+
+    __slots__ = ("_columns", "_facts", "_records", "rows")
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self._columns: dict[L.Layout, Columns] = {}
+        self._facts: dict[L.Layout, _EntryFacts] = {}
+        self._records: dict[L.Layout, tuple[dict[int, int], Columns | None]] = {}
+
+    def columns(self, layout: L.Layout) -> Columns:
+        columns = self._columns.get(layout)
+        if columns is None:
+            columns = self._columns[layout] = layout.columns(self.rows)
+        return columns
+
+    def record(self, layout: L.Layout, at: int, line: bytes, lineno: int, log: ProblemLog) -> Any:
+        """The header or control record on row ``at``: decoded column-wise with the block's other
+        records of its type when there are many (a file of many small batches), else alone."""
+        found = self._records.get(layout)
+        if found is None:
+            kinds = self.rows[:, 0]
+            positions = np.flatnonzero(kinds == ord(layout.fields[0].value or " "))
+            if not layout.vectorizable or len(positions) < MIN_COLUMNS:
+                found = self._records[layout] = ({}, None)
+            else:
+                columns = layout.columns(self.rows[positions])
+                found = self._records[layout] = (dict(zip(positions.tolist(), range(len(positions)))), columns)
+        where, columns = found
+        k = where.get(at)
+        if k is None:
+            return layout.decode(line, lineno, log)
+        return columns.record(k, lineno, log)
+
+    def facts(self, layout: L.Layout) -> _EntryFacts:
+        facts = self._facts.get(layout)
+        if facts is None:
+            columns = self.columns(layout)
+            kinds = self.rows[:, 0]
+            followed = np.zeros(len(kinds), dtype=bool)
+            followed[:-1] = kinds[1:] == ADDENDA
+            facts = _EntryFacts(self.rows, {**columns.integers, "bad": columns.bad}, followed, layout)
+            self._facts[layout] = facts
+        return facts
+
+
+class _EntryFacts:
+    """What the entry rules need that does not depend on the batch, computed over many rows
+    at once (a run's entries, or a whole block of which the rules then take a run's rows).
+
+    ``fail`` marks rows that break a rule of their own (check digit, prenote amount, addenda
+    indicator); ``credit``/``debit`` are each row's amount where its transaction code is one;
+    ``hash`` each row's term of the entry hash; ``traces`` the trace numbers (None when the
+    layout has none); ``suspect`` rows whose name may be blank (None when no rule needs it).
+    Values are meaningful only where the decoder found no field problem.
+    """
+
+    __slots__ = ("check", "credit", "debit", "fail", "followed", "hash", "rows", "suspect", "traces")
+
+    def __init__(self, rows: np.ndarray, arrays: dict[str, np.ndarray], followed: np.ndarray, layout: L.Layout) -> None:
+        self.rows, self.followed = rows, followed
+        tc, amounts = arrays["transaction_code"], arrays["amount"]
+        indicator = arrays["addenda_record_indicator"]
+        routing = (rows[:, 3:11] - ASCII_ZERO).astype(np.int64)
+        self.check = (10 - (routing @ ROUTING_WEIGHTS) % 10) % 10
+        self.hash = routing @ _powers(8)
+        self.credit = np.where(CREDIT[tc], amounts, 0)
+        self.debit = np.where(DEBIT[tc], amounts, 0)
+        self.fail = (
+            (self.check != arrays["check_digit"])
+            | (ZERO_AMOUNT[tc] & (amounts != 0))
+            | (indicator > 1)
+            | ((indicator == 1) & ~followed)
+            | ((indicator == 0) & followed)
+        )
+        self.traces = None
+        if layout.has_field("trace_number"):
+            self.traces = (rows[:, 79:94] - ASCII_ZERO).astype(np.int64) @ _powers(15)
+        self.suspect = None
+        if layout.has_field("receiver_name"):
+            first = rows[:, layout.field("receiver_name").start - 1]
+            self.suspect = (first == 32) | (first == 48)
 
 
 @dataclass(slots=True)
@@ -107,26 +204,30 @@ class NachaParser(FileParser):
         self._finish(state)
 
     def _block(self, block: Block, state: _File) -> list[Any]:
-        records: list[Any] = []
-        rows, linenos = block.rows, block.linenos
-        kinds = rows[:, 0]
-        structural = np.flatnonzero((kinds != ENTRY) & (kinds != ADDENDA)).tolist()
-        start = 0
-        for i in structural:
-            if i > start:
-                records += self._entries(rows[start:i], linenos[start:i], state)
-            record = self._structural(rows[i].tobytes(), linenos[i], state)
-            if record is not None:
-                records.append(record)
-            start = i + 1
-        if start < len(block):
-            records += self._entries(rows[start:], linenos[start:], state)
-        return records
+        with gc_paused():  # the whole block's records at once, however many batches it holds
+            records: list[Any] = []
+            rows, linenos = block.rows, block.linenos
+            kinds = rows[:, 0]
+            structural = np.flatnonzero((kinds != ENTRY) & (kinds != ADDENDA)).tolist()
+            decoded = _Decoded(rows)
+            start = 0
+            for i in structural:
+                if i > start:
+                    records += self._entries(decoded, start, i, linenos[start:i], state)
+                record = self._structural(rows[i].tobytes(), linenos[i], state, decoded, i)
+                if record is not None:
+                    records.append(record)
+                start = i + 1
+            if start < len(block):
+                records += self._entries(decoded, start, len(block), linenos[start:], state)
+            return records
 
     # -- entries and addenda ------------------------------------------------------------------
 
-    def _entries(self, rows: np.ndarray, linenos: Sequence[int], state: _File) -> list[Any]:
-        """A run of entry (6) and addenda (7) records, all in the open batch."""
+    def _entries(self, decoded: _Decoded, start: int, stop: int, linenos: Sequence[int], state: _File) -> list[Any]:
+        """A run of entry (6) and addenda (7) records, rows ``start:stop`` of the block, all in
+        the open batch."""
+        rows = decoded.rows[start:stop]
         state.records += len(rows)
         batch = state.batch
         if batch is None or state.control is not None:
@@ -136,26 +237,37 @@ class NachaParser(FileParser):
                 self.log.add(lineno, "entry/addenda (6/7)", None, message, code="nacha.entry.outside_batch")
             return []
         kinds = rows[:, 0]
-        entry_at = np.flatnonzero(kinds == ENTRY)
-        addenda_at = np.flatnonzero(kinds == ADDENDA)
-        # Whether each entry is followed by an addenda record; the run ends at a structural record.
-        followed = np.zeros(len(entry_at), dtype=bool)
-        nxt = entry_at + 1
-        inside = nxt < len(rows)
-        followed[inside] = kinds[nxt[inside]] == ADDENDA
-
-        if len(addenda_at) == 0:
+        if (kinds == ENTRY).all():
+            entry_at, addenda_at = None, ()  # the common run: entries only
             entry_rows, entry_lines = rows, linenos
         else:
+            entry_at = np.flatnonzero(kinds == ENTRY)
+            addenda_at = np.flatnonzero(kinds == ADDENDA)
             entry_rows = rows[entry_at]
             entry_lines = [linenos[i] for i in entry_at.tolist()]
         arrays: dict[str, np.ndarray] = {}
-        entries = batch.entry_layout.decode_rows(entry_rows, entry_lines, self.log, (batch.number,), arrays)
-        self._check_entries(entry_rows, entry_lines, entries, arrays, followed, batch)
+        layout, context = batch.entry_layout, (batch.number,)
+        if layout.vectorizable and len(entry_lines) >= MIN_COLUMNS:
+            # Decoded with the whole block (once per layout), so a small batch costs few numpy calls.
+            index = slice(start, stop) if entry_at is None else entry_at + start
+            entries = decoded.columns(layout).records(index, entry_lines, self.log, context, arrays)
+            facts = decoded.facts(layout)
+        else:
+            entries = layout.decode_rows(entry_rows, entry_lines, self.log, context, arrays)
+            index = slice(None)
+            followed = np.zeros(len(entry_rows), dtype=bool)
+            if entry_at is not None:
+                # Whether each entry is followed by an addenda record; the run ends at a structural record.
+                nxt = entry_at + 1
+                inside = nxt < len(rows)
+                followed[inside] = kinds[nxt[inside]] == ADDENDA
+            facts = _EntryFacts(entry_rows, arrays, followed, layout)
+        self._check_entries(index, entry_lines, entries, arrays, facts, batch)
         batch.entries += len(entries)
         _count(state, batch.entry_layout.kind, len(entries))
         if len(addenda_at) == 0:
             return entries
+        assert entry_at is not None
 
         batch.addenda += len(addenda_at)
         ordered: list[Any] = [None] * len(rows)
@@ -177,75 +289,87 @@ class NachaParser(FileParser):
 
     def _check_entries(
         self,
-        rows: np.ndarray,
+        index: slice | np.ndarray,
         linenos: Sequence[int],
         entries: list[Any],
         arrays: dict[str, np.ndarray],
-        followed: np.ndarray,
+        facts: _EntryFacts,
         batch: _Batch,
     ) -> None:
         """Rules over every entry of a run at once; per-line messages only for lines that fail.
 
-        ``arrays`` are the integer columns the decoder already computed. Lines with a field
-        problem (``bad``) were reported by the decoder; the rules here cover the others, and
-        their amounts and routing numbers still count in the totals when readable.
+        ``arrays`` are the integer columns the decoder already computed for the run's entries,
+        ``facts`` what the rules need, computed over many rows: the run's entries are the rows
+        at ``index``. Lines with a field problem (``bad``) were reported by the decoder; the
+        rules here cover the others, and their amounts and routing numbers still count in the
+        totals when readable. A rule that no line breaks costs one mask and no report.
         """
         title = batch.entry_layout.title
         ok = ~arrays["bad"]
         tc = arrays["transaction_code"]
         amounts = arrays["amount"]
         indicator = arrays["addenda_record_indicator"]
-        routing = rows[:, 3:11] - ASCII_ZERO
+        allowed = batch.allowed_codes[tc]
+        iat = batch.sec == "IAT"
 
         def report(mask: np.ndarray, field_name: str, message, code: str) -> None:
             for i in np.flatnonzero(mask & ok).tolist():
                 self.log.add(linenos[i], title, field_name, message(i), code=code)
 
-        expected_check = (10 - (routing @ ROUTING_WEIGHTS) % 10) % 10
-        report(
-            expected_check != arrays["check_digit"],
-            "check_digit",
-            lambda i: (
-                f"is {arrays['check_digit'][i]}, but routing number "
-                f"{entries[i].rdfi_routing} has check digit {expected_check[i]}"
-            ),
-            "nacha.entry.check_digit",
-        )
-        report(
-            ~_allowed_transaction_codes(batch)[tc],
-            "transaction_code",
-            lambda i: _transaction_code_message(int(tc[i]), batch),
-            "nacha.entry.transaction_code",
-        )
-        report(
-            ZERO_AMOUNT[tc] & (amounts != 0),
-            "amount",
-            lambda i: f"must be zero for prenote/zero-dollar transaction code {tc[i]}, got {amounts[i]}",
-            "nacha.entry.zero_amount",
-        )
-        indicator_code = "nacha.entry.addenda_indicator"
-        report(
-            indicator > 1, "addenda_record_indicator", lambda i: f"must be 0 or 1, got {indicator[i]}", indicator_code
-        )
-        report(
-            (indicator == 1) & ~followed,
-            "addenda_record_indicator",
-            lambda i: "is 1 but no addenda record follows the entry",
-            indicator_code,
-        )
-        report(
-            (indicator == 0) & followed,
-            "addenda_record_indicator",
-            lambda i: "is 0 but an addenda record follows the entry",
-            indicator_code,
-        )
-        if batch.sec == "IAT":
-            message = "must be 1: IAT entries carry addenda"
-            report(indicator != 1, "addenda_record_indicator", lambda i: message, indicator_code)
-        self._check_individual_name(rows, report, batch)
-        if batch.entry_layout.has_field("trace_number"):
-            self._check_traces(rows, ok, report, batch)
-        self._add_totals(routing, tc, amounts, ok, entries, batch)
+        fail = facts.fail[index] | ~allowed
+        if iat:
+            fail |= indicator != 1
+        if (fail & ok).any():
+            expected_check = facts.check[index]
+            followed = facts.followed[index]
+            report(
+                expected_check != arrays["check_digit"],
+                "check_digit",
+                lambda i: (
+                    f"is {arrays['check_digit'][i]}, but routing number "
+                    f"{entries[i].rdfi_routing} has check digit {expected_check[i]}"
+                ),
+                "nacha.entry.check_digit",
+            )
+            report(
+                ~allowed,
+                "transaction_code",
+                lambda i: _transaction_code_message(int(tc[i]), batch),
+                "nacha.entry.transaction_code",
+            )
+            report(
+                ZERO_AMOUNT[tc] & (amounts != 0),
+                "amount",
+                lambda i: f"must be zero for prenote/zero-dollar transaction code {tc[i]}, got {amounts[i]}",
+                "nacha.entry.zero_amount",
+            )
+            indicator_code = "nacha.entry.addenda_indicator"
+            report(
+                indicator > 1,
+                "addenda_record_indicator",
+                lambda i: f"must be 0 or 1, got {indicator[i]}",
+                indicator_code,
+            )
+            report(
+                (indicator == 1) & ~followed,
+                "addenda_record_indicator",
+                lambda i: "is 1 but no addenda record follows the entry",
+                indicator_code,
+            )
+            report(
+                (indicator == 0) & followed,
+                "addenda_record_indicator",
+                lambda i: "is 0 but an addenda record follows the entry",
+                indicator_code,
+            )
+            if iat:
+                message = "must be 1: IAT entries carry addenda"
+                report(indicator != 1, "addenda_record_indicator", lambda i: message, indicator_code)
+        if facts.suspect is not None and facts.suspect[index].any():
+            self._check_individual_name(facts.rows[index], report, batch)
+        if facts.traces is not None:
+            self._check_traces(facts.traces[index], ok, report, batch)
+        self._add_totals(index, ok, entries, facts, batch)
 
     @staticmethod
     def _check_individual_name(rows: np.ndarray, report, batch: _Batch) -> None:
@@ -270,11 +394,10 @@ class NachaParser(FileParser):
         report(blank, "receiver_name", lambda i: f"is blank or all zeros: a {batch.sec} entry {why}", code)
 
     @staticmethod
-    def _check_traces(rows: np.ndarray, ok: np.ndarray, report, batch: _Batch) -> None:
-        traces = (rows[:, 79:94] - ASCII_ZERO).astype(np.int64) @ _powers(15)
+    def _check_traces(traces: np.ndarray, ok: np.ndarray, report, batch: _Batch) -> None:
         valid_traces = traces[ok]
         previous = np.concatenate([[batch.last_trace], valid_traces[:-1]])
-        descending = np.zeros(len(rows), dtype=bool)
+        descending = np.zeros(len(traces), dtype=bool)
         descending[ok] = valid_traces <= previous
         report(
             descending,
@@ -297,12 +420,20 @@ class NachaParser(FileParser):
             )
 
     @staticmethod
-    def _add_totals(routing, tc, amounts, ok, entries: list[Any], batch: _Batch) -> None:
+    def _add_totals(
+        index: slice | np.ndarray, ok: np.ndarray, entries: list[Any], facts: _EntryFacts, batch: _Batch
+    ) -> None:
         """Debit/credit totals and the entry hash; an entry with some other unreadable field
         still counts with what is readable, so one bad field does not cascade into totals."""
-        batch.credit += int(amounts[CREDIT[tc] & ok].sum())
-        batch.debit += int(amounts[DEBIT[tc] & ok].sum())
-        batch.entry_hash += int((routing[ok].astype(np.int64) @ _powers(8)).sum())
+        clean = bool(ok.all())
+        credit, debit, entry_hash = facts.credit[index], facts.debit[index], facts.hash[index]
+        if not clean:
+            credit, debit, entry_hash = credit[ok], debit[ok], entry_hash[ok]
+        batch.credit += int(credit.sum())
+        batch.debit += int(debit.sum())
+        batch.entry_hash += int(entry_hash.sum())
+        if clean:
+            return
         for i in np.flatnonzero(~ok).tolist():
             entry = entries[i]
             code, amount, rdfi = entry.transaction_code, entry.amount, entry.rdfi_routing
@@ -425,7 +556,7 @@ class NachaParser(FileParser):
 
     # -- headers and controls -----------------------------------------------------------------
 
-    def _structural(self, line: bytes, lineno: int, state: _File) -> Any:
+    def _structural(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         code = line[:1]
         if code == b"9" and line.count(b"9") == len(line):
             state.padding += 1
@@ -443,9 +574,9 @@ class NachaParser(FileParser):
         if code == b"1":
             return self._file_header(line, lineno, state)
         if code == b"5":
-            return self._batch_header(line, lineno, state)
+            return self._batch_header(line, lineno, state, decoded, at)
         if code == b"8":
-            return self._batch_control(line, lineno, state)
+            return self._batch_control(line, lineno, state, decoded, at)
         if code == b"9":
             return self._file_control(line, lineno, state)
         shown = line[:1].decode("latin-1")
@@ -505,10 +636,10 @@ class NachaParser(FileParser):
             )
             self.log.add(lineno, title, "effective_entry_date", message, code="nacha.batch.effective_date_stale")
 
-    def _batch_header(self, line: bytes, lineno: int, state: _File) -> Any:
+    def _batch_header(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         sec = line[50:53].decode("latin-1")
         layout = L.IAT_BATCH_HEADER if sec == "IAT" else L.BATCH_HEADER
-        record = layout.decode(line, lineno, self.log)
+        record = decoded.record(layout, at, line, lineno, self.log)
         title = layout.title
         if state.header is None:
             self.log.add(lineno, title, None, "batch header before the file header", code="nacha.file.header_missing")
@@ -558,13 +689,14 @@ class NachaParser(FileParser):
         state.batch = _Batch(
             record, lineno, sec, service_class, record.odfi_identification or "", number, L.entry_layout(sec)
         )
+        state.batch.allowed_codes = _allowed_transaction_codes(state.batch)
         _count(state, record.KIND, 1)
         return record
 
-    def _batch_control(self, line: bytes, lineno: int, state: _File) -> Any:
+    def _batch_control(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         batch = state.batch
         layout = L.ADV_BATCH_CONTROL if batch is not None and batch.sec == "ADV" else L.BATCH_CONTROL
-        record = layout.decode(line, lineno, self.log)
+        record = decoded.record(layout, at, line, lineno, self.log)
         _count(state, record.KIND, 1)
         if batch is None:
             message = "batch control without a batch header before it"
