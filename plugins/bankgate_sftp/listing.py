@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,17 +112,3 @@ def list_files(sftp: paramiko.SFTPClient, directory: str, *, subfolders: int = 0
     """The regular files :func:`walk` finds, by path (what a bank pull considers is
     ``selection.select_remote``'s to say)."""
     return walk(sftp, directory, subfolders=subfolders)[0]
-
-
-def restat(sftp: paramiko.SFTPClient, files: Iterable[RemoteFile]) -> dict[str, RemoteFile | None]:
-    """The same files stat'ed again now (None: gone or no longer a regular file)."""
-    now: dict[str, RemoteFile | None] = {}
-    for f in files:
-        try:
-            attrs = sftp.lstat(f.raw)
-        except FileNotFoundError:
-            now[f.path] = None
-            continue
-        regular = stat.S_ISREG(attrs.st_mode or 0)
-        now[f.path] = RemoteFile(f.path, int(attrs.st_size or 0), int(attrs.st_mtime or 0)) if regular else None
-    return now

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bankgate.store.local import LocalStore
+from tests.parts import unavailable
 from tests.sftp.conftest import gcs_emulator, gcs_url, moto_url, s3_url  # noqa: F401 - fixtures
 
 from .conftest import DAGS
@@ -33,7 +34,7 @@ def sshd() -> Iterator[Any]:
     try:
         server = sshd_module.start_sshd()
     except sshd_module.SshdUnavailable as exc:
-        pytest.skip(f"no test sshd: {exc}")
+        unavailable("sshd", str(exc))
     yield server
     server.stop()
 

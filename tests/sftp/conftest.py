@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from plugins.bankgate_sftp import SftpSettings
+from tests.parts import unavailable
 from tests.pipeline.conftest import gcs_emulator, moto_url, point_aws_at  # noqa: F401 - shared fixtures
 from tests.sftp.sshd import Sshd, SshdUnavailable, start_sshd
 
@@ -21,7 +22,7 @@ def sshd() -> Iterator[Sshd]:
     try:
         server = start_sshd()
     except SshdUnavailable as error:
-        pytest.skip(f"no test sshd: {error}")
+        unavailable("sshd", str(error))
     try:
         yield server
     finally:

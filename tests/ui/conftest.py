@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.parts import unavailable
 from tests.sftp.conftest import sshd  # noqa: F401 - the session-scoped OpenSSH sshd
 from tests.sftp.sshd import free_port
 
@@ -174,11 +175,11 @@ class Airflow:
 def chromium_path() -> Path:
     """Debian's chromium (apt package ``chromium``); Playwright never downloads a browser here."""
     if importlib.util.find_spec("playwright") is None:
-        pytest.skip("playwright is not installed (the 'dev' extra)")
+        unavailable("chromium", "playwright is not installed (the 'dev' extra)")
     if importlib.util.find_spec("airflow") is None:
         pytest.skip("Airflow is not installed (extras 'airflow' or 'dev')")
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        unavailable("chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
     return CHROMIUM
 
 
