@@ -199,7 +199,7 @@ class BankConfig:
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     #: Levels of folders below each remote directory pulled too (0: the directory only); the
-    #: patterns then match the path below the directory (plugins/bankgate_sftp/selection.py).
+    #: patterns then match the path below the directory (bankgate/sftp/selection.py).
     subfolders: int = 0
     #: When a remote file is finished; all rules must agree, none: at once.
     stability: tuple[StabilityRule, ...] = (Unchanged(60.0),)
@@ -209,7 +209,7 @@ class BankConfig:
     concurrency: int = 4
     #: How a landed copy is proven before any post-pull action: "checksum" (the store's own
     #: checksum of what it received; the size on a local directory), "sha256" (read it back),
-    #: or "size". See plugins/bankgate_sftp/transfer.py, Verification.
+    #: or "size". See bankgate/sftp/transfer.py, Verification.
     verify: Verify = "checksum"
     #: "copy": large files land in a temporary key, verified, then copied to the final key with
     #: full metadata; "direct": streamed into the final key, verified there; "auto": copy where

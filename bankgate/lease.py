@@ -11,7 +11,7 @@ writers wins each round, and a decision is always made on the version it replace
 A lease is a holder's claim with an expiry (:class:`Lease`): live until ``expires_at``,
 after which another worker may take it over (the holder was killed, timed out, ran out of
 memory). The processing ledger (``bankgate.ledger``) keeps its lease inside each object's
-record; the pull ledger (``plugins.bankgate_sftp.ledger``) as a claim object beside the
+record; the pull ledger (``bankgate.sftp.ledger``) as a claim object beside the
 record. Both acquire, finish and release through :func:`swap`.
 """
 

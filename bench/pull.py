@@ -251,7 +251,7 @@ def _b64(text: str) -> bytes:
 
 def child_bankgate(spec: dict[str, Any]) -> int:
     from bankgate.banks import BankConfig
-    from plugins.bankgate_sftp import SftpSettings, pull_bank
+    from bankgate.sftp import SftpSettings, pull_bank
 
     settings = SftpSettings(
         host=spec["host"],
@@ -371,7 +371,7 @@ def child_main(name: str, spec: dict[str, Any]) -> None:
     connection and everything after it is timed, as ``sftp``'s whole run is."""
     import paramiko  # noqa: F401
 
-    import plugins.bankgate_sftp  # noqa: F401
+    import bankgate.sftp  # noqa: F401
 
     if "s3" in name:
         import boto3  # noqa: F401

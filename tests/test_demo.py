@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bankgate.demo.sftp_server import DemoSftpServer, new_ed25519
-from plugins.bankgate_sftp import AuthError, HostKeyError, connect
-from plugins.bankgate_sftp.connection import SftpSettings
+from bankgate.sftp import AuthError, HostKeyError, connect
+from bankgate.sftp.connection import SftpSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

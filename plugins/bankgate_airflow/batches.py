@@ -8,12 +8,12 @@ thousands of small files. So the selected files are grouped (:func:`make_batches
 at least as many batches as the bank may pull at once, so a few large files still go in
 parallel. Each step of a batch is one task instance with one SSH session.
 
-Each step runs the core's per-file step (``plugins.bankgate_sftp.steps``, where the per-file
+Each step runs the core's per-file step (``bankgate.sftp.steps``, where the per-file
 error policy lives) and only turns its typed result into the batch's XCom. A file's failure is
 that file's, and the run fails at ``record``, while the rest of the batch goes on; a host key
 or credential refusal fails the whole task without retries.
 
-The steps (see ``plugins.bankgate_sftp.stages``): ``transfer`` claims each file and streams it
+The steps (see ``bankgate.sftp.stages``): ``transfer`` claims each file and streams it
 into a temporary key outside the watched prefix, hashing on the way; ``verify`` checks that copy
 (size, SHA-256 read back) and only then puts it on its final staging key and records the pull;
 ``post_pull`` keeps, deletes or moves the remote file using the ``Landed`` rebuilt from that
@@ -79,13 +79,13 @@ def _done(result: Mapping[str, Any]) -> bool:
 
 
 def _failed(item: Mapping[str, Any], why: str) -> dict[str, Any]:
-    from plugins.bankgate_sftp.names import text  # an error may quote a name that is not UTF-8
+    from bankgate.sftp.names import text  # an error may quote a name that is not UTF-8
 
     return {"bank": item["bank"], "path": item["path"], "failed": text(why)}
 
 
 def _skipped(item: Mapping[str, Any], why: str) -> dict[str, Any]:
-    from plugins.bankgate_sftp.names import text
+    from bankgate.sftp.names import text
 
     return {"bank": item["bank"], "path": item["path"], "skipped": text(why)}
 
@@ -97,7 +97,7 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
     """Claim each file and stream it into a temporary key (one SSH session for the batch).
     If the task itself fails, the files it had staged are released and their copies removed,
     so Airflow's retry (or the next run) starts them cleanly."""
-    from plugins.bankgate_sftp.stages import Staged, discard
+    from bankgate.sftp.stages import Staged, discard
 
     store, prefix, ledger = _stores(bank)
     results: list[dict[str, Any]] = []
@@ -115,11 +115,11 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
-    from plugins.bankgate_sftp import AuthError, HostKeyError, destination_key
-    from plugins.bankgate_sftp.layout import partials_of
-    from plugins.bankgate_sftp.stages import stage_file
-    from plugins.bankgate_sftp.steps import Claimed, claimed
-    from plugins.bankgate_sftp.transfer import META_BANK
+    from bankgate.sftp import AuthError, HostKeyError, destination_key
+    from bankgate.sftp.layout import partials_of
+    from bankgate.sftp.stages import stage_file
+    from bankgate.sftp.steps import Claimed, claimed
+    from bankgate.sftp.transfer import META_BANK
 
     remote = _remote(item)
 
@@ -148,13 +148,13 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
 
 def _serialised(item: Mapping[str, Any], result: Any) -> dict[str, Any]:
     """A core step's ``Skipped`` or ``Failed`` as the batch's per-file XCom."""
-    from plugins.bankgate_sftp.steps import Skipped
+    from bankgate.sftp.steps import Skipped
 
     return _skipped(item, result.reason) if isinstance(result, Skipped) else _failed(item, result.error)
 
 
 def _claim(bank: BankConfig, result: Mapping[str, Any]) -> Any:
-    from plugins.bankgate_sftp.ledger import Claim
+    from bankgate.sftp.ledger import Claim
 
     return Claim(bank.name, _remote(result), result["claim"]["key"], result["claim"]["etag"])
 
@@ -171,8 +171,8 @@ def verify(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[str, Any]) -> dict[str, Any]:
-    from plugins.bankgate_sftp.stages import Staged
-    from plugins.bankgate_sftp.steps import Verified, verify_staged
+    from bankgate.sftp.stages import Staged
+    from bankgate.sftp.steps import Verified, verify_staged
 
     staged = Staged.from_xcom(transferred["staged"])
     done = verify_staged(store, ledger, bank, staged, _claim(bank, transferred), force=bool(transferred.get("force")))
@@ -205,7 +205,7 @@ def post_pull(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _post_pull_one(bank: BankConfig, session: Any, ledger: Any, verified: Mapping[str, Any]) -> dict[str, Any]:
-    from plugins.bankgate_sftp.steps import Failed, act_on_record
+    from bankgate.sftp.steps import Failed, act_on_record
 
     marker = _remote(verified["marker"]) if verified.get("marker") else None
     outcome = act_on_record(session, bank, ledger, _remote(verified), verified["sha256"], marker)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bankgate.config import ConfigError
 
 if TYPE_CHECKING:
-    from plugins.bankgate_sftp.connection import SftpSettings
+    from bankgate.sftp.connection import SftpSettings
 
 SFTP_TYPES = ("sftp", "ssh")
 #: Extras passed on to SftpSettings; anything else is a typo or an option bankgate does not honour.
@@ -39,7 +39,7 @@ _TRUE = ("true", "1", "yes", "on")
 
 def settings_from_connection(conn: Any) -> SftpSettings:
     """Check an Airflow ``Connection`` and build ``SftpSettings``; ConfigError says what is wrong."""
-    from plugins.bankgate_sftp.connection import SftpSettings
+    from bankgate.sftp.connection import SftpSettings
 
     where = f"connection {conn.conn_id!r}"
     if (conn.conn_type or "sftp") not in SFTP_TYPES:

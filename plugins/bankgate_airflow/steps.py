@@ -2,7 +2,7 @@
 
 Everything that crosses a task boundary is a pointer (remote path, size, mtime, object key and
 URL, SHA-256), never file bytes. What a run pulls and how is the transfer core's
-(``plugins.bankgate_sftp``), the same functions ``pull_bank`` calls: ``selection.select_remote``,
+(``bankgate.sftp``), the same functions ``pull_bank`` calls: ``selection.select_remote``,
 ``choice.screen`` and ``choice.ready``, and the per-file ``steps`` (the batch tasks in
 ``batches``, which says how one file goes through transfer, verify and post-pull).
 
@@ -26,8 +26,8 @@ from bankgate.notify import Alert, Notifier
 from plugins.bankgate_airflow.runs import Plan, aware, day_window, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
-    from plugins.bankgate_sftp import PullLedger, RemoteFile
-    from plugins.bankgate_sftp.selection import Selection
+    from bankgate.sftp import PullLedger, RemoteFile
+    from bankgate.sftp.selection import Selection
 
 log = logging.getLogger("bankgate.dags")
 
@@ -91,8 +91,8 @@ def _fail(message: str) -> Any:
 @contextmanager
 def _session(bank: BankConfig) -> Iterator[Any]:
     """An SFTP session for the bank's connection; refusals fail the task without retries."""
+    from bankgate.sftp import AuthError, HostKeyError, connect
     from plugins.bankgate_airflow.connection import get_settings
-    from plugins.bankgate_sftp import AuthError, HostKeyError, connect
 
     try:
         settings = get_settings(bank.conn_id)
@@ -105,13 +105,13 @@ def _session(bank: BankConfig) -> Iterator[Any]:
 
 def _stores(bank: BankConfig) -> tuple[Any, str, PullLedger]:
     """(destination store, key prefix, pull ledger), as the core's ``pull_bank`` lays them out."""
-    from plugins.bankgate_sftp.layout import open_stores
+    from bankgate.sftp.layout import open_stores
 
     return open_stores(bank, bank.destination)
 
 
 def _remote(item: Mapping[str, Any]) -> RemoteFile:
-    from plugins.bankgate_sftp import RemoteFile
+    from bankgate.sftp import RemoteFile
 
     return RemoteFile.from_json(item)
 
@@ -123,8 +123,8 @@ def _pointer(remote: RemoteFile, directory: str) -> dict[str, Any]:
 
 def _select(session: Any, bank: BankConfig) -> Selection:
     """The bank's files as the core's ``pull_bank`` selects them: one selection function."""
-    from plugins.bankgate_sftp.layout import staging_prefix
-    from plugins.bankgate_sftp.selection import select_remote
+    from bankgate.sftp.layout import staging_prefix
+    from bankgate.sftp.selection import select_remote
 
     return select_remote(session.sftp, bank, key_prefix=staging_prefix(bank.destination))
 
@@ -136,7 +136,7 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     """Matching files modified in the plan's window (and their done markers), as the one
     selection (``selection.select_remote``) finds them. Files over the bank's size limit, and
     names that cannot be used safely (``refused``), are reported, not pulled."""
-    from plugins.bankgate_sftp.choice import screen
+    from bankgate.sftp.choice import screen
 
     plan = Plan.from_xcom(plan_raw)
     with _session(bank) as session:
@@ -170,9 +170,9 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
 def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping[str, Any]) -> dict[str, Any]:
     """Of the candidates, those not pulled yet (all, when forced) and stable by the bank's rule.
     Stability observations are kept in the ledger between runs, as the core's ``pull_bank`` does."""
-    from plugins.bankgate_sftp.choice import ready
-    from plugins.bankgate_sftp.layout import partials_of, sweep_partials
-    from plugins.bankgate_sftp.names import text
+    from bankgate.sftp.choice import ready
+    from bankgate.sftp.layout import partials_of, sweep_partials
+    from bankgate.sftp.names import text
 
     plan = Plan.from_xcom(plan_raw)
     store, _prefix, ledger = _stores(bank)
@@ -208,7 +208,7 @@ def gone_from_server(ledger: PullLedger, bank: str, plan: Plan, listed: Sequence
     bring them back; their copies can be reprocessed from the archive."""
     if not plan.force:
         return {}
-    from plugins.bankgate_sftp.names import text
+    from bankgate.sftp.names import text
 
     here = {(text(f.path), f.size, f.mtime) for f in listed}  # ledger records hold the text form
     pulled = ledger.pulled_between(bank, plan.since.timestamp(), plan.end.timestamp())
@@ -316,7 +316,7 @@ def raise_if_failed(report: Mapping[str, Any]) -> None:
 def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     """Files that arrived on ``day`` (bank-local) by ``deadline``: path -> mtime, from the pull
     ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
-    from plugins.bankgate_sftp.names import text
+    from bankgate.sftp.names import text
 
     window = day_window(bank, day, deadline)
     _store, _prefix, ledger = _stores(bank)

@@ -222,7 +222,7 @@ def test_durations(text: int | str, seconds: int) -> None:
 
 
 def test_subfolders_are_opt_in_and_patterns_may_then_name_folders(tmp_path: Path) -> None:
-    """What the patterns select is plugins/bankgate_sftp/selection.py's (tests/sftp/test_selection.py)."""
+    """What the patterns select is bankgate/sftp/selection.py's (tests/sftp/test_selection.py)."""
     assert load(tmp_path, MINIMAL)["acme"].subfolders == 0
     bank = load(
         tmp_path,

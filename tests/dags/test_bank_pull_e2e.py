@@ -436,8 +436,8 @@ def test_a_latin1_name_does_not_stop_its_folder_and_is_pulled_and_moved_by_its_e
 def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_selects(env: Env) -> None:
     """One selection function: the DAG tasks and the core's pull_bank pull exactly the same files."""
     from bankgate.banks import load_banks
+    from bankgate.sftp import pull_bank
     from plugins.bankgate_airflow.connection import get_settings
-    from plugins.bankgate_sftp import pull_bank
 
     env.configure(subfolders="1", include='["20??-??-??/*.ach", "*.txt"]', stability='{ done_marker = ".done" }')
     dated = env.put("2026-03-04/a.ach", b"in a dated folder")

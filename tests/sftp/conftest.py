@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from plugins.bankgate_sftp import SftpSettings
+from bankgate.sftp import SftpSettings
 from tests.parts import unavailable
 from tests.pipeline.conftest import gcs_emulator, moto_url, point_aws_at  # noqa: F401 - shared fixtures
 from tests.sftp.sshd import Sshd, SshdUnavailable, start_sshd

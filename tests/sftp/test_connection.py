@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from plugins.bankgate_sftp import AuthError, HostKeyError, SftpSettings, connect, list_files
-from plugins.bankgate_sftp.reader import RemoteReader
+from bankgate.sftp import AuthError, HostKeyError, SftpSettings, connect, list_files
+from bankgate.sftp.reader import RemoteReader
 from tests.sftp.conftest import settings_for
 from tests.sftp.sshd import KEY_PASSPHRASE, Sshd
 

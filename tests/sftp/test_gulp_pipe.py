@@ -10,7 +10,7 @@ import time
 import pytest
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 
-from plugins.bankgate_sftp.reader import GulpPipe
+from bankgate.sftp.reader import GulpPipe
 
 
 class Channel:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bankgate.sftp import PullLedger, RemoteFile
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
 from bankgate.store.local import LocalStore
-from plugins.bankgate_sftp import PullLedger, RemoteFile
 
 FILE = RemoteFile("/outbound/payroll.ach", 1234, 1_790_000_000)
 

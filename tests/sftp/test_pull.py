@@ -18,10 +18,7 @@ from urllib.parse import unquote, unquote_to_bytes
 import pytest
 
 from bankgate.banks import DELETE, BankConfig, marker, move_to, unchanged
-from bankgate.store import open_url
-from bankgate.store.base import ObjectInfo, ObjectStore
-from bankgate.store.local import LocalStore
-from plugins.bankgate_sftp import (
+from bankgate.sftp import (
     HostKeyError,
     PullLedger,
     SftpSettings,
@@ -31,9 +28,12 @@ from plugins.bankgate_sftp import (
     pull_file,
     stability,
 )
-from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.reader import RemoteReader, read_whole
-from plugins.bankgate_sftp.transfer import SMALL_FILE
+from bankgate.sftp.listing import RemoteFile
+from bankgate.sftp.reader import RemoteReader, read_whole
+from bankgate.sftp.transfer import SMALL_FILE
+from bankgate.store import open_url
+from bankgate.store.base import ObjectInfo, ObjectStore
+from bankgate.store.local import LocalStore
 from tests.sftp.conftest import settings_for
 from tests.sftp.netproxy import TcpProxy
 from tests.sftp.sshd import Sshd
@@ -425,14 +425,14 @@ def test_file_replaced_after_the_pull_is_not_deleted(server: Sshd, settings: Sft
         remote = RemoteFile("/outbound/a.ach", 3, int(OLD))
         landed_file = pull_file(session, remote, open_url(local_url)[0], "a.ach")
         path.write_bytes(b"a new delivery")
-        from plugins.bankgate_sftp import post_pull
+        from bankgate.sftp import post_pull
 
         assert post_pull.apply(session, landed_file, DELETE) == "left in place: changed after the pull"
     assert path.read_bytes() == b"a new delivery"
 
 
 def test_post_pull_cannot_run_without_a_verified_landing() -> None:
-    from plugins.bankgate_sftp import Landed
+    from bankgate.sftp import Landed
 
     with pytest.raises(TypeError, match="after the landed copy is verified"):
         Landed("k", "file:///k", 1, "0" * 64, "e", RemoteFile("/outbound/a", 1, 0))

@@ -1,4 +1,4 @@
-"""The one selection of remote files (``plugins.bankgate_sftp.selection``): patterns, subfolders,
+"""The one selection of remote files (``bankgate.sftp.selection``): patterns, subfolders,
 markers, and names a server sends that cannot be used safely. Against a real OpenSSH sshd, and
 a paramiko SFTP server that lists names no honest server sends."""
 
@@ -17,9 +17,9 @@ import pytest
 
 from bankgate.banks import BankConfig, marker, unchanged
 from bankgate.demo.sftp_server import DemoSftpServer, _Root
+from bankgate.sftp import SftpSettings, connect, pull_bank
+from bankgate.sftp.selection import matches, select_remote
 from bankgate.store.local import LocalStore
-from plugins.bankgate_sftp import SftpSettings, connect, pull_bank
-from plugins.bankgate_sftp.selection import matches, select_remote
 from tests.sftp.sshd import Sshd
 
 OLD = time.time() - 3600

@@ -10,8 +10,7 @@ import time
 import pytest
 
 from bankgate.banks import DELETE
-from bankgate.store import open_url
-from plugins.bankgate_sftp import (
+from bankgate.sftp import (
     PullLedger,
     PullRecord,
     SftpSettings,
@@ -20,8 +19,9 @@ from plugins.bankgate_sftp import (
     list_files,
     post_pull,
 )
-from plugins.bankgate_sftp.stages import Staged, landed_from_record, promote, stage_file
-from plugins.bankgate_sftp.transfer import META_SHA256
+from bankgate.sftp.stages import Staged, landed_from_record, promote, stage_file
+from bankgate.sftp.transfer import META_SHA256
+from bankgate.store import open_url
 from tests.sftp.sshd import Sshd
 
 OLD = time.time() - 3600

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bankgate.sftp import PullLedger, RemoteFile
 from bankgate.store import open_url
-from plugins.bankgate_sftp import PullLedger, RemoteFile
 
 
 @pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
@@ -57,7 +57,7 @@ def test_stale_partial_uploads_are_swept_and_nothing_else(request: pytest.Fixtur
     outside the prefix stay."""
     import time
 
-    from plugins.bankgate_sftp.pull import sweep_partials
+    from bankgate.sftp.pull import sweep_partials
 
     store, base = open_url(request.getfixturevalue(where))
     for key in ("bankgate-partial/acme/1-a.ach", "bankgate-partial/acme/2-b.ach", "bankgate-partial/other/3-c.ach"):

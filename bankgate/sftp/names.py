@@ -36,7 +36,7 @@ from urllib.parse import quote, unquote_to_bytes
 from bankgate.archives.names import UnsafeName, normalise
 
 if TYPE_CHECKING:
-    from plugins.bankgate_sftp.listing import RemoteFile
+    from bankgate.sftp.listing import RemoteFile
 
 __all__ = [
     "MAX_KEY_BYTES",

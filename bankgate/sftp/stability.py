@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bankgate.banks import Marker, StabilityRule, Unchanged
-from plugins.bankgate_sftp.listing import RemoteFile
+from bankgate.sftp.listing import RemoteFile
 
 _sleep = time.sleep  # module-level so a test can observe the settle delay
 

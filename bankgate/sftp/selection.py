@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import paramiko
 
 from bankgate.banks import BankConfig
-from plugins.bankgate_sftp import names, stability
-from plugins.bankgate_sftp.listing import RemoteFile, walk
+from bankgate.sftp import names, stability
+from bankgate.sftp.listing import RemoteFile, walk
 
 
 @dataclass

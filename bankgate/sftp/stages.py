@@ -7,7 +7,7 @@
    copies it to its final key with the full metadata: the final key never holds unverified
    bytes, which matters because the processing pipeline takes an object away from staging as
    soon as it appears there;
-3. the caller records the verified pull in the :class:`~plugins.bankgate_sftp.ledger.PullLedger`;
+3. the caller records the verified pull in the :class:`~bankgate.sftp.ledger.PullLedger`;
 4. :func:`landed_from_record` turns that ledger record back into the ``Landed`` the post-pull
    action requires: a record exists only once step 2 succeeded, so a remote delete or move in a
    later task still cannot follow an unverified copy, even after the staged object was moved on.
@@ -24,12 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp.connection import SftpSession
-from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed
-from plugins.bankgate_sftp.ledger import PullRecord
-from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.transfer import (
+from bankgate.sftp.connection import SftpSession
+from bankgate.sftp.errors import RemoteChanged, VerificationFailed
+from bankgate.sftp.ledger import PullRecord
+from bankgate.sftp.listing import RemoteFile
+from bankgate.sftp.transfer import (
     _SEAL,
     Digest,
     Landed,
@@ -39,6 +38,7 @@ from plugins.bankgate_sftp.transfer import (
     retrying,
     upload_temp,
 )
+from bankgate.store.base import ObjectStore
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ from typing import Any
 
 import paramiko
 
-from plugins.bankgate_sftp.errors import AuthError, HostKeyError
-from plugins.bankgate_sftp.reader import GulpPipe
+from bankgate.sftp.errors import AuthError, HostKeyError
+from bankgate.sftp.reader import GulpPipe
 
 log = logging.getLogger(__name__)
 

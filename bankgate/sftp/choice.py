@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bankgate.banks import BankConfig
-from plugins.bankgate_sftp import stability
-from plugins.bankgate_sftp.ledger import PullLedger
-from plugins.bankgate_sftp.listing import RemoteFile
+from bankgate.sftp import stability
+from bankgate.sftp.ledger import PullLedger
+from bankgate.sftp.listing import RemoteFile
 
 log = logging.getLogger(__name__)
 

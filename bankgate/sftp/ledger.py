@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bankgate.lease import Contended, Current, Lease, swap
+from bankgate.sftp import names
+from bankgate.sftp.listing import RemoteFile
+from bankgate.sftp.stability import Observation
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp import names
-from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.stability import Observation
 
 #: A claim expires this long after it was taken, plus a second per MiB of the file (a pull
 #: slower than 1 MiB/s is stuck): a worker that died blocks its files for minutes, not hours.

@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING
 import paramiko
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 
-from plugins.bankgate_sftp import names
-from plugins.bankgate_sftp.errors import ConnectionLost, RemoteChanged, SftpStatusError
+from bankgate.sftp import names
+from bankgate.sftp.errors import ConnectionLost, RemoteChanged, SftpStatusError
 
 if TYPE_CHECKING:
-    from plugins.bankgate_sftp.connection import SftpSession
+    from bankgate.sftp.connection import SftpSession
 
 log = logging.getLogger(__name__)
 

@@ -60,13 +60,13 @@ from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 
 from bankgate.banks import VERIFY_MODES, Landing, Verify
+from bankgate.sftp import names
+from bankgate.sftp.connection import SftpSession
+from bankgate.sftp.errors import RemoteChanged, VerificationFailed, is_retryable
+from bankgate.sftp.listing import RemoteFile
+from bankgate.sftp.reader import RemoteReader, read_whole
 from bankgate.store.base import ObjectStore
 from bankgate.store.checksums import new_checksum
-from plugins.bankgate_sftp import names
-from plugins.bankgate_sftp.connection import SftpSession
-from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed, is_retryable
-from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.reader import RemoteReader, read_whole
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
 
-from plugins.bankgate_sftp import names
+from bankgate.sftp import names
 
 
 @dataclass(frozen=True, order=True)

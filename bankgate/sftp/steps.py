@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from bankgate.banks import BankConfig
+from bankgate.sftp import post_pull
+from bankgate.sftp.connection import SftpSession
+from bankgate.sftp.errors import RemoteChanged, VerificationFailed, is_retryable
+from bankgate.sftp.ledger import Claim, PullLedger
+from bankgate.sftp.listing import RemoteFile
+from bankgate.sftp.stages import Staged, discard, landed_from_record, promote
+from bankgate.sftp.transfer import Landed
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp import post_pull
-from plugins.bankgate_sftp.connection import SftpSession
-from plugins.bankgate_sftp.errors import RemoteChanged, VerificationFailed, is_retryable
-from plugins.bankgate_sftp.ledger import Claim, PullLedger
-from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.stages import Staged, discard, landed_from_record, promote
-from plugins.bankgate_sftp.transfer import Landed
 
 log = logging.getLogger(__name__)
 

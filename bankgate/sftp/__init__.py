@@ -3,7 +3,7 @@ pipelined streaming with on-the-fly SHA-256, verification before any remote dele
 stability rules. No Airflow import: the DAGs, the CLI and the tests call the same code.
 
     from bankgate.banks import DELETE, BankConfig, unchanged
-    from plugins.bankgate_sftp import SftpSettings, pull_bank
+    from bankgate.sftp import SftpSettings, pull_bank
 
     settings = SftpSettings(host="sftp.bank.example", username="acme", private_key=KEY,
                             known_hosts="sftp.bank.example ssh-ed25519 AAAA...")
@@ -15,8 +15,8 @@ The bank model (``BankConfig``, its stability rules and post-pull actions) is
 ``bankgate.banks``'s, the same one ``load_banks`` builds from the TOML config.
 """
 
-from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect, fingerprint
-from plugins.bankgate_sftp.errors import (
+from bankgate.sftp.connection import SftpSession, SftpSettings, connect, fingerprint
+from bankgate.sftp.errors import (
     AuthError,
     ConnectionLost,
     HostKeyError,
@@ -24,11 +24,11 @@ from plugins.bankgate_sftp.errors import (
     SftpPullError,
     VerificationFailed,
 )
-from plugins.bankgate_sftp.ledger import PullLedger, PullRecord
-from plugins.bankgate_sftp.listing import RemoteFile, list_files
-from plugins.bankgate_sftp.pull import PullReport, destination_key, pull_bank
-from plugins.bankgate_sftp.selection import Selection, select_remote
-from plugins.bankgate_sftp.transfer import Landed, pull_file
+from bankgate.sftp.ledger import PullLedger, PullRecord
+from bankgate.sftp.listing import RemoteFile, list_files
+from bankgate.sftp.pull import PullReport, destination_key, pull_bank
+from bankgate.sftp.selection import Selection, select_remote
+from bankgate.sftp.transfer import Landed, pull_file
 
 __all__ = [
     "AuthError",

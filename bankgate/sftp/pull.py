@@ -22,18 +22,18 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bankgate.banks import BankConfig
+from bankgate.sftp.choice import ready, screen
+from bankgate.sftp.connection import SftpSession, SftpSettings, connect
+from bankgate.sftp.errors import AuthError, HostKeyError
+from bankgate.sftp.layout import StoreOpener, open_stores, partials_of, sweep_partials
+from bankgate.sftp.ledger import PullLedger
+from bankgate.sftp.listing import RemoteFile
+from bankgate.sftp.names import destination_key
+from bankgate.sftp.selection import select_remote
+from bankgate.sftp.steps import Claimed, Failed, Skipped, act, claimed
+from bankgate.sftp.transfer import META_BANK, Landed, pull_file
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp.choice import ready, screen
-from plugins.bankgate_sftp.connection import SftpSession, SftpSettings, connect
-from plugins.bankgate_sftp.errors import AuthError, HostKeyError
-from plugins.bankgate_sftp.layout import StoreOpener, open_stores, partials_of, sweep_partials
-from plugins.bankgate_sftp.ledger import PullLedger
-from plugins.bankgate_sftp.listing import RemoteFile
-from plugins.bankgate_sftp.names import destination_key
-from plugins.bankgate_sftp.selection import select_remote
-from plugins.bankgate_sftp.steps import Claimed, Failed, Skipped, act, claimed
-from plugins.bankgate_sftp.transfer import META_BANK, Landed, pull_file
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable
 
 from bankgate.banks import BankConfig
+from bankgate.sftp.ledger import PullLedger
 from bankgate.store import open_url, split_url
 from bankgate.store.base import ObjectStore
-from plugins.bankgate_sftp.ledger import PullLedger
 
 log = logging.getLogger(__name__)
 
