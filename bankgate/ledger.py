@@ -21,12 +21,17 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bankgate import lease
 from bankgate.store.base import ObjectStore
 
-PROCESSING, DONE, QUARANTINED, FAILED = "processing", "done", "quarantined", "failed"
+State = Literal["processing", "done", "quarantined", "failed"]  # a ledger record's
+ClaimStatus = Literal["claimed", "duplicate", "stale", "busy"]  # what a claim came to
+PROCESSING: State = "processing"
+DONE: State = "done"
+QUARANTINED: State = "quarantined"
+FAILED: State = "failed"
 #: A claim older than this is taken to belong to a worker that died (Lambda's limit is 15 min).
 #: Must exceed the longest a worker may run; see the README for its relation to SQS.
 LEASE_SECONDS = 16 * 60
@@ -53,7 +58,7 @@ def compare_sequencers(a: str, b: str) -> int:
 class LedgerRecord:
     source: str  # the staged object's URL
     sequencer: str
-    state: str
+    state: State
     etag: str = ""
     version: str | None = None
     modified_ns: int = 0  # the store's modification time of the object claimed
@@ -90,7 +95,7 @@ class Claim:
     """The outcome of a claim: ``granted`` to process, otherwise why not (``status``)."""
 
     granted: bool
-    status: str  # "claimed", "duplicate", "stale", "busy"
+    status: ClaimStatus
     record: LedgerRecord
     etag: str = ""
 
@@ -122,7 +127,7 @@ class Ledger:
         """Claim the object ``source`` names, at its event's ``sequencer`` ("" when there is no
         event: a manual run). Exactly one of concurrent claimants is granted."""
 
-        def change(current: lease.Current | None) -> tuple[bytes | None, tuple[str, LedgerRecord]]:
+        def change(current: lease.Current | None) -> tuple[bytes | None, tuple[ClaimStatus, LedgerRecord]]:
             now = time.time()
             fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, modified_ns, claimed_at=now, attempts=1)
             fresh.expires_at = now + self.lease_seconds
@@ -145,7 +150,7 @@ class Ledger:
             return Claim(False, "busy", current[0] if current else LedgerRecord(source, sequencer, PROCESSING))
         return Claim(written is not None, status, record, written or "")
 
-    def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> str:
+    def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> ClaimStatus:
         if force:
             return "claimed"
         order = _order(claimant, record)

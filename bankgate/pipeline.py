@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, get_args
 
 import orjson
 
@@ -56,13 +56,14 @@ class StagedObject:
 
 
 #: What can become of an object an event names ("busy" is retried, so never a final answer).
-STATUSES = ("processed", "quarantined", "duplicate", "stale", "busy", "missing")
+Status = Literal["processed", "quarantined", "duplicate", "stale", "busy", "missing"]
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 @dataclass(slots=True)
 class Outcome:
     source: str
-    status: str  # one of STATUSES
+    status: Status
     file_type: str = ""
     outputs: list[str] = field(default_factory=list)
     reason: str = ""
@@ -151,7 +152,9 @@ class Pipeline:
         if not claim.granted:
             if claim.status == "stale" and obj.version:
                 return self._set_aside(obj, info, claim.record.version or "")
-            return Outcome(source, claim.status, claim.record.file_type)
+            refused = claim.status
+            assert refused != "claimed"  # a refusal is never "claimed"
+            return Outcome(source, refused, claim.record.file_type)
         older = self.staging.older_versions(obj.key, obj.version) if obj.version else []
         work = _Work(source)
         try:
