@@ -80,8 +80,11 @@ def test_demo_lands_every_byte_where_it_says(demo: tuple[subprocess.CompletedPro
     processed = s3 / "bankgate-processed"
     rows = (processed / f"nacha/first_harbor/{day}/payroll-ppd-ccd.ach.jsonl").read_text().splitlines()
     assert len(rows) == 12 and json.loads(rows[0])
-    assert (processed / f"bai2/first_harbor/{day}/month-end-{day}.zip/daily-balances.bai.jsonl").stat().st_size
-    assert (processed / f"nacha/first_harbor/{day}/month-end-{day}.zip/returns-and-nocs.ach.jsonl").stat().st_size
+    # The bundle is named after the demo's day, its folder after its mtime's UTC date: the two
+    # differ when the demo runs just after midnight UTC.
+    (bundle,) = [p.name for p in (s3 / f"bankgate-archive/originals/first_harbor/{day}").glob("month-end-*.zip")]
+    assert (processed / f"bai2/first_harbor/{day}/{bundle}/daily-balances.bai.jsonl").stat().st_size
+    assert (processed / f"nacha/first_harbor/{day}/{bundle}/returns-and-nocs.ach.jsonl").stat().st_size
     assert (processed / f"insurance/harborline_insurance/{day}/harborline-declarations.pdf.jsonl").stat().st_size
     # Staging is emptied by processing; the pull ledger stays beside it.
     staged = [p for p in (s3 / "bankgate-staging").rglob("*") if p.is_file()]

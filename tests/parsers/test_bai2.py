@@ -1055,6 +1055,9 @@ def _layout(rng: random.Random, records: list[tuple[str, list[str]]], fixed: boo
     previous = ""
     for code, physical in records:
         share = lines and lines[-1].endswith("/") and (previous != "16" or code in ("16", "49"))
+        # In fixed-length records the header's own padding gives the record length (when it
+        # declares none), so nothing shares the header's record there.
+        share = share and not (fixed and len(lines) == 1)
         if share and rng.random() < 0.3:
             lines[-1] += rng.choice(["", " "]) + physical[0]
             lines.extend(physical[1:])
