@@ -97,3 +97,24 @@ def test_the_repull_form_preselects_no_bank_and_the_docs_render_patterns_as_type
     assert "<code>*.tmp</code>" in table and "<em>" not in table  # exclude = ["*.tmp"]
     assert "<code>*.ach</code>, <code>*.txt</code>" in html
     assert "unpauses it by default" in bag.dags["bank_repull"].doc_md
+
+
+def test_a_repull_tells_a_latin1_file_still_there_from_one_gone(env: Env) -> None:
+    """The ledger keeps a name's text form (``%E9``) and the listing its exact bytes: a file
+    still on the server must be matched as present, whatever its encoding."""
+    import os
+
+    env.configure(post_pull='"keep"')
+    kept = env.put(os.fsdecode(b"caf\xe9.ach"), b"still on the server\n", age=3600)
+    gone = env.put(os.fsdecode(b"d\xe9j\xe0-vu.ach"), b"removed after the pull\n", age=3600)
+    day = e2e._day(kept)
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success", states and len(xcom(run, "record")["pulled"]) == 2
+    gone.unlink()
+
+    run, states = env.run("bank_repull", run_conf={"bank": BANK, "start_date": day, "end_date": day, "force": True})
+
+    assert run.state == "success", states
+    report = xcom(run, "record")
+    assert list(report["gone_from_server"]) == ["/outbound/d%E9j%E0-vu.ach"]
+    assert [p["path"] for p in report["pulled"]] == ["/outbound/caf%E9.ach"]
