@@ -12,18 +12,18 @@
 """
 
 from parsers.insurance.classify import ACORD25, DECLARATIONS, UNKNOWN, classify_pdf
-from parsers.insurance.limits import Limits
+from parsers.insurance.limits import Limits, LimitsError
 from parsers.insurance.parser import FORMAT, InsurancePdfParser
-from parsers.insurance.templates import ENV_VAR, TemplateError, load_templates
+from parsers.insurance.templates import TemplateError, load_templates
 
 __all__ = [
     "ACORD25",
     "DECLARATIONS",
-    "ENV_VAR",
     "FORMAT",
     "UNKNOWN",
     "InsurancePdfParser",
     "Limits",
+    "LimitsError",
     "TemplateError",
     "classify_pdf",
     "load_templates",

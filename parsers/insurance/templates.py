@@ -2,9 +2,9 @@
 
 Every carrier prints its declarations its own way, so a template says how to recognise the
 carrier and where each value is. Shipped templates live in ``parsers/insurance/templates``;
-a user adds a carrier by dropping a ``.toml`` file into a directory listed in
-``BANKGATE_TEMPLATES`` (``os.pathsep``-separated, searched first; a user template with the
-name of a shipped one replaces it). Files are checked when loaded: a mistake is reported
+a user adds a carrier by dropping a ``.toml`` file into one of the user's directories
+(``dirs``, searched first; the core passes the ``BANKGATE_TEMPLATES`` setting; a user
+template with the name of a shipped one replaces it). Files are checked when loaded: a mistake is reported
 once, naming the file and the key, instead of as odd results on every document.
 
 The schema (see ``templates/*.toml`` for complete, commented examples)::
@@ -41,14 +41,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat
 
-ENV_VAR = "BANKGATE_TEMPLATES"
 SHIPPED_DIR = Path(__file__).with_name("templates")
 STANDARD_FIELDS = {
     "policy_number": "text",
@@ -101,21 +100,20 @@ class Template:
         return all(p.search(text) for p in self.match)
 
 
-def template_dirs() -> list[Path]:
-    """Directories searched, in order: the user's (``BANKGATE_TEMPLATES``), then the shipped one."""
-    user = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
-    return [*user, SHIPPED_DIR]
+def template_dirs(dirs: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+    """Directories searched, in order: the user's (``dirs``), then the shipped one."""
+    return [*(Path(d).expanduser() for d in dirs), SHIPPED_DIR]
 
 
-def load_templates() -> list[Template]:
+def load_templates(dirs: Iterable[str | os.PathLike[str]] = ()) -> list[Template]:
     """Every template, user directories first; a user template replaces a shipped one of that name.
 
     Raises ``TemplateError`` for a file that is not valid, or a directory that is not one.
     """
     found: dict[str, Template] = {}
-    for directory in template_dirs():
+    for directory in template_dirs(dirs):
         if not directory.is_dir():
-            raise TemplateError(f"template directory {directory} (from ${ENV_VAR}): not a directory")
+            raise TemplateError(f"template directory {directory}: not a directory")
         for path in sorted(directory.glob("*.toml")):
             if path.stem not in found:
                 found[path.stem] = load_template(path)
