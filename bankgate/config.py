@@ -150,40 +150,15 @@ class PipelineConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineConfig:
-        """``BANKGATE_CONFIG`` (a TOML file), else the pipeline's variables in ``bankgate/settings.py``
-        (``BANKGATE_BANKS`` adds each bank's ``allow`` list). The PGP variables fill in what the
-        TOML file leaves out."""
-        pgp = {name: settings.value(f"BANKGATE_{name.upper()}", env=env) for name in PGP_SETTINGS}
-        if settings.is_set("BANKGATE_CONFIG", env):
-            config = cls.from_toml(settings.value("BANKGATE_CONFIG", env=env))
-            return replace(config, **{k: v for k, v in pgp.items() if getattr(config, k) is None})
-        problems = Problems("environment", ConfigError, "the environment's settings")
-        raw: dict[str, Any] = {k: v for k, v in pgp.items() if v}
-        for name, key in _FROM_ENV.items():
-            if settings.is_set(name, env):
-                parsed = problems.check(None, lambda name=name: settings.value(name, env=env))
-                if parsed is not None:
-                    raw[key] = str(parsed) if key in ("scratch_root", "banks") else parsed
-        problems.raise_if_any()
-        return cls.from_mapping(raw, "environment")
-
-
-#: The pipeline's environment variables (``bankgate/settings.py``) and the config key each sets.
-_FROM_ENV = {
-    "BANKGATE_STAGING": "staging",
-    "BANKGATE_ARCHIVE": "archive",
-    "BANKGATE_QUARANTINE": "quarantine",
-    "BANKGATE_LEDGER": "ledger",
-    "BANKGATE_WATCHED_PREFIX": "watched_prefix",
-    "BANKGATE_SCRATCH_ROOT": "scratch_root",
-    "BANKGATE_SCRATCH_BUDGET": "scratch_budget_bytes",
-    "BANKGATE_LEASE_SECONDS": "lease_seconds",
-    "BANKGATE_MAX_FAILURES": "max_failures",
-    "BANKGATE_LENIENT": "lenient",
-    "BANKGATE_ROUTES": "routes",
-    "BANKGATE_WAIVERS": "waivers",
-    "BANKGATE_BANKS": "banks",
-}
+        """``BANKGATE_CONFIG`` (a TOML file), else the pipeline's variables (``bankgate/settings.py``
+        names the key each sets; ``BANKGATE_BANKS`` adds each bank's ``allow`` list). The PGP
+        variables fill in what the TOML file leaves out."""
+        path = settings.config_file(env)
+        if path is not None:
+            config = cls.from_toml(path)
+            pgp = settings.config_values(env, [k for k in PGP_SETTINGS if getattr(config, k) is None])
+            return replace(config, **pgp)
+        return cls.from_mapping(settings.config_values(env), "environment")
 
 
 def _route(name: str, value: Any, source: str) -> Route:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
 from parsers.insurance.limits import Limits
-from parsers.schema import SchemaError
+from parsers.schema import Problems, SchemaError
 
 Kind = Literal["text", "url", "path", "paths", "secret", "int", "number", "bool", "json"]
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -39,6 +39,7 @@ class Setting:
     default: Any  # None: no default (unset means "not configured")
     doc: str  # one line: what it is for
     group: str
+    key: str | None = None  # the PipelineConfig key it sets (``PipelineConfig.from_env``)
 
     def parse(self, raw: str) -> Any:
         """The typed value of ``raw`` (already stripped, not empty); ConfigError names the variable."""
@@ -107,6 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "staging bucket or directory the pipeline watches (required without BANKGATE_CONFIG)",
         "pipeline",
+        key="staging",
     ),
     Setting(
         "BANKGATE_ARCHIVE",
@@ -114,6 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "URL prefix for verified originals (required without BANKGATE_CONFIG)",
         "pipeline",
+        key="archive",
     ),
     Setting(
         "BANKGATE_QUARANTINE",
@@ -121,6 +124,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "URL prefix for rejected originals and their .error.json (required without BANKGATE_CONFIG)",
         "pipeline",
+        key="quarantine",
     ),
     Setting(
         "BANKGATE_LEDGER",
@@ -128,6 +132,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "URL prefix for processing ledger records (required without BANKGATE_CONFIG)",
         "pipeline",
+        key="ledger",
     ),
     Setting(
         "BANKGATE_ROUTES",
@@ -135,14 +140,23 @@ SETTINGS: tuple[Setting, ...] = (
         {},
         "file type -> destination URL or {destination, format, allow}, as JSON; needs a '*' route",
         "pipeline",
+        key="routes",
     ),
-    Setting("BANKGATE_WAIVERS", "json", {}, "staged-URL prefix -> rule codes waived there, as JSON", "pipeline"),
+    Setting(
+        "BANKGATE_WAIVERS",
+        "json",
+        {},
+        "staged-URL prefix -> rule codes waived there, as JSON",
+        "pipeline",
+        key="waivers",
+    ),
     Setting(
         "BANKGATE_WATCHED_PREFIX",
         "text",
         "inbound/",
         "prefix of the staging bucket whose new objects are processed",
         "pipeline",
+        key="watched_prefix",
     ),
     Setting(
         "BANKGATE_SCRATCH_ROOT",
@@ -150,6 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "local directory for unpacking and decrypting (default: the system's temporary directory)",
         "pipeline",
+        key="scratch_root",
     ),
     Setting(
         "BANKGATE_SCRATCH_BUDGET",
@@ -157,6 +172,7 @@ SETTINGS: tuple[Setting, ...] = (
         DEFAULT_SCRATCH_BUDGET,
         "bytes of scratch space one file may use while unpacked",
         "pipeline",
+        key="scratch_budget_bytes",
     ),
     Setting(
         "BANKGATE_LENIENT",
@@ -164,6 +180,7 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "report problems as warnings and keep the records instead of quarantining the file",
         "pipeline",
+        key="lenient",
     ),
     Setting(
         "BANKGATE_LEASE_SECONDS",
@@ -171,6 +188,7 @@ SETTINGS: tuple[Setting, ...] = (
         LEASE_SECONDS,
         "a processing claim older than this belongs to a dead worker",
         "pipeline",
+        key="lease_seconds",
     ),
     Setting(
         "BANKGATE_MAX_FAILURES",
@@ -178,6 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
         MAX_FAILURES,
         "failed attempts of one object version before it is quarantined",
         "pipeline",
+        key="max_failures",
     ),
     Setting(
         "BANKGATE_PGP_KEYS",
@@ -185,9 +204,15 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "armored PGP private key(s) for decryption: the text, file:PATH, env:NAME or secretsmanager:NAME",
         "pipeline",
+        key="pgp_keys",
     ),
     Setting(
-        "BANKGATE_PGP_PASSPHRASE", "secret", None, "passphrase of BANKGATE_PGP_KEYS, as a secret reference", "pipeline"
+        "BANKGATE_PGP_PASSPHRASE",
+        "secret",
+        None,
+        "passphrase of BANKGATE_PGP_KEYS, as a secret reference",
+        "pipeline",
+        key="pgp_passphrase",
     ),
     Setting(
         "BANKGATE_PGP_VERIFY_KEYS",
@@ -195,6 +220,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "armored public key(s) a decrypted file's signature must verify against",
         "pipeline",
+        key="pgp_verify_keys",
     ),
     Setting(
         "BANKGATE_BANKS",
@@ -202,6 +228,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "bank config TOML; required by the pull DAGs (no fallback), read by the pipeline for banks' allow lists",
         "pulls",
+        key="banks",
     ),
     Setting("BANKGATE_ALERT_WEBHOOK", "url", None, "http(s) URL alerts are POSTed to as JSON", "pulls"),
     Setting("BANKGATE_ALERT_SNS_TOPIC", "text", None, "SNS topic ARN alerts are published to", "pulls"),
@@ -260,6 +287,26 @@ def is_set(name: str, env: Mapping[str, str] | None = None) -> bool:
 
 
 # -- what the other layers are handed -----------------------------------------------------------
+
+
+def config_file(env: Mapping[str, str] | None = None) -> Path | None:
+    """``BANKGATE_CONFIG``: the pipeline config file, when one is used instead of variables."""
+    return value("BANKGATE_CONFIG", env=env)
+
+
+def config_values(env: Mapping[str, str] | None = None, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """The ``PipelineConfig`` keys set in the environment (all, or those in ``keys``), typed;
+    every bad value reported in one ConfigError."""
+    wanted = None if keys is None else set(keys)
+    problems = Problems("environment", ConfigError, "the environment's settings")
+    found: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.key and (wanted is None or setting.key in wanted) and is_set(setting.name, env):
+            parsed = problems.check(None, lambda setting=setting: setting.parse(_raw(setting.name, env)))
+            if parsed is not None:
+                found[setting.key] = str(parsed) if setting.kind == "path" else parsed
+    problems.raise_if_any()
+    return found
 
 
 def layout_dirs(explicit: Any = None, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
