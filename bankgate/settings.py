@@ -367,16 +367,18 @@ def alert_channels(env: Mapping[str, str] | None = None) -> dict[str, str]:
 def listing(env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Every setting as a plain dict (name, type, default, group, doc), in table order."""
     return [
-        {"name": s.name, "type": s.kind, "default": s.shown_default(), "group": s.group, "doc": s.doc} for s in SETTINGS
+        {"name": s.name, "type": s.kind, "default": s.shown_default(), "key": s.key, "group": s.group, "doc": s.doc}
+        for s in SETTINGS
     ]
 
 
 def markdown_table() -> str:
     """The README's settings table."""
-    rows = ["| variable | type | default | meaning |", "|---|---|---|---|"]
+    rows = ["| variable | type | default | pipeline TOML key | meaning |", "|---|---|---|---|---|"]
     for s in SETTINGS:
         default = f"`{s.shown_default()}`" if s.shown_default() else ""
-        rows.append(f"| `{s.name}` | {s.kind} | {default} | {s.doc.replace('|', '/')} |")
+        key = f"`{s.key}`" if s.key else ""
+        rows.append(f"| `{s.name}` | {s.kind} | {default} | {key} | {s.doc.replace('|', '/')} |")
     return "\n".join(rows) + "\n"
 
 

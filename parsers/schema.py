@@ -73,16 +73,3 @@ class Problems:
         count = len(self.lines)
         head = f"{count} problems in {self.what}:\n" if count > 1 else ""
         raise self.error(head + "\n".join(self.lines), self.lines)
-
-
-def whole_number(value: Any, low: int = 1, high: int | None = None) -> int:
-    """An int (a TOML integer, or the text of one from the environment) in ``[low, high]``."""
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise ValueError(f"not a whole number: {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise ValueError(f"a whole number {bound}, got {value!r}")
-    return value
