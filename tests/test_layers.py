@@ -152,7 +152,8 @@ def test_the_environment_checks_see_each_spelling(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text(
         '"""Reads BANKGATE_LAYOUTS."""\nimport os\nfrom os import getenv\n'
-        'def f(name):\n    """BANKGATE_X"""\n    return os.environ.get("BANKGATE_LAYOUTS"), os.getenv(f"BANKGATE_{name}")\n'
+        'def f(name):\n    """BANKGATE_X"""\n'
+        '    return os.environ.get("BANKGATE_LAYOUTS"), os.getenv(f"BANKGATE_{name}")\n'
         'MESSAGE = "BANKGATE_BANKS is not set"\n'
     )
     assert _environ_uses(source) == [3, 6, 6]

@@ -52,7 +52,6 @@ def by_kind(records: list, kind: str) -> list:
     return [record for record in records if kind == record.KIND]
 
 
-
 # -- the shipped layouts and their samples --------------------------------------------------
 
 

@@ -14,8 +14,8 @@ from datetime import date
 
 import pytest
 
-from bankgate.cli import main
 from bankgate import settings
+from bankgate.cli import main
 from parsers.insurance import InsurancePdfParser, Limits
 from parsers.insurance.ocr import tesseract_path
 from parsers.insurance.sandbox import PdfReadError, read_untrusted
