@@ -117,3 +117,43 @@ def test_the_cli_lists_every_setting() -> None:
     assert "BANKGATE_PDF_MAX_PAGES=2000\n" in env and "# BANKGATE_BANKS=\n" in env
     table = _cli()
     assert all(s.name in table for s in settings.SETTINGS)
+
+
+def test_the_pipeline_finds_user_layouts_through_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parsers no longer read BANKGATE_LAYOUTS: the core hands it to detection (a plain file
+    and a zip member) and to the parser."""
+    import io
+    import zipfile
+
+    from bankgate.pipeline import Pipeline, StagedObject
+
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    shipped = (ROOT / "parsers" / "fixed" / "layouts" / "positive-pay.toml").read_text()
+    (layouts / "mine.toml").write_text(shipped.replace('name = "positive-pay"', 'name = "mine"'))
+    dirs = {name: tmp_path / name for name in ("staging", "archive", "quarantine", "ledger", "out")}
+    for path in dirs.values():
+        path.mkdir()
+    sample = (ROOT / "samples" / "fixed" / "positive-pay.txt").read_bytes()
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("checks.txt", sample)
+    (dirs["staging"] / "inbound").mkdir()
+    (dirs["staging"] / "inbound" / "checks.txt").write_bytes(sample)
+    (dirs["staging"] / "inbound" / "bundle.zip").write_bytes(bundle.getvalue())
+    monkeypatch.setenv("BANKGATE_LAYOUTS", str(layouts))
+    config = PipelineConfig(
+        staging=f"file://{dirs['staging']}",
+        archive=f"file://{dirs['archive']}/",
+        quarantine=f"file://{dirs['quarantine']}/",
+        ledger=f"file://{dirs['ledger']}/",
+        routes=PipelineConfig.from_mapping(
+            {"staging": "s3://s", "archive": "s3://a/", "quarantine": "s3://q/", "ledger": "s3://l/"}
+            | {"routes": {"fixed:mine": f"file://{dirs['out']}/mine/", "*": f"file://{dirs['out']}/other/"}}
+        ).routes,
+    )
+    pipeline = Pipeline(config)
+    plain = pipeline.process(StagedObject("inbound/checks.txt"))
+    assert (plain.status, plain.file_type) == ("processed", "fixed:mine"), plain
+    zipped = pipeline.process(StagedObject("inbound/bundle.zip"))
+    assert zipped.status == "processed" and all("/mine/" in url for url in zipped.outputs), zipped
