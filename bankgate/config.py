@@ -104,12 +104,12 @@ class PipelineConfig:
         problems = Problems(source, ConfigError, f"the pipeline config ({source})")
         raw = dict(raw)
         routes: dict[str, Route] = {}
-        for name, value in dict(raw.pop("routes", {})).items():
+        for name, value in _table(raw.pop("routes", {}), "routes", problems).items():
             route = problems.check(f"routes.{name}", lambda name=name, value=value: _route(name, value, source))
             if route is not None:
                 routes[name] = route
         waivers: dict[str, frozenset[str]] = {}
-        for prefix, codes in dict(raw.pop("waivers", {})).items():
+        for prefix, codes in _table(raw.pop("waivers", {}), "waivers", problems).items():
             waived = problems.check(
                 None, lambda prefix=prefix, codes=codes: _waivers(codes, f"{source}: waivers.{prefix}")
             )
@@ -159,6 +159,13 @@ class PipelineConfig:
             pgp = settings.config_values(env, [k for k in PGP_SETTINGS if getattr(config, k) is None])
             return replace(config, **pgp)
         return cls.from_mapping(settings.config_values(env), "environment")
+
+
+def _table(value: Any, name: str, problems: Problems) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    problems.add(name, f"must be a table (TOML) or an object (JSON), not {value!r}")
+    return {}
 
 
 def _route(name: str, value: Any, source: str) -> Route:
