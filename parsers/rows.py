@@ -44,8 +44,9 @@ def handed_over(frozen: bool) -> Iterator[None]:
 
 
 def freeze_new_objects() -> bool:
-    """``gc.freeze()`` for ``handed_over``, only when nothing is frozen yet: a program's own freeze
-    (a pre-fork server's) is never undone. Returns whether it froze."""
+    """``gc.freeze()`` for ``handed_over``, only when nothing is frozen yet: a freeze the program
+    made before the parse (a pre-fork server's) is never undone; one it makes while holding a
+    block would be, by the unfreeze that ends the block's turn. Returns whether it froze."""
     if gc.get_freeze_count():
         return False
     gc.freeze()
