@@ -34,8 +34,6 @@ from bankgate.ledger.root import Root
 log = logging.getLogger(__name__)
 
 State = Literal["staged", "processing", "done", "quarantined", "failed"]
-#: The owner of files whose origin wrote no link (dropped into staging by hand, or before links).
-UNLINKED = "_unlinked"
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Rounds of ``lease.swap`` (each of ``lease.ATTEMPTS`` tries) before an update is given up,
@@ -68,7 +66,7 @@ class Entry:
 
 
 def key(owner: str, day: str) -> str:
-    if owner != UNLINKED and not _OWNER.match(owner):
+    if not _OWNER.match(owner):
         raise ValueError(f"owner {owner!r} must be letters, digits, '.', '_' or '-'")
     if not _DAY.match(day):
         raise ValueError(f"day {day!r} is not YYYY-MM-DD")
@@ -136,4 +134,4 @@ def _advances(before: dict[str, Any], state: State, at: float) -> bool:
     return state != "staged" and at >= float(before.get("at", 0))
 
 
-__all__ = ["ROUNDS", "UNLINKED", "Entry", "State", "days", "key", "owners", "read", "update"]
+__all__ = ["ROUNDS", "Entry", "State", "days", "key", "owners", "read", "update"]

@@ -20,7 +20,6 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bankgate import lease
@@ -217,8 +216,12 @@ class Ledger:
         ]
 
     def _index(self, record: LedgerRecord) -> None:
-        """Note the record's new state in its owner's day index (never fails the processing)."""
-        owner, day = place(record)
+        """Note the record's new state in its owner's day index (never fails the processing).
+        An object no origin linked has no owner or day, so no index: ``show URL`` finds its
+        record, and ``reconcile`` reports it while it is in staging."""
+        owner, day = record.origin.get("owner"), record.origin.get("day")
+        if not owner or not day:
+            return
         common = {"name": record.origin.get("name") or record.source.rsplit("/", 1)[-1]}
         common["kind"] = record.origin.get("kind", "")
         if record.state == PROCESSING:
@@ -242,15 +245,6 @@ class Ledger:
             reason=record.reason,
             codes=codes,
         )
-
-
-def place(record: LedgerRecord) -> tuple[str, str]:
-    """The (owner, day) index a record is listed in: its origin's; for an object no origin
-    linked, ``index.UNLINKED`` and the UTC day it was staged (the same for every attempt)."""
-    if record.origin.get("owner") and record.origin.get("day"):
-        return record.origin["owner"], record.origin["day"]
-    stamp = record.modified_ns / 1e9 if record.modified_ns else record.claimed_at
-    return index.UNLINKED, datetime.fromtimestamp(stamp, UTC).date().isoformat()
 
 
 def _order(claimant: LedgerRecord, record: LedgerRecord) -> int:
