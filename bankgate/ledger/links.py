@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from bankgate import lease
 from bankgate.ledger.root import Root, url_digest
 
 Kind = Literal["pull", "push"]
@@ -45,8 +46,11 @@ def key(staged_url: str) -> str:
 
 
 def write(root: Root, staged_url: str, link: Link) -> None:
+    """One conditional PUT for a new link; replacing one (a re-pull) reads it first."""
     body = json.dumps(link.to_dict(), sort_keys=True).encode()
-    root.store.put_bytes(root.key(key(staged_url)), body, content_type="application/json")
+    target = root.key(key(staged_url))
+    if root.store.create(target, body) is None:
+        lease.swap(root.store, target, lambda current: (None if current and current.data == body else body, None))
 
 
 def read(root: Root, staged_url: str) -> Link | None:
