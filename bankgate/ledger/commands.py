@@ -58,6 +58,7 @@ def add_parser(sub: Any) -> None:
     rec.add_argument("--from", dest="first", required=True, type=_day, help="first day, YYYY-MM-DD")
     rec.add_argument("--to", dest="last", required=True, type=_day, help="last day, YYYY-MM-DD")
     rec.add_argument("--staging", help="the URL prefix the bank's files are staged under, to find unrecorded ones")
+    rec.add_argument("--pull-ledger", help="the bank's pull ledger URL, when its config names one (`ledger`)")
     rec.add_argument("--output", choices=("text", "json"), default="text")
     rec.set_defaults(func=cmd_reconcile)
 
@@ -172,7 +173,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         raise UsageError(f"--to {args.last} is before --from {args.first}")
     root = _root(args)
     with _progress("checking files") as progress:
-        result = reconcile(root, args.bank, args.first, args.last, staging=args.staging, progress=progress)
+        result = reconcile(
+            root, args.bank, args.first, args.last, staging=args.staging, pulls=args.pull_ledger, progress=progress
+        )
     if args.output == "json":
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return EXIT_OK if result.ok else EXIT_GAP

@@ -38,7 +38,9 @@ class Link:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Link:
-        return cls(**{k: str(raw.get(k, "")) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        kind: Kind = "push" if raw.get("kind") == "push" else "pull"
+        text = {k: str(raw.get(k, "")) for k in ("owner", "record", "name", "day")}
+        return cls(kind, text["owner"], text["record"], text["name"], text["day"])
 
 
 def key(staged_url: str) -> str:

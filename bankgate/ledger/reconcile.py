@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from bankgate.ledger import index, links
 from bankgate.ledger.processing import DONE, QUARANTINED, Ledger
-from bankgate.ledger.root import Root
+from bankgate.ledger.root import Root, open_root
 from bankgate.store import open_url, split_url
 from bankgate.store.base import ObjectStore
 from bankgate.store.local import LocalStore
@@ -77,12 +77,14 @@ def reconcile(
     last: date,
     *,
     staging: str | None = None,
+    pulls: str | None = None,
     stores: Iterable[ObjectStore] = (),
     progress: Progress | None = None,
 ) -> Reconciliation:
     """Account for the owner's files of ``first``..``last`` (see the module doc). ``staging``
-    is the URL prefix its files are staged under; ``stores`` are stores to resolve ``file://``
-    URLs of archived copies and outputs in (others are opened from their URL)."""
+    is the URL prefix its files are staged under; ``pulls`` the pull ledger's URL when the bank
+    keeps it outside the root (its own ``ledger`` setting); ``stores`` are stores to resolve
+    ``file://`` URLs of archived copies and outputs in (others are opened from their URL)."""
     days = [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
     result = Reconciliation(owner, first, last)
     ledger = Ledger(root.store, root.prefix)
@@ -91,7 +93,8 @@ def reconcile(
     for day in days:
         indexed.update(index.read(root, owner, day))
     sizes = {url: entry.size for url, entry in indexed.items()}
-    for url, size in _pulled(root, owner, first, last, set(days)).items():
+    pull_root = open_root(pulls) if pulls else Root(root.store, root.key("sftp/"))
+    for url, size in _pulled(pull_root, owner, first, last, set(days)).items():
         sizes.setdefault(url, size)
         if url not in indexed:
             result.gaps.append(Gap("unindexed", url, "pulled, but missing from its day's index"))
@@ -141,12 +144,13 @@ def _account(result: Reconciliation, ledger: Ledger, locate: _Locator, url: str,
 
 
 def _pulled(root: Root, owner: str, first: date, last: date, days: set[str]) -> dict[str, int]:
-    """Staged URL -> size of the owner's pull records on ``days`` (the bank's days; a record
-    from before they were kept counts by its mtime's UTC date)."""
+    """Staged URL -> size of the owner's pull records (under the pull ledger ``root``) on
+    ``days`` (the bank's days; a record from before they were kept counts by its mtime's UTC
+    date)."""
     found: dict[str, int] = {}
     utc = first - timedelta(1)
     while utc <= last + timedelta(1):  # a bank's day spans at most the UTC dates either side
-        for info in root.store.list(root.key(f"sftp/{owner}/pulled/{utc.isoformat()}/")):
+        for info in root.store.list(root.key(f"{owner}/pulled/{utc.isoformat()}/")):
             try:
                 record = json.loads(root.store.read_bytes(info.key))
             except (KeyError, ValueError):
