@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from bankgate import lease
+from bankgate.ledger.links import Link
 from bankgate.ledger.root import Root
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,13 @@ def update(root: Root, owner: str, day: str, url: str, state: State, at: float, 
     return False
 
 
+def staged(root: Root, url: str, link: Link, at: float, *, size: int, sha256: str = "") -> bool:
+    """Its origin's object reached staging (a pull verified it, a push's upload completed): the
+    one call both origins make, with the link they wrote."""
+    fields = {"name": link.name, "kind": link.kind, "size": size, "sha256": sha256 or None}
+    return update(root, link.owner, link.day, url, "staged", at, **fields)
+
+
 def _advances(before: dict[str, Any], state: State, at: float) -> bool:
     """Whether a change to ``state`` at ``at`` replaces the entry's state (see the module doc)."""
     if not before or before.get("state") == "staged":
@@ -137,4 +145,4 @@ def _advances(before: dict[str, Any], state: State, at: float) -> bool:
     return state != "staged" and at >= float(before.get("at", 0))
 
 
-__all__ = ["ROUNDS", "Entry", "State", "days", "key", "owners", "read", "update"]
+__all__ = ["ROUNDS", "Entry", "State", "days", "key", "owners", "read", "staged", "update"]

@@ -235,8 +235,10 @@ class PullLedger:
     def link(self, bank: str, remote: RemoteFile, staged_url: str, day: str) -> None:
         """Link the staging URL the file is about to be landed at to its pull record: written
         before the object exists, so the processing claim that follows its event finds it."""
-        name = posixpath.basename(remote.text)
-        links.write(self.root, staged_url, links.Link("pull", bank, self.record_ref(bank, remote), name, day))
+        links.write(self.root, staged_url, self._link(bank, remote, day))
+
+    def _link(self, bank: str, remote: RemoteFile, day: str) -> links.Link:
+        return links.Link("pull", bank, self.record_ref(bank, remote), posixpath.basename(remote.text), day)
 
     def record(
         self,
@@ -279,9 +281,8 @@ class PullLedger:
             swap(self.store, pulled_key, lambda _current: (record.to_json(), None), attempts=4)
         except Contended:
             self.store.put_bytes(pulled_key, record.to_json(), content_type="application/json")
-        name = posixpath.basename(remote.text)
-        staged = {"name": name, "kind": "pull", "size": remote.size, "sha256": sha256}
-        index.update(self.root, claim.bank, record.day, url, "staged", record.pulled_at, **staged)
+        link = self._link(claim.bank, remote, record.day)
+        index.staged(self.root, url, link, record.pulled_at, size=remote.size, sha256=sha256)
         self.release(claim)
         return record
 
