@@ -28,8 +28,8 @@ BANK_DAY = "2026-11-23"
 def test_a_pulled_files_journey_links_its_pull_to_its_processing(
     server: Sshd,
     settings: SftpSettings,
-    aws: Aws,
-    capsys: pytest.CaptureFixture[str],  # noqa: F811
+    aws: Aws,  # noqa: F811 - the imported fixture
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import lambdas.process
 
