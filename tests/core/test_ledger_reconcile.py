@@ -146,7 +146,7 @@ def test_a_day_lists_as_a_table_json_or_csv_and_filters_by_state(
 
     assert main([*base, "--state", "quarantined", "--output", "json"]) == 0
     [bad] = json.loads(capsys.readouterr().out)
-    assert bad["name"] == "bad.ach" and "nacha.batch.total_credit_mismatch" in bad["codes"]
+    assert bad["name"] == "bad.ach" and bad["type"] == "nacha" and "nacha.batch.total_credit_mismatch" in bad["codes"]
     assert "total_credit" in bad["reason"]
 
     assert main([*base, "--output", "csv"]) == 0
