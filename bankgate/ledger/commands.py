@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import sys
@@ -193,8 +194,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr when it is a terminal (rich's), else nothing at all."""
-    if not sys.stderr.isatty():
+    """A progress bar on stderr when it is a terminal (rich's, when installed), else nothing."""
+    if not sys.stderr.isatty() or importlib.util.find_spec("rich") is None:  # rich: the Airflow and dev installs
         yield None
         return
     from rich.console import Console
