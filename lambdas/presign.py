@@ -1,0 +1,42 @@
+"""The presign API's Lambda (API Gateway HTTP API, payload 2.0): thin over ``bankgate.push``.
+
+Settings: ``BANKGATE_STAGING`` (the staging bucket), ``BANKGATE_LEDGER`` (ledger root URL),
+``BANKGATE_CLIENTS`` (the TOML file with ``[clients.<id>]``; else ``BANKGATE_BANKS``),
+``BANKGATE_CLIENT_CLAIM`` (the claim naming the client, default ``client_id``) and
+``BANKGATE_PUSH_ROLE_ARN`` (the role scoped credentials assume; unset: none offered). Only the
+service and its clients live at module level, built on the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bankgate.push.api import DEFAULT_CLAIM, handle
+from bankgate.push.grants import Grants
+
+_grants: Grants | None = None
+
+
+def grants() -> Grants:
+    global _grants
+    if _grants is None:
+        import boto3
+        from botocore.config import Config
+
+        from bankgate.push.clients import load_clients
+
+        path = os.environ.get("BANKGATE_CLIENTS") or os.environ["BANKGATE_BANKS"]
+        _grants = Grants.open(
+            os.environ["BANKGATE_STAGING"],
+            os.environ["BANKGATE_LEDGER"],
+            load_clients(path),
+            s3=boto3.client("s3", config=Config(signature_version="s3v4")),  # SigV4 signs the headers
+            sts=boto3.client("sts"),
+            role_arn=os.environ.get("BANKGATE_PUSH_ROLE_ARN", ""),
+        )
+    return _grants
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return handle(grants(), event, claim=os.environ.get("BANKGATE_CLIENT_CLAIM", DEFAULT_CLAIM))
