@@ -41,6 +41,8 @@ MIN_PART = 5 << 20
 MAX_NAME_BYTES = 255
 #: Names Windows tools cannot open or that mean a device there (a client's colleague will try).
 RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+#: What Windows refuses in a name; ``*`` and ``?`` are also IAM wildcards in a session policy.
+_ILLEGAL = re.compile(r'[<>:"|?*]')
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 METHODS = ("put", "post", "multipart", "credentials")
 
@@ -110,6 +112,8 @@ def file_name(name: str) -> str:
         raise PushError(400, "bad_name", "The file name is refused: a name, not a path with folders.")
     if len(clean.encode()) > MAX_NAME_BYTES:
         raise PushError(400, "bad_name", f"The file name is refused: longer than {MAX_NAME_BYTES} bytes.")
+    if _ILLEGAL.search(clean):
+        raise PushError(400, "bad_name", 'The file name is refused: it holds one of < > : " | ? *.')
     if clean.startswith(".") or clean.endswith((".", " ")) or RESERVED.match(clean):
         raise PushError(400, "bad_name", "The file name is refused: a hidden or reserved name.")
     return clean
@@ -346,7 +350,9 @@ def _b64(hex_digest: str) -> str:
 def session_policy(bucket: str, key: str) -> dict[str, Any]:
     """The policy a script's credentials carry: the writes of one key, and nothing else (no
     read, no list, no other key or bucket). The role may allow more; a session gets the
-    intersection."""
+    intersection. The key holds no IAM wildcard (``file_name`` refuses ``*`` and ``?``)."""
+    if _ILLEGAL.search(key):
+        raise ValueError(f"a key with an IAM wildcard cannot be scoped: {key!r}")
     return {
         "Version": "2012-10-17",
         "Statement": [

@@ -29,7 +29,8 @@ CLIENTS = {
             "uploads_per_day": 20,
             "link_expiry": "10 min",
             "multipart_threshold": "8 MiB",
-        }
+        },
+        "globex": {"extensions": [".ach"], "content_types": ["text/plain"]},
     }
 }
 

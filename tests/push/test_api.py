@@ -64,7 +64,7 @@ def test_a_missing_claim_is_401_and_an_unknown_client_403(push: Push) -> None:
     del raw["requestContext"]["authorizer"]["jwt"]["claims"]["client_id"]
     assert handle(push.grants, raw)["statusCode"] == 401
     assert handle(push.grants, raw, claim="sub")["statusCode"] == 403  # a claim, but no such client
-    raw["requestContext"]["authorizer"]["jwt"]["claims"]["client_id"] = "globex"
+    raw["requestContext"]["authorizer"]["jwt"]["claims"]["client_id"] = "initech"
     assert json.loads(handle(push.grants, raw)["body"])["error"] == "forbidden"
 
 

@@ -1,0 +1,93 @@
+"""Multipart uploads through the API, the way Uppy's @uppy/aws-s3 drives them, against moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from bankgate.push import records
+from bankgate.push.api import handle
+from bankgate.push.grants import PushError
+from tests.push.conftest import Push, event
+
+MiB = 1 << 20
+
+
+def call(push: Push, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    raw = event("jwt-post-uploads.json", rawPath=path, body=json.dumps(body) if body is not None else None)
+    raw["requestContext"] = {**raw["requestContext"], "http": {**raw["requestContext"]["http"], "method": method}}
+    answer = handle(push.grants, raw)
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def start(push: Push, size: int) -> dict[str, Any]:
+    status, answer = call(push, "POST", "/uploads", {"name": "big.csv", "size": size, "content_type": "text/csv"})
+    assert status == 201, answer
+    assert answer["method"] == "multipart"
+    return answer
+
+
+def put_part(push: Push, upload: str, n: int, data: bytes) -> None:
+    status, signed = call(push, "GET", f"/uploads/{upload}/parts/{n}")
+    assert status == 200, signed
+    assert requests.put(signed["url"], data=data, headers=signed["headers"], timeout=30).status_code == 200
+
+
+def test_parts_signed_one_by_one_resume_from_the_list_and_complete(push: Push) -> None:
+    data = os.urandom(12 * MiB)
+    answer = start(push, len(data))
+    upload, size = answer["uploadId"], answer["part_size"]
+    assert (size, answer["parts"]) == (5 * MiB, 3)
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    put_part(push, upload, 1, chunks[0])
+    put_part(push, upload, 2, chunks[1])
+    # the connection drops here; the client comes back and asks what S3 holds
+    status, parts = call(push, "GET", f"/uploads/{upload}/parts")
+    assert status == 200 and [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 5 * MiB), (2, 5 * MiB)]
+    put_part(push, upload, 3, chunks[2])
+    status, done = call(push, "POST", f"/uploads/{upload}/complete")
+    assert (status, done["state"]) == (200, "uploaded"), done
+    assert push.s3.get_object(Bucket=push.staging, Key=answer["key"])["Body"].read() == data
+    record = records.get(push.grants.ledger, push.grants.ledger_prefix, "acme", upload)
+    assert record is not None and record.state == "uploaded"
+    assert [h["state"] for h in record.history] == ["uploaded"]
+    assert call(push, "GET", f"/uploads/{upload}/parts/4")[1]["error"] == "not_open"
+
+
+def test_parts_that_do_not_add_up_to_the_declared_size_are_refused_and_aborted(push: Push) -> None:
+    answer = start(push, 12 * MiB)
+    upload = answer["uploadId"]
+    put_part(push, upload, 1, b"x" * (5 * MiB))
+    put_part(push, upload, 2, b"x" * (5 * MiB))
+    status, refused = call(push, "POST", f"/uploads/{upload}/complete")
+    assert (status, refused["error"]) == (400, "size_mismatch")
+    assert push.s3.list_multipart_uploads(Bucket=push.staging).get("Uploads", []) == []
+    record = records.get(push.grants.ledger, push.grants.ledger_prefix, "acme", upload)
+    assert record is not None and record.state == "expired" and "not the 12582912 declared" in record.reason
+    assert "Contents" not in push.s3.list_objects_v2(Bucket=push.staging)
+
+
+def test_abort_and_an_expired_link(push: Push) -> None:
+    upload = start(push, 9 * MiB)["uploadId"]
+    assert call(push, "DELETE", f"/uploads/{upload}") == (200, {"upload_id": upload, "state": "expired"})
+    assert push.s3.list_multipart_uploads(Bucket=push.staging).get("Uploads", []) == []
+    late = start(push, 9 * MiB)["uploadId"]
+    with pytest.raises(PushError) as refused:  # ten minutes and one second after the grant
+        push.grants.sign_part("acme", late, "1", now=time.time() + 601)
+    assert (refused.value.status, refused.value.code) == (410, "expired")
+
+
+def test_another_clients_upload_is_not_found(push: Push) -> None:
+    upload = start(push, 9 * MiB)["uploadId"]
+    raw = event("lambda-authorizer-sign-part.json", rawPath=f"/uploads/{upload}/parts/1")
+    assert handle(push.grants, raw)["statusCode"] == 200  # acme's own upload
+    raw["requestContext"]["authorizer"]["lambda"]["client_id"] = "globex"
+    assert json.loads(handle(push.grants, raw)["body"])["error"] == "not_found"
+    for bad in ("..%2F..%2Facme", "ZZZZZZZZZZZZ", "0" * 12):
+        raw = event("lambda-authorizer-sign-part.json", rawPath=f"/uploads/{bad}/parts/1")
+        assert handle(push.grants, raw)["statusCode"] == 404, bad
