@@ -40,3 +40,8 @@ def grants() -> Grants:
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return handle(grants(), event, claim=os.environ.get("BANKGATE_CLIENT_CLAIM", DEFAULT_CLAIM))
+
+
+def expire(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """A scheduled (EventBridge) invocation: grants whose links ran out unused become expired."""
+    return {"expired": grants().expire_unused()}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import secrets
@@ -338,6 +339,34 @@ class Grants:
         self.s3.abort_multipart_upload(Bucket=self.bucket, Key=record.key, UploadId=record.multipart_id)
         records.advance(self.ledger, self.ledger_prefix, client, upload_id, "expired", reason=reason)
         return {"upload_id": upload_id, "state": "expired"}
+
+    # -- cleanup ---------------------------------------------------------------------------------
+
+    def expire_unused(self, *, now: float | None = None) -> list[str]:
+        """Mark ``expired`` every grant whose link ran out unused, aborting its multipart
+        upload; the upload ids. A grant whose object is in staging is left to the pipeline
+        (its event may still be queued). Run on a schedule (``lambdas.presign.expire``)."""
+        now = time.time() if now is None else now
+        staging, _ = open_url(self.staging, s3_client=self.s3)
+        expired = []
+        for info in self.ledger.list(f"{self.ledger_prefix}uploads/"):
+            record = records.UploadRecord.from_json(self.ledger.read_bytes(info.key))
+            if record.state != "granted" or now < record.expires_at or staging.info(record.key) is not None:
+                continue
+            if record.multipart_id:
+                with contextlib.suppress(self.s3.exceptions.NoSuchUpload):
+                    self.s3.abort_multipart_upload(Bucket=self.bucket, Key=record.key, UploadId=record.multipart_id)
+            moved = records.advance(
+                self.ledger,
+                self.ledger_prefix,
+                record.client,
+                record.upload_id,
+                "expired",
+                reason="link expired unused",
+            )
+            if moved is not None and moved.state == "expired":
+                expired.append(record.upload_id)
+        return expired
 
 
 _ID = re.compile(r"^[0-9a-f]{12}$")

@@ -91,3 +91,17 @@ def test_another_clients_upload_is_not_found(push: Push) -> None:
     for bad in ("..%2F..%2Facme", "ZZZZZZZZZZZZ", "0" * 12):
         raw = event("lambda-authorizer-sign-part.json", rawPath=f"/uploads/{bad}/parts/1")
         assert handle(push.grants, raw)["statusCode"] == 404, bad
+
+
+def test_grants_that_expire_unused_are_marked_expired_and_their_parts_aborted(push: Push) -> None:
+    unused = start(push, 9 * MiB)["uploadId"]
+    put_part(push, unused, 1, b"x" * (5 * MiB))
+    _, sent = call(push, "POST", "/uploads", {"name": "small.csv", "size": 3, "content_type": "text/csv"})
+    assert requests.put(sent["url"], data=b"a,b", headers=sent["headers"], timeout=10).status_code == 200
+    assert push.grants.expire_unused() == []  # nothing has run out yet
+    assert push.grants.expire_unused(now=time.time() + 601) == [unused]
+    record = records.get(push.grants.ledger, push.grants.ledger_prefix, "acme", unused)
+    assert record is not None and (record.state, record.reason) == ("expired", "link expired unused")
+    assert push.s3.list_multipart_uploads(Bucket=push.staging).get("Uploads", []) == []
+    kept = records.get(push.grants.ledger, push.grants.ledger_prefix, "acme", sent["upload_id"])
+    assert kept is not None and kept.state == "granted"  # in staging: the pipeline decides
