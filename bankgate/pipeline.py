@@ -163,7 +163,7 @@ class Pipeline:
                 raise self._poisoned(obj, claim.record)
             digest, size = self._process_content(obj, info, work)
             # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
-            if mismatch := push_records.checksum_mismatch(self.ledger.store, self.ledger.prefix, source, digest):
+            if mismatch := push_records.checksum_mismatch(self.ledger.store, self.ledger.prefix, source, digest, size):
                 raise Rejected(mismatch, detail={"error": "ChecksumMismatch"})
         except Rejected as rejected:
             self._discard(work)

@@ -5,7 +5,9 @@ Who the client is comes only from the authorizer context: a JWT authorizer's cla
 (``requestContext.authorizer.lambda``), under a configurable claim name (``client_claim``).
 The body never decides it. No identity: 401; an identity not configured: 403.
 
-Routes (the shape Uppy's ``@uppy/aws-s3`` plugin's multipart callbacks call):
+Routes: a grant, then either the server-driven multipart endpoints (the script client, and the
+shape of ``@uppy/aws-s3``'s multipart callbacks up to Uppy 4), or ``/sign`` for Uppy 6's
+``signRequest``, where the browser makes each S3 request itself:
 
 ====================================  =================================================
 ``POST   /uploads``                   grant one upload (``grants.Grants.create``)
@@ -13,6 +15,7 @@ Routes (the shape Uppy's ``@uppy/aws-s3`` plugin's multipart callbacks call):
 ``GET|POST /uploads/{id}/parts/{n}``  a presigned URL for part ``n``
 ``POST   /uploads/{id}/complete``     complete the multipart upload
 ``DELETE /uploads/{id}``              abort it
+``POST   /uploads/{id}/sign``         ``s3-multipart``: sign one S3 request (Uppy 6)
 ====================================  =================================================
 
 Every refusal is ``{"error": code, "message": one sentence}``; an unexpected exception is
@@ -41,6 +44,7 @@ _ROUTES = [
     ("GET", re.compile(r"^/uploads/(?P<id>[^/]+)/parts/(?P<n>[^/]+)$"), "sign_part"),
     ("POST", re.compile(r"^/uploads/(?P<id>[^/]+)/parts/(?P<n>[^/]+)$"), "sign_part"),
     ("POST", re.compile(r"^/uploads/(?P<id>[^/]+)/complete$"), "complete"),
+    ("POST", re.compile(r"^/uploads/(?P<id>[^/]+)/sign$"), "sign_s3"),
     ("DELETE", re.compile(r"^/uploads/(?P<id>[^/]+)$"), "abort"),
 ]
 
@@ -109,6 +113,8 @@ def handle(grants: Grants, event: Mapping[str, Any], *, claim: str = DEFAULT_CLA
             return response(200, grants.sign_part(client, upload, params["n"]))
         if action == "list_parts":
             return response(200, grants.list_parts(client, upload))
+        if action == "sign_s3":
+            return response(200, grants.sign_s3(client, upload, body_of(event)))
         if action == "complete":
             return response(200, grants.complete(client, upload, body_of(event)))
         return response(200, grants.abort(client, upload))

@@ -9,11 +9,14 @@ from this moment) and answered with the one way to upload that fits:
   ``content-length-range`` of exactly the declared size: S3 refuses another size;
 - ``multipart`` (above the client's threshold, or asked for): the upload is created here; each
   part is signed on request, and ``complete`` checks the parts add up to the declared size;
+- ``s3-multipart`` (the upload page, Uppy 6): every S3 request of a multipart upload (create,
+  each part, list, complete, abort) is presigned on request, always on the grant's key;
 - ``credentials`` (scripts): STS ``AssumeRole`` with a session policy allowing the writes of
   that one key, nothing else, for the link's lifetime.
 
 Whole-object SHA-256 is checked by S3 for ``put`` only; for the others the pipeline compares
-the received bytes with the declared digest (``records.checksum_mismatch``) and quarantines.
+the received bytes and size with the declared ones (``records.checksum_mismatch``) and
+quarantines.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +48,15 @@ RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORE
 #: What Windows refuses in a name; ``*`` and ``?`` are also IAM wildcards in a session policy.
 _ILLEGAL = re.compile(r'[<>:"|?*]')
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
-METHODS = ("put", "post", "multipart", "credentials")
+METHODS = ("put", "post", "multipart", "s3-multipart", "credentials")
+#: The S3 requests of an ``s3-multipart`` upload the browser makes itself, and what boto3 calls them.
+S3_OPERATIONS = {
+    "create": "create_multipart_upload",
+    "part": "upload_part",
+    "list": "list_parts",
+    "complete": "complete_multipart_upload",
+    "abort": "abort_multipart_upload",
+}
 
 
 class PushError(Exception):
@@ -139,6 +150,7 @@ class Grants:
     s3: Any
     sts: Any = None
     role_arn: str = ""
+    clock: Callable[[], float] = time.time  # seconds since the epoch; a test moves it on
 
     @classmethod
     def open(cls, staging: str, ledger: str, clients: Mapping[str, ClientConfig], *, s3: Any, **kw: Any) -> Grants:
@@ -179,7 +191,7 @@ class Grants:
             raise PushError(400, "too_large_for_method", "Files over 5 GiB need a multipart upload.")
         if method == "credentials" and not (self.sts and self.role_arn):
             raise PushError(400, "method_not_available", "Scoped credentials are not offered here.")
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         day = datetime.fromtimestamp(now, UTC).date().isoformat()
         try:
             records.take_quota(self.ledger, self.ledger_prefix, client, day, config.uploads_per_day)
@@ -213,7 +225,7 @@ class Grants:
             "method": method,
             "expires_at": datetime.fromtimestamp(record.expires_at, UTC).isoformat(timespec="seconds"),
         }
-        return answer | getattr(self, f"_answer_{method}")(record, config)
+        return answer | getattr(self, f"_answer_{method.replace('-', '_')}")(record, config)
 
     def _create_multipart(self, record: records.UploadRecord) -> str:
         return self.s3.create_multipart_upload(Bucket=self.bucket, Key=record.key, ContentType=record.content_type)[
@@ -221,7 +233,7 @@ class Grants:
         ]
 
     def _expires_in(self, record: records.UploadRecord, now: float | None = None) -> int:
-        return max(1, int(record.expires_at - (time.time() if now is None else now)))
+        return max(1, int(record.expires_at - (self.clock() if now is None else now)))
 
     def _answer_put(self, record: records.UploadRecord, config: ClientConfig) -> dict[str, Any]:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": record.key, "ContentType": record.content_type}
@@ -249,6 +261,9 @@ class Grants:
         part = max(MIN_PART, -(-record.size // MAX_PARTS))
         return {"uploadId": record.upload_id, "part_size": part, "parts": -(-record.size // part)}
 
+    def _answer_s3_multipart(self, record: records.UploadRecord, config: ClientConfig) -> dict[str, Any]:
+        return {"uploadId": record.upload_id}
+
     def _answer_credentials(self, record: records.UploadRecord, config: ClientConfig) -> dict[str, Any]:
         answer = self.sts.assume_role(
             RoleArn=self.role_arn,
@@ -272,13 +287,17 @@ class Grants:
     # -- multipart: /uploads/{id}/... --------------------------------------------------------------
 
     def _multipart(self, client: str, upload_id: str, *, now: float | None = None) -> records.UploadRecord:
+        return self._open(client, upload_id, now=now, method="multipart")
+
+    def _open(self, client: str, upload_id: str, *, now: float | None, method: str) -> records.UploadRecord:
+        """The caller's own open grant of that method, or the refusal that says why not."""
         self.client(client)
         record = records.get(self.ledger, self.ledger_prefix, client, upload_id) if _ID.match(upload_id) else None
-        if record is None or record.method != "multipart":
+        if record is None or record.method != method:
             raise PushError(404, "not_found", "No multipart upload of yours has this id.")
         if record.state != "granted":
             raise PushError(409, "not_open", f"This upload is already {record.state}.")
-        if (time.time() if now is None else now) >= record.expires_at:
+        if (self.clock() if now is None else now) >= record.expires_at:
             raise PushError(410, "expired", "This upload link has expired; ask for a new one.")
         return record
 
@@ -289,6 +308,39 @@ class Grants:
         params = {"Bucket": self.bucket, "Key": record.key, "UploadId": record.multipart_id, "PartNumber": int(part)}
         url = self.s3.generate_presigned_url("upload_part", Params=params, ExpiresIn=self._expires_in(record, now))
         return {"url": url, "headers": {}}
+
+    def sign_s3(self, client: str, upload_id: str, body: Any, *, now: float | None = None) -> dict[str, Any]:
+        """A presigned URL for one S3 request of an ``s3-multipart`` upload, which the browser
+        makes itself (Uppy 6's ``signRequest``): always on the grant's own key, so S3 refuses
+        an upload id of any other key. Its completion is S3's, so the size is checked by the
+        pipeline (``records.checksum_mismatch``) rather than here."""
+        record = self._open(client, upload_id, now=now, method="s3-multipart")
+        if not isinstance(body, Mapping) or body.get("operation") not in S3_OPERATIONS:
+            raise PushError(400, "bad_request", f"Field 'operation' must be one of {', '.join(S3_OPERATIONS)}.")
+        operation = body["operation"]
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": record.key}
+        if operation == "create":
+            params["ContentType"] = record.content_type
+        else:
+            s3_id = body.get("upload_id")
+            if not isinstance(s3_id, str) or not s3_id or len(s3_id) > 1024:
+                raise PushError(400, "bad_request", "Field 'upload_id' must be S3's id of the multipart upload.")
+            params["UploadId"] = s3_id
+        if operation == "part":
+            part = body.get("part")
+            if isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= MAX_PARTS:
+                raise PushError(400, "bad_part", f"A part number is from 1 to {MAX_PARTS}.")
+            params["PartNumber"] = part
+        method = {"create": "POST", "part": "PUT", "list": "GET", "complete": "POST", "abort": "DELETE"}[operation]
+        url = self.s3.generate_presigned_url(
+            S3_OPERATIONS[operation], Params=params, ExpiresIn=self._expires_in(record, now), HttpMethod=method
+        )
+        if operation == "abort":
+            records.advance(
+                self.ledger, self.ledger_prefix, client, upload_id, "expired", reason="aborted by the client"
+            )
+        headers = {"Content-Type": record.content_type} if operation == "create" else {}
+        return {"url": url, "key": record.key, "headers": headers}
 
     def list_parts(self, client: str, upload_id: str) -> list[dict[str, Any]]:
         record = self._multipart(client, upload_id)
@@ -346,7 +398,7 @@ class Grants:
         """Mark ``expired`` every grant whose link ran out unused, aborting its multipart
         upload; the upload ids. A grant whose object is in staging is left to the pipeline
         (its event may still be queued). Run on a schedule (``lambdas.presign.expire``)."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         staging, _ = open_url(self.staging, s3_client=self.s3)
         expired = []
         for info in self.ledger.list(f"{self.ledger_prefix}uploads/"):

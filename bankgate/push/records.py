@@ -36,7 +36,7 @@ NEXT: dict[State, frozenset[State]] = {
     "quarantined": frozenset(),
     "expired": frozenset(),
 }
-Method = Literal["put", "post", "multipart", "credentials"]
+Method = Literal["put", "post", "multipart", "s3-multipart", "credentials"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +163,18 @@ def for_staged(store: ObjectStore, prefix: str, staged_url: str) -> UploadRecord
         return None
 
 
-def checksum_mismatch(store: ObjectStore, prefix: str, staged_url: str, sha256: str) -> str:
-    """Why a staged object is not what its client declared, or "" (not pushed, nothing
-    declared, or the same bytes). The pipeline quarantines with this reason."""
+def checksum_mismatch(store: ObjectStore, prefix: str, staged_url: str, sha256: str, size: int = -1) -> str:
+    """Why a staged object is not what its client declared, or "" (not pushed, or the same
+    size and bytes). The pipeline quarantines with this reason."""
     record = for_staged(store, prefix, staged_url)
-    if record is None or not record.sha256 or record.sha256 == sha256:
+    if record is None:
+        return ""
+    if size >= 0 and size != record.size:
+        return (
+            f"pushed file {record.name!r} (upload {record.upload_id} of {record.client}): {size} bytes "
+            f"arrived, but the client declared {record.size}"
+        )
+    if not record.sha256 or record.sha256 == sha256:
         return ""
     return (
         f"pushed file {record.name!r} (upload {record.upload_id} of {record.client}): its SHA-256 is "

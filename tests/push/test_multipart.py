@@ -6,6 +6,7 @@ import json
 import os
 import time
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -105,3 +106,40 @@ def test_grants_that_expire_unused_are_marked_expired_and_their_parts_aborted(pu
     assert push.s3.list_multipart_uploads(Bucket=push.staging).get("Uploads", []) == []
     kept = records.get(push.grants.ledger, push.grants.ledger_prefix, "acme", sent["upload_id"])
     assert kept is not None and kept.state == "granted"  # in staging: the pipeline decides
+
+
+def test_the_browser_makes_each_s3_request_of_a_multipart_upload_with_urls_signed_for_its_key(push: Push) -> None:
+    """Uppy 6's ``signRequest`` flow: create, parts, list and complete go from the client to S3."""
+    data = os.urandom(6 * MiB)
+    body = {"name": "big.csv", "size": len(data), "content_type": "text/csv", "method": "s3-multipart"}
+    status, grant = call(push, "POST", "/uploads", body)
+    assert status == 201 and grant["method"] == "s3-multipart"
+    upload = grant["uploadId"]
+
+    def sign(**request: Any) -> dict[str, Any]:
+        status, signed = call(push, "POST", f"/uploads/{upload}/sign", request)
+        assert status == 200, signed
+        assert signed["key"] == grant["key"]
+        return signed
+
+    created = sign(operation="create")
+    answer = requests.post(created["url"], headers=created["headers"], timeout=10)
+    s3_id = ElementTree.fromstring(answer.content).findtext("{*}UploadId")
+    etags = []
+    for n, chunk in enumerate((data[: 5 * MiB], data[5 * MiB :]), 1):
+        put = requests.put(sign(operation="part", upload_id=s3_id, part=n)["url"], data=chunk, timeout=30)
+        etags.append(put.headers["ETag"])
+    listed = requests.get(sign(operation="list", upload_id=s3_id)["url"], timeout=10)
+    assert len(ElementTree.fromstring(listed.content).findall("{*}Part")) == 2
+    xml = "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1))
+    done = requests.post(
+        sign(operation="complete", upload_id=s3_id)["url"],
+        data=f"<CompleteMultipartUpload>{xml}</CompleteMultipartUpload>",
+        timeout=10,
+    )
+    assert done.status_code == 200
+    assert push.s3.get_object(Bucket=push.staging, Key=grant["key"])["Body"].read() == data
+    assert call(push, "POST", f"/uploads/{upload}/sign", {"operation": "delete-bucket"})[1]["error"] == "bad_request"
+    with pytest.raises(PushError) as refused:
+        push.grants.sign_s3("acme", upload, {"operation": "part", "upload_id": s3_id, "part": 3}, now=time.time() + 601)
+    assert refused.value.code == "expired"

@@ -21,9 +21,12 @@ __all__ = ["aws"]
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "nacha" / "payroll-ppd-ccd.ach"
 
 
-def push_and_process(aws: Aws, declared: bytes, sent: bytes, method: str) -> tuple[str, records.UploadRecord]:
+def push_and_process(
+    aws: Aws, declared: bytes, sent: bytes, method: str, size: int = -1
+) -> tuple[str, records.UploadRecord]:
     grants = Grants.open(f"s3://{aws.staging}", f"s3://{aws.archive}/ledger/", parse_clients(CLIENTS), s3=aws.s3)
-    body = {"name": "payroll.ach", "size": len(sent), "content_type": "text/plain", "method": method}
+    size = len(sent) if size < 0 else size
+    body = {"name": "payroll.ach", "size": size, "content_type": "text/plain", "method": method}
     answer = grants.create("acme", body | {"sha256": hashlib.sha256(declared).hexdigest()})
     if method == "post":
         files = {"file": ("payroll.ach", sent)}
@@ -54,3 +57,10 @@ def test_bytes_other_than_the_declared_ones_are_quarantined_with_that_reason(aws
     report = next(o["Key"] for o in listed if o["Key"].endswith(".error.json"))
     body = json.loads(aws.s3.get_object(Bucket=aws.archive, Key=report)["Body"].read())
     assert body["error"] == "ChecksumMismatch" and body["sha256"] == hashlib.sha256(tampered).hexdigest()
+
+
+def test_another_size_than_the_declared_one_is_quarantined(aws: Aws) -> None:
+    data = SAMPLE.read_bytes()
+    status, record = push_and_process(aws, data, data, "put", size=len(data) - 1)  # S3 signs no length on a PUT
+    assert status.endswith(f": {len(data)} bytes arrived, but the client declared {len(data) - 1}")
+    assert record.state == "quarantined"
