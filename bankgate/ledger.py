@@ -100,6 +100,10 @@ class Claim:
     etag: str = ""
 
 
+#: What ``Ledger.key_for`` writes below the prefix.
+_RECORD_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}\.json")
+
+
 class Ledger:
     def __init__(self, store: ObjectStore, prefix: str = "ledger/", *, lease_seconds: int = LEASE_SECONDS) -> None:
         self.store = store
@@ -191,7 +195,9 @@ class Ledger:
         return record
 
     def records(self) -> list[LedgerRecord]:
-        return [LedgerRecord.from_json(self.store.read_bytes(i.key)) for i in self.store.list(self.prefix)]
+        """Every record ``key_for`` wrote (push: other records share the root, bankgate.push.records)."""
+        ours = (i.key for i in self.store.list(self.prefix) if _RECORD_KEY.fullmatch(i.key[len(self.prefix) :]))
+        return [LedgerRecord.from_json(self.store.read_bytes(key)) for key in ours]
 
 
 def _order(claimant: LedgerRecord, record: LedgerRecord) -> int:

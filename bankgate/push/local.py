@@ -35,10 +35,17 @@ def _free_port() -> int:
 
 
 def start_local(
-    clients: dict[str, ClientConfig] | None = None, *, port: int = 0, moto_url: str = ""
+    clients: dict[str, ClientConfig] | None = None,
+    *,
+    port: int = 0,
+    moto_url: str = "",
+    staging: str = "bankgate-staging",
+    archive: str = "bankgate-archive",
+    create: bool = True,
 ) -> tuple[Any, str, LocalAuth, Grants]:
-    """moto (unless ``moto_url`` names a running one), the buckets with their push rules, and the
-    API + page server: ``(server, base URL, auth, grants)``."""
+    """moto (unless ``moto_url`` names a running one), the buckets (unless ``create`` is False:
+    the demo made them) with their push rules, and the API + page server:
+    ``(server, base URL, auth, grants)``. The ledger is ``s3://<archive>/ledger/``."""
     import boto3
     from botocore.config import Config
 
@@ -53,11 +60,11 @@ def start_local(
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     s3 = boto3.client("s3", endpoint_url=moto_url, config=Config(signature_version="s3v4"))
-    for bucket in ("bankgate-staging", "bankgate-archive"):
+    for bucket in (staging, archive) if create else ():
         s3.create_bucket(Bucket=bucket)
     port = port or _free_port()
-    apply(s3, "bankgate-staging", [f"http://127.0.0.1:{port}"])
-    grants = Grants.open("s3://bankgate-staging", "s3://bankgate-archive/ledger/", clients or DEMO_CLIENTS, s3=s3)
+    apply(s3, staging, [f"http://127.0.0.1:{port}"])
+    grants = Grants.open(f"s3://{staging}", f"s3://{archive}/ledger/", clients or DEMO_CLIENTS, s3=s3)
     auth = LocalAuth()
     server, url = serve_in_thread(grants, auth, port=port)
     return server, url, auth, grants

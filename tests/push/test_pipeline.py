@@ -44,6 +44,9 @@ def test_a_pushed_file_is_processed_and_its_record_says_so(aws: Aws) -> None:
     status, record = push_and_process(aws, data, data, "put")
     assert status == "processed: "
     assert record.state == "processed" and [h["state"] for h in record.history] == ["processed"]
+    # the push records share the ledger root; the processing ledger lists its own records only
+    (processed,) = Pipeline(PipelineConfig.from_env()).ledger.records()
+    assert processed.source == record.staged_url and processed.state == "done"
 
 
 def test_bytes_other_than_the_declared_ones_are_quarantined_with_that_reason(aws: Aws) -> None:
