@@ -9,12 +9,15 @@ service and its clients live at module level, built on the first request.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
-from bankgate.push.api import DEFAULT_CLAIM, handle
+from bankgate.config import ConfigError
+from bankgate.push.api import DEFAULT_CLAIM, error, handle
 from bankgate.push.grants import Grants
 
+log = logging.getLogger(__name__)
 _grants: Grants | None = None
 
 
@@ -39,7 +42,12 @@ def grants() -> Grants:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    return handle(grants(), event, claim=os.environ.get("BANKGATE_CLIENT_CLAIM", DEFAULT_CLAIM))
+    try:
+        service = grants()
+    except (ConfigError, KeyError):  # a broken deployment: logged in full, answered in one sentence
+        log.exception("presign: the configuration cannot be loaded")
+        return error(500, "internal", "Something went wrong on our side; try again later.")
+    return handle(service, event, claim=os.environ.get("BANKGATE_CLIENT_CLAIM", DEFAULT_CLAIM))
 
 
 def expire(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
