@@ -119,3 +119,24 @@ def test_an_expired_link_is_refused_in_words(page: Any, site: Site, tmp_path: Pa
     small.write_bytes(b"a,b\n")
     upload(page, site, small, ttl=-60)
     expect(result(page, "late.csv")).to_contain_text("Your sign-in link has expired")
+
+
+def test_a_link_that_expires_mid_upload_is_refused_in_words(page: Any, site: Site, tmp_path: Path) -> None:
+    """Paused after its first part, resumed after the grant's link ran out: the next part's
+    signature is refused (410) and the page says so."""
+    from playwright.sync_api import expect
+
+    big = tmp_path / "slow.csv"
+    big.write_bytes(os.urandom(20 * MiB))
+    page.goto(f"{site.url}/#token={site.auth.token('acme')}")
+    page.evaluate(
+        """() => { window.partsDone = 0; window.bankgateUppy.on('s3-multipart:part-uploaded', () => {
+             if (++window.partsDone === 1) window.bankgateUppy.pauseAll() }) }"""
+    )
+    page.locator("input[type=file]").first.set_input_files(str(big))
+    page.get_by_role("button", name="Upload").first.click()
+    page.wait_for_function("window.partsDone >= 1")
+    site.offset[0] = 2 * 3600  # past acme's 10-minute links
+    page.evaluate("window.bankgateUppy.resumeAll()")
+    expect(result(page, "slow.csv")).to_contain_text("This upload link has expired; ask for a new one.")
+    expect(result(page, "slow.csv")).to_have_attribute("data-state", "refused")
