@@ -12,7 +12,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import boto3
 import pytest
 
 from bankgate.push import records
@@ -140,3 +142,57 @@ def test_a_link_that_expires_mid_upload_is_refused_in_words(page: Any, site: Sit
     page.evaluate("window.bankgateUppy.resumeAll()")
     expect(result(page, "slow.csv")).to_contain_text("This upload link has expired; ask for a new one.")
     expect(result(page, "slow.csv")).to_have_attribute("data-state", "refused")
+
+
+@pytest.fixture
+def proxied(push: Push) -> Iterator[tuple[Site, Any]]:
+    """The site with S3 reached through a loopback TCP proxy that the test can cut."""
+    from botocore.config import Config
+
+    from tests.sftp.netproxy import TcpProxy
+
+    moto = urlsplit(push.s3.meta.endpoint_url)
+    with TcpProxy((moto.hostname, moto.port)) as proxy:
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{proxy.port}", config=Config(signature_version="s3v4"))
+        port = free_port()
+        apply(push.s3, push.staging, [f"http://127.0.0.1:{port}"])
+        grants = dataclasses.replace(push.grants, s3=s3)
+        auth = LocalAuth()
+        server, url = serve_in_thread(grants, auth, port=port)
+        yield Site(url, auth, push, [0.0]), proxy
+        server.shutdown()
+        server.server_close()
+
+
+def cut(proxy: Any) -> int:
+    """Every connection through the proxy closed at once, mid-request: the network went away;
+    how many connections were open."""
+    with proxy._lock:
+        sockets, proxy._sockets = proxy._sockets, []
+    proxy._kill(*sockets)
+    return len(sockets) // 2
+
+
+def test_a_connection_cut_mid_upload_is_resumed(page: Any, proxied: tuple[Site, Any], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    site, proxy = proxied
+    data = os.urandom(20 * MiB)
+    big = tmp_path / "cut.csv"
+    big.write_bytes(data)
+    page.goto(f"{site.url}/#token={site.auth.token('acme')}")
+    page.evaluate(
+        "() => { window.partsDone = 0; window.bankgateUppy.on('s3-multipart:part-uploaded', () => ++window.partsDone) }"
+    )
+    page.locator("input[type=file]").first.set_input_files(str(big))
+    page.get_by_role("button", name="Upload").first.click()
+    page.wait_for_function("window.partsDone >= 1")
+    assert cut(proxy) >= 1  # the next part is on its way
+    retry = page.get_by_role("button", name="Retry")
+    with contextlib.suppress(Exception):  # Uppy may retry by itself; else the person does
+        retry.first.click(timeout=15_000)
+    expect(result(page, "cut.csv")).to_have_attribute("data-state", "uploaded", timeout=90_000)
+    store, prefix = site.push.grants.ledger, site.push.grants.ledger_prefix
+    (listed,) = store.list(f"{prefix}uploads/acme/")
+    record = records.UploadRecord.from_json(store.read_bytes(listed.key))
+    assert site.push.s3.get_object(Bucket=site.push.staging, Key=record.key)["Body"].read() == data
