@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib.util
 import os
 import time
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from bankgate.config import PipelineConfig, Route
+from bankgate.pipeline import Pipeline, StagedObject
 from bankgate.push import records
 from bankgate.push.bucket import apply
 from bankgate.push.server import LocalAuth, serve_in_thread
@@ -95,9 +98,23 @@ def test_a_small_file_and_a_multipart_one_upload_from_the_page(page: Any, site: 
     assert by_name["big.csv"].method == "s3-multipart" and by_name["payroll.csv"].method == "put"
     for record in granted:  # the browser's SHA-256 is the file's
         source = small if record.name == "payroll.csv" else big
-        assert record.sha256 == __import__("hashlib").sha256(source.read_bytes()).hexdigest()
+        assert record.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
         body = site.push.s3.get_object(Bucket=site.push.staging, Key=record.key)["Body"].read()
         assert body == source.read_bytes()
+    # one intake path: the pipeline takes each pushed object and its upload record the outcome
+    config = PipelineConfig(
+        staging=f"s3://{site.push.staging}",
+        archive=f"s3://{site.push.archive}/originals/",
+        quarantine=f"s3://{site.push.archive}/quarantine/",
+        ledger=f"s3://{site.push.archive}/ledger/",
+        routes={"*": Route(f"s3://{site.push.archive}/processed/")},
+    )
+    pipeline = Pipeline(config, s3_client=site.push.s3)
+    for record in granted:
+        outcome = pipeline.process(StagedObject(record.key))
+        assert outcome.status in ("processed", "quarantined")
+        settled = records.get(store, prefix, "acme", record.upload_id)
+        assert settled is not None and (settled.client, settled.state) == ("acme", outcome.status)
 
 
 def test_refusals_are_shown_in_words(page: Any, site: Site, tmp_path: Path) -> None:
