@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,3 +70,27 @@ def test_tokens_the_server_did_not_sign_or_that_expired_are_401(
     with pytest.raises(PushFailed, match=r"^type_not_allowed: "):
         Client(url, auth.token("globex")).push(path)
     assert requests.get(f"{url}/uploads/x/parts", timeout=10).status_code == 401
+
+
+def test_the_cli_shows_a_progress_bar_on_a_terminal_and_prints_the_grant(
+    api: tuple[str, LocalAuth], tmp_path: Path
+) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    url, auth = api
+    path = tmp_path / "bar.csv"
+    path.write_bytes(os.urandom(MiB))
+    primary, secondary = pty.openpty()
+    command = [sys.executable, "-m", "bankgate.cli", "push", str(path), "--api", url, "--token", auth.token("acme")]
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=secondary, timeout=60, env=os.environ.copy())
+    os.close(secondary)
+    shown = os.read(primary, 65536).decode()
+    os.close(primary)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["name"] == "bar.csv"
+    assert "1.0/1.0 MiB" in shown and "MiB/s" in shown
+    refused = subprocess.run([*command[:4], str(path), "--api", url, "--token", "x"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "unauthenticated" in refused.stderr and "Traceback" not in refused.stderr
+    assert "[" not in refused.stderr  # no progress bar when stderr is not a terminal
