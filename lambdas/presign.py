@@ -10,7 +10,6 @@ service and its clients live at module level, built on the first request.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from bankgate.config import ConfigError
@@ -19,25 +18,30 @@ from bankgate.push.grants import Grants
 
 log = logging.getLogger(__name__)
 _grants: Grants | None = None
+_claim = DEFAULT_CLAIM
 
 
 def grants() -> Grants:
-    global _grants
+    global _grants, _claim
     if _grants is None:
         import boto3
         from botocore.config import Config
 
         from bankgate.push.clients import load_clients
+        from bankgate.settings import push_settings
 
-        path = os.environ.get("BANKGATE_CLIENTS") or os.environ["BANKGATE_BANKS"]
+        settings = push_settings()
+        if not settings["ledger"]:
+            raise ConfigError("BANKGATE_LEDGER is not set: the presign API records every grant there")
         _grants = Grants.open(
-            os.environ["BANKGATE_STAGING"],
-            os.environ["BANKGATE_LEDGER"],
-            load_clients(path),
+            settings["staging"],
+            settings["ledger"],
+            load_clients(settings["clients"]),
             s3=boto3.client("s3", config=Config(signature_version="s3v4")),  # SigV4 signs the headers
             sts=boto3.client("sts"),
-            role_arn=os.environ.get("BANKGATE_PUSH_ROLE_ARN", ""),
+            role_arn=settings["role_arn"],
         )
+        _claim = settings["claim"]
     return _grants
 
 
@@ -47,7 +51,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     except (ConfigError, KeyError):  # a broken deployment: logged in full, answered in one sentence
         log.exception("presign: the configuration cannot be loaded")
         return error(500, "internal", "Something went wrong on our side; try again later.")
-    return handle(service, event, claim=os.environ.get("BANKGATE_CLIENT_CLAIM", DEFAULT_CLAIM))
+    return handle(service, event, claim=_claim)
 
 
 def expire(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

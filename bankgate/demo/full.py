@@ -81,8 +81,8 @@ def _push_sample(moto_url: str, samples: Path, out: Path) -> Any:
 
     server, url, auth, grants = start_local(moto_url=moto_url, staging=STAGING, archive=ARCHIVE, create=False)
     try:
-        os.environ["XDG_CACHE_HOME"] = str(out / "push-cache")
-        grant = Client(f"{url}/api", auth.token("acme")).push(samples / "nacha" / "payroll-ppd-ccd.ach")
+        client = Client(f"{url}/api", auth.token("acme"), state_dir=out / "push-cache")
+        grant = client.push(samples / "nacha" / "payroll-ppd-ccd.ach")
     finally:
         server.shutdown()
         server.server_close()

@@ -4,7 +4,7 @@ It asks the API for a grant (declaring the file's SHA-256), then uploads by the 
 chose: one PUT, or a multipart upload whose parts go up ``workers`` at a time, each read with
 ``os.pread`` straight from the file, so memory stays at ``workers`` parts whatever the size.
 A failed part is retried; a run that dies is resumed by the next one: the upload id is kept in
-a small state file (``$XDG_CACHE_HOME/bankgate/push/``) keyed by the file's path, size and
+a small state file (``~/.cache/bankgate/push/`` by default) keyed by the file's path, size and
 mtime, and the parts S3 already holds (``GET /uploads/{id}/parts``) are not sent again.
 """
 
@@ -33,17 +33,26 @@ class PushFailed(RuntimeError):
     """The API refused, or an upload failed after its retries; the message says which."""
 
 
-def _state_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bankgate" / "push"
+def default_state_dir() -> Path:
+    """Where unfinished uploads are remembered: the user's cache directory."""
+    return Path.home() / ".cache" / "bankgate" / "push"
 
 
 class Client:
     """One API at ``api`` (e.g. ``http://127.0.0.1:8765/api``) with a bearer ``token``."""
 
-    def __init__(self, api: str, token: str, *, workers: int = DEFAULT_WORKERS, part_size: int = DEFAULT_PART) -> None:
+    def __init__(
+        self,
+        api: str,
+        token: str,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        part_size: int = DEFAULT_PART,
+        state_dir: Path | None = None,
+    ) -> None:
         self.api, self.token = api.rstrip("/"), token
         self.workers, self.part_size = workers, part_size
+        self.state_dir = state_dir or default_state_dir()
         self._local = threading.local()
 
     @property
@@ -78,7 +87,7 @@ class Client:
         path = Path(path)
         stat = path.stat()
         content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        state_file = _state_dir() / (
+        state_file = self.state_dir / (
             hashlib.sha256(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{self.api}".encode()).hexdigest()
             + ".json"
         )

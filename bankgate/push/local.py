@@ -7,7 +7,6 @@ with the ``dev`` extra; nothing here runs in a deployment.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from typing import Any
 
@@ -56,10 +55,14 @@ def start_local(
         moto_port = _free_port()
         ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False).start()
         moto_url = f"http://127.0.0.1:{moto_port}"
-    for name, value in {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}.items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    s3 = boto3.client("s3", endpoint_url=moto_url, config=Config(signature_version="s3v4"))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        aws_access_key_id="demo",  # what moto accepts; nothing else is ever asked with them
+        aws_secret_access_key="demo",
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4"),
+    )
     for bucket in (staging, archive) if create else ():
         s3.create_bucket(Bucket=bucket)
     port = port or _free_port()

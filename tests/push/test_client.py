@@ -19,7 +19,7 @@ MiB = 1 << 20
 
 @pytest.fixture
 def api(push: Push, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, LocalAuth]]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # the client's state: ~/.cache/bankgate/push
     auth = LocalAuth()
     server, url = serve_in_thread(push.grants, auth)
     yield f"{url}/api", auth
@@ -55,7 +55,7 @@ def test_a_large_file_goes_up_in_parts_and_a_dead_run_is_resumed(
     grant = client.push(path, progress=lambda done, total: reports.append(done))
     assert reports[0] == 10 * MiB and reports[-1] == 21 * MiB  # the two parts S3 held were not sent again
     assert push.s3.get_object(Bucket=push.staging, Key=grant["key"])["Body"].read() == data
-    assert not list((tmp_path / "cache").rglob("*.json"))
+    assert not list((tmp_path / ".cache").rglob("*.json"))
 
 
 def test_tokens_the_server_did_not_sign_or_that_expired_are_401(
