@@ -533,7 +533,8 @@ def _pulled(folder: str, directory: str, depth: int) -> bool:
 def parse_banks(raw: Mapping[str, Any], source: str = "banks config") -> dict[str, BankConfig]:
     """Banks from an already-parsed TOML document; every problem reported in one ConfigError."""
     problems = Problems(source, ConfigError, "the bank config")
-    for key in sorted(set(raw) - {"banks", "defaults"}):
+    # push: [clients.<id>] / [client_defaults] share this file, checked by bankgate.push.clients
+    for key in sorted(set(raw) - {"banks", "defaults", "clients", "client_defaults"}):
         problems.add(key, "unknown top-level key (expected [banks.<name>] tables and an optional [defaults])")
     defaults = raw.get("defaults", {})
     banks_raw = raw.get("banks")

@@ -234,6 +234,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_full_demo(Path(args.samples), Path(args.out))
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    from bankgate.push.client import Client, PushFailed, progress_bar
+
+    progress = progress_bar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        grant = Client(args.api, args.token, workers=args.workers).push(
+            args.file, content_type=args.content_type, progress=progress
+        )
+    except PushFailed as exc:
+        print(f"bankgate push: {args.file}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(json.dumps({key: grant[key] for key in ("upload_id", "key", "name", "method")}))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import time
+
+    from bankgate.push.local import start_local
+
+    clients = None
+    if args.clients:
+        from bankgate.push.clients import load_clients
+
+        clients = load_clients(args.clients)
+    _, url, auth, grants = start_local(clients, port=args.port)
+    for client in grants.clients:
+        print(f"{client}: {url}/#token={auth.token(client, ttl=12 * 3600)}")
+    print(f"API: {url}/api (bankgate push FILE --api {url}/api --token TOKEN); Ctrl-C stops", flush=True)
+    while True:
+        time.sleep(3600)
+
+
 def build_parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bankgate", description="SFTP-to-cloud gateway for bank and insurance files.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -300,6 +333,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the SFTP servers, Airflow and moto: stage the samples in local folders and process them",
     )
     demo.set_defaults(func=cmd_demo)
+
+    push = sub.add_parser("push", help="upload one file through the presign API (multipart, resumable)")
+    push.add_argument("file")
+    push.add_argument("--api", required=True, help="the API's base URL, e.g. https://upload.example.com/api")
+    push.add_argument("--token", required=True, help="a bearer token naming your client")
+    push.add_argument("--content-type", default="", help="the file's media type (default: guessed from the name)")
+    push.add_argument("--workers", type=int, default=8, help="parts sent at once (default 8)")
+    push.set_defaults(func=cmd_push)
+
+    serve = sub.add_parser("serve", help="the upload page and presign API on loopback, over a local S3 (moto)")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--clients", help="TOML file with [clients.<id>] tables (default: one demo client, acme)")
+    serve.set_defaults(func=cmd_serve)
     return top
 
 

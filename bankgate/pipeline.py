@@ -27,6 +27,7 @@ import orjson
 from bankgate import settings
 from bankgate.config import PipelineConfig
 from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
@@ -161,6 +162,9 @@ class Pipeline:
             if claim.record.failures >= self.config.max_failures:
                 raise self._poisoned(obj, claim.record)
             digest, size = self._process_content(obj, info, work)
+            # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
+            if mismatch := push_records.checksum_mismatch(self.ledger.store, self.ledger.prefix, source, digest, size):
+                raise Rejected(mismatch, detail={"error": "ChecksumMismatch"})
         except Rejected as rejected:
             self._discard(work)
             try:
@@ -169,7 +173,7 @@ class Pipeline:
                 self._release(claim, exc)
                 raise
             self._set_aside_all(obj, older)
-            return outcome
+            return self._settle_push(outcome)
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
@@ -194,7 +198,17 @@ class Pipeline:
         )
         self._set_aside_all(obj, older)
         records = sum(work.counts.values())
-        return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
+        outcome = Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
+        return self._settle_push(outcome)
+
+    def _settle_push(self, outcome: Outcome) -> Outcome:
+        """push: a pushed object's upload record takes the outcome (``bankgate.push.records``);
+        the outcome stands if that write fails, since this ledger's record already holds it."""
+        try:
+            push_records.settle(self.ledger.store, self.ledger.prefix, outcome.source, outcome.status, outcome.reason)
+        except Exception:
+            log.warning("recording the outcome of pushed %s on its upload record failed", outcome.source, exc_info=True)
+        return outcome
 
     def _sweep_if_due(self) -> None:
         """At most twice per lease, remove what killed workers left: their scratch directories

@@ -232,6 +232,28 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BANKGATE_ALERT_WEBHOOK", "url", None, "http(s) URL alerts are POSTed to as JSON", "pulls"),
     Setting("BANKGATE_ALERT_SNS_TOPIC", "text", None, "SNS topic ARN alerts are published to", "pulls"),
+    # push: the presign API (lambdas.presign, bankgate.push)
+    Setting(
+        "BANKGATE_CLIENTS",
+        "path",
+        None,
+        "TOML file with the [clients.<id>] tables of client pushes (default: the BANKGATE_BANKS file)",
+        "push",
+    ),
+    Setting(
+        "BANKGATE_CLIENT_CLAIM",
+        "text",
+        "client_id",
+        "the authorizer claim (JWT) or context key (Lambda authorizer) naming the pushing client",
+        "push",
+    ),
+    Setting(
+        "BANKGATE_PUSH_ROLE_ARN",
+        "text",
+        None,
+        "role a script's scoped credentials assume (STS, with a one-key session policy); unset: none offered",
+        "push",
+    ),
     Setting(
         "BANKGATE_LAYOUTS",
         "paths",
@@ -367,6 +389,21 @@ def banks_path(explicit: str | Path | None = None, env: Mapping[str, str] | None
             "BANKGATE_BANKS is not set: point it at your bank config (a TOML file; samples/banks.toml shows every key)"
         )
     return Path(path)
+
+
+def push_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What the presign API needs: staging and ledger URLs, the clients file, the claim, the role."""
+    clients = value("BANKGATE_CLIENTS", env=env) or value("BANKGATE_BANKS", env=env)
+    for name, given in (("BANKGATE_STAGING", value("BANKGATE_STAGING", env=env)), ("BANKGATE_CLIENTS", clients)):
+        if not given:
+            raise ConfigError(f"{name} is not set: the presign API needs it")
+    return {
+        "staging": value("BANKGATE_STAGING", env=env),
+        "ledger": value("BANKGATE_LEDGER", env=env) or "",
+        "clients": Path(clients),
+        "claim": value("BANKGATE_CLIENT_CLAIM", env=env),
+        "role_arn": value("BANKGATE_PUSH_ROLE_ARN", env=env) or "",
+    }
 
 
 def alert_channels(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -52,13 +52,15 @@ def _output_line(output: dict[str, Any]) -> str:
     return f"{output.get('type', '?')}: {sum(counts.values()):,} records -> {output.get('url', '?')}"
 
 
-def _processing_lines(records: list[Any]) -> tuple[list[str], dict[str, int]]:
-    """One block per staged file from the processing ledger: outputs, or why it was quarantined."""
+def _processing_lines(records: list[Any], pushed: str = "") -> tuple[list[str], dict[str, int]]:
+    """One block per staged file from the processing ledger: outputs, or why it was quarantined;
+    the counts are the pulled files' (the pushed one is summed up on its own)."""
     counts: dict[str, int] = {}
     lines = []
     for record in sorted(records, key=lambda r: r.source):
         state = "processed" if record.state == "done" else record.state
-        counts[state] = counts.get(state, 0) + 1
+        if record.source != pushed:
+            counts[state] = counts.get(state, 0) + 1
         source = record.source.removeprefix(f"s3://{STAGING}/")
         lines.append(f"{state.upper():12} {source}")
         if state == "processed":
@@ -68,6 +70,32 @@ def _processing_lines(records: list[Any]) -> tuple[list[str], dict[str, int]]:
         if record.archived_to:
             lines.append(f"{'':15}original -> {record.archived_to}")
     return lines, counts
+
+
+def _push_sample(moto_url: str, samples: Path, out: Path) -> Any:
+    """The client path: a grant from the presign API on loopback, then ``bankgate push``'s
+    client uploads a sample into staging; its event is queued like a pulled file's."""
+    from bankgate.push import records
+    from bankgate.push.client import Client
+    from bankgate.push.local import start_local
+
+    server, url, auth, grants = start_local(moto_url=moto_url, staging=STAGING, archive=ARCHIVE, create=False)
+    try:
+        client = Client(f"{url}/api", auth.token("acme"), state_dir=out / "push-cache")
+        grant = client.push(samples / "nacha" / "payroll-ppd-ccd.ach")
+    finally:
+        server.shutdown()
+        server.server_close()
+    return records.get(grants.ledger, grants.ledger_prefix, "acme", grant["upload_id"])
+
+
+def _push_state(pushed: Any) -> str:
+    from bankgate.push import records
+    from bankgate.store import open_url
+
+    store, prefix = open_url(f"s3://{ARCHIVE}/ledger/")
+    now = records.get(store, prefix, pushed.client, pushed.upload_id)
+    return f"{now.state}{f' ({now.reason})' if now.reason else ''}" if now else "no record"
 
 
 NEEDS = ("paramiko", "moto", "airflow", "boto3", "aws_lambda_powertools")
@@ -130,6 +158,10 @@ def run_full_demo(samples: Path, out: Path) -> int:
             for line in airflow_runs.report_lines(result["report"]):
                 _say(f"      {line}")
 
+        _say("\n3b. A client pushes a file: presign API + scripted client (the page: bankgate serve)")
+        pushed = _push_sample(aws.url, samples, out)
+        _say(f"   acme pushed {pushed.name} -> s3://{STAGING}/{pushed.key} (upload {pushed.upload_id})")
+
         _say("\n4. Processing: S3 events from SQS -> lambdas.process.handler")
         os.environ.update(_pipeline_env())
         import lambdas.process
@@ -139,8 +171,10 @@ def run_full_demo(samples: Path, out: Path) -> int:
         with airflow_runs.output_to(log):
             aws.drain(lambdas.process.handler)
         records = Pipeline(PipelineConfig.from_env()).ledger.records()
-        lines, counts = _processing_lines(records)
+        lines, counts = _processing_lines(records, pushed=pushed.staged_url)
         _say(f"   {aws.delivered} event message(s) delivered")
+        push_state = _push_state(pushed)
+        _say(f"   upload {pushed.upload_id} of acme ({pushed.name}): {push_state}")
         for line in lines:
             _say(f"   {line}")
 
@@ -150,8 +184,9 @@ def run_full_demo(samples: Path, out: Path) -> int:
 
     seconds = time.monotonic() - started
     _say(
-        f"\n{counts.get('processed', 0)} processed, {counts.get('quarantined', 0)} quarantined, "
-        f"in {seconds:.0f} s. The buckets are copied under {exported}/: outputs in {PROCESSED}/, "
+        f"\n{counts.get('processed', 0)} processed, {counts.get('quarantined', 0)} quarantined "
+        f"of the pulled files, and the pushed one {push_state}, in {seconds:.0f} s. "
+        f"The buckets are copied under {exported}/: outputs in {PROCESSED}/, "
         f"originals in {ARCHIVE}/originals/, rejects with an .error.json reason in {ARCHIVE}/quarantine/, "
         f"one ledger record per file in {ARCHIVE}/ledger/ and per pull in {STAGING}/bankgate-ledger/. "
         f"The banks' servers after the pulls: {out}/sftp/. Airflow and Lambda logs: {log}."

@@ -113,8 +113,9 @@ def _origin_stages(root: Root, link: links.Link) -> list[Stage]:
         return [Stage("pulled", float(record.get("pulled_at", 0)), str(record.get("sha256", "")), detail)]
     # A push record (client push writes it): its grant, then its upload when there was one.
     stages = [Stage("pushed", float(record.get("granted_at", 0) or 0), "", {**record, "record": link.record})]
-    if record.get("uploaded_at"):
-        stages.append(Stage("uploaded", float(record["uploaded_at"]), str(record.get("sha256", ""))))
+    uploaded = next((h for h in record.get("history", ()) if h.get("state") == "uploaded"), None)
+    if uploaded:  # bankgate.push.records: each move of the record, with its time
+        stages.append(Stage("uploaded", float(uploaded.get("at", 0)), str(record.get("sha256", ""))))
     return stages
 
 

@@ -1,0 +1,215 @@
+"""The upload page in Debian's chromium (Playwright), served by ``bankgate serve``'s server with
+the API, uploading into moto over HTTP on loopback: the browser's PUTs and parts go to moto,
+cross-origin, through the CORS rules ``push.bucket`` puts on the bucket."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib.util
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from bankgate.config import PipelineConfig, Route
+from bankgate.pipeline import Pipeline, StagedObject
+from bankgate.push import records
+from bankgate.push.bucket import apply
+from bankgate.push.server import LocalAuth, serve_in_thread
+from tests.parts import unavailable
+from tests.pipeline.conftest import free_port
+from tests.push.conftest import Push
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+
+MiB = 1 << 20
+
+
+@dataclasses.dataclass
+class Site:
+    url: str
+    auth: LocalAuth
+    push: Push
+    offset: list[float]  # seconds the API's clock is ahead of the wall clock
+
+
+@pytest.fixture
+def site(push: Push) -> Iterator[Site]:
+    port = free_port()
+    apply(push.s3, push.staging, [f"http://127.0.0.1:{port}"])
+    offset = [0.0]
+    grants = dataclasses.replace(push.grants, clock=lambda: time.time() + offset[0])
+    auth = LocalAuth()
+    server, url = serve_in_thread(grants, auth, port=port)
+    yield Site(url, auth, push, offset)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def page(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    if importlib.util.find_spec("playwright") is None:
+        unavailable("chromium", "playwright is not installed (the 'dev' extra)")
+    if not CHROMIUM.exists():
+        unavailable("chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(30_000)
+            yield page
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def upload(page: Any, site: Site, *files: Path, client: str = "acme", ttl: float = 3600) -> None:
+    page.goto(f"{site.url}/#token={site.auth.token(client, ttl=ttl)}")
+    page.locator("input[type=file]").first.set_input_files([str(f) for f in files])
+    page.get_by_role("button", name="Upload").first.click()
+
+
+def result(page: Any, name: str) -> Any:
+    return page.locator("#results li", has_text=name)
+
+
+def test_a_small_file_and_a_multipart_one_upload_from_the_page(page: Any, site: Site, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    small, big = tmp_path / "payroll.csv", tmp_path / "big.csv"
+    small.write_bytes(b"account,amount\n1,2\n")
+    big.write_bytes(os.urandom(20 * MiB))
+    upload(page, site, small, big)
+    for name in ("payroll.csv", "big.csv"):
+        expect(result(page, name)).to_have_attribute("data-state", "uploaded", timeout=90_000)
+    store, prefix = site.push.grants.ledger, site.push.grants.ledger_prefix
+    granted = [records.UploadRecord.from_json(store.read_bytes(o.key)) for o in store.list(f"{prefix}uploads/acme/")]
+    by_name = {r.name: r for r in granted}
+    assert by_name["big.csv"].method == "s3-multipart" and by_name["payroll.csv"].method == "put"
+    for record in granted:  # the browser's SHA-256 is the file's
+        source = small if record.name == "payroll.csv" else big
+        assert record.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+        body = site.push.s3.get_object(Bucket=site.push.staging, Key=record.key)["Body"].read()
+        assert body == source.read_bytes()
+    # one intake path: the pipeline takes each pushed object and its upload record the outcome
+    config = PipelineConfig(
+        staging=f"s3://{site.push.staging}",
+        archive=f"s3://{site.push.archive}/originals/",
+        quarantine=f"s3://{site.push.archive}/quarantine/",
+        ledger=f"s3://{site.push.archive}/ledger/",
+        routes={"*": Route(f"s3://{site.push.archive}/processed/")},
+    )
+    pipeline = Pipeline(config, s3_client=site.push.s3)
+    for record in granted:
+        outcome = pipeline.process(StagedObject(record.key))
+        assert outcome.status in ("processed", "quarantined")
+        settled = records.get(store, prefix, "acme", record.upload_id)
+        assert settled is not None and (settled.client, settled.state) == ("acme", outcome.status)
+
+
+def test_refusals_are_shown_in_words(page: Any, site: Site, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    wrong, huge = tmp_path / "tool.exe", tmp_path / "huge.ach"
+    wrong.write_bytes(b"MZ")
+    with huge.open("wb") as f:
+        f.truncate(65 * MiB)  # over acme's 64 MiB, sparse
+    upload(page, site, wrong, huge)
+    expect(result(page, "tool.exe")).to_contain_text("Files of this type are not accepted")
+    expect(result(page, "huge.ach")).to_contain_text("larger than the 67,108,864 bytes allowed")
+    for name in ("tool.exe", "huge.ach"):
+        expect(result(page, name)).to_have_attribute("data-state", "refused")
+
+
+def test_an_expired_link_is_refused_in_words(page: Any, site: Site, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    small = tmp_path / "late.csv"
+    small.write_bytes(b"a,b\n")
+    upload(page, site, small, ttl=-60)
+    expect(result(page, "late.csv")).to_contain_text("Your sign-in link has expired")
+
+
+def test_a_link_that_expires_mid_upload_is_refused_in_words(page: Any, site: Site, tmp_path: Path) -> None:
+    """Paused after its first part, resumed after the grant's link ran out: the next part's
+    signature is refused (410) and the page says so."""
+    from playwright.sync_api import expect
+
+    big = tmp_path / "slow.csv"
+    big.write_bytes(os.urandom(20 * MiB))
+    page.goto(f"{site.url}/#token={site.auth.token('acme')}")
+    page.evaluate(
+        """() => { window.partsDone = 0; window.bankgateUppy.on('s3-multipart:part-uploaded', () => {
+             if (++window.partsDone === 1) window.bankgateUppy.pauseAll() }) }"""
+    )
+    page.locator("input[type=file]").first.set_input_files(str(big))
+    page.get_by_role("button", name="Upload").first.click()
+    page.wait_for_function("window.partsDone >= 1")
+    site.offset[0] = 2 * 3600  # past acme's 10-minute links
+    page.evaluate("window.bankgateUppy.resumeAll()")
+    expect(result(page, "slow.csv")).to_contain_text("This upload link has expired; ask for a new one.")
+    expect(result(page, "slow.csv")).to_have_attribute("data-state", "refused")
+
+
+@pytest.fixture
+def proxied(push: Push) -> Iterator[tuple[Site, Any]]:
+    """The site with S3 reached through a loopback TCP proxy that the test can cut."""
+    from botocore.config import Config
+
+    from tests.sftp.netproxy import TcpProxy
+
+    moto = urlsplit(push.s3.meta.endpoint_url)
+    with TcpProxy((moto.hostname, moto.port)) as proxy:
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{proxy.port}", config=Config(signature_version="s3v4"))
+        port = free_port()
+        apply(push.s3, push.staging, [f"http://127.0.0.1:{port}"])
+        grants = dataclasses.replace(push.grants, s3=s3)
+        auth = LocalAuth()
+        server, url = serve_in_thread(grants, auth, port=port)
+        yield Site(url, auth, push, [0.0]), proxy
+        server.shutdown()
+        server.server_close()
+
+
+def cut(proxy: Any) -> int:
+    """Every connection through the proxy closed at once, mid-request: the network went away;
+    how many connections were open."""
+    with proxy._lock:
+        sockets, proxy._sockets = proxy._sockets, []
+    proxy._kill(*sockets)
+    return len(sockets) // 2
+
+
+def test_a_connection_cut_mid_upload_is_resumed(page: Any, proxied: tuple[Site, Any], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    site, proxy = proxied
+    data = os.urandom(20 * MiB)
+    big = tmp_path / "cut.csv"
+    big.write_bytes(data)
+    page.goto(f"{site.url}/#token={site.auth.token('acme')}")
+    page.evaluate(
+        "() => { window.partsDone = 0; window.bankgateUppy.on('s3-multipart:part-uploaded', () => ++window.partsDone) }"
+    )
+    page.locator("input[type=file]").first.set_input_files(str(big))
+    page.get_by_role("button", name="Upload").first.click()
+    page.wait_for_function("window.partsDone >= 1")
+    assert cut(proxy) >= 1  # the next part is on its way
+    retry = page.get_by_role("button", name="Retry")
+    with contextlib.suppress(Exception):  # Uppy may retry by itself; else the person does
+        retry.first.click(timeout=15_000)
+    expect(result(page, "cut.csv")).to_have_attribute("data-state", "uploaded", timeout=90_000)
+    store, prefix = site.push.grants.ledger, site.push.grants.ledger_prefix
+    (listed,) = store.list(f"{prefix}uploads/acme/")
+    record = records.UploadRecord.from_json(store.read_bytes(listed.key))
+    assert site.push.s3.get_object(Bucket=site.push.staging, Key=record.key)["Body"].read() == data

@@ -1,0 +1,69 @@
+"""A pushed file goes through the one intake path: processed, or quarantined when its bytes are
+not what the client declared; its upload record takes the outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import requests
+
+from bankgate.config import PipelineConfig
+from bankgate.pipeline import Pipeline, StagedObject
+from bankgate.push import records
+from bankgate.push.clients import parse_clients
+from bankgate.push.grants import Grants
+from tests.pipeline.conftest import Aws, aws
+from tests.push.conftest import CLIENTS
+
+__all__ = ["aws"]
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "nacha" / "payroll-ppd-ccd.ach"
+
+
+def push_and_process(
+    aws: Aws, declared: bytes, sent: bytes, method: str, size: int = -1
+) -> tuple[str, records.UploadRecord]:
+    grants = Grants.open(f"s3://{aws.staging}", f"s3://{aws.archive}/ledger/", parse_clients(CLIENTS), s3=aws.s3)
+    size = len(sent) if size < 0 else size
+    body = {"name": "payroll.ach", "size": size, "content_type": "text/plain", "method": method}
+    answer = grants.create("acme", body | {"sha256": hashlib.sha256(declared).hexdigest()})
+    if method == "post":
+        files = {"file": ("payroll.ach", sent)}
+        assert requests.post(answer["url"], data=answer["fields"], files=files, timeout=10).status_code == 204
+    else:
+        assert requests.put(answer["url"], data=sent, headers=answer["headers"], timeout=10).status_code == 200
+    outcome = Pipeline(PipelineConfig.from_env()).process(StagedObject(answer["key"]))
+    record = records.get(grants.ledger, grants.ledger_prefix, "acme", answer["upload_id"])
+    assert record is not None
+    return outcome.status + ": " + outcome.reason, record
+
+
+def test_a_pushed_file_is_processed_and_its_record_says_so(aws: Aws) -> None:
+    data = SAMPLE.read_bytes()
+    status, record = push_and_process(aws, data, data, "put")
+    assert status == "processed: "
+    assert record.state == "processed" and [h["state"] for h in record.history] == ["processed"]
+    # the push records share the ledger root; the processing ledger lists its own records only
+    (processed,) = Pipeline(PipelineConfig.from_env()).ledger.records()
+    assert processed.source == record.staged_url and processed.state == "done"
+
+
+def test_bytes_other_than_the_declared_ones_are_quarantined_with_that_reason(aws: Aws) -> None:
+    data = SAMPLE.read_bytes()
+    tampered = data.replace(b"\n", b"\r\n")  # still a valid NACHA file, but not the declared bytes
+    status, record = push_and_process(aws, data, tampered, "post")  # S3 checks no SHA-256 on a POST
+    assert status.startswith("quarantined: pushed file 'payroll.ach' (upload ")
+    assert f"SHA-256 is {hashlib.sha256(tampered).hexdigest()}" in status
+    assert record.state == "quarantined" and record.reason == status.removeprefix("quarantined: ")
+    listed = aws.s3.list_objects_v2(Bucket=aws.archive, Prefix="quarantine/")["Contents"]
+    report = next(o["Key"] for o in listed if o["Key"].endswith(".error.json"))
+    body = json.loads(aws.s3.get_object(Bucket=aws.archive, Key=report)["Body"].read())
+    assert body["error"] == "ChecksumMismatch" and body["sha256"] == hashlib.sha256(tampered).hexdigest()
+
+
+def test_another_size_than_the_declared_one_is_quarantined(aws: Aws) -> None:
+    data = SAMPLE.read_bytes()
+    status, record = push_and_process(aws, data, data, "put", size=len(data) - 1)  # S3 signs no length on a PUT
+    assert status.endswith(f": {len(data)} bytes arrived, but the client declared {len(data) - 1}")
+    assert record.state == "quarantined"
