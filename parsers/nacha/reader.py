@@ -31,7 +31,7 @@ from parsers.nacha import codes
 from parsers.nacha import layouts as L
 from parsers.nacha.rules import RULES
 from parsers.problems import ProblemLog
-from parsers.rows import freeze_new_objects, gc_paused, handed_over
+from parsers.rows import gc_paused
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")
@@ -285,18 +285,13 @@ class NachaParser(FileParser):
             if carry is not None:
                 block = Block(np.concatenate([carry.rows, block.rows]), [*carry.linenos, *block.linenos])
             block, carry = _hold_back_last_entry(block)
-            records, frozen = self._block(block, state)
-            with handed_over(frozen):
-                yield records
+            yield self._block(block, state)
         if carry is not None:
-            records, frozen = self._block(carry, state)
-            with handed_over(frozen):
-                yield records
+            yield self._block(carry, state)
         self._finish(state)
 
-    def _block(self, block: Block, state: _File) -> tuple[list[Any], bool]:
-        """The block's records, and whether they were frozen out of the collector's sight for
-        the consumer's turn (``parsers.rows.handed_over``)."""
+    def _block(self, block: Block, state: _File) -> list[Any]:
+        """The block's records."""
         with gc_paused():  # the whole block's records at once, however many batches it holds
             records: list[Any] = []
             rows, linenos = block.rows, block.linenos
@@ -313,7 +308,7 @@ class NachaParser(FileParser):
                 start = i + 1
             if start < len(block):
                 records += self._entries(decoded, start, len(block), linenos[start:], state)
-            return records, freeze_new_objects()
+            return records
 
     # -- entries and addenda ------------------------------------------------------------------
 

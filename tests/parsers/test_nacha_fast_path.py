@@ -210,30 +210,15 @@ def test_quiet_runs_give_what_the_rules_give(seed: int, monkeypatch) -> None:
 # -- the collector and a block's records -----------------------------------------------------
 
 
-def test_records_are_out_of_the_collectors_sight_while_held_and_back_after() -> None:
-    """A block's records are frozen (``gc.freeze``) while the consumer holds them, so no young
-    collection walks them; once the parse is done nothing of the parser's stays frozen."""
+def test_the_parser_never_freezes_the_heap_while_a_block_is_held() -> None:
+    """``gc.freeze`` while the consumer holds a block moved the consumer's own garbage cycles
+    to the permanent generation and then the oldest one: a warm Lambda grew 37 MiB over 20,000
+    invocations (tests/pipeline/test_hygiene.py). The collector stays paused only inside a block."""
     import gc
 
     data = _many_batches(3, batches=40)
-    assert gc.get_freeze_count() == 0
     parser = reader.NachaParser(io.BytesIO(data), block_bytes=4000)
-    held = []
-    for block in parser.iter_batches():
-        held.append(gc.get_freeze_count())
-        assert gc.get_freeze_count() >= len(block)
+    held = [gc.get_freeze_count() for _block in parser.iter_batches()]
     assert len(held) > 5
-    assert gc.get_freeze_count() == 0
-
-
-def test_a_programs_own_freeze_is_never_undone() -> None:
-    """A pre-fork server freezes its heap: the parser then freezes nothing and unfreezes nothing."""
-    import gc
-
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        records, _ = parse(_many_batches(4, batches=20), block_bytes=4000)
-        assert records and gc.get_freeze_count() >= frozen
-    finally:
-        gc.unfreeze()
+    assert set(held) == {0}
+    assert gc.isenabled()
