@@ -31,7 +31,7 @@ from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
 from bankgate.streams import HashingReader, peekable, sha256_of
 from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
-from parsers.output import output_format
+from parsers.output import output_format, write_records
 from parsers.problems import ParseError
 
 log = logging.getLogger(__name__)
@@ -346,7 +346,7 @@ class Pipeline:
         metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
             with store.writer(key, metadata=metadata, content_type=fmt.content_type) as out:
-                fmt.write(parser.iter_batches(), out, parser.record_classes)
+                write_records(fmt.name, parser.iter_batches(), out, parser.record_classes)
         except ParseError as exc:
             problems = [p.as_dict() for p in exc.problems]
             first = exc.problems[0] if exc.problems else None

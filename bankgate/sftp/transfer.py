@@ -19,21 +19,10 @@ from collections.abc import Callable, Mapping
 
 from bankgate.banks import VERIFY_MODES, Landing, Verify
 from bankgate.sftp.connection import SftpSession
-from bankgate.sftp.landing import (
-    META_BANK,
-    META_MTIME,
-    META_PATH,
-    META_SHA256,
-    META_SIZE,
-    SMALL_FILE,
-    Destination,
-    land,
-    remote_metadata,
-    resolve_landing,
-)
+from bankgate.sftp.landing import Destination, land, resolve_landing
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.retry import retrying
-from bankgate.sftp.verify import Digest, Landed
+from bankgate.sftp.verify import Landed
 from bankgate.sftp.verify import landed as landed_of
 from bankgate.store.base import ObjectStore
 
@@ -85,15 +74,4 @@ def pull_file(
     return landed
 
 
-__all__ = [
-    "META_BANK",
-    "META_MTIME",
-    "META_PATH",
-    "META_SHA256",
-    "META_SIZE",
-    "SMALL_FILE",
-    "Digest",
-    "Landed",
-    "pull_file",
-    "remote_metadata",
-]
+__all__ = ["pull_file"]

@@ -28,9 +28,9 @@ from bankgate.sftp import (
     pull_file,
     stability,
 )
+from bankgate.sftp.landing import SMALL_FILE
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.reader import RemoteReader, read_whole
-from bankgate.sftp.transfer import SMALL_FILE
 from bankgate.store import open_url
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.local import LocalStore
