@@ -19,7 +19,7 @@ from typing import Any
 
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
 from bankgate.store import split_url
-from parsers.output import FORMATS
+from parsers.output import OUTPUT_FORMATS
 
 DEFAULT_SCRATCH_BUDGET = 512 << 20
 
@@ -64,8 +64,10 @@ class PipelineConfig:
         if "*" not in self.routes:
             raise ConfigError("routes: a default route '*' is required (where files of any other type go)")
         for file_type, route in self.routes.items():
-            if route.format not in FORMATS:
-                raise ConfigError(f"routes.{file_type}: format {route.format!r} is not one of {', '.join(FORMATS)}")
+            if route.format not in OUTPUT_FORMATS:
+                raise ConfigError(
+                    f"routes.{file_type}: format {route.format!r} is not one of {', '.join(OUTPUT_FORMATS)}"
+                )
             self._refuse_watched(f"routes.{file_type}", route.destination)
         for name in ("archive", "quarantine", "ledger"):
             self._refuse_watched(name, getattr(self, name))
