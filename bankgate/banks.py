@@ -210,11 +210,11 @@ class BankConfig:
     concurrency: int = 4
     #: How a landed copy is proven before any post-pull action: "checksum" (the store's own
     #: checksum of what it received; the size on a local directory), "sha256" (read it back),
-    #: or "size". See bankgate/sftp/transfer.py, Verification.
+    #: or "size". See bankgate/sftp/verify.py.
     verify: Verify = "checksum"
     #: "copy": large files land in a temporary key, verified, then copied to the final key with
     #: full metadata; "direct": streamed into the final key, verified there; "auto": copy where
-    #: the store copies server-side (S3, GCS), direct elsewhere (see transfer.py).
+    #: the store copies server-side (S3, GCS), direct elsewhere (see bankgate/sftp/landing.py).
     landing: Landing = "auto"
     retries: int = 3  # attempts per file after a dropped connection
     backoff: float = 2.0  # seconds before the first retry, doubling

@@ -20,7 +20,7 @@ from bankgate import settings
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
 from bankgate.settings import DEFAULT_SCRATCH_BUDGET, ConfigError
 from bankgate.store import split_url
-from parsers.output import FORMATS
+from parsers.output import OUTPUT_FORMATS
 from parsers.schema import Problems
 
 __all__ = ["DEFAULT_SCRATCH_BUDGET", "ConfigError", "PipelineConfig", "Route"]
@@ -66,8 +66,10 @@ class PipelineConfig:
         if "*" not in self.routes:
             problems.add("routes", "a default route '*' is required (where files of any other type go)")
         for file_type, route in self.routes.items():
-            if route.format not in FORMATS:
-                problems.add(f"routes.{file_type}", f"format {route.format!r} is not one of {', '.join(FORMATS)}")
+            if route.format not in OUTPUT_FORMATS:
+                problems.add(
+                    f"routes.{file_type}", f"format {route.format!r} is not one of {', '.join(OUTPUT_FORMATS)}"
+                )
             self._refuse_watched(f"routes.{file_type}", route.destination, problems)
         for name in ("archive", "quarantine", "ledger"):
             self._refuse_watched(name, getattr(self, name), problems)

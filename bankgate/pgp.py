@@ -50,6 +50,8 @@ from typing import Any, BinaryIO
 import pysequoia
 from pysequoia.packet import PacketPile, Tag
 
+from bankgate.streams import sha256_of
+
 __all__ = [
     "DEFAULT_MAX_VERIFY_IN_MEMORY",
     "BadSignature",
@@ -730,11 +732,8 @@ def _spool(stream: BinaryIO, dst: Path) -> None:
 
 
 def _sha256_file(path: Path) -> bytes:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(_COPY_CHUNK):
-            digest.update(chunk)
-    return digest.digest()
+        return bytes.fromhex(sha256_of(f))
 
 
 def _first_line(exc: BaseException) -> str:

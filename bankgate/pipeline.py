@@ -29,15 +29,14 @@ from bankgate.config import PipelineConfig
 from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
-from bankgate.store import ObjectInfo, ObjectStore, open_url
-from bankgate.streams import HashingReader, peekable
+from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
+from bankgate.streams import HashingReader, peekable, sha256_of
 from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
-from parsers.output import write_records
+from parsers.output import output_format, write_records
 from parsers.problems import ParseError
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 MAX_PGP_LAYERS = 2
 REPORT_SUFFIX = ".error.json"
 #: Output metadata naming what an output is the output of: a digest of the staged object's URL
@@ -156,7 +155,11 @@ class Pipeline:
             refused = claim.status
             assert refused != "claimed"  # a refusal is never "claimed"
             return Outcome(source, refused, claim.record.file_type)
-        older = self.staging.older_versions(obj.key, obj.version) if obj.version else []
+        older = (
+            self.staging.older_versions(obj.key, obj.version)
+            if obj.version and isinstance(self.staging, Versioned)
+            else []
+        )
         work = _Work(source)
         try:
             if claim.record.failures >= self.config.max_failures:
@@ -230,7 +233,8 @@ class Pipeline:
             stores.setdefault(store.url, store)
         removed = _housekeeping("scratch", lambda: sweep_scratch(self._scratch_root(), lease))
         for url, store in stores.items():
-            removed += _housekeeping(url, lambda store=store: store.sweep_partials(lease))
+            if isinstance(store, SweepsPartials):
+                removed += _housekeeping(url, lambda store=store: store.sweep_partials(lease))
         return removed
 
     def _release(self, claim: Claim, exc: BaseException) -> None:
@@ -260,7 +264,8 @@ class Pipeline:
                 hashing = HashingReader(raw)
                 stream = peekable(hashing)
                 kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
-                seekable = self.staging.open_seekable(obj.key, version=obj.version) if kind == ZIP else None
+                local = isinstance(self.staging, LocalFiles)
+                seekable = self.staging.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
                 if seekable is not None:
                     # A zip read in place: no copy in scratch. The digest takes its own pass.
                     hashing.drain()
@@ -354,11 +359,12 @@ class Pipeline:
         parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient, allow=allow, **options)
         route = self.config.route_for(kind)
         store, prefix = self._store(route.destination)
-        key, owner = self._output_key(store, prefix, lineage, "." + EXTENSIONS[route.format], work)
+        fmt = output_format(route.format)
+        key, owner = self._output_key(store, prefix, lineage, "." + fmt.extension, work)
         metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
-            with store.writer(key, metadata=metadata, content_type=_content_type(route.format)) as out:
-                write_records(route.format, parser.iter_batches(), out, parser.record_classes)
+            with store.writer(key, metadata=metadata, content_type=fmt.content_type) as out:
+                write_records(fmt.name, parser.iter_batches(), out, parser.record_classes)
         except ParseError as exc:
             problems = [p.as_dict() for p in exc.problems]
             first = exc.problems[0] if exc.problems else None
@@ -486,11 +492,8 @@ def _housekeeping(what: str, sweep: Callable[[], int]) -> int:
 
 
 def _sha256_of(store: ObjectStore, key: str, version: str | None = None) -> str:
-    check = hashlib.sha256()
     with store.open(key, version=version) as stream:
-        while chunk := stream.read(1 << 20):
-            check.update(chunk)
-    return check.hexdigest()
+        return sha256_of(stream)
 
 
 def _without_pgp_suffix(name: str) -> str:
@@ -498,7 +501,3 @@ def _without_pgp_suffix(name: str) -> str:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name
-
-
-def _content_type(fmt: str) -> str:
-    return {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}[fmt]

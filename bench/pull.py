@@ -16,7 +16,7 @@ so machine noise hits every contender alike, each contender in its own child pro
 - ``paramiko``: paramiko's own ``SFTPClient.get`` (32 KiB prefetch, its default window);
 - ``bankgate-local``: ``pull_bank`` into a ``file://`` store with the defaults: pipelined reads,
   SHA-256 on the fly, ``verify="checksum"`` (a directory computes no checksum of its own, so
-  the size; see transfer.py); ``landing="auto"``: a temporary key, verified, then hard-linked to
+  the size; see bankgate/sftp/verify.py); ``landing="auto"``: a temporary key, verified, then hard-linked to
   the final key with the full metadata (what S3 and GCS get, server-side);
 - ``bankgate-local-direct``: the same with ``landing="direct"`` (straight into the final key),
   to show what the temporary key and the copy cost;

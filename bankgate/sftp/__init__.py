@@ -28,7 +28,8 @@ from bankgate.sftp.ledger import PullLedger, PullRecord
 from bankgate.sftp.listing import RemoteFile, list_files
 from bankgate.sftp.pull import PullReport, destination_key, pull_bank
 from bankgate.sftp.selection import Selection, select_remote
-from bankgate.sftp.transfer import Landed, pull_file
+from bankgate.sftp.transfer import pull_file
+from bankgate.sftp.verify import Landed
 
 __all__ = [
     "AuthError",

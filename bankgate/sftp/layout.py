@@ -47,7 +47,7 @@ def open_stores(
 
 def partials_of(bank: BankConfig) -> str:
     """The prefix of the bank's temporary uploads: below ``partial_prefix``, outside the staging
-    prefix the pipeline watches (see ``transfer``)."""
+    prefix the pipeline watches (see ``landing``)."""
     return f"{with_slash(bank.partial_prefix)}{bank.name}/"
 
 

@@ -1,6 +1,6 @@
 """What happens to the remote file after a pull: keep it, delete it, or move it to a folder.
 
-Every action takes a :class:`~bankgate.sftp.transfer.Landed`, which only exists once
+Every action takes a :class:`~bankgate.sftp.verify.Landed`, which only exists once
 the landed copy has been verified, so nothing here can run on an unverified pull. Before
 touching the file, its size and mtime are checked again: a file the bank replaced after our
 pull is left alone (the next run pulls the new one). A done-marker goes the same way as its
@@ -21,7 +21,7 @@ from bankgate.banks import Delete, Keep, MoveTo, PostPull
 from bankgate.sftp import names
 from bankgate.sftp.connection import SftpSession
 from bankgate.sftp.listing import RemoteFile
-from bankgate.sftp.transfer import Landed
+from bankgate.sftp.verify import Landed
 
 log = logging.getLogger(__name__)
 

@@ -25,13 +25,15 @@ from bankgate.banks import BankConfig
 from bankgate.sftp.choice import ready, screen
 from bankgate.sftp.connection import SftpSession, SftpSettings, connect
 from bankgate.sftp.errors import AuthError, HostKeyError
+from bankgate.sftp.landing import META_BANK
 from bankgate.sftp.layout import StoreOpener, open_stores, partials_of, sweep_partials
 from bankgate.sftp.ledger import PullLedger, bank_day
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.names import destination_key
 from bankgate.sftp.selection import select_remote
 from bankgate.sftp.steps import Claimed, Failed, Skipped, act, claimed
-from bankgate.sftp.transfer import META_BANK, Landed, pull_file
+from bankgate.sftp.transfer import pull_file
+from bankgate.sftp.verify import Landed
 from bankgate.store import open_url
 from bankgate.store.base import ObjectStore
 

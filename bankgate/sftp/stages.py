@@ -3,7 +3,7 @@
 1. :func:`stage_file` streams the remote file into a temporary key under the partial prefix
    (outside the staging prefix the pipeline watches), counting and hashing on the way;
 2. :func:`promote` verifies that temporary object against what was read (size, and the
-   store's own checksum or a SHA-256 read-back: ``transfer``'s Verification) and only then
+   store's own checksum or a SHA-256 read-back: ``verify``) and only then
    copies it to its final key with the full metadata: the final key never holds unverified
    bytes, which matters because the processing pipeline takes an object away from staging as
    soon as it appears there;
@@ -24,20 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bankgate.banks import Verify
 from bankgate.sftp.connection import SftpSession
-from bankgate.sftp.errors import RemoteChanged, VerificationFailed
-from bankgate.sftp.ledger import PullRecord
+from bankgate.sftp.errors import RemoteChanged
+from bankgate.sftp.landing import Destination, promote_temp, upload_temp
 from bankgate.sftp.listing import RemoteFile
-from bankgate.sftp.transfer import (
-    _SEAL,
-    Digest,
-    Landed,
-    Verify,
-    promote_temp,
-    remote_metadata,
-    retrying,
-    upload_temp,
-)
+from bankgate.sftp.retry import retrying
+from bankgate.sftp.verify import Digest, Landed, landed, landed_from_record
 from bankgate.store.base import ObjectStore
 
 
@@ -95,13 +88,13 @@ def stage_file(
 ) -> Staged:
     """Stream ``remote`` into a fresh temporary key, retried from byte zero on a dropped
     connection. Raises RemoteChanged if the file changes while it is read (nothing is left)."""
-    partial = partial_prefix if partial_prefix.endswith("/") else partial_prefix + "/"
-    meta = {**(metadata or {}), **remote_metadata(remote)}
+    to = Destination.of(store, key, remote, metadata, partial_prefix)
 
     def attempt() -> Staged:
         started = time.monotonic()
-        temp, read = upload_temp(session, remote, store, key, meta, partial)
-        return Staged(temp, key, read.size, read.sha256, remote, meta, time.monotonic() - started, read.checksum)
+        temp, read = upload_temp(session, remote, to)
+        seconds = time.monotonic() - started
+        return Staged(temp, key, read.size, read.sha256, remote, dict(to.metadata), seconds, read.checksum)
 
     return retrying(session, remote, attempt, retries=retries, backoff=backoff, on_retry=on_retry, sleep=sleep)
 
@@ -114,26 +107,14 @@ def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "checksum") 
     if store.info(staged.temp_key) is None:
         raise RemoteChanged(f"{store.url_of(staged.temp_key)} is gone; the file must be pulled again")
     started = time.monotonic()
-    done = promote_temp(store, staged.temp_key, staged.key, staged.read, staged.metadata, verify)
-    seconds = staged.seconds + time.monotonic() - started
-    return Landed(
-        done.key, store.url_of(done.key), done.size, done.sha256, done.etag, staged.remote, seconds, done.reused, _SEAL
-    )
+    to = Destination(store, staged.key, staged.metadata)
+    verified = promote_temp(to, staged.temp_key, staged.read, verify)
+    return landed(store, verified, staged.remote, staged.seconds + time.monotonic() - started)
 
 
 def discard(store: ObjectStore, staged: Staged) -> None:
     """Remove a staged object that will not be promoted."""
     store.delete(staged.temp_key)
-
-
-def landed_from_record(record: PullRecord) -> Landed:
-    """The verified landing a pull-ledger record stands for. The ledger records a pull only
-    after :func:`promote` (or ``pull_file``) verified it, so this is as good as the ``Landed``
-    those returned. The record must describe a complete landing (size, SHA-256, key)."""
-    if not (record.sha256 and record.key and record.size >= 0):
-        raise VerificationFailed(f"the pull record of {record.path} does not describe a verified landing")
-    remote = RemoteFile(record.remote_path, record.size, record.mtime)
-    return Landed(record.key, record.url, record.size, record.sha256, "", remote, 0.0, False, _SEAL)
 
 
 __all__ = ["Staged", "discard", "landed_from_record", "promote", "stage_file"]

@@ -24,7 +24,7 @@ from bankgate.sftp.errors import RemoteChanged, VerificationFailed, is_retryable
 from bankgate.sftp.ledger import Claim, PullLedger, bank_day
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.stages import Staged, discard, landed_from_record, promote
-from bankgate.sftp.transfer import Landed
+from bankgate.sftp.verify import Landed
 from bankgate.store.base import ObjectStore
 
 log = logging.getLogger(__name__)

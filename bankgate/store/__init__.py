@@ -5,9 +5,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from bankgate.store.abilities import ChecksumOnWrite, LocalFiles, ServerSideCopy, SweepsPartials, Versioned
 from bankgate.store.base import ObjectInfo, ObjectStore
 
-__all__ = ["ObjectInfo", "ObjectStore", "open_url", "split_url"]
+__all__ = [
+    "ChecksumOnWrite",
+    "LocalFiles",
+    "ObjectInfo",
+    "ObjectStore",
+    "ServerSideCopy",
+    "SweepsPartials",
+    "Versioned",
+    "open_url",
+    "split_url",
+]
 
 
 def split_url(url: str) -> tuple[str, str, str]:

@@ -7,6 +7,8 @@ ledger are written once:
   GCS resumable uploads complete atomically; the local store writes a temp file and renames);
 - ``create`` writes only if the key does not exist, and ``replace`` only if the object is
   still the one read (its ``etag``): the conditional writes the ledger's claims rest on.
+
+What only some stores can do is declared in ``abilities``, one ``Protocol`` per ability.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from dataclasses import dataclass, field
 from typing import IO, ClassVar
 
 from bankgate.store import encoding
+from bankgate.store.abilities import NotServerSide, ServerSideCopy
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     """What a store knows of one object. ``etag`` identifies the content version for
     conditional writes; ``version`` is the store's version id or generation, if any;
-    ``checksum`` the store's own whole-object checksum (``ObjectStore.checksum_algorithm``, hex;
+    ``checksum`` the store's own whole-object checksum (``abilities.ChecksumOnWrite``, hex;
     see ``checksums``) when asked for (``info(key, checksum=True)``), "" where it has none for
     this object or was not asked (S3 ``list`` never has it)."""
 
@@ -43,13 +46,6 @@ class ObjectStore(ABC):
 
     #: URL prefix of this store, e.g. ``s3://bucket`` or ``file:///srv/data``.
     url: str
-    #: The whole-object checksum the store computes itself from the bytes it received and
-    #: reports in ``info`` (``checksums.ALGORITHMS``); None where it computes none (a directory).
-    checksum_algorithm: ClassVar[str | None] = None
-    #: True where reading an object back right after writing it proves nothing the write did not
-    #: (a local directory: the read is served from the page cache just written), so a store
-    #: without a checksum of its own is verified by size. False (the default): read it back.
-    size_proves_a_write: ClassVar[bool] = False
     #: The longest key the store takes, in bytes of UTF-8 (S3 and GCS: 1,024).
     max_key_bytes: ClassVar[int] = 1024
     #: The longest name between two '/' it takes (a file name), or None for no limit of its own.
@@ -73,20 +69,9 @@ class ObjectStore(ABC):
         with ``checksum``, also the store's own checksum of it (on S3 a HEAD with checksum
         mode, which SSE-KMS objects answer only to a caller allowed to decrypt)."""
 
-    def older_versions(self, key: str, version: str) -> list[ObjectInfo]:
-        """The versions of ``key`` older than ``version`` still stored, newest first: what would
-        become the current object once ``version`` is deleted. [] where the store keeps no
-        versions (the default)."""
-        return []
-
     @abstractmethod
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         """A streaming reader of the object (of that version, when given). Raise KeyError if missing."""
-
-    def open_seekable(self, key: str, *, version: str | None = None) -> IO[bytes] | None:
-        """A seekable reader, where the store can give one cheaply (a local file); else None.
-        Lets a zip be read in place instead of copied into scratch first."""
-        return None
 
     @abstractmethod
     def put(
@@ -119,13 +104,6 @@ class ObjectStore(ABC):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Objects under ``prefix``, in key order."""
 
-    def sweep_partials(self, older_than: float) -> int:
-        """Remove unfinished writes of this store's own that a killed writer left behind, once
-        untouched for ``older_than`` seconds; how many. None here by default: an S3 multipart
-        upload that is never completed stays invisible, and the bucket's lifecycle rule
-        (AbortIncompleteMultipartUpload) removes it."""
-        return 0
-
     def put_bytes(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None, content_type: str = ""
     ) -> ObjectInfo:
@@ -147,8 +125,14 @@ class ObjectStore(ABC):
         metadata: Mapping[str, str] | None = None,
         version: str | None = None,
     ) -> ObjectInfo:
-        """Copy an object (that version, when given) to another store or key; server-side where
-        both are the same service."""
+        """Copy an object (that version, when given) to another store or key, with ``metadata``
+        (the source's when None): server-side where the store can (``ServerSideCopy``), else
+        streamed through this process."""
+        if isinstance(self, ServerSideCopy):
+            try:
+                return self.server_copy(key, target, target_key, metadata=metadata, version=version)
+            except NotServerSide:
+                pass
         source_info = self.info(key, version=version)
         if source_info is None:
             raise KeyError(key)

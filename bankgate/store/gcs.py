@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import IO, Any
 
+from bankgate.store.abilities import NotServerSide
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
 from bankgate.store.encoding import decode_metadata
@@ -37,6 +38,9 @@ def default_client() -> Any:
 
 
 class GCSStore(ObjectStore):
+    """Abilities: ``ChecksumOnWrite`` (CRC-32C), ``ServerSideCopy``, ``Versioned``,
+    ``SweepsPartials``."""
+
     checksum_algorithm = "crc32c"  # GCS computes it for every object it stores
     max_metadata_bytes = 8192  # GCS's limit for custom metadata
 
@@ -157,17 +161,18 @@ class GCSStore(ObjectStore):
         for blob in self.client.list_blobs(self.bucket_name, prefix=prefix):
             yield self._info(blob)
 
-    def copy_to(
+    def server_copy(
         self,
         key: str,
         target: ObjectStore,
         target_key: str,
         *,
-        metadata: Mapping[str, str] | None = None,
-        version: str | None = None,
+        metadata: Mapping[str, str] | None,
+        version: str | None,
     ) -> ObjectInfo:
+        """A rewrite within GCS (several calls for a large object)."""
         if not isinstance(target, GCSStore):
-            return super().copy_to(key, target, target_key, metadata=metadata, version=version)
+            raise NotServerSide(target.url)
         source = self.bucket.get_blob(key, generation=int(version) if version else None)
         if source is None:
             raise KeyError(key)

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
+from bankgate.store.abilities import NotServerSide
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.checksums import from_base64
 from bankgate.store.encoding import decode_metadata
@@ -35,6 +36,8 @@ def _code(error: ClientError) -> str:
 
 
 class S3Store(ObjectStore):
+    """Abilities: ``ChecksumOnWrite`` (CRC-32), ``ServerSideCopy``, ``Versioned``."""
+
     checksum_algorithm = "crc32"
     max_metadata_bytes = 2048  # S3's limit for user metadata, names and values together
 
@@ -160,14 +163,14 @@ class S3Store(ObjectStore):
             for item in page.get("Contents", []):
                 yield self._info(item["Key"], item)
 
-    def copy_to(
+    def server_copy(
         self,
         key: str,
         target: ObjectStore,
         target_key: str,
         *,
-        metadata: Mapping[str, str] | None = None,
-        version: str | None = None,
+        metadata: Mapping[str, str] | None,
+        version: str | None,
     ) -> ObjectInfo:
         """Server-side copy within S3: one CopyObject up to 5 GiB, which has S3 compute the copy's
         full-object CRC-32 (``info(checksum=True)`` reports it, so a copy can be checked against
@@ -175,7 +178,7 @@ class S3Store(ObjectStore):
         from boto3.s3.transfer import TransferConfig
 
         if not isinstance(target, S3Store):
-            return super().copy_to(key, target, target_key, metadata=metadata, version=version)
+            raise NotServerSide(target.url)
         source: dict[str, str] = {"Bucket": self.bucket, "Key": key}
         if version:
             source["VersionId"] = version

@@ -116,10 +116,10 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
     from bankgate.sftp import AuthError, HostKeyError, destination_key
+    from bankgate.sftp.landing import META_BANK
     from bankgate.sftp.layout import partials_of
     from bankgate.sftp.stages import stage_file
     from bankgate.sftp.steps import Claimed, claimed
-    from bankgate.sftp.transfer import META_BANK
 
     remote = _remote(item)
     key = destination_key(prefix, remote, item["dir"])

@@ -335,3 +335,46 @@ def test_write_records_dispatches(fmt: str) -> None:
 def test_write_records_unknown_format() -> None:
     with pytest.raises(ValueError, match="jsonl, csv, parquet"):
         write_records("xml", [], io.BytesIO(), [Row])
+
+
+def test_the_output_formats_are_one_table() -> None:
+    """Name, extension, content type and writer of each format live in one record."""
+    from parsers.output import OUTPUT_FORMATS, output_format
+
+    assert [(f.name, f.extension, f.content_type) for f in OUTPUT_FORMATS.values()] == [
+        ("jsonl", "jsonl", "application/x-ndjson"),
+        ("csv", "csv", "text/csv"),
+        ("parquet", "parquet", "application/vnd.apache.parquet"),
+    ]
+    assert tuple(OUTPUT_FORMATS) == FORMATS and all(output_format(name).name == name for name in FORMATS)
+    with pytest.raises(ValueError, match="unknown output format 'xml': use one of jsonl, csv, parquet"):
+        output_format("xml")
+
+
+def test_a_format_added_to_the_table_is_one_the_pipeline_routes_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline's config check, output name, content type and writer all come from the one
+    row: nothing else in the pipeline knows the formats."""
+    from bankgate.config import PipelineConfig, Route
+    from bankgate.pipeline import Pipeline, StagedObject
+    from parsers.output import OUTPUT_FORMATS, OutputFormat
+
+    def write_counts(batches, out, record_classes) -> None:
+        out.write(b"%d\n" % sum(len(batch) for batch in batches))
+
+    monkeypatch.setitem(OUTPUT_FORMATS, "count", OutputFormat("count", "n", "text/plain", write_counts))
+    staged = tmp_path / "staging/inbound/acme/d/payroll.ach"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes((ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes())
+    config = PipelineConfig(
+        staging=f"file://{tmp_path}/staging",
+        archive=f"file://{tmp_path}/archive",
+        quarantine=f"file://{tmp_path}/quarantine",
+        ledger=f"file://{tmp_path}/ledger",
+        routes={"*": Route(f"file://{tmp_path}/processed/", format="count")},
+    )
+    outcome = Pipeline(config).process(StagedObject("inbound/acme/d/payroll.ach"))
+    assert outcome.status == "processed", outcome.reason
+    [output] = [p for p in (tmp_path / "processed").rglob("*") if p.is_file() and ".meta" not in p.parts]
+    assert output.name == "payroll.ach.n" and output.read_bytes() == b"12\n"

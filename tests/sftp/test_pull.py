@@ -28,9 +28,9 @@ from bankgate.sftp import (
     pull_file,
     stability,
 )
+from bankgate.sftp.landing import SMALL_FILE
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.reader import RemoteReader, read_whole
-from bankgate.sftp.transfer import SMALL_FILE
 from bankgate.store import open_url
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.local import LocalStore
@@ -387,7 +387,7 @@ def test_a_store_without_checksums_that_is_not_a_local_directory_is_read_back(
     """Size alone is trusted only where a read-back could prove nothing more (a directory)."""
 
     class RemoteShare(CorruptingStore):
-        size_proves_a_write = False
+        open_seekable = None  # not LocalFiles: a read-back is not served from our page cache
 
     data = os.urandom(100_000)
     server.put("/outbound/a.ach", data, mtime=OLD)

@@ -19,8 +19,8 @@ from bankgate.sftp import (
     list_files,
     post_pull,
 )
+from bankgate.sftp.landing import META_SHA256
 from bankgate.sftp.stages import Staged, landed_from_record, promote, stage_file
-from bankgate.sftp.transfer import META_SHA256
 from bankgate.store import open_url
 from tests.sftp.sshd import Sshd
 

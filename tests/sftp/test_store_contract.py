@@ -185,3 +185,109 @@ def test_encoded_metadata_is_bounded_and_decodes_what_it_kept() -> None:
     assert raw["bankgate-sha256"] == "f" * 64  # short values are kept whole
     kept = decode_metadata(raw)["bankgate-source"]
     assert kept.endswith("…") and long.startswith(kept[:-1]) and len(kept) > 100
+
+
+# -- optional abilities (bankgate.store.abilities): declared one way, each run on every store ----------
+
+STORES = ["local_url", "s3_url", "gcs_url"]
+ABILITIES = {
+    "local_url": {"LocalFiles", "ServerSideCopy", "SweepsPartials"},
+    "s3_url": {"ChecksumOnWrite", "ServerSideCopy", "Versioned"},
+    "gcs_url": {"ChecksumOnWrite", "ServerSideCopy", "SweepsPartials", "Versioned"},
+}
+
+
+def _abilities(store: object) -> set[str]:
+    from bankgate.store import abilities
+
+    protocols = [getattr(abilities, name) for name in abilities.__all__ if name != "NotServerSide"]
+    return {p.__name__ for p in protocols if isinstance(store, p)}
+
+
+@pytest.mark.parametrize("where", STORES)
+def test_each_store_declares_exactly_its_abilities(request: pytest.FixtureRequest, where: str) -> None:
+    store, _ = open_url(request.getfixturevalue(where))
+    assert _abilities(store) == ABILITIES[where]
+
+
+def test_the_base_store_has_no_optional_ability_to_inherit() -> None:
+    """No default that quietly does nothing (an empty version list, a None reader, zero swept):
+    a store has an ability only by implementing it."""
+    from bankgate.store.base import ObjectStore
+
+    for member in ("checksum_algorithm", "open_seekable", "server_copy", "older_versions", "sweep_partials"):
+        assert not hasattr(ObjectStore, member), member
+
+
+@pytest.mark.parametrize("where", ["s3_url", "gcs_url"])
+def test_checksum_on_write_is_the_checksum_of_the_bytes_written(request: pytest.FixtureRequest, where: str) -> None:
+    from bankgate.store.checksums import new_checksum
+
+    store, base = open_url(request.getfixturevalue(where))
+    data = bytes(range(256)) * 1000
+    expected = new_checksum(store.checksum_algorithm)
+    assert expected is not None
+    expected.update(data)
+    with store.writer(f"{base}written.bin") as out:
+        out.write(data)
+    store.put_bytes(f"{base}put.bin", data)
+    for key in ("written.bin", "put.bin"):
+        assert store.info(f"{base}{key}", checksum=True).checksum == expected.hexdigest(), key
+
+
+def test_local_files_are_seekable(local_url: str) -> None:
+    store, _ = open_url(local_url)
+    store.put_bytes("a.zip", b"0123456789")
+    with store.open_seekable("a.zip") as stream:
+        stream.seek(-3, 2)
+        assert stream.read() == b"789"
+    with pytest.raises(KeyError):
+        store.open_seekable("missing.zip")
+
+
+@pytest.mark.parametrize("source", STORES)
+@pytest.mark.parametrize("target", STORES)
+def test_a_copy_is_server_side_within_a_service_and_streamed_across(
+    request: pytest.FixtureRequest, source: str, target: str
+) -> None:
+    """``copy_to`` works between any two stores: ``server_copy`` refuses a store of another kind
+    (NotServerSide), and the bytes are then streamed, with their metadata."""
+    from bankgate.store.abilities import NotServerSide
+
+    src, src_base = open_url(request.getfixturevalue(source))
+    dst, dst_base = (src, src_base) if source == target else open_url(request.getfixturevalue(target))
+    src.put_bytes(f"{src_base}from.bin", b"payload", metadata={"stage": "source"})
+    if source != target:
+        with pytest.raises(NotServerSide):
+            src.server_copy(f"{src_base}from.bin", dst, f"{dst_base}to.bin", metadata=None, version=None)
+    info = src.copy_to(f"{src_base}from.bin", dst, f"{dst_base}to.bin")
+    assert info.size == 7 and dst.read_bytes(f"{dst_base}to.bin") == b"payload"
+    if "gcs_url" not in (source, target) or source != target:  # the emulator's rewrite drops metadata
+        assert dict(dst.info(f"{dst_base}to.bin").metadata) == {"stage": "source"}
+
+
+def test_versioned_lists_the_older_versions_newest_first(s3_url: str) -> None:
+    import boto3
+
+    store, base = open_url(s3_url)
+    boto3.client("s3").put_bucket_versioning(Bucket=store.bucket, VersioningConfiguration={"Status": "Enabled"})
+    written = [store.put_bytes(f"{base}a.ach", data).version for data in (b"one", b"two", b"three")]
+    older = store.older_versions(f"{base}a.ach", written[-1])
+    assert [v.version for v in older] == written[-2::-1]
+    assert store.read_bytes(f"{base}a.ach") == b"three"
+    with store.open(f"{base}a.ach", version=written[0]) as stream:
+        assert stream.read() == b"one"
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url"])
+def test_conditional_writes(request: pytest.FixtureRequest, where: str) -> None:
+    """``create`` only where nothing is, ``replace`` only over the version read: the ledger's
+    claims rest on these (the GCS emulator does not enforce preconditions; see test_gcs)."""
+    store, base = open_url(request.getfixturevalue(where))
+    first = store.create(f"{base}claim.json", b"1")
+    assert first is not None
+    assert store.create(f"{base}claim.json", b"2") is None
+    second = store.replace(f"{base}claim.json", b"3", etag=first.etag)
+    assert second is not None and store.read_bytes(f"{base}claim.json") == b"3"
+    assert store.replace(f"{base}claim.json", b"4", etag=first.etag) is None
+    assert store.read_bytes(f"{base}claim.json") == b"3"
