@@ -9,9 +9,13 @@ tested nothing.
 from __future__ import annotations
 
 import os
+import shutil
 from typing import NoReturn
 
 import pytest
+
+from bankgate import settings
+from parsers.insurance.ocr import tesseract_path
 
 REQUIRE_PARTS = "BANKGATE_REQUIRE_PARTS"  # comma-separated part names, or "all"
 
@@ -26,3 +30,9 @@ def unavailable(part: str, why: str) -> NoReturn:
     if required(part):
         pytest.fail(f"{part} is required here ({REQUIRE_PARTS}) but unavailable: {why}", pytrace=False)
     pytest.skip(f"{part} unavailable: {why}")
+
+
+#: Tesseract is optional (OCR of scanned PDFs): its tests skip without it, in CI too.
+#: ``BANKGATE_TESSERACT=off`` runs the suite as on a machine without Tesseract.
+HAS_TESSERACT = tesseract_path(settings.tesseract()) is not None and shutil.which("tesseract") is not None
+needs_tesseract = pytest.mark.skipif(not HAS_TESSERACT, reason="tesseract not installed (Debian: tesseract-ocr)")

@@ -93,6 +93,7 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@pytest.mark.slow
 def test_twenty_thousand_invocations_leave_fds_scratch_and_memory_flat(local) -> None:
     context = LambdaContext()
     marks: dict[int, tuple[int, int]] = {}

@@ -1,0 +1,50 @@
+"""The test suite's kinds and shared fixtures.
+
+Tests are grouped by domain in folders (``parsers/``, ``core/``, ``pipeline/``, ``sftp/``,
+``dags/``, ``ui/``) and by kind with markers:
+
+- unmarked: fast unit tests, no server (``./dev test --fast`` runs only these);
+- ``contract``: the conformance suite every object store must pass, run against each store;
+- ``integration``: tests with a real server (OpenSSH sshd, moto, the GCS emulator, Airflow,
+  chromium). The marker is applied here, to every test that uses a fixture starting one,
+  directly, through another fixture, or by a parameter naming such a fixture
+  (``request.getfixturevalue(where)``); a test that starts its own server marks its module.
+
+Fixtures shared across folders live in ``tests/fixtures/`` and are registered below; a folder
+never imports another folder's conftest or test module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["tests.fixtures.clouds", "tests.fixtures.sftp"]
+
+#: The fixtures that start a real server (or need a real Airflow database).
+SERVERS = frozenset({"moto_url", "gcs_emulator", "sshd", "airflow_db", "chromium_path"})
+
+
+def _uses_a_server(item: pytest.Item) -> bool:
+    """Whether the test's fixture closure, or a fixture a parameter names, reaches a server."""
+    manager = item.session._fixturemanager  # pytest has no public lookup of a fixture by name
+    todo = list(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        todo += [value for value in callspec.params.values() if isinstance(value, str)]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in SERVERS:
+            return True
+        for definition in manager.getfixturedefs(name, item) or ():
+            todo.extend(definition.argnames)
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_a_server(item):
+            item.add_marker(pytest.mark.integration)
