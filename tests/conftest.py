@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.clouds", "tests.fixtures.sftp"]
+pytest_plugins = ["tests.fixtures.clouds", "tests.fixtures.sftp", "pytester"]
 
 #: The fixtures that start a real server (or need a real Airflow database).
 SERVERS = frozenset({"moto_url", "gcs_emulator", "sshd", "airflow_db", "chromium_path"})
