@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -503,7 +504,7 @@ def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig |
     for key, value in raw.items():
         if key in _SIMPLE:
             field_name, parse = _SIMPLE[key]
-            values[field_name] = problems.check(f"{where}: {key}", lambda parse=parse, value=value: parse(value))
+            values[field_name] = problems.check(f"{where}: {key}", partial(parse, value))
         elif key in _TABLES:
             values[key] = _TABLES[key](value, f"{where}: {key}", problems)
     post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()

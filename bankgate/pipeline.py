@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
@@ -133,7 +134,7 @@ class Pipeline:
         if info is None:
             known = self.ledger.get(source)
             done = known is not None and known[0].state in (DONE, QUARANTINED)
-            if done and obj.version and known[0].version != obj.version:
+            if done and known is not None and obj.version and known[0].version != obj.version:
                 return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
             return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
         if obj.etag and obj.version is None and info.etag != obj.etag:
@@ -216,7 +217,7 @@ class Pipeline:
             stores.setdefault(store.url, store)
         removed = _housekeeping("scratch", lambda: sweep_scratch(self._scratch_root(), lease))
         for url, store in stores.items():
-            removed += _housekeeping(url, lambda store=store: store.sweep_partials(lease))
+            removed += _housekeeping(url, partial(store.sweep_partials, lease))
         return removed
 
     def _release(self, claim: Claim, exc: BaseException) -> None:

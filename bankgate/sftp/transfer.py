@@ -54,7 +54,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
@@ -168,7 +168,7 @@ class _Failed:
     error: BaseException
 
 
-def _in_thread(items: Iterator[Any], name: str) -> Iterator[Any]:
+def _in_thread(items: Iterator[Any], name: str) -> Generator[Any, None, None]:
     """Iterate ``items`` on a thread of its own, ``_QUEUE_CHUNKS`` ahead of the consumer; its
     errors are raised in the consumer, and closing this generator stops and joins the thread."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_CHUNKS)

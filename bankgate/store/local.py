@@ -17,7 +17,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -35,7 +35,7 @@ PARTIAL = re.compile(r"^\..+\.[0-9a-f]{32}\.partial$")
 _FALLOC_FL_KEEP_SIZE = 1
 
 
-def _libc_fallocate() -> ctypes._CFuncPtr | None:
+def _libc_fallocate() -> Callable[..., int] | None:
     try:
         function = ctypes.CDLL(None, use_errno=True).fallocate
     except (AttributeError, OSError):
