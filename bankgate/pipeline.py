@@ -387,7 +387,7 @@ class Pipeline:
     # -- moving originals -------------------------------------------------------------------------
 
     def _move(self, obj: StagedObject, info: ObjectInfo, target: ObjectStore, target_key: str, digest: str) -> str:
-        """Copy, verify, then delete from staging: never the other way round (lesson 6)."""
+        """Copy, verify, then delete from staging: never the other way round (the product brief's lesson 6)."""
         metadata = {**info.metadata, "bankgate-sha256": digest, "bankgate-source": self.staging.url_of(obj.key)}
         copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata, version=obj.version)
         if copied.size != info.size:

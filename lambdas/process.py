@@ -5,7 +5,7 @@ usual wiring, with partial batch failures so one bad message does not redeliver 
 others) and EventBridge "Object Created" events. Every record is processed independently.
 
 Only configuration and clients live at module level (built once per container); nothing
-about a request is stored outside the handler call (lesson 3).
+about a request is stored outside the handler call (the product brief's lesson 3).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Atomic like the cloud stores: an upload is written to a hidden temp file and renamed into
 place (a file is never changed in place, which is what lets ``copy_to`` hard-link); ``create``
 links the temp file to the key, which fails if the key exists; ``replace`` compares and swaps
-under an exclusive lock (a shared file system needs locks, lesson 8).
+under an exclusive lock (a shared file system needs locks: the product brief's lesson 8).
 Metadata lives beside the data in ``.meta/``.
 """
 
