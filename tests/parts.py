@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from typing import NoReturn
 
 import pytest
@@ -35,4 +36,9 @@ def unavailable(part: str, why: str) -> NoReturn:
 #: Tesseract is optional (OCR of scanned PDFs): its tests skip without it, in CI too.
 #: ``BANKGATE_TESSERACT=off`` runs the suite as on a machine without Tesseract.
 HAS_TESSERACT = tesseract_path(settings.tesseract()) is not None and shutil.which("tesseract") is not None
-needs_tesseract = pytest.mark.skipif(not HAS_TESSERACT, reason="tesseract not installed (Debian: tesseract-ocr)")
+
+
+def needs_tesseract(test: Callable[..., None]) -> Callable[..., None]:
+    """Skipped without Tesseract; an integration test (a real OCR process) with it."""
+    skip = pytest.mark.skipif(not HAS_TESSERACT, reason="tesseract not installed (Debian: tesseract-ocr)")
+    return pytest.mark.integration(skip(test))

@@ -190,6 +190,7 @@ def _bankgate_leftovers(local: dict[str, Path]) -> tuple[list[Path], list[Path]]
     return scratch, partials
 
 
+@pytest.mark.slow
 def test_a_sigkilled_worker_leaves_nothing_once_its_lease_expires(local, tmp_path: Path, monkeypatch) -> None:
     """A real child process is SIGKILLed mid-file (a Lambda timeout runs no ``finally``): its
     scratch dir (holding a spilled zip) and the hidden partial output stay behind. Within the
