@@ -388,10 +388,10 @@ def _stability(value: Any, where: str, problems: Problems) -> tuple[StabilityRul
     if not table.keys() & {"unchanged_for", "done_marker"}:
         problems.add(where, "set unchanged_for (e.g. '2 min'), done_marker (e.g. '.done') or both")
         return None
-    suffix = ""
+    suffix: str | None = ""  # None: the marker did not parse (reported)
     if "done_marker" in table:
         suffix = problems.check(f"{where}.done_marker", lambda: _marker(table["done_marker"]))
-    seconds = 0
+    seconds: int | None = 0  # None: the duration did not parse (reported)
     if "unchanged_for" in table:
         seconds = problems.check(f"{where}.unchanged_for", lambda: parse_duration(table["unchanged_for"]))
     if suffix is None or seconds is None:

@@ -52,7 +52,7 @@ class _Rows:
 
 
 @lru_cache(maxsize=512)
-def _row_filler(cls: type) -> Callable[[tuple], dict[str, Any]]:
+def _row_filler(cls: type[Any]) -> Callable[[tuple], dict[str, Any]]:
     """Like ``_row_builder``, but the function fills one dict kept for the class, in place.
 
     JSON Lines are written as soon as a row is made, so one dict per class can serve every
