@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -387,10 +388,10 @@ def _stability(value: Any, where: str, problems: Problems) -> tuple[StabilityRul
     if not table.keys() & {"unchanged_for", "done_marker"}:
         problems.add(where, "set unchanged_for (e.g. '2 min'), done_marker (e.g. '.done') or both")
         return None
-    suffix = ""
+    suffix: str | None = ""  # None: the marker did not parse (reported)
     if "done_marker" in table:
         suffix = problems.check(f"{where}.done_marker", lambda: _marker(table["done_marker"]))
-    seconds = 0
+    seconds: int | None = 0  # None: the duration did not parse (reported)
     if "unchanged_for" in table:
         seconds = problems.check(f"{where}.unchanged_for", lambda: parse_duration(table["unchanged_for"]))
     if suffix is None or seconds is None:
@@ -503,7 +504,7 @@ def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig |
     for key, value in raw.items():
         if key in _SIMPLE:
             field_name, parse = _SIMPLE[key]
-            values[field_name] = problems.check(f"{where}: {key}", lambda parse=parse, value=value: parse(value))
+            values[field_name] = problems.check(f"{where}: {key}", partial(parse, value))
         elif key in _TABLES:
             values[key] = _TABLES[key](value, f"{where}: {key}", problems)
     post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()

@@ -66,7 +66,8 @@ class Notifier:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> Notifier:
         """The channels from ``BANKGATE_ALERT_WEBHOOK`` / ``_SNS_TOPIC`` (``bankgate/settings.py``)."""
-        return cls(**settings.alert_channels(env), **kwargs)
+        channels = settings.alert_channels(env)
+        return cls(webhook_url=channels["webhook_url"], sns_topic_arn=channels["sns_topic_arn"], **kwargs)
 
     @property
     def _host(self) -> str:

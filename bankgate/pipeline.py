@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
@@ -133,7 +134,7 @@ class Pipeline:
         if info is None:
             known = self.ledger.get(source)
             done = known is not None and known[0].state in (DONE, QUARANTINED)
-            if done and obj.version and known[0].version != obj.version:
+            if done and known is not None and obj.version and known[0].version != obj.version:
                 return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
             return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
         if obj.etag and obj.version is None and info.etag != obj.etag:
@@ -207,8 +208,11 @@ class Pipeline:
     def _settle_push(self, outcome: Outcome) -> Outcome:
         """push: a pushed object's upload record takes the outcome (``bankgate.push.records``);
         the outcome stands if that write fails, since this ledger's record already holds it."""
+        if outcome.status not in ("processed", "quarantined"):
+            return outcome  # a duplicate, stale or busy event settles nothing
         try:
-            push_records.settle(self.ledger.store, self.ledger.prefix, outcome.source, outcome.status, outcome.reason)
+            state: push_records.State = "processed" if outcome.status == "processed" else "quarantined"
+            push_records.settle(self.ledger.store, self.ledger.prefix, outcome.source, state, outcome.reason)
         except Exception:
             log.warning("recording the outcome of pushed %s on its upload record failed", outcome.source, exc_info=True)
         return outcome
@@ -234,7 +238,7 @@ class Pipeline:
         removed = _housekeeping("scratch", lambda: sweep_scratch(self._scratch_root(), lease))
         for url, store in stores.items():
             if isinstance(store, SweepsPartials):
-                removed += _housekeeping(url, lambda store=store: store.sweep_partials(lease))
+                removed += _housekeeping(url, partial(store.sweep_partials, lease))
         return removed
 
     def _release(self, claim: Claim, exc: BaseException) -> None:
@@ -264,8 +268,8 @@ class Pipeline:
                 hashing = HashingReader(raw)
                 stream = peekable(hashing)
                 kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
-                local = isinstance(self.staging, LocalFiles)
-                seekable = self.staging.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
+                local = self.staging if isinstance(self.staging, LocalFiles) else None
+                seekable = local.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
                 if seekable is not None:
                     # A zip read in place: no copy in scratch. The digest takes its own pass.
                     hashing.drain()
@@ -406,7 +410,7 @@ class Pipeline:
     # -- moving originals -------------------------------------------------------------------------
 
     def _move(self, obj: StagedObject, info: ObjectInfo, target: ObjectStore, target_key: str, digest: str) -> str:
-        """Copy, verify, then delete from staging: never the other way round (lesson 6)."""
+        """Copy, verify, then delete from staging: never the other way round (the product brief's lesson 6)."""
         metadata = {**info.metadata, "bankgate-sha256": digest, "bankgate-source": self.staging.url_of(obj.key)}
         copied = self.staging.copy_to(obj.key, target, target_key, metadata=metadata, version=obj.version)
         if copied.size != info.size:

@@ -1,4 +1,4 @@
-"""Per-invocation scratch directories (lesson 1: shared, reused /tmp).
+"""Per-invocation scratch directories (the product brief's lesson 1: shared, reused /tmp).
 
 Warm Lambda containers reuse ``/tmp``: files of concurrent or earlier invocations collided,
 "vanished or multiplied", and the disk filled up. Each unit of work gets its own ``uuid4``

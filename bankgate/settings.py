@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -340,7 +341,7 @@ def config_values(env: Mapping[str, str] | None = None, keys: Iterable[str] | No
     found: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.key and (wanted is None or setting.key in wanted) and is_set(setting.name, env):
-            parsed = problems.check(None, lambda setting=setting: setting.parse(_raw(setting.name, env)))
+            parsed = problems.check(None, partial(setting.parse, _raw(setting.name, env)))
             if parsed is not None:
                 found[setting.key] = str(parsed) if setting.kind == "path" else parsed
     problems.raise_if_any()

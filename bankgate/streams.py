@@ -41,7 +41,7 @@ class HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self.stream.read(len(buffer))
         n = len(data)
         buffer[:n] = data
@@ -59,7 +59,7 @@ class HashingReader(io.RawIOBase):
         return self.sha256.hexdigest()
 
 
-def peekable(stream: IO[bytes]) -> io.BufferedReader:
+def peekable(stream: IO[bytes] | io.RawIOBase) -> io.BufferedReader:
     """A buffered reader whose ``peek`` shows the first bytes without consuming them."""
     raw = stream if isinstance(stream, io.RawIOBase) else _RawAdapter(stream)
     return io.BufferedReader(raw, buffer_size=PEEK_BYTES)
@@ -72,7 +72,7 @@ class _RawAdapter(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self.stream.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

@@ -5,7 +5,7 @@ usual wiring, with partial batch failures so one bad message does not redeliver 
 others) and EventBridge "Object Created" events. Every record is processed independently.
 
 Only configuration and clients live at module level (built once per container); nothing
-about a request is stored outside the handler call (lesson 3).
+about a request is stored outside the handler call (the product brief's lesson 3).
 """
 
 from __future__ import annotations
@@ -119,7 +119,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
     if records and records[0].get("eventSource") == "aws:sqs":
         processor = BatchProcessor(event_type=EventType.SQS)
-        return process_partial_response(event=event, record_handler=_sqs_record, processor=processor, context=context)
+        response = process_partial_response(
+            event=event, record_handler=_sqs_record, processor=processor, context=context
+        )
+        return dict(response)  # a plain dict, as every other path returns (not Powertools' TypedDict)
     events = [eventbridge_object(event)] if event.get("detail-type") == "Object Created" else s3_objects(event)
     outcomes, failures = [], []
     for item in events:  # one bad record must not stop the others
@@ -131,5 +134,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if failures:
         # Lambda retries the whole event; the objects already handled are no-ops then (ledger).
         raise RuntimeError(f"{len(failures)} of {len(events)} objects failed: " + "; ".join(failures))
-    counts = {status: outcomes.count(status) for status in STATUSES if status != "busy"}  # busy raised
+    counts: dict[str, int] = {status: outcomes.count(status) for status in STATUSES if status != "busy"}  # busy raised
     return {"objects": len(outcomes), **counts, "statuses": outcomes}

@@ -47,8 +47,11 @@ class FileParser:
     """
 
     format: str = ""
-    #: Every record class this parser may yield, in a sensible column order for tables.
-    record_classes: tuple[type, ...] = ()
+    #: Every record class this parser may yield, in a sensible column order for tables. A record
+    #: class is a NamedTuple with ``line`` first and a class-level ``KIND``. Written by hand, it is
+    #: a NamedTuple of the fields (``_Name``) and a subclass ``Name`` that adds ``KIND`` and no slots:
+    #: a type checker accepts only fields in a NamedTuple's body.
+    record_classes: tuple[type[Any], ...] = ()
     #: The registry of the rules this parser checks (``parsers/<format>/rules.py``).
     rules: RuleSet = NO_RULES
 

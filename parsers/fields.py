@@ -128,7 +128,7 @@ class Layout:
         names = ("line", *self.context, *(f.name for f in self.emitted))
         cls = namedtuple(_record_class_name(kind), names)  # type: ignore[misc]
         cls.KIND = kind  # type: ignore[attr-defined]
-        self.record_class: type = cls
+        self.record_class: type[Any] = cls
         self._numeric_spans = _spans(f for f in self.fields if f.kind in NUMERIC)
         self._text_spans = _spans(f for f in self.fields if f.kind is Kind.TEXT)
         self.vectorizable = all(f.kind in VECTOR_KINDS for f in self.fields) and all(

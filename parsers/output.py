@@ -23,7 +23,7 @@ from parsers.rows import gc_paused, union_columns
 
 
 @lru_cache(maxsize=512)
-def _row_builder(cls: type) -> Callable[[tuple], dict[str, Any]]:
+def _row_builder(cls: type[Any]) -> Callable[[tuple], dict[str, Any]]:
     """A function turning one record into a dict with ``record`` first.
 
     Built once per record class as a dict display with constant keys: about three times
@@ -51,7 +51,7 @@ class _Rows:
 
 
 @lru_cache(maxsize=512)
-def _row_filler(cls: type) -> Callable[[tuple], dict[str, Any]]:
+def _row_filler(cls: type[Any]) -> Callable[[tuple], dict[str, Any]]:
     """Like ``_row_builder``, but the function fills one dict kept for the class, in place.
 
     JSON Lines are written as soon as a row is made, so one dict per class can serve every
@@ -95,7 +95,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_csv(batches: Iterable[list], out: IO[bytes], record_classes: Iterable[type]) -> None:
+def write_csv(batches: Iterable[list], out: IO[bytes], record_classes: Iterable[type[Any]]) -> None:
     columns = union_columns(record_classes)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.DictWriter(text, fieldnames=columns, extrasaction="raise")
@@ -107,7 +107,7 @@ def write_csv(batches: Iterable[list], out: IO[bytes], record_classes: Iterable[
     text.detach()
 
 
-def write_parquet(batches: Iterable[list], out: IO[bytes], record_classes: Iterable[type]) -> None:
+def write_parquet(batches: Iterable[list], out: IO[bytes], record_classes: Iterable[type[Any]]) -> None:
     """Parquet with a schema fixed by the first block; nested values are stored as JSON text."""
     try:
         import pyarrow as pa

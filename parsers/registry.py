@@ -46,7 +46,7 @@ def open_parser(
     ``pdf`` holds ``InsurancePdfParser``'s options (``limits``, ``template_dirs``, ``tesseract``).
     Raises ``ValueError`` for an unknown format, layout or rule code, with the choices in the message.
     """
-    options = {"name": name, "lenient": lenient, "allow": allow, "enforce": enforce}
+    options: dict[str, Any] = {"name": name, "lenient": lenient, "allow": allow, "enforce": enforce}
     if fmt == NACHA:
         from parsers.nacha import NachaParser
 

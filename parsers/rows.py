@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -25,7 +26,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def union_columns(record_classes: Iterable[type]) -> list[str]:
+def union_columns(record_classes: Iterable[type[Any]]) -> list[str]:
     """The columns of a table that holds every given record type (CSV, Parquet)."""
     columns = ["record"]
     for cls in record_classes:

@@ -20,6 +20,8 @@ from bankgate.demo.sftp_server import DemoSftpServer, new_ed25519
 from bankgate.sftp import AuthError, HostKeyError, connect
 from bankgate.sftp.connection import SftpSettings
 
+pytestmark = pytest.mark.integration  # the demo's own servers: paramiko SFTP, moto, Airflow
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 

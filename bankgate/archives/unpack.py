@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from bankgate.archives.errors import (
     ArchiveBomb,
@@ -48,6 +48,12 @@ ARCHIVES = frozenset({ZIP, GZIP, TAR})
 #: Bytes tarfile may read between two members (headers, long names, pax records and its
 #: own read-ahead of one CHUNK). More means a giant pax header built to exhaust memory.
 TAR_HEADER_BYTES = 8 * MiB
+
+
+def _io(stream: MemberStream) -> IO[bytes]:
+    """A member stream as the binary file it is: the type stubs give ``io.BufferedIOBase``
+    no relation to ``typing.IO``, though it has every method a reader of ``IO[bytes]`` calls."""
+    return cast(IO[bytes], stream)
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ class _Unpacker:
                 else:
                     self.budget.count_entries(1, path)
                     self.stats.files += 1
-                    yield Member(path, raw, size, kind)
+                    yield Member(path, _io(raw), size, kind)
             finally:
                 self.stats.archive_bytes = size if size is not None else raw.meter.bytes
                 raw.close()
@@ -168,7 +174,7 @@ class _Unpacker:
                 yield from self._archive(stream, kind, path, layer + 1, size_hint)
             else:
                 self.stats.files += 1
-                yield Member(path, stream, size_hint, kind)
+                yield Member(path, _io(stream), size_hint, kind)
         finally:
             stream.close()
 
@@ -202,7 +208,7 @@ class _Unpacker:
 
     def _gzip(self, stream: MemberStream, path: tuple[str, ...], layer: int) -> Iterator[Member]:
         """A gzip's payload: a tar (a .tar.gz, the same level) or a single file."""
-        chunks = GzipChunks(stream, path)
+        chunks = GzipChunks(_io(stream), path)
         meter = Meter(
             path, self.limits, cap=self.limits.max_total_bytes, cap_name="max_total_bytes", packed=_consumed(chunks)
         )

@@ -102,7 +102,8 @@ def _count_central_directory(fp: IO[bytes], path: tuple[str, ...], budget: Budge
     """
     start_of_zip = fp.tell()
     head = fp.read(len(_LOCAL_SIG))
-    endrec = zipfile._EndRecData(fp)  # the stdlib's own end-record (and zip64 locator) parser
+    # The stdlib's own end-record (and zip64 locator) parser: private, so not in its type stubs.
+    endrec = zipfile._EndRecData(fp)  # type: ignore[attr-defined]
     if endrec is None:
         if head == _LOCAL_SIG:  # it starts like a zip: the end was lost, most likely in transfer
             size = fp.seek(0, 2) - start_of_zip
@@ -115,7 +116,7 @@ def _count_central_directory(fp: IO[bytes], path: tuple[str, ...], budget: Budge
     budget.check_entries(endrec[_ECD_ENTRIES_TOTAL], path, "as the end record declares")
     size = endrec[_ECD_SIZE]
     start = endrec[_ECD_LOCATION] - size
-    if endrec[_ECD_SIGNATURE] == zipfile.stringEndArchive64:
+    if endrec[_ECD_SIGNATURE] == zipfile.stringEndArchive64:  # type: ignore[attr-defined]  # private too
         start -= _ZIP64_TRAILER
     if start < 0 or size < 0:
         raise CorruptArchive(f"{label(path)}: central directory offset or size is out of range", member=path)

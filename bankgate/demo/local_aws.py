@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,7 @@ class LambdaContext:
         return 300_000
 
 
-def sqs_event(messages: list[Mapping[str, Any]], queue: str = "staging-events") -> dict[str, Any]:
+def sqs_event(messages: Sequence[Mapping[str, Any]], queue: str = "staging-events") -> dict[str, Any]:
     """The event Lambda's SQS event source builds from received messages."""
     records = [
         {

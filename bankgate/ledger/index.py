@@ -106,8 +106,8 @@ def update(root: Root, owner: str, day: str, url: str, state: State, at: float, 
         return False
 
     def change(current: lease.Current | None) -> tuple[bytes | None, None]:
-        doc = json.loads(current.data) if current is not None else {"owner": owner, "day": day, "files": {}}
-        files = doc.setdefault("files", {})
+        doc: dict[str, Any] = json.loads(current.data) if current is not None else {"owner": owner, "day": day}
+        files: dict[str, Any] = doc.setdefault("files", {})
         before = files.get(url, {})
         entry = dict(before)
         if _advances(before, state, at):

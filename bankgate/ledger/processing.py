@@ -1,6 +1,6 @@
 """The processing record: one per staged object, claimed with conditional writes.
 
-Events arrive at least once and out of order (lesson 4). Before touching an object, a worker
+Events arrive at least once and out of order (the product brief's lesson 4). Before touching an object, a worker
 claims it here; the claim is a conditional write, so of two workers racing on the same
 object exactly one wins. Each record holds the event's ``sequencer`` (S3's per-key event
 order or GCS's generation; "" for a manual run, which has none) and the object's modification

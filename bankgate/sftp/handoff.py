@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,7 +28,7 @@ class _Failed:
     error: BaseException
 
 
-def in_thread(items: Iterator[T], name: str, *, depth: int = QUEUE_CHUNKS) -> Iterator[T]:
+def in_thread(items: Iterator[T], name: str, *, depth: int = QUEUE_CHUNKS) -> Generator[T, None, None]:
     """Iterate ``items`` on a thread of its own, ``depth`` items ahead of the consumer; its
     errors are raised in the consumer, and closing this generator stops and joins the thread."""
     handoff: queue.Queue[T | _Done | _Failed] = queue.Queue(maxsize=depth)

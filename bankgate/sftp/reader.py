@@ -80,7 +80,7 @@ class GulpPipe(BufferedPipe):
         """Swap ``channel``'s pipe for a GulpPipe, keeping anything buffered; None if this
         paramiko's channel does not have the pipe it was written against."""
         old = getattr(channel, "in_buffer", None)
-        if type(old) is not BufferedPipe or not hasattr(old, "_buffer"):
+        if old is None or type(old) is not BufferedPipe or not hasattr(old, "_buffer"):
             return None
         new = cls()
         with old._lock:
@@ -412,7 +412,7 @@ class RemoteReader:
             free = self.depth - len(queue)
             if free <= 0 or next_offset >= size or (free < batch and not force):
                 return
-            new = []
+            new: list[tuple[int, int, int]] = []  # (request id, offset, length)
             while next_offset < size and len(queue) + len(new) < self.depth:
                 length = min(self.block, size - next_offset)
                 new.append((next(_ids), next_offset, length))

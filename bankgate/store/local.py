@@ -3,7 +3,7 @@
 Atomic like the cloud stores: an upload is written to a hidden temp file and renamed into
 place (a file is never changed in place, which is what lets ``copy_to`` hard-link); ``create``
 links the temp file to the key, which fails if the key exists; ``replace`` compares and swaps
-under an exclusive lock (a shared file system needs locks, lesson 8).
+under an exclusive lock (a shared file system needs locks: the product brief's lesson 8).
 Metadata lives beside the data in ``.meta/``.
 """
 
@@ -17,7 +17,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -36,7 +36,7 @@ PARTIAL = re.compile(r"^\..+\.[0-9a-f]{32}\.partial$")
 _FALLOC_FL_KEEP_SIZE = 1
 
 
-def _libc_fallocate() -> ctypes._CFuncPtr | None:
+def _libc_fallocate() -> Callable[..., int] | None:
     try:
         function = ctypes.CDLL(None, use_errno=True).fallocate
     except (AttributeError, OSError):

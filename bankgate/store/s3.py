@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -128,7 +128,7 @@ class S3Store(ObjectStore):
             extra["ContentType"] = content_type
         upload = _MultipartWriter(self.client, self.bucket, key, extra)
         try:
-            yield upload
+            yield cast(IO[bytes], upload)  # a RawIOBase writer: the stubs relate it to no IO[bytes]
             upload.complete()
         except BaseException:
             upload.abort()
@@ -209,7 +209,7 @@ class _MultipartWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         self.buffer += data
         if len(self.buffer) >= MULTIPART_CHUNK:
             self._send_part()

@@ -27,12 +27,10 @@ from parsers.problems import ProblemLog
 # ``line`` is the physical line where the record starts; ``group`` (sequence number of the
 # group in the file) and ``account`` (customer account number) let rows of different record
 # types be joined once they are flattened into one table.
+# (Why each record is two classes, ``_Name`` and ``Name``: ``parsers.base.FileParser.record_classes``.)
 
 
-class FileHeader(NamedTuple):
-    """01: who sent the file to whom, when, and how its physical records are laid out."""
-
-    KIND = "file_header"
+class _FileHeader(NamedTuple):
     line: int
     sender: str
     receiver: str
@@ -44,10 +42,14 @@ class FileHeader(NamedTuple):
     version: int | None
 
 
-class GroupHeader(NamedTuple):
-    """02: one originator's accounts as of one date and time."""
+class FileHeader(_FileHeader):
+    """01: who sent the file to whom, when, and how its physical records are laid out."""
 
-    KIND = "group_header"
+    __slots__ = ()
+    KIND = "file_header"
+
+
+class _GroupHeader(NamedTuple):
     line: int
     group: int
     ultimate_receiver: str
@@ -59,10 +61,14 @@ class GroupHeader(NamedTuple):
     as_of_date_modifier: int | None
 
 
-class AccountIdentifier(NamedTuple):
-    """03: the account, and its status and summary amounts (``summaries``: list of dicts)."""
+class GroupHeader(_GroupHeader):
+    """02: one originator's accounts as of one date and time."""
 
-    KIND = "account_identifier"
+    __slots__ = ()
+    KIND = "group_header"
+
+
+class _AccountIdentifier(NamedTuple):
     line: int
     group: int | None
     account: str
@@ -70,10 +76,14 @@ class AccountIdentifier(NamedTuple):
     summaries: list[dict[str, Any]]
 
 
-class TransactionDetail(NamedTuple):
-    """16: one transaction; ``funds`` holds the availability details of funds types S, V, D."""
+class AccountIdentifier(_AccountIdentifier):
+    """03: the account, and its status and summary amounts (``summaries``: list of dicts)."""
 
-    KIND = "transaction_detail"
+    __slots__ = ()
+    KIND = "account_identifier"
+
+
+class _TransactionDetail(NamedTuple):
     line: int
     group: int | None
     account: str | None
@@ -87,10 +97,14 @@ class TransactionDetail(NamedTuple):
     text: str
 
 
-class AccountTrailer(NamedTuple):
-    """49: control total and record count of one account."""
+class TransactionDetail(_TransactionDetail):
+    """16: one transaction; ``funds`` holds the availability details of funds types S, V, D."""
 
-    KIND = "account_trailer"
+    __slots__ = ()
+    KIND = "transaction_detail"
+
+
+class _AccountTrailer(NamedTuple):
     line: int
     group: int | None
     account: str | None
@@ -98,10 +112,14 @@ class AccountTrailer(NamedTuple):
     record_count: int | None
 
 
-class GroupTrailer(NamedTuple):
-    """98: control total, account count and record count of one group."""
+class AccountTrailer(_AccountTrailer):
+    """49: control total and record count of one account."""
 
-    KIND = "group_trailer"
+    __slots__ = ()
+    KIND = "account_trailer"
+
+
+class _GroupTrailer(NamedTuple):
     line: int
     group: int | None
     control_total: int | None
@@ -109,14 +127,25 @@ class GroupTrailer(NamedTuple):
     record_count: int | None
 
 
-class FileTrailer(NamedTuple):
-    """99: control total, group count and record count of the whole file."""
+class GroupTrailer(_GroupTrailer):
+    """98: control total, account count and record count of one group."""
 
-    KIND = "file_trailer"
+    __slots__ = ()
+    KIND = "group_trailer"
+
+
+class _FileTrailer(NamedTuple):
     line: int
     control_total: int | None
     group_count: int | None
     record_count: int | None
+
+
+class FileTrailer(_FileTrailer):
+    """99: control total, group count and record count of the whole file."""
+
+    __slots__ = ()
+    KIND = "file_trailer"
 
 
 RECORD_CLASSES: tuple[type, ...] = (
@@ -490,15 +519,15 @@ def _decode_detail(spec: RecordSpec, text: str, where: Where, context: tuple) ->
     if "\n" not in text:
         parts = text.split(",", 5)
         if len(parts) == 6:
-            type_code, amount, funds_type, bank_reference, customer_reference, rest = parts
-            if funds_type in _PLAIN_FUNDS and _TYPE_CODE.fullmatch(type_code) and _DIGITS.fullmatch(amount):
+            type_code, amount, plain_funds, bank_reference, customer_reference, rest = parts
+            if plain_funds in _PLAIN_FUNDS and _TYPE_CODE.fullmatch(type_code) and _DIGITS.fullmatch(amount):
                 return spec.cls(
                     where.line,
                     *context,
                     type_code,
                     direction(type_code),
                     int(amount),
-                    funds_type or None,
+                    plain_funds or None,
                     None,
                     bank_reference.strip(),
                     customer_reference.strip(),

@@ -171,7 +171,7 @@ class RecordType:
         return self.layout.title
 
     @property
-    def record_class(self) -> type:
+    def record_class(self) -> type[Any]:
         return self.layout.record_class
 
     def field(self, name: str) -> Field:
@@ -253,7 +253,7 @@ class FixedLayout:
         return f"fixed:{self.name}"
 
     @property
-    def record_classes(self) -> tuple[type, ...]:
+    def record_classes(self) -> tuple[type[Any], ...]:
         return tuple(rt.record_class for rt in self.records)
 
     def translate(self, encoding: str | None = None) -> bytes | None:
@@ -827,6 +827,7 @@ class _Loader:
                 raise fail(f"'{key}' applies only to a sequence check")
         against = ref(get("against", str), "against", numeric=kind != "match")
         of_value = get("of", (str, list))
+        of: tuple[tuple[str, str | None], ...]  # (record type, field); no field: count records
         if kind == "count":
             if of_value == "*":
                 of = tuple((rt.name, None) for rt in by_name.values())

@@ -463,7 +463,11 @@ class _Sequence:
             if check.start is None or value in check.start:
                 return
             starts = " or ".join(map(str, sorted(check.start)))
-            scope = f"after the {self.since.title} at line {self.since_line}" if self.since_line else "in the file"
+            scope = (
+                f"after the {self.since.title} at line {self.since_line}"
+                if self.since and self.since_line
+                else "in the file"
+            )
             message = f"is {value}, but the first {fname} {scope} must be {starts}"
         elif value == previous + 1 or (value > previous and not self.consecutive):
             return

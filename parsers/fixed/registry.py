@@ -71,14 +71,14 @@ def load_layout(name_or_path: str | os.PathLike[str] | FixedLayout, dirs: Dirs =
         return _load(path)
     dirs = tuple(dirs)
     files = _layout_files(dirs)
-    path = files.get(str(name_or_path))
-    if path is None:
+    found = files.get(str(name_or_path))
+    if found is None:
         known = ", ".join(sorted(files)) or "none"
         searched = ", ".join(str(d) for d in layout_dirs(dirs))
         raise LayoutError(f"unknown layout {name_or_path!r} (available: {known}; searched {searched})")
-    layout = _load(path)
-    if layout.name != path.stem:
-        raise LayoutError(f"layout file {path}: declares name {layout.name!r} but the file is named {path.name!r}")
+    layout = _load(found)
+    if layout.name != found.stem:
+        raise LayoutError(f"layout file {found}: declares name {layout.name!r} but the file is named {found.name!r}")
     return layout
 
 

@@ -291,8 +291,8 @@ def from_page(page: Page) -> dict[str, Value]:
         ("email", "Producer_ContactPerson_EmailAddress_A", None),
     )
     for label, key, stop in simple:
-        if found[label]:
-            put(key, value_of(page, found[label], stop))
+        if (labelled := found[label]) is not None:
+            put(key, value_of(page, labelled, stop))
     for hit in insurers:
         letter = hit.match.group(1).upper()
         row = LABEL["naic"].sub("  ", hit.after())  # "NAIC #" printed on the row is a label
@@ -308,9 +308,9 @@ def from_page(page: Page) -> dict[str, Value]:
         ("CertificateHolder", "holder", footer_top, box_x0("cancellation", page.width / 2)),
     )
     for prefix, label, bottom, right in blocks:
-        hit = found[label]
-        if hit and bottom is not None:
-            _put_party(put, prefix, _block(page, hit, right - 4, bottom))
+        block = found[label]
+        if block and bottom is not None:
+            _put_party(put, prefix, _block(page, block, right - 4, bottom))
     if found["description"] and found["holder"]:
         put(REMARKS, " ".join(_remarks(page, found["description"], found["holder"].line.top)))
     _coverages(page, found, put)
@@ -563,15 +563,15 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
             continue  # this line is not on the certificate
         page, source = where(*keys)
         record = f"coverage {lob}"
-        letter = text(f_letter)
-        if letter is not None:
-            letter = letter.upper()
-            if letter not in insurers:
+        insurer = text(f_letter)
+        if insurer is not None:
+            insurer = insurer.upper()
+            if insurer not in insurers:
                 log.add(
                     page,
                     record,
                     "insurer_letter",
-                    f"'{letter}' names no insurer listed (A-F)",
+                    f"'{insurer}' names no insurer listed (A-F)",
                     code="insurance.coverage.insurer_letter",
                 )
         number = text(f_number)
@@ -596,7 +596,9 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
         limits = _limits(lob, values, record, log)
         description = text(OTHER_DESCRIPTION) if lob == "other" else title
         records.append(
-            Coverage(page, lob, description or title, letter, number, effective, expiration, limits, None, None, source)
+            Coverage(
+                page, lob, description or title, insurer, number, effective, expiration, limits, None, None, source
+            )
         )
     return records
 

@@ -52,11 +52,15 @@ def _policies(template: Template, pages: list[Page]) -> list[list[Page]]:
     return groups
 
 
-def _convert(template: Template, rule: FieldRule, found: Found, record: str, log: ProblemLog):
+#: A template field's value once converted by its type (``FieldRule.type``).
+FieldValue = str | int | date | None
+
+
+def _convert(template: Template, rule: FieldRule, found: Found, record: str, log: ProblemLog) -> FieldValue:
     text, page, _source = found
     if rule.type == "date":
-        value = parse_date(text, template.dates)
-        if value is None:
+        day = parse_date(text, template.dates)
+        if day is None:
             log.add(
                 page,
                 record,
@@ -64,12 +68,12 @@ def _convert(template: Template, rule: FieldRule, found: Found, record: str, log
                 f"is not a date ({' or '.join(template.dates)}): '{text}'",
                 code="insurance.field.date",
             )
-        return value
+        return day
     if rule.type == "money":
-        value = template.money.cents(text)
-        if value is None:
+        cents = template.money.cents(text)
+        if cents is None:
             log.add(page, record, rule.name, f"is not an amount: '{text}'", code="insurance.field.number")
-        return value
+        return cents
     if rule.type == "integer":
         digits = text.replace(template.money.thousands, "") if template.money.thousands else text
         if not digits.isdigit():
@@ -80,7 +84,7 @@ def _convert(template: Template, rule: FieldRule, found: Found, record: str, log
 
 
 def _policy(template: Template, pages: list[Page], log: ProblemLog) -> list:
-    values: dict[str, object] = {}
+    values: dict[str, FieldValue] = {}
     where: dict[str, int] = {}
     sources: set[str] = set()
     first_page = pages[0].number
@@ -100,7 +104,7 @@ def _policy(template: Template, pages: list[Page], log: ProblemLog) -> list:
         where[name] = found[1]
         sources.add(found[2])
         values[name] = _convert(template, rule, found, "policy", log)
-    number = values.get("policy_number")
+    number, named_insured, premium = values.get("policy_number"), values.get("named_insured"), values.get("premium")
     effective, expiration = values.get("effective"), values.get("expiration")
     line = where.get("policy_number", first_page)
     if isinstance(effective, date) and isinstance(expiration, date) and expiration <= effective:
@@ -119,10 +123,10 @@ def _policy(template: Template, pages: list[Page], log: ProblemLog) -> list:
             template.carrier,
             template.name,
             number if isinstance(number, str) else None,
-            values.get("named_insured") if isinstance(values.get("named_insured"), str) else None,
+            named_insured if isinstance(named_insured, str) else None,
             effective if isinstance(effective, date) else None,
             expiration if isinstance(expiration, date) else None,
-            values.get("premium") if isinstance(values.get("premium"), int) else None,
+            premium if isinstance(premium, int) else None,
             extra,
             where,
             source,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
+from functools import partial
 
 from parsers.schema import Problems, SchemaError
 
@@ -39,7 +40,7 @@ class Limits:
         values: dict[str, int | float] = {}
         for key, value in raw.items():
             if key in known:
-                number = problems.check(name(key), lambda value=value, key=key: _number(value, known[key].type))
+                number = problems.check(name(key), partial(_number, value, known[key].type))
                 if number is not None:
                     values[key] = number
         problems.raise_if_any()

@@ -5,7 +5,8 @@ problem prints as ``FILE:PAGE: ...`` exactly as a bank file's prints ``FILE:LINE
 ``source`` says how the values were read: ``form`` (AcroForm field values), ``text`` (the
 text layer) or ``ocr`` (Tesseract on an image-only page), so a person knows where to look.
 Money is integer cents, dates are ``date`` (ISO in every output), nested values are plain
-lists and dicts, so JSON Lines, CSV and Parquet all take them as they are.
+lists and dicts, so JSON Lines, CSV and Parquet all take them as they are. (Why each record
+is two classes, ``_Name`` and ``Name``: ``parsers.base.FileParser.record_classes``.)
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from datetime import date
 from typing import NamedTuple
 
 
-class Document(NamedTuple):
-    """One per file, first: what it is and how it was read."""
-
+class _Document(NamedTuple):
     line: int  # 0: the file as a whole
     doc_type: str  # acord25 | declarations | insurance-pdf-unknown
     template: str  # the carrier template that matched (declarations), else ""
@@ -25,24 +24,30 @@ class Document(NamedTuple):
     image_pages: list[int]  # pages with no text layer, only images
     ocr: str  # not-needed | done | unavailable (no tesseract) | limit | failed: ...
 
+
+class Document(_Document):
+    """One per file, first: what it is and how it was read."""
+
+    __slots__ = ()
     KIND = "document"
 
 
-class Page(NamedTuple):
-    """One per page read: where its text came from; ``needs_ocr`` flags a scan left unread."""
-
+class _Page(NamedTuple):
     line: int  # page number
     source: str  # text | ocr | none
     chars: int  # characters in the text layer (OCR words are not counted)
     image_only: bool
     needs_ocr: bool
 
+
+class Page(_Page):
+    """One per page read: where its text came from; ``needs_ocr`` flags a scan left unread."""
+
+    __slots__ = ()
     KIND = "page"
 
 
-class Party(NamedTuple):
-    """A producer, insured, certificate holder or insurer (A-F, with NAIC code)."""
-
+class _Party(NamedTuple):
     line: int
     role: str  # producer | insured | certificate_holder | insurer
     letter: str | None  # insurer letter A-F
@@ -54,12 +59,15 @@ class Party(NamedTuple):
     email: str | None
     source: str
 
+
+class Party(_Party):
+    """A producer, insured, certificate holder or insurer (A-F, with NAIC code)."""
+
+    __slots__ = ()
     KIND = "party"
 
 
-class Certificate(NamedTuple):
-    """An ACORD 25's own data: number, revision, date issued, description of operations."""
-
+class _Certificate(NamedTuple):
     line: int
     form: str  # "ACORD 25"
     number: str | None
@@ -68,12 +76,15 @@ class Certificate(NamedTuple):
     description: str | None
     source: str
 
+
+class Certificate(_Certificate):
+    """An ACORD 25's own data: number, revision, date issued, description of operations."""
+
+    __slots__ = ()
     KIND = "certificate"
 
 
-class Policy(NamedTuple):
-    """A declarations page's policy; ``field_pages`` maps each field to the page it was read on."""
-
+class _Policy(NamedTuple):
     line: int
     carrier: str
     template: str
@@ -86,12 +97,15 @@ class Policy(NamedTuple):
     field_pages: dict[str, int]  # field -> page it was read on
     source: str
 
+
+class Policy(_Policy):
+    """A declarations page's policy; ``field_pages`` maps each field to the page it was read on."""
+
+    __slots__ = ()
     KIND = "policy"
 
 
-class Coverage(NamedTuple):
-    """One coverage line: an ACORD 25 row, or a row of a declarations schedule."""
-
+class _Coverage(NamedTuple):
     line: int
     line_of_business: str  # general_liability | auto | umbrella | workers_compensation | other | <slug>
     description: str
@@ -104,6 +118,11 @@ class Coverage(NamedTuple):
     premium_cents: int | None
     source: str
 
+
+class Coverage(_Coverage):
+    """One coverage line: an ACORD 25 row, or a row of a declarations schedule."""
+
+    __slots__ = ()
     KIND = "coverage"
 
 

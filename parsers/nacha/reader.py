@@ -16,7 +16,7 @@ the rules some line of it breaks. Problems are still reported batch by batch, in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -92,12 +92,13 @@ class _Decoded:
             if not layout.vectorizable or len(positions) < MIN_COLUMNS:
                 found = self._records[layout] = ({}, None)
             else:
-                columns = layout.columns(self.rows[positions])
-                found = self._records[layout] = (dict(zip(positions.tolist(), range(len(positions)))), columns)
+                by_row = dict(zip(positions.tolist(), range(len(positions))))
+                found = self._records[layout] = (by_row, layout.columns(self.rows[positions]))
         where, columns = found
         k = where.get(at)
         if k is None:
             return layout.decode(line, lineno, log)
+        assert columns is not None  # rows are indexed only where their columns were decoded
         return columns.record(k, lineno, log)
 
     def facts(self, layout: L.Layout) -> _EntryFacts:
@@ -325,6 +326,7 @@ class NachaParser(FileParser):
                 self.log.add(lineno, "entry/addenda (6/7)", None, message, code="nacha.entry.outside_batch")
             return []
         kinds = rows[:, 0]
+        addenda_at: tuple[()] | np.ndarray
         if (kinds == ENTRY).all():
             entry_at, addenda_at = None, ()  # the common run: entries only
             entry_rows, entry_lines = rows, linenos
@@ -361,7 +363,7 @@ class NachaParser(FileParser):
         _count(state, batch.entry_layout.kind, len(entries))
         if len(addenda_at) == 0:
             return entries
-        assert entry_at is not None
+        assert entry_at is not None and isinstance(addenda_at, np.ndarray)
 
         batch.addenda += len(addenda_at)
         ordered: list[Any] = [None] * len(rows)
@@ -894,6 +896,7 @@ class _Checker:
     def equal(self, name: str, declared: Any, actual: Any, how: str, width: int = 0) -> None:
         if declared is None or declared == actual:
             return
+        show: Callable[[Any], str]
         if name.startswith("total_"):
             show = _money
         else:

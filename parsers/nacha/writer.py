@@ -66,7 +66,7 @@ class BatchWriter:
         else:
             totals.debit += values["amount"]
         for number, item in enumerate(addenda, start=1):
-            record = {"payment_related_information": item} if isinstance(item, str) else dict(item)
+            record: dict[str, Any] = {"payment_related_information": item} if isinstance(item, str) else dict(item)
             type_code = record.pop("addenda_type_code", "05")
             layout = L.addenda_layout(type_code, record.get("return_reason_code", ""))
             assert layout is not None, f"unknown addenda type {type_code}"

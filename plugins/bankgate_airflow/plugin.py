@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
@@ -11,4 +11,4 @@ from plugins.bankgate_airflow import run_notes
 
 class BankgatePlugin(AirflowPlugin):
     name = "bankgate"
-    listeners: ClassVar[list[Any]] = [run_notes]
+    listeners: list[Any] = [run_notes]  # noqa: RUF012 - AirflowPlugin declares an instance attribute

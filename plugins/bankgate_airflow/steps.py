@@ -60,7 +60,7 @@ def plan_from_context(bank: BankConfig, context: Mapping[str, Any]) -> dict[str,
 def plan_from_params(banks: Mapping[str, BankConfig], params: Mapping[str, Any]) -> dict[str, Any]:
     """The window of a ``bank_repull`` run from its form; a mistake in the form fails the task
     with one sentence (no retries, no traceback of a second error)."""
-    name = params.get("bank")
+    name: Any = params.get("bank")  # the form's value, unchecked until the test below
     if name not in banks:
         _fail(f"bank_repull form: pick a bank; {name!r} is not configured (configured: {', '.join(sorted(banks))}).")
     try:
@@ -249,7 +249,7 @@ def record(
     for path in sorted({s["path"] for s in selected} - {r["path"] for r in results}):
         failed[path] = "its batch's task failed; see that task's log"
     post_pull_errors = {r["path"]: r["post_pull"] for r in pulled if str(r.get("post_pull", "")).startswith("error:")}
-    report = {
+    report: dict[str, Any] = {
         "bank": name,
         "window": [plan.since.isoformat(), plan.end.isoformat()] if plan else None,
         "force": plan.force if plan else None,

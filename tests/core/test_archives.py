@@ -367,6 +367,7 @@ def test_no_descriptor_or_scratch_leaks_over_many_unpacks(sandbox: Path) -> None
     assert len(os.listdir("/proc/self/fd")) == fds
 
 
+@pytest.mark.slow
 def test_honest_ach_at_30_to_1_passes_and_streams_intact(sandbox: Path) -> None:
     ach = concentration_ach(200_000)
     ratio = len(ach) / len(zlib.compress(ach, 6))

@@ -9,14 +9,11 @@ import pytest
 
 from bankgate.lease import Contended, Current, Lease, read, swap
 from bankgate.store.base import ObjectStore
-from tests.pipeline.conftest import moto_url  # noqa: F401 - the session-scoped server fixture
-
-from .test_ledger import store  # noqa: F401 - the local and S3 stores
 
 KEY = "ledger/counter.json"
 
 
-def test_racing_swaps_never_lose_an_update(store: ObjectStore) -> None:  # noqa: F811
+def test_racing_swaps_never_lose_an_update(store: ObjectStore) -> None:
     threads, rounds = 6, 12
 
     def bump(current: Current | None) -> tuple[bytes, int]:
@@ -36,14 +33,14 @@ def test_racing_swaps_never_lose_an_update(store: ObjectStore) -> None:  # noqa:
     assert current is not None and int(current.data) == threads * rounds
 
 
-def test_a_declined_change_writes_nothing_and_says_why(store: ObjectStore) -> None:  # noqa: F811
+def test_a_declined_change_writes_nothing_and_says_why(store: ObjectStore) -> None:
     etag, _ = swap(store, KEY, lambda current: (b"first", "created"))
     assert etag and read(store, KEY) == Current(b"first", etag)
     assert swap(store, KEY, lambda current: (None, f"kept {current.data!r}")) == (None, "kept b'first'")
     assert read(store, KEY) == Current(b"first", etag)
 
 
-def test_a_key_that_changes_under_every_attempt_is_contended(store: ObjectStore) -> None:  # noqa: F811
+def test_a_key_that_changes_under_every_attempt_is_contended(store: ObjectStore) -> None:
     swap(store, KEY, lambda current: (b"0", None))
 
     def change_behind_its_back(current: Current | None) -> tuple[bytes, None]:

@@ -5,39 +5,13 @@ used to prove them.)"""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import boto3
 import pytest
 
 from bankgate.ledger import DONE, FAILED, ClaimLost, Ledger, compare_sequencers
 from bankgate.store.base import ObjectStore
-from bankgate.store.local import LocalStore
-from bankgate.store.s3 import S3Store
-from tests.pipeline.conftest import moto_url  # noqa: F401 - the session-scoped server fixture
 
 SOURCE = "s3://staging/inbound/acme/2026-11-23/payroll.ach"
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ObjectStore]:
-    if request.param == "local":
-        yield LocalStore(tmp_path / "ledger")
-        return
-    url = request.getfixturevalue("moto_url")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3")
-    bucket = f"ledger-{time.time_ns()}"
-    client.create_bucket(Bucket=bucket)
-    yield S3Store(bucket, client=client)
 
 
 def test_exactly_one_of_concurrent_claims_wins(store: ObjectStore) -> None:

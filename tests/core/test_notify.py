@@ -94,6 +94,7 @@ def test_webhook_must_be_http() -> None:
         Notifier(webhook_url="file:///etc/passwd")
 
 
+@pytest.mark.integration  # starts its own moto server
 def test_sns_on_moto() -> None:
     boto3 = pytest.importorskip("boto3")
     server_module = pytest.importorskip("moto.server")

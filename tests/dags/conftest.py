@@ -11,11 +11,11 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DAGS = REPO / "dags"
+from tests.dags.helpers import DAGS, Env
 
 if importlib.util.find_spec("airflow") is None:  # looked up without importing it
     pytest.skip("Airflow is not installed (extras 'airflow' or 'dev')", allow_module_level=True)
@@ -48,3 +48,12 @@ def airflow_db(airflow_home: Path) -> Path:
 
     db.initdb()
     return airflow_home / "airflow.db"
+
+
+@pytest.fixture
+def env(sshd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Iterator[Env]:
+    sshd.clear()
+    environment = Env(sshd, tmp_path, monkeypatch)
+    environment.configure()
+    yield environment
+    sshd.clear()

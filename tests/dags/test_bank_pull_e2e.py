@@ -16,124 +16,7 @@ from typing import Any
 
 import pytest
 
-from bankgate.store.local import LocalStore
-from tests.parts import unavailable
-from tests.sftp.conftest import gcs_emulator, gcs_url, moto_url, s3_url  # noqa: F401 - fixtures
-
-from .conftest import DAGS
-
-sshd_module = pytest.importorskip("tests.sftp.sshd")
-
-CONN_ID = "sftp_e2e"
-BANK = "e2e"
-OLD = 600  # seconds: a file this old is finished writing
-
-
-@pytest.fixture(scope="session")
-def sshd() -> Iterator[Any]:
-    try:
-        server = sshd_module.start_sshd()
-    except sshd_module.SshdUnavailable as exc:
-        unavailable("sshd", str(exc))
-    yield server
-    server.stop()
-
-
-def _bank_toml(staging: Path, **overrides: str) -> str:
-    settings = {
-        "conn_id": f'"{CONN_ID}"',
-        "remote_dirs": '["/outbound"]',
-        "include": '["*.ach", "*.txt"]',
-        "exclude": '["*.tmp"]',
-        "cron": '"0 6 * * *"',
-        "timezone": '"UTC"',
-        "destination": f'"file://{staging}/"',
-        "stability": '{ unchanged_for = "3 s" }',
-        "post_pull": '"keep"',
-        "concurrency": "2",
-        "lookback": '"2 days"',
-        "max_file_size": '"1 MiB"',
-        **overrides,
-    }
-    return f"[banks.{BANK}]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
-
-
-class Env:
-    """One test's bank: its config, its connection, its staging store, the server's files."""
-
-    def __init__(self, sshd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.sshd = sshd
-        self.tmp_path = tmp_path
-        self.monkeypatch = monkeypatch
-        self.staging = tmp_path / "staging"
-        self.store = LocalStore(self.staging)
-        self.connect()
-
-    def configure(self, **overrides: str) -> None:
-        path = self.tmp_path / "banks.toml"
-        path.write_text(_bank_toml(self.staging, **overrides))
-        self.monkeypatch.setenv("BANKGATE_BANKS", str(path))
-
-    def connect(self, known_hosts: str | None = None, port: int | None = None) -> None:
-        conn = {
-            "conn_type": "sftp",
-            "host": self.sshd.host,
-            "port": port or self.sshd.port,
-            "login": self.sshd.user,
-            "extra": {
-                "private_key": self.sshd.client_key.read_text(),
-                "known_hosts": self.sshd.known_hosts if known_hosts is None else known_hosts,
-            },
-        }
-        self.monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
-
-    def put(self, name: str, data: bytes, *, age: float = OLD) -> Path:
-        return self.sshd.put(f"/outbound/{name}", data, mtime=time.time() - age)
-
-    def landed(self) -> dict[str, bytes]:
-        """Staged files by key (ledger and temporary uploads excluded)."""
-        return {
-            info.key: self.store.read_bytes(info.key)
-            for info in self.store.list()
-            if not info.key.startswith(("bankgate-ledger/", "bankgate-partial/"))
-        }
-
-    def ledger_records(self) -> list[dict[str, Any]]:
-        prefix = f"bankgate-ledger/sftp/{BANK}/pulled/"
-        return [json.loads(self.store.read_bytes(info.key)) for info in self.store.list(prefix)]
-
-    def run(self, dag_id: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        """Parse the DAG files as the scheduler would and run one DAG; (dag run, task states)."""
-        from airflow.dag_processing.dagbag import DagBag
-
-        bag = DagBag(dag_folder=str(DAGS))
-        assert bag.import_errors == {}
-        run = bag.dags[dag_id].test(**kwargs)
-        states = {(ti.task_id, ti.map_index): (ti.state, ti.try_number) for ti in run.get_task_instances()}
-        return run, states
-
-
-@pytest.fixture
-def env(sshd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Iterator[Env]:
-    sshd.clear()
-    environment = Env(sshd, tmp_path, monkeypatch)
-    environment.configure()
-    yield environment
-    sshd.clear()
-
-
-def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key)
-        (row,) = session.scalars(query).all()
-        return XComModel.deserialize_value(row)
-
-
-def _day(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
+from tests.dags.helpers import BANK, Env, day_of, xcom
 
 
 def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing(env: Env) -> None:
@@ -147,8 +30,8 @@ def test_files_land_with_their_bytes_and_metadata_and_a_second_run_pulls_nothing
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states
     assert states[("pull_files.transfer", 0)][0] == states[("pull_files.transfer", 1)][0] == "success"
-    assert env.landed() == {f"{_day(a)}/payroll.ach": payroll, f"{_day(b)}/balances.txt": balances}
-    meta = env.store.info(f"{_day(b)}/balances.txt").metadata
+    assert env.landed() == {f"{day_of(a)}/payroll.ach": payroll, f"{day_of(b)}/balances.txt": balances}
+    meta = env.store.info(f"{day_of(b)}/balances.txt").metadata
     assert meta["bankgate-sha256"] == hashlib.sha256(balances).hexdigest()
     assert meta["bankgate-remote-path"] == "/outbound/balances.txt"
     assert meta["bankgate-bank"] == BANK and meta["bankgate-size"] == str(len(balances))
@@ -198,7 +81,7 @@ def test_a_growing_file_is_skipped_then_pulled_by_the_next_run(env: Env) -> None
     os.utime(growing, (finished, finished))
     run, _states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success"
-    assert env.landed() == {f"{_day(growing)}/growing.ach": b"first half\nsecond half\n"}
+    assert env.landed() == {f"{day_of(growing)}/growing.ach": b"first half\nsecond half\n"}
 
 
 def test_a_wrong_host_key_fails_clearly_and_touches_nothing(env: Env) -> None:
@@ -236,7 +119,7 @@ def test_a_missing_known_hosts_is_a_clear_configuration_error(env: Env) -> None:
 def test_the_remote_file_is_deleted_only_after_a_verified_landing(env: Env) -> None:
     env.configure(post_pull='"delete"')
     good = env.put("good.ach", b"good file\n" * 100)
-    day = _day(good)
+    day = day_of(good)
     locked = env.put("locked.ach", b"the SFTP user cannot read this")
     os.chown(locked, 0, 0)
     os.chmod(locked, 0o000)  # listed and stat'ed, but the transfer fails: never landed, never verified
@@ -276,7 +159,7 @@ def test_repull_form_pulls_a_day_again(env: Env) -> None:
     run, _ = env.run(f"bank_pull__{BANK}")
     assert run.state == "success" and len(env.ledger_records()) == 1
 
-    day = _day(first)
+    day = day_of(first)
     conf = {"bank": BANK, "start_date": day, "end_date": day, "force": True}
     run, states = env.run("bank_repull", run_conf=conf)
     assert run.state == "success", states
@@ -343,7 +226,7 @@ def test_a_connection_cut_mid_transfer_is_retried_and_never_leaves_a_partial_obj
     env.configure(max_file_size='"64 MiB"', post_pull='"delete"')
     data = os.urandom(12 * 1024 * 1024 + 3)
     path = env.put("big.ach", data)
-    day = _day(path)
+    day = day_of(path)
     # The first three connections are armed: list_files' and select_files' move far less than
     # 4 MiB, so the one cut is the transfer's; its retry (the fourth connection) goes through.
     with TcpProxy((env.sshd.host, env.sshd.port), cut_after=4 * 1024 * 1024, cuts=3) as proxy:
@@ -364,7 +247,7 @@ def test_a_backlog_of_files_is_pulled_in_batches_in_one_run(env: Env) -> None:
     sent = {f"f{i:03}.ach": os.urandom(200 + i) for i in range(230)}
     for name, data in sent.items():
         env.put(name, data)
-    day = _day(env.sshd.local("/outbound/f000.ach"))
+    day = day_of(env.sshd.local("/outbound/f000.ach"))
 
     run, states = env.run(f"bank_pull__{BANK}")
 
@@ -387,7 +270,7 @@ def test_files_land_in_cloud_staging_with_their_metadata(env: Env, request: pyte
     env.configure(destination=f'"{url}"', max_file_size='"64 MiB"')
     sent = {"small.ach": os.urandom(5_000), "big.txt": os.urandom(9 * 1024 * 1024 + 7)}
     paths = {name: env.put(name, data) for name, data in sent.items()}
-    day = _day(paths["small.ach"])
+    day = day_of(paths["small.ach"])
 
     run, states = env.run(f"bank_pull__{BANK}")
 
@@ -415,7 +298,7 @@ def test_a_latin1_name_does_not_stop_its_folder_and_is_pulled_and_moved_by_its_e
     latin1 = b"r\xe9sum\xe9 100%.ach"  # Latin-1, as a bank's server wrote it
     odd = env.put(os.fsdecode(latin1), b"latin-1 named\n")
     good = env.put("good.ach", b"good\n")
-    day = _day(good)
+    day = day_of(good)
 
     run, states = env.run(f"bank_pull__{BANK}")
 
@@ -450,7 +333,7 @@ def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_se
     env.put("top.ach.done", b"")
     env.put("bell\a.txt", b"a control character")
     env.put("bell\a.txt.done", b"")
-    day = _day(dated)
+    day = day_of(dated)
 
     run, states = env.run(f"bank_pull__{BANK}")
 

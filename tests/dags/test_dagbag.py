@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 
 from bankgate.banks import load_banks
+from tests.dags.helpers import DAGS, SAMPLE
 
-from .conftest import DAGS, REPO
-
-SAMPLE = REPO / "samples" / "banks.toml"
 #: Parse time for all DAG files together; Airflow's own limit is 30 s per file.
 PARSE_BOUND_S = 2.0
 

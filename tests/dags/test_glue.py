@@ -12,8 +12,7 @@ from bankgate.banks import load_banks
 from bankgate.config import ConfigError
 from plugins.bankgate_airflow.connection import settings_from_connection
 from plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
-
-from .test_dagbag import SAMPLE
+from tests.dags.helpers import SAMPLE
 
 NY = ZoneInfo("America/New_York")
 BANK = load_banks(SAMPLE)["first_harbor"]  # 06:30 New York, Monday to Friday, lookback 7 days

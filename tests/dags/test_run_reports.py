@@ -3,10 +3,8 @@ task, the re-pull form's refusals and its run notes."""
 
 from __future__ import annotations
 
-from . import test_bank_pull_e2e as e2e
-from .test_bank_pull_e2e import BANK, Env, xcom
-
-sshd, env = e2e.sshd, e2e.env  # the end-to-end tests' fixtures: a real sshd and a bank on it
+from tests.dags import helpers as e2e
+from tests.dags.helpers import BANK, Env, xcom
 
 
 def test_a_run_whose_listing_fails_still_reports_what_failed(env: Env) -> None:
@@ -69,7 +67,7 @@ def test_a_repull_run_notes_its_bank_and_days_and_names_files_gone_from_the_serv
 
     env.configure(post_pull='"delete"')
     gone = env.put("gone.ach", b"pulled, then deleted by the post-pull action\n", age=3600)
-    day = e2e._day(gone)
+    day = e2e.day_of(gone)
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states and not gone.exists()
     env.put("new.ach", b"arrived later the same day\n", age=1800)
@@ -107,7 +105,7 @@ def test_a_repull_tells_a_latin1_file_still_there_from_one_gone(env: Env) -> Non
     env.configure(post_pull='"keep"')
     kept = env.put(os.fsdecode(b"caf\xe9.ach"), b"still on the server\n", age=3600)
     gone = env.put(os.fsdecode(b"d\xe9j\xe0-vu.ach"), b"removed after the pull\n", age=3600)
-    day = e2e._day(kept)
+    day = e2e.day_of(kept)
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states and len(xcom(run, "record")["pulled"]) == 2
     gone.unlink()

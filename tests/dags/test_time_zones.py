@@ -14,10 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from . import test_bank_pull_e2e as e2e
-from .test_bank_pull_e2e import BANK, Env, xcom
-
-sshd, env = e2e.sshd, e2e.env  # the end-to-end tests' fixtures: a real sshd and a bank on it
+from tests.dags.helpers import BANK, Env, xcom
 
 WORKER_ZONES = ["Australia/Adelaide", "Pacific/Honolulu"]  # half-hour offset and DST / no DST
 

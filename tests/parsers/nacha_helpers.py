@@ -425,3 +425,40 @@ def concentration_ach(entries: int) -> bytes:
                 )
     writer.close()
     return out.getvalue()
+
+
+def clean_file() -> bytes:
+    """The base file of most cases (same as ``tests/data/nacha/valid-two-batches.ach``).
+
+    1 file header; 2 batch header (PPD, 200); 3 entry 22 $100.00; 4 entry 27 $25.00;
+    5 its addenda 05; 6 entry 32 $7.77; 7 batch control; 8 batch header (CCD, 225);
+    9 entry 27 $50.00; 10 entry 37 $12.34; 11 batch control; 12 file control; 13-20 padding.
+    """
+    return build(
+        batch(
+            {"transaction_code": 22, "amount": 10000, "receiver_name": "JANE DOE"},
+            {"transaction_code": 27, "amount": 2500, "receiver_name": "JOHN ROE", "addenda": ["INVOICE 1001"]},
+            {"transaction_code": 32, "amount": 777, "rdfi_routing": ROUTINGS[1], "receiver_name": "MAX MUSTER"},
+        ),
+        batch(
+            {"transaction_code": 27, "amount": 5000, "rdfi_routing": ROUTINGS[2], "receiver_name": "BOLT SUPPLY"},
+            {"transaction_code": 37, "amount": 1234, "receiver_name": "NUT AND CO"},
+            service_class_code=225,
+            standard_entry_class_code="CCD",
+            company_entry_description="VENDORPAY",
+        ),
+    )
+
+
+def one_entry_batch(sec: str, *entries: dict, **header) -> bytes:
+    return build(batch(*entries, standard_entry_class_code=sec, **header))
+
+
+def return_entry(reason: str) -> dict:
+    addenda = {
+        "addenda_type_code": "99",
+        "return_reason_code": reason,
+        "original_entry_trace_number": "091000010000001",
+        "original_rdfi_identification": "09100001",
+    }
+    return {"transaction_code": 26, "amount": 1000, "addenda": [addenda]}

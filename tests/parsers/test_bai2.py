@@ -686,6 +686,7 @@ def test_random_bytes_yield_records_or_parse_error(data: bytes) -> None:
         list(Bai2Parser(io.BytesIO(data)))
 
 
+@pytest.mark.slow
 def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
     # If records were kept, 60 000 transactions would take well over 40 MB of Python objects.
     n = 60_000
@@ -1081,6 +1082,7 @@ def _read(records: list) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.randoms(use_true_random=False))
 def test_every_detail_survives_random_variants(rng: random.Random) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from datetime import date
 
 import pytest
@@ -17,10 +16,10 @@ import pytest
 from bankgate import settings
 from bankgate.cli import main
 from parsers.insurance import InsurancePdfParser, Limits
-from parsers.insurance.ocr import tesseract_path
 from parsers.insurance.sandbox import PdfReadError, read_untrusted
 from parsers.problems import ParseError
 from tests.parsers import pdf_factory as F
+from tests.parts import needs_tesseract
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +27,7 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> F.PdfSet:
     return F.pdf_set(tmp_path_factory)
 
 
-#: ``BANKGATE_TESSERACT=off`` runs the suite as on a machine without Tesseract.
 TESSERACT = settings.tesseract()  # the core reads it; the parser takes it as an argument
-HAS_TESSERACT = tesseract_path(TESSERACT) is not None and shutil.which("tesseract") is not None
-needs_tesseract = pytest.mark.skipif(not HAS_TESSERACT, reason="tesseract not installed (Debian: tesseract-ocr)")
 
 
 def parse(data: bytes, **kwargs) -> tuple[list, InsurancePdfParser]:

@@ -18,7 +18,7 @@ import pytest
 from parsers.insurance import InsurancePdfParser, acord25
 from parsers.insurance.layout import Page
 from tests.parsers import pdf_factory as F
-from tests.parsers.test_insurance import needs_tesseract
+from tests.parts import needs_tesseract
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import contextlib
 import io
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def batches(draw: st.DrawFn) -> Batch:
     )
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=100)
 @given(st.lists(batches(), min_size=1, max_size=4), st.sampled_from([b"\n", b"\r\n"]))
 def test_writer_files_read_back_exactly(written: list[Batch], line_ending: bytes) -> None:
@@ -211,6 +213,7 @@ def _read(data: bytes, lenient: bool, block_bytes: int) -> list:
     return list(NachaParser(io.BytesIO(data), lenient=lenient, block_bytes=block_bytes))
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=300)
 @given(damaged(), st.sampled_from([95, 300, 4096, 512 << 10]))
 def test_damaged_files_give_records_or_parse_error(data: bytes, block_bytes: int) -> None:

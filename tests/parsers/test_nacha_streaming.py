@@ -160,6 +160,7 @@ def test_block_boundaries_do_not_change_records(make) -> None:
         assert other.summary == parser.summary
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc/self/status to measure memory")
 def test_two_million_entries_stream_in_bounded_memory(tmp_path: Path) -> None:
     started = time.perf_counter()

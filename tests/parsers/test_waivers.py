@@ -19,8 +19,18 @@ from parsers.nacha import NachaParser
 from parsers.nacha import layouts as L
 from parsers.problems import ERROR, WARNING, ParseError
 from parsers.registry import open_parser, validate_enforced, validate_waivers
-from tests.parsers.nacha_helpers import DATA, batch, build, delete_line, parse, parse_error, put_field
-from tests.parsers.test_nacha_rules import _return_entry, clean_file, one_entry_batch
+from tests.parsers.nacha_helpers import (
+    DATA,
+    batch,
+    build,
+    clean_file,
+    delete_line,
+    one_entry_batch,
+    parse,
+    parse_error,
+    put_field,
+    return_entry,
+)
 
 CHECK_DIGIT = "nacha.entry.check_digit"
 
@@ -117,7 +127,7 @@ MOOV_SWITCHES: list[tuple[str, tuple[str, ...], Callable[[], bytes]]] = [
         ("nacha.file.control_missing",),
         lambda: (DATA / "missing-file-control.ach").read_bytes(),
     ),
-    ("CustomReturnCodes", ("nacha.addenda.return_reason_code",), lambda: build(batch(_return_entry("R97")))),
+    ("CustomReturnCodes", ("nacha.addenda.return_reason_code",), lambda: build(batch(return_entry("R97")))),
     (
         "UnequalServiceClassCode",
         ("nacha.batch.service_class_mismatch",),

@@ -1,10 +1,9 @@
-"""Real parts for the pipeline tests: moto in server mode over HTTP on loopback."""
+"""The pipeline tests' stores: fresh buckets on moto (S3 -> SQS wired as deployed) and on the
+GCS emulator, with the pipeline configured for them (the servers: ``tests/fixtures/clouds.py``)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,48 +13,7 @@ import pytest
 import requests
 
 from bankgate.demo.local_aws import LocalAws
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def point_aws_at(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """This test's boto3 clients talk to moto with fake credentials, whatever the machine has."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture(scope="module")
-def gcs_emulator() -> Iterator[str]:
-    """gcp-storage-emulator over HTTP on loopback, in memory."""
-    from gcp_storage_emulator.server import create_server
-
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True)
-    thread = threading.Thread(target=server.start, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+from tests.fixtures.clouds import point_aws_at
 
 
 @dataclass
@@ -111,23 +69,22 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     yield Aws(moto_url, s3, sqs, queue_url, staging=staging, archive=archive, processed=processed)
 
 
-def s3_put_event(bucket: str, key: str, *, etag: str, sequencer: str, version: str | None = None) -> dict:
-    """A direct S3 notification in AWS's own shape (moto's carry no sequencer or versionId):
-    the key URL-encoded with '+' for spaces, as S3 sends it."""
-    from urllib.parse import quote_plus
+@pytest.fixture
+def gcs(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    from bankgate.store.gcs import default_client
 
-    obj = {"key": quote_plus(key, safe="/"), "size": 0, "eTag": etag, "sequencer": sequencer}
-    if version:
-        obj["versionId"] = version
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-23T09:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj},
-            }
-        ]
-    }
+    client = default_client()
+    suffix = uuid.uuid4().hex[:8]
+    names = {"staging": f"staging-{suffix}", "archive": f"archive-{suffix}", "processed": f"processed-{suffix}"}
+    for name in names.values():
+        client.create_bucket(name)
+    monkeypatch.setenv("BANKGATE_STAGING", f"gs://{names['staging']}")
+    monkeypatch.setenv("BANKGATE_ARCHIVE", f"gs://{names['archive']}/originals/")
+    monkeypatch.setenv("BANKGATE_QUARANTINE", f"gs://{names['archive']}/quarantine/")
+    monkeypatch.setenv("BANKGATE_LEDGER", f"gs://{names['archive']}/ledger/")
+    monkeypatch.setenv("BANKGATE_ROUTES", json.dumps({"*": {"destination": f"gs://{names['processed']}/"}}))
+    import lambdas.gcs_process
+
+    monkeypatch.setattr(lambdas.gcs_process, "_pipeline", None)
+    return client, names

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from bankgate.demo.local_aws import LambdaContext
-from tests.pipeline.conftest import s3_put_event
-from tests.pipeline.test_gcs import _finalized_event, _keys, gcs  # noqa: F401 - the fixture
+from tests.pipeline.events import blob_keys, finalized_event, s3_put_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
@@ -64,16 +63,16 @@ def test_s3(aws, key: str, body: bytes) -> None:
 
 
 @pytest.mark.parametrize("key", NAMES, ids=IDS)
-def test_gcs(gcs, key: str) -> None:  # noqa: F811 - the imported fixture
+def test_gcs(gcs, key: str) -> None:
     from lambdas.gcs_process import process
 
     client, names = gcs
     client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
-    result = process(_finalized_event(client, names["staging"], key))
+    result = process(finalized_event(client, names["staging"], key))
     assert result["status"] == "processed", result
-    assert _keys(client, names["staging"]) == []
+    assert blob_keys(client, names["staging"]) == []
     for bucket in (names["archive"], names["processed"]):
-        for name in _keys(client, bucket):
+        for name in blob_keys(client, bucket):
             assert len(name.encode()) <= 1024, name
             blob = client.bucket(bucket).get_blob(name)
             assert all(v.isascii() for v in (blob.metadata or {}).values()), name

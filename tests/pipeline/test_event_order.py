@@ -9,7 +9,7 @@ from pathlib import Path
 from bankgate.cli import main
 from bankgate.demo.local_aws import LambdaContext
 from lambdas.process import handler
-from tests.pipeline.conftest import s3_put_event
+from tests.pipeline.events import s3_put_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()

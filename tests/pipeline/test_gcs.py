@@ -6,49 +6,11 @@ import json
 import uuid
 from pathlib import Path
 
-import pytest
+from tests.pipeline.events import blob_keys, finalized_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
 BROKEN = (ROOT / "samples/nacha/payroll-amount-edited-after-controls.ach").read_bytes()
-
-
-@pytest.fixture
-def gcs(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
-    from bankgate.store.gcs import default_client
-
-    client = default_client()
-    suffix = uuid.uuid4().hex[:8]
-    names = {"staging": f"staging-{suffix}", "archive": f"archive-{suffix}", "processed": f"processed-{suffix}"}
-    for name in names.values():
-        client.create_bucket(name)
-    monkeypatch.setenv("BANKGATE_STAGING", f"gs://{names['staging']}")
-    monkeypatch.setenv("BANKGATE_ARCHIVE", f"gs://{names['archive']}/originals/")
-    monkeypatch.setenv("BANKGATE_QUARANTINE", f"gs://{names['archive']}/quarantine/")
-    monkeypatch.setenv("BANKGATE_LEDGER", f"gs://{names['archive']}/ledger/")
-    monkeypatch.setenv("BANKGATE_ROUTES", json.dumps({"*": {"destination": f"gs://{names['processed']}/"}}))
-    import lambdas.gcs_process
-
-    monkeypatch.setattr(lambdas.gcs_process, "_pipeline", None)
-    return client, names
-
-
-def _finalized_event(client, bucket: str, key: str) -> dict:
-    blob = client.bucket(bucket).get_blob(key)
-    return {
-        "data": {
-            "bucket": bucket,
-            "name": key,
-            "generation": str(blob.generation),
-            "etag": blob.etag,
-            "size": str(blob.size),
-        }
-    }
-
-
-def _keys(client, bucket: str, prefix: str = "") -> list[str]:
-    return sorted(b.name for b in client.list_blobs(bucket, prefix=prefix))
 
 
 def test_finalized_event_processes_and_archives(gcs) -> None:
@@ -57,13 +19,13 @@ def test_finalized_event_processes_and_archives(gcs) -> None:
     client, names = gcs
     key = "inbound/acme/2026-11-23/payroll.ach"
     client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
-    event = _finalized_event(client, names["staging"], key)
+    event = finalized_event(client, names["staging"], key)
     result = process(event)
     assert result["status"] == "processed"
-    assert _keys(client, names["staging"]) == []
-    assert _keys(client, names["archive"], "originals/") == ["originals/acme/2026-11-23/payroll.ach"]
+    assert blob_keys(client, names["staging"]) == []
+    assert blob_keys(client, names["archive"], "originals/") == ["originals/acme/2026-11-23/payroll.ach"]
     assert client.bucket(names["archive"]).blob("originals/acme/2026-11-23/payroll.ach").download_as_bytes() == PAYROLL
-    [output] = _keys(client, names["processed"])
+    [output] = blob_keys(client, names["processed"])
     assert output == "acme/2026-11-23/payroll.ach.jsonl"
     lines = client.bucket(names["processed"]).blob(output).download_as_bytes().splitlines()
     assert sum(json.loads(line)["record"] == "entry_detail" for line in lines) == 5
@@ -76,13 +38,13 @@ def test_invalid_file_is_quarantined_on_gcs(gcs) -> None:
     client, names = gcs
     key = "inbound/acme/2026-11-23/edited.ach"
     client.bucket(names["staging"]).blob(key).upload_from_string(BROKEN)
-    result = process(_finalized_event(client, names["staging"], key))
+    result = process(finalized_event(client, names["staging"], key))
     assert result["status"] == "quarantined" and "total_credit" in result["reason"]
-    assert _keys(client, names["archive"], "quarantine/") == [
+    assert blob_keys(client, names["archive"], "quarantine/") == [
         "quarantine/acme/2026-11-23/edited.ach",
         "quarantine/acme/2026-11-23/edited.ach.error.json",
     ]
-    assert _keys(client, names["processed"]) == []
+    assert blob_keys(client, names["processed"]) == []
 
 
 def test_a_dead_writers_temporary_objects_are_swept_after_the_lease(gcs) -> None:
@@ -103,4 +65,4 @@ def test_a_dead_writers_temporary_objects_are_swept_after_the_lease(gcs) -> None
     young = f"{PARTIAL_PREFIX}{uuid.uuid4().hex}"
     bucket.blob(young).upload_from_string(b"being written")
     assert store.sweep_partials(older_than=1) == 1
-    assert _keys(client, names["processed"]) == sorted([young, "nacha/.bankgate-partial-notes"])
+    assert blob_keys(client, names["processed"]) == sorted([young, "nacha/.bankgate-partial-notes"])

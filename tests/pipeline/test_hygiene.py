@@ -93,6 +93,7 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@pytest.mark.slow
 def test_twenty_thousand_invocations_leave_fds_scratch_and_memory_flat(local) -> None:
     context = LambdaContext()
     marks: dict[int, tuple[int, int]] = {}
@@ -189,6 +190,7 @@ def _bankgate_leftovers(local: dict[str, Path]) -> tuple[list[Path], list[Path]]
     return scratch, partials
 
 
+@pytest.mark.slow
 def test_a_sigkilled_worker_leaves_nothing_once_its_lease_expires(local, tmp_path: Path, monkeypatch) -> None:
     """A real child process is SIGKILLed mid-file (a Lambda timeout runs no ``finally``): its
     scratch dir (holding a spilled zip) and the hidden partial output stay behind. Within the

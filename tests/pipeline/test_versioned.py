@@ -12,7 +12,7 @@ import pytest
 
 from bankgate.demo.local_aws import LambdaContext
 from lambdas.process import handler
-from tests.pipeline.conftest import s3_put_event
+from tests.pipeline.events import s3_put_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()

@@ -14,8 +14,7 @@ import pytest
 from bankgate.config import ConfigError, PipelineConfig
 from bankgate.pipeline import Pipeline, StagedObject
 from parsers.nacha import layouts as L
-from tests.parsers.nacha_helpers import put_field
-from tests.parsers.test_nacha_rules import clean_file
+from tests.parsers.nacha_helpers import clean_file, put_field
 
 RULE = "nacha.file.immediate_origin"
 

@@ -8,7 +8,7 @@ import pytest
 
 from bankgate.sftp import AuthError, HostKeyError, SftpSettings, connect, list_files
 from bankgate.sftp.reader import RemoteReader
-from tests.sftp.conftest import settings_for
+from tests.fixtures.sftp import settings_for
 from tests.sftp.sshd import KEY_PASSPHRASE, Sshd
 
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmJdkFh7pC0bXGBzJb2v0Qn6nDDYmZ3G6K4lqW6mQ2x"

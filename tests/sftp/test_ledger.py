@@ -17,7 +17,7 @@ from bankgate.store.local import LocalStore
 FILE = RemoteFile("/outbound/payroll.ach", 1234, 1_790_000_000)
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
     if request.param == "local":
         yield LocalStore(tmp_path / "ledger")

@@ -34,7 +34,7 @@ from bankgate.sftp.reader import RemoteReader, read_whole
 from bankgate.store import open_url
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.local import LocalStore
-from tests.sftp.conftest import settings_for
+from tests.fixtures.sftp import settings_for
 from tests.sftp.netproxy import TcpProxy
 from tests.sftp.sshd import Sshd
 

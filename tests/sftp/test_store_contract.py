@@ -7,6 +7,8 @@ import pytest
 from bankgate.sftp import PullLedger, RemoteFile
 from bankgate.store import open_url
 
+pytestmark = pytest.mark.contract
+
 
 @pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
 def test_a_missing_object_is_a_key_error_and_not_pulled_yet(request: pytest.FixtureRequest, where: str) -> None:

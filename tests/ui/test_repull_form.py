@@ -26,7 +26,7 @@ import requests
 
 from bankgate.store.local import LocalStore
 from tests.sftp.sshd import Sshd
-from tests.ui.conftest import Airflow
+from tests.ui.airflow_server import Airflow
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -1,0 +1,35 @@
+"""The stores whose conditional writes are real, for the ledger and lease tests: a local
+directory and S3 (moto over HTTP, an integration test). (The GCS emulator ignores generation
+preconditions, so GCS is not used to prove them.)"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bankgate.store.base import ObjectStore
+from bankgate.store.local import LocalStore
+from bankgate.store.s3 import S3Store
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
+def store(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        yield LocalStore(tmp_path / "ledger")
+        return
+    url = request.getfixturevalue("moto_url")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    bucket = f"ledger-{time.time_ns()}"
+    client.create_bucket(Bucket=bucket)
+    yield S3Store(bucket, client=client)
