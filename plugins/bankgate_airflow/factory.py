@@ -427,32 +427,39 @@ Banks: {", ".join(names)} (config `{source}`).
         },
     )
     def bank_reprocess() -> None:
-        @one_result(retries=0)
+        @one_result()
         def select() -> dict[str, Any]:
-            """The files the form selects."""
+            """The files the form selects (a form mistake fails at once, without retries)."""
             from plugins.bankgate_airflow import reprocess
 
-            return reprocess.select(names, get_current_context()["params"])
+            with noting_failure():
+                return reprocess.select(names, get_current_context()["params"])
 
-        @one_result(retries=0)
+        @one_result()
         def reprocess_files(selection: dict[str, Any]) -> list[dict[str, Any]]:
             """Each original back into staging, processed again with force."""
             from plugins.bankgate_airflow import reprocess
 
-            return reprocess.reprocess(selection["urls"])
+            with noting_failure():
+                return reprocess.reprocess(selection["urls"])
 
-        @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-        def report(selection: dict[str, Any] | None, results: list[dict[str, Any]] | None) -> dict[str, Any]:
+        @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
+        def record(selection: dict[str, Any] | None, results: list[dict[str, Any]] | None) -> dict[str, Any]:
             """Per file what happened; fail the run if any did not end processed."""
             from plugins.bankgate_airflow import reprocess
 
-            summary = reprocess.report(selection, results)
-            get_current_context()["ti"].xcom_push(key="report", value=summary)  # kept when failing below
+            ti = get_current_context()["ti"]
+            outputs = {"select": selection, "reprocess_files": results}
+            first = next((step for step, output in outputs.items() if output is None), None)  # the rest never ran
+            why = first and (ti.xcom_pull(task_ids=first, key="error") or "ended without a result; see its log")
+            step_failed = {first: why} if first else {}
+            summary = reprocess.report(selection, results, step_failed=step_failed)
+            ti.xcom_push(key="report", value=summary)  # kept when failing below
             reprocess.raise_if_failed(summary)
             return summary
 
         chosen = select()
-        report(chosen, reprocess_files(chosen))
+        record(chosen, reprocess_files(chosen))
 
     return bank_reprocess()
 

@@ -130,18 +130,31 @@ def reprocess(urls: Sequence[str]) -> list[dict[str, Any]]:
     return results
 
 
-def report(selection: Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
-    """The run's report: per file what happened, counted by outcome."""
+def report(
+    selection: Mapping[str, Any] | None,
+    results: Sequence[Mapping[str, Any]] | None,
+    *,
+    step_failed: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The run's report: per file what happened, counted by outcome, and any step that failed
+    before files had results (``select``, ``reprocess_files``: which and why)."""
     results = list(results or [])
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return {"selection": dict(selection or {}), "files": results, "counts": counts}
+    return {
+        "selection": dict(selection or {}),
+        "files": results,
+        "counts": counts,
+        "step_failed": dict(step_failed or {}),
+    }
 
 
 def raise_if_failed(summary: Mapping[str, Any]) -> None:
-    bad = [f"{r['url']}: {r['status']}: {r.get('reason') or '-'}" for r in summary["files"] if r["status"] in BAD]
-    if summary["selection"] and not summary["files"]:
+    """Fail the run when a step failed, nothing matched, or a file did not end processed."""
+    bad = [f"{step} failed: {why}" for step, why in summary["step_failed"].items()]
+    bad += [f"{r['url']}: {r['status']}: {r.get('reason') or '-'}" for r in summary["files"] if r["status"] in BAD]
+    if not bad and not summary["files"]:
         bad.append("no file matched the selection")
     if bad:
         raise ReprocessFailed("; ".join(bad))
@@ -159,6 +172,9 @@ def note(conf: Mapping[str, Any], summary: Mapping[str, Any] | None) -> str:
         asked = f"Reprocess of bank {conf.get('bank') or '?'}, {days}, {conf.get('state') or 'quarantined'} files"
     if not summary:
         return asked
+    failed = summary.get("step_failed") or {}
+    if failed:
+        return f"{asked}\n" + "; ".join(f"{step} failed: {why}" for step, why in failed.items()) + "."
     counts = summary.get("counts") or {}
     if not counts:
         return f"{asked}\nNo file matched."

@@ -44,7 +44,7 @@ def _kind(dag_id: str) -> tuple[str, str, Note] | None:
     if dag_id == REPULL_DAG:
         return "record", "report", repull_note
     if dag_id == REPROCESS_DAG:
-        return "report", "report", _reprocess_note
+        return "record", "report", _reprocess_note
     if dag_id.startswith(SLA_PREFIX):
         return "check_arrivals", "result", _sla_note
     return None
