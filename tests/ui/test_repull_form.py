@@ -176,7 +176,7 @@ def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
     assert run["run_type"] == "manual" and run["triggered_by"] == "ui"
     day = case["day"]
     forced = "forced: files already pulled are pulled again"
-    assert run["note"] == f"Re-pull of bank {BANK}, {day} (bank-local days; {forced})"
+    assert run["note"] == f"Re-pull of bank {BANK}, {day} (bank-local days; {forced})\nFound 2 file(s): 2 pulled."
     assert server.api("GET", f"dags/{DAG_ID}").json()["is_paused"] is False  # unpaused by the form
     assert _landed(case["staging"]) == case["wanted"]  # the day's two files, their bytes; not the next day's
     assert _landed(case["decoy_staging"]) == {}
