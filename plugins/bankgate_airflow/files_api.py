@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from bankgate.banks import BankConfig, load_banks
 from bankgate.config import PipelineConfig
@@ -232,5 +233,6 @@ def _run_of(value: str) -> dict[str, str]:
     if len(parts) != 4:
         return {}
     dag_id, run_id, task_id, map_index = parts
-    path = f"dags/{dag_id}/runs/{run_id}/tasks/{task_id}" + (f"/mapped/{map_index}" if map_index != "-1" else "")
+    path = f"dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{task_id}"
+    path += f"/mapped/{map_index}" if map_index != "-1" else ""
     return {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "ui_path": path}

@@ -222,9 +222,11 @@ def test_an_analyst_finds_a_quarantined_file_reprocesses_it_and_sees_it_processe
     expect(journey.locator("li")).to_have_count(4)
     expect(journey).to_contain_text(".error.json")
     # (the run that pulled it: the scheduled run unpausing started, or the manual one)
-    expect(
-        files.get_by_role("link", name=re.compile(rf"^Airflow: bank_pull__{BANK} / \S+ / pull_files.transfer$"))
-    ).to_be_visible()
+    pulled_by = files.locator("a", has_text=f"Airflow: bank_pull__{BANK} / ")
+    expect(pulled_by).to_have_text(re.compile(f"^Airflow: bank_pull__{BANK} / [^ ]+ / pull_files.transfer$"))
+    expect(pulled_by).to_have_attribute(
+        "href", re.compile(f"^/dags/bank_pull__{BANK}/runs/.+/tasks/pull_files.transfer")
+    )
     _shot(page, "2-journey")
 
     # 4. The operator waives the two rules; the analyst reprocesses the file.
@@ -244,4 +246,7 @@ def test_an_analyst_finds_a_quarantined_file_reprocesses_it_and_sees_it_processe
     expect(files.locator("tr.file")).to_have_count(1)
     expect(files.locator("tr.file .badge")).to_have_text("done")
     expect(files.locator("tr.file .name")).to_have_text("payroll-edited.ach")
+    expect(journey.locator("li")).to_have_count(4)  # the open journey follows the list
+    expect(journey.locator("li").last).to_contain_text("Processed")
+    expect(journey.locator("li").last).to_contain_text("archived: file://")
     _shot(page, "4-processed")
