@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bankgate.config import ConfigError
 from bankgate.cron import Cron
 from bankgate.store import split_url
+from parsers.schema import Problems
 
 __all__ = [
     "DELETE",
@@ -306,31 +307,6 @@ BANK_KEYS = frozenset(
 REQUIRED_KEYS = ("conn_id", "remote_dirs", "destination", "cron")
 
 
-class _Problems:
-    """Collects every problem in a file, so one load reports them all."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.lines: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{self.source}: {where}: {message}")
-
-    def check(self, where: str, parse: Callable[[], Any]) -> Any:
-        """``parse()``'s result, or None with the problem recorded if it raises ValueError."""
-        try:
-            return parse()
-        except (ValueError, TypeError) as exc:
-            self.add(where, str(exc))
-            return None
-
-    def raise_if_any(self) -> None:
-        if self.lines:
-            count = len(self.lines)
-            head = f"{count} problem{'s' if count > 1 else ''} in the bank config:\n" if count > 1 else ""
-            raise ConfigError(head + "\n".join(self.lines))
-
-
 def _string(value: Any, what: str = "a string") -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"must be {what}, not {value!r}")
@@ -401,7 +377,7 @@ def _clock(value: Any) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def _table(value: Any, allowed: set[str], where: str, problems: _Problems) -> dict[str, Any] | None:
+def _table(value: Any, allowed: set[str], where: str, problems: Problems) -> dict[str, Any] | None:
     if not isinstance(value, Mapping):
         problems.add(where, f"must be a table, not {value!r}")
         return None
@@ -410,7 +386,7 @@ def _table(value: Any, allowed: set[str], where: str, problems: _Problems) -> di
     return dict(value)
 
 
-def _stability(value: Any, where: str, problems: _Problems) -> tuple[StabilityRule, ...] | None:
+def _stability(value: Any, where: str, problems: Problems) -> tuple[StabilityRule, ...] | None:
     table = _table(value, {"unchanged_for", "done_marker"}, where, problems)
     if table is None:
         return None
@@ -435,7 +411,7 @@ def _marker(value: Any) -> str:
     return suffix
 
 
-def _post_pull(value: Any, where: str, problems: _Problems) -> PostPull | None:
+def _post_pull(value: Any, where: str, problems: Problems) -> PostPull | None:
     if value in ("keep", "delete"):
         return KEEP if value == "keep" else DELETE
     if isinstance(value, str):
@@ -459,7 +435,7 @@ def _post_pull(value: Any, where: str, problems: _Problems) -> PostPull | None:
     return None if target is None else move_to(target)
 
 
-def _arrival_sla(value: Any, where: str, problems: _Problems) -> ArrivalSla | None:
+def _arrival_sla(value: Any, where: str, problems: Problems) -> ArrivalSla | None:
     if isinstance(value, str | time):
         latest = problems.check(where, lambda: _clock(value))
         return None if latest is None else ArrivalSla(latest)
@@ -520,7 +496,7 @@ def _patterns(value: Any) -> tuple[str, ...]:
     return tuple(_pattern(p) for p in _strings(value, "file name patterns"))
 
 
-def _bank(name: str, raw: Mapping[str, Any], problems: _Problems) -> BankConfig | None:
+def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig | None:
     where = f"bank {name!r}"
     before = len(problems.lines)
     if not BANK_NAME.match(name):
@@ -563,7 +539,7 @@ def _pulled(folder: str, directory: str, depth: int) -> bool:
 
 def parse_banks(raw: Mapping[str, Any], source: str = "banks config") -> dict[str, BankConfig]:
     """Banks from an already-parsed TOML document; every problem reported in one ConfigError."""
-    problems = _Problems(source)
+    problems = Problems(source, ConfigError, "the bank config")
     for key in sorted(set(raw) - {"banks", "defaults"}):
         problems.add(key, "unknown top-level key (expected [banks.<name>] tables and an optional [defaults])")
     defaults = raw.get("defaults", {})

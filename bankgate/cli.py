@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bankgate import settings
 from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
 from parsers.detect import CONTAINERS, PDF, UNKNOWN
 from parsers.output import FORMATS, write_records
@@ -50,7 +51,12 @@ def _summary_line(path: str, parser, errors: str, valid: bool) -> str:
 def cmd_detect(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
-        stream, kind = open_detected(path)
+        options = settings.parser_options()
+    except ValueError as exc:
+        print(f"bankgate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        stream, kind = open_detected(path, options["layout_dirs"])
     except READ_ERRORS as exc:
         print(f"{path}:0: cannot read: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -58,7 +64,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         if kind == PDF:  # which insurance document: needs the text, read in a bounded worker
             from parsers.detect import classify_pdf
 
-            kind = classify_pdf(stream)
+            kind = classify_pdf(stream, **options["pdf"])
     print(kind)
     return EXIT_OK
 
@@ -70,7 +76,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     shown = str(args.file)
     errors = args.errors
     try:
-        stream, kind = open_detected(path)
+        options = settings.parser_options()
+    except ValueError as exc:
+        print(f"bankgate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        stream, kind = open_detected(path, options["layout_dirs"])
     except READ_ERRORS as exc:
         _input_problem(shown, f"cannot read: {exc}", UNREADABLE, errors)
         return EXIT_INVALID
@@ -78,12 +89,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
         fmt = format_for_detected(kind) if args.format == "auto" else args.format
         if args.format == "auto" and (fmt in CONTAINERS or fmt in (UNKNOWN, PDF)):
             what = "not a recognised bank file" if fmt == UNKNOWN else f"a {fmt} file, not a bank file"
-            _input_problem(shown, f"{what} (formats: {', '.join(format_names())})", NOT_A_BANK_FILE, errors)
+            formats = ", ".join(format_names(options["layout_dirs"]))
+            _input_problem(shown, f"{what} (formats: {formats})", NOT_A_BANK_FILE, errors)
             return EXIT_INVALID
         try:
-            parser = open_parser(
-                fmt, stream, name=shown, lenient=args.lenient, allow=_codes(args.allow), enforce=_codes(args.enforce)
-            )
+            allow, enforce = _codes(args.allow), _codes(args.enforce)
+            parser = open_parser(fmt, stream, name=shown, lenient=args.lenient, allow=allow, enforce=enforce, **options)
         except ValueError as exc:
             print(f"bankgate: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -202,8 +213,14 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_layouts(args: argparse.Namespace) -> int:
     from parsers.fixed import available_layouts
 
-    for name in available_layouts():
+    for name in available_layouts(settings.layout_dirs()):
         print(name)
+    return EXIT_OK
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Every ``BANKGATE_*`` setting: name, type, default, meaning (``bankgate/settings.py``)."""
+    sys.stdout.write(settings.render(args.format))
     return EXIT_OK
 
 
@@ -257,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     lay = sub.add_parser("layouts", help="list the fixed-width layouts available to --format fixed:LAYOUT")
     lay.set_defaults(func=cmd_layouts)
+
+    st = sub.add_parser("settings", help="list every BANKGATE_* environment variable: type, default, meaning")
+    st.add_argument("--format", choices=("table", "json", "env", "markdown"), default="table")
+    st.set_defaults(func=cmd_settings)
 
     proc = sub.add_parser("process", help="run the processing pipeline on one staged object")
     proc.add_argument("url", help="s3://BUCKET/KEY, gs://BUCKET/KEY or file:///PATH inside the staging area")

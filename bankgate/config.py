@@ -3,29 +3,29 @@
 Routing is configuration, not code: a table from file type (``nacha``, ``bai2``,
 ``fixed:<layout>``, ``fixed:*``, ``insurance-pdf``, ``*``) to a destination URL prefix and an
 output format. Loaded from a TOML file (``BANKGATE_CONFIG``) or, for a Lambda, from
-environment variables; checked on load so a route into the watched prefix (which would make
+environment variables (``bankgate/settings.py`` lists them); checked on load, every problem
+reported at once (``parsers/schema.py``), so a route into the watched prefix (which would make
 the function trigger itself) is refused before any event is handled.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bankgate import settings
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
+from bankgate.settings import DEFAULT_SCRATCH_BUDGET, ConfigError
 from bankgate.store import split_url
 from parsers.output import FORMATS
+from parsers.schema import Problems
 
-DEFAULT_SCRATCH_BUDGET = 512 << 20
-
-
-class ConfigError(ValueError):
-    """The configuration is unusable; the message says which setting and why."""
+__all__ = ["DEFAULT_SCRATCH_BUDGET", "ConfigError", "PipelineConfig", "Route"]
+#: The secret references of PGP decryption: ``bankgate.secrets`` resolves them.
+PGP_SETTINGS = ("pgp_keys", "pgp_passphrase", "pgp_verify_keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,33 +54,36 @@ class PipelineConfig:
     #: Rule codes waived per source: staged-object URL prefix -> codes. A bank's ``allow`` list
     #: (bank config, ``banks = <path>``) lands here under the bank's ``destination``.
     waivers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: PGP decryption: secret references (``bankgate/secrets.py``), resolved when first needed.
+    pgp_keys: str | None = None
+    pgp_passphrase: str | None = None
+    pgp_verify_keys: str | None = None
 
     def __post_init__(self) -> None:
+        problems = Problems("", ConfigError, "the pipeline config")
         for name in ("staging", "archive", "quarantine", "ledger"):
-            try:
-                split_url(getattr(self, name))
-            except ValueError as exc:
-                raise ConfigError(f"setting '{name}': {exc}") from None
+            problems.check(f"setting '{name}'", lambda name=name: split_url(getattr(self, name)))
         if "*" not in self.routes:
-            raise ConfigError("routes: a default route '*' is required (where files of any other type go)")
+            problems.add("routes", "a default route '*' is required (where files of any other type go)")
         for file_type, route in self.routes.items():
             if route.format not in FORMATS:
-                raise ConfigError(f"routes.{file_type}: format {route.format!r} is not one of {', '.join(FORMATS)}")
-            self._refuse_watched(f"routes.{file_type}", route.destination)
+                problems.add(f"routes.{file_type}", f"format {route.format!r} is not one of {', '.join(FORMATS)}")
+            self._refuse_watched(f"routes.{file_type}", route.destination, problems)
         for name in ("archive", "quarantine", "ledger"):
-            self._refuse_watched(name, getattr(self, name))
+            self._refuse_watched(name, getattr(self, name), problems)
         if self.verify not in ("sha256", "size"):
-            raise ConfigError("verify: use 'sha256' (re-read and hash the copy) or 'size'")
+            problems.add("verify", "use 'sha256' (re-read and hash the copy) or 'size'")
         for name in ("lease_seconds", "max_failures"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name}: a whole number of at least 1, got {value!r}")
+                problems.add(name, f"a whole number of at least 1, got {value!r}")
+        problems.raise_if_any()
 
-    def _refuse_watched(self, name: str, url: str) -> None:
+    def _refuse_watched(self, name: str, url: str, problems: Problems) -> None:
         """Outputs inside the watched prefix would trigger the processor on its own outputs."""
         staging = self.staging.rstrip("/") + "/" + self.watched_prefix
         if url.rstrip("/") + "/" == staging or url.startswith(staging):
-            raise ConfigError(f"{name}: {url} is inside the watched prefix {staging}; it would trigger itself")
+            problems.add(name, f"{url} is inside the watched prefix {staging}; it would trigger itself")
 
     def waived(self, file_type: str, source_url: str) -> frozenset[str]:
         """The rules waived for one file: its route's and its source's."""
@@ -97,35 +100,45 @@ class PipelineConfig:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str = "config") -> PipelineConfig:
+        """A config from a TOML table or the environment's values; every problem in one ConfigError."""
+        problems = Problems(source, ConfigError, f"the pipeline config ({source})")
         raw = dict(raw)
-        routes_raw = raw.pop("routes", {})
-        try:
-            routes = {
-                name: Route(**{**value, "allow": _waivers(value.get("allow", ()), f"{source}: routes.{name}.allow")})
-                if isinstance(value, Mapping)
-                else Route(str(value))
-                for name, value in routes_raw.items()
-            }
-        except TypeError as exc:
-            raise ConfigError(f"{source}: routes: {exc}") from None
-        waivers = {
-            prefix: _waivers(codes, f"{source}: waivers.{prefix}") for prefix, codes in raw.pop("waivers", {}).items()
-        }
+        routes: dict[str, Route] = {}
+        for name, value in _table(raw.pop("routes", {}), "routes", problems).items():
+            route = problems.check(f"routes.{name}", lambda name=name, value=value: _route(name, value, source))
+            if route is not None:
+                routes[name] = route
+        waivers: dict[str, frozenset[str]] = {}
+        for prefix, codes in _table(raw.pop("waivers", {}), "waivers", problems).items():
+            waived = problems.check(
+                None, lambda prefix=prefix, codes=codes: _waivers(codes, f"{source}: waivers.{prefix}")
+            )
+            if waived is not None:
+                waivers[prefix] = waived
         banks_path = raw.pop("banks", None)
         if banks_path:
             from bankgate.banks import load_banks
 
-            for bank in load_banks(banks_path).values():
+            for bank in problems.check(None, lambda: load_banks(banks_path).values()) or ():
                 if bank.allow and bank.destination:
                     waivers[bank.destination] = waivers.get(bank.destination, frozenset()) | bank.allow
         raw["waivers"] = waivers
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"{source}: unknown settings {', '.join(sorted(unknown))}")
+            problems.add("", f"unknown settings {', '.join(sorted(unknown))}")
         missing = [n for n in ("staging", "archive", "quarantine", "ledger") if n not in raw]
         if missing:
-            raise ConfigError(f"{source}: missing settings {', '.join(missing)}")
-        return cls(routes=routes, **raw)
+            problems.add("", f"missing settings {', '.join(missing)}")
+        config = None
+        if not missing:  # the rest is checked by the dataclass, whatever was found above
+            known = {k: v for k, v in raw.items() if k not in unknown}
+            try:
+                config = cls(routes=routes, **known)
+            except ConfigError as exc:
+                problems.lines.extend(f"{source}: {line}" for line in exc.problems)
+        problems.raise_if_any()
+        assert config is not None
+        return config
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PipelineConfig:
@@ -137,38 +150,29 @@ class PipelineConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineConfig:
-        """``BANKGATE_CONFIG`` (a TOML file), else ``BANKGATE_STAGING`` / ``_ARCHIVE`` /
-        ``_QUARANTINE`` / ``_LEDGER`` / ``_ROUTES`` (JSON) / ``_SCRATCH_ROOT`` / ``_SCRATCH_BUDGET`` /
-        ``_LEASE_SECONDS`` / ``_MAX_FAILURES`` / ``_WAIVERS`` (JSON) / ``_BANKS`` (the bank config,
-        for each bank's ``allow`` list)."""
-        env = os.environ if env is None else env
-        if env.get("BANKGATE_CONFIG"):
-            return cls.from_toml(env["BANKGATE_CONFIG"])
-        raw: dict[str, Any] = {}
-        for name in ("staging", "archive", "quarantine", "ledger", "watched_prefix", "scratch_root"):
-            value = env.get(f"BANKGATE_{name.upper()}")
-            if value:
-                raw[name] = value
-        for variable, name in (
-            ("BANKGATE_SCRATCH_BUDGET", "scratch_budget_bytes"),
-            ("BANKGATE_LEASE_SECONDS", "lease_seconds"),
-            ("BANKGATE_MAX_FAILURES", "max_failures"),
-        ):
-            if env.get(variable):
-                try:
-                    raw[name] = int(env[variable])
-                except ValueError:
-                    raise ConfigError(f"{variable}: not a whole number: {env[variable]!r}") from None
-        if env.get("BANKGATE_LENIENT"):
-            raw["lenient"] = env["BANKGATE_LENIENT"].lower() in ("1", "true", "yes")
-        for variable, name in (("BANKGATE_ROUTES", "routes"), ("BANKGATE_WAIVERS", "waivers")):
-            try:
-                raw[name] = json.loads(env.get(variable, "{}"))
-            except ValueError as exc:
-                raise ConfigError(f"{variable} is not JSON: {exc}") from None
-        if env.get("BANKGATE_BANKS"):
-            raw["banks"] = env["BANKGATE_BANKS"]
-        return cls.from_mapping(raw, "environment")
+        """``BANKGATE_CONFIG`` (a TOML file), else the pipeline's variables (``bankgate/settings.py``
+        names the key each sets; ``BANKGATE_BANKS`` adds each bank's ``allow`` list). The PGP
+        variables fill in what the TOML file leaves out."""
+        path = settings.config_file(env)
+        if path is not None:
+            config = cls.from_toml(path)
+            pgp = settings.config_values(env, [k for k in PGP_SETTINGS if getattr(config, k) is None])
+            return replace(config, **pgp)
+        return cls.from_mapping(settings.config_values(env), "environment")
+
+
+def _table(value: Any, name: str, problems: Problems) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    problems.add(name, f"must be a table (TOML) or an object (JSON), not {value!r}")
+    return {}
+
+
+def _route(name: str, value: Any, source: str) -> Route:
+    if not isinstance(value, Mapping):
+        return Route(str(value))
+    allow = _waivers(value.get("allow", ()), f"{source}: routes.{name}.allow")
+    return Route(**{**value, "allow": allow})
 
 
 def _waivers(codes: Any, where: str) -> frozenset[str]:

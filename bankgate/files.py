@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
@@ -14,15 +16,17 @@ DECOMPRESS_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 READ_ERRORS = (OSError, *DECOMPRESS_ERRORS)
 
 
-def open_detected(path: Path) -> tuple[IO[bytes], str]:
-    """Open ``path`` for reading and detect its type; returns (stream, type). The caller closes."""
+def open_detected(path: Path, layout_dirs: Iterable[str | os.PathLike[str]] = ()) -> tuple[IO[bytes], str]:
+    """Open ``path`` for reading and detect its type (user layouts from ``layout_dirs``);
+    returns (stream, type). The caller closes."""
     stream: IO[bytes] = open(path, "rb")  # noqa: SIM115 - handed to the caller
     try:
-        kind = detect(read_head(stream))
+        layout_dirs = tuple(layout_dirs)
+        kind = detect(read_head(stream), layout_dirs)
         if kind == GZIP:
             stream.close()  # reopened through gzip, so closing the result closes the file too
             stream = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
-            kind = detect(stream.read(HEAD_BYTES))
+            kind = detect(stream.read(HEAD_BYTES), layout_dirs)
             stream.seek(0)
     except BaseException:
         stream.close()

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from bankgate import settings
+
 __all__ = ["Alert", "Notifier", "NotifyError"]
 
 log = logging.getLogger("bankgate.alerts")
 
-WEBHOOK_ENV, SNS_ENV = "BANKGATE_ALERT_WEBHOOK", "BANKGATE_ALERT_SNS_TOPIC"
 TIMEOUT = 10.0
 
 
@@ -42,8 +42,8 @@ class Alert:
 
 
 class Notifier:
-    """Deliver alerts. Channels are configured at construction (``from_env`` reads
-    ``BANKGATE_ALERT_WEBHOOK`` and ``BANKGATE_ALERT_SNS_TOPIC``); clients are injected or built
+    """Deliver alerts. Channels are configured at construction (``from_env`` takes
+    them from the settings); clients are injected or built
     only when a channel needs them."""
 
     def __init__(
@@ -56,7 +56,7 @@ class Notifier:
         timeout: float = TIMEOUT,
     ) -> None:
         if webhook_url and urlparse(webhook_url).scheme not in ("http", "https"):
-            raise ValueError(f"{WEBHOOK_ENV}: an alert webhook must be an http(s) URL")
+            raise ValueError("BANKGATE_ALERT_WEBHOOK: an alert webhook must be an http(s) URL")
         self.webhook_url = webhook_url
         self.sns_topic_arn = sns_topic_arn
         self._sns_client = sns_client
@@ -65,8 +65,8 @@ class Notifier:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> Notifier:
-        env = os.environ if env is None else env
-        return cls(webhook_url=env.get(WEBHOOK_ENV, ""), sns_topic_arn=env.get(SNS_ENV, ""), **kwargs)
+        """The channels from ``BANKGATE_ALERT_WEBHOOK`` / ``_SNS_TOPIC`` (``bankgate/settings.py``)."""
+        return cls(**settings.alert_channels(env), **kwargs)
 
     @property
     def _host(self) -> str:

@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import IO, Any, Literal, get_args
 
 import orjson
 
+from bankgate import settings
 from bankgate.config import PipelineConfig
 from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
 from bankgate.scratch import scratch_dir, sweep_scratch
@@ -245,7 +245,7 @@ class Pipeline:
             with self.staging.open(obj.key, version=obj.version) as raw:
                 hashing = HashingReader(raw)
                 stream = peekable(hashing)
-                kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
+                kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
                 seekable = self.staging.open_seekable(obj.key, version=obj.version) if kind == ZIP else None
                 if seekable is not None:
                     # A zip read in place: no copy in scratch. The digest takes its own pass.
@@ -263,7 +263,7 @@ class Pipeline:
     def _handle(
         self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work, depth: int, kind: str = ""
     ) -> None:
-        kind = kind or detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
+        kind = kind or detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
         if kind == PGP:
             self._decrypt(stream, lineage, scratch, work, depth)
         elif kind in CONTAINERS:
@@ -277,7 +277,9 @@ class Pipeline:
 
         limits = UnpackLimits(scratch_budget_bytes=self.config.scratch_budget_bytes)
         try:
-            for member in iter_members(stream, name=lineage[-1], scratch=scratch, limits=limits):
+            for member in iter_members(
+                stream, name=lineage[-1], scratch=scratch, limits=limits, layout_dirs=settings.layout_dirs()
+            ):
                 member_lineage = (*lineage[:-1], *member.path)
                 inner = peekable(member.stream)
                 if member.kind == PGP:
@@ -311,15 +313,15 @@ class Pipeline:
 
     def _pgp_keys(self) -> Any:
         """The decryption key ring, loaded once per pipeline (a secret, like a client: config)."""
-        if self._keys is None and os.environ.get("BANKGATE_PGP_KEYS"):
+        if self._keys is None and self.config.pgp_keys:
             from bankgate import pgp
             from bankgate.secrets import resolve_secret
 
-            passphrase = os.environ.get("BANKGATE_PGP_PASSPHRASE")
+            passphrase = self.config.pgp_passphrase
             self._keys = pgp.KeyRing.from_armored(
-                resolve_secret(os.environ["BANKGATE_PGP_KEYS"]), resolve_secret(passphrase) if passphrase else None
+                resolve_secret(self.config.pgp_keys), resolve_secret(passphrase) if passphrase else None
             )
-            verify = os.environ.get("BANKGATE_PGP_VERIFY_KEYS")
+            verify = self.config.pgp_verify_keys
             self._pgp_verify = pgp.PublicKeys.from_armored(resolve_secret(verify)) if verify else None
         return self._keys
 
@@ -333,7 +335,8 @@ class Pipeline:
                 f"{shown}: {'unrecognised content' if kind == UNKNOWN else kind + ' file'}: no parser for it"
             )
         allow = self.config.waived(kind, work.source)
-        parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient, allow=allow)
+        options = settings.parser_options()
+        parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient, allow=allow, **options)
         route = self.config.route_for(kind)
         store, prefix = self._store(route.destination)
         key, owner = self._output_key(store, prefix, lineage, "." + EXTENSIONS[route.format], work)

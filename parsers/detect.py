@@ -6,8 +6,10 @@ trust is the first few kilobytes.
 
 from __future__ import annotations
 
+import os
 import re
-from typing import IO
+from collections.abc import Iterable
+from typing import IO, Any
 
 #: How much of a file detection looks at.
 HEAD_BYTES = 8192
@@ -32,10 +34,11 @@ def read_head(stream: IO[bytes]) -> bytes:
     return head
 
 
-def detect(head: bytes) -> str:
+def detect(head: bytes, layout_dirs: Iterable[str | os.PathLike[str]] = ()) -> str:
     """The type of a file from its first bytes: a container, a bank format, or ``unknown``.
 
-    Layout-described fixed-width files come back as ``fixed:<layout name>``.
+    Layout-described fixed-width files come back as ``fixed:<layout name>``; user layouts are
+    looked for in ``layout_dirs``, then the shipped ones.
     """
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return ZIP
@@ -55,21 +58,22 @@ def detect(head: bytes) -> str:
         return BAI2
     from parsers.fixed import match_layout
 
-    layout = match_layout(head)
+    layout = match_layout(head, layout_dirs)
     if layout:
         return f"fixed:{layout}"
     return UNKNOWN
 
 
-def classify_pdf(stream: IO[bytes]) -> str:
+def classify_pdf(stream: IO[bytes], **options: Any) -> str:
     """An insurance PDF's type: ``acord25``, ``declarations`` or ``insurance-pdf-unknown``.
 
     Unlike ``detect`` this reads the document (its first pages, in a bounded worker process,
-    with OCR for a scan), because a PDF's kind is in its text, not its first bytes.
+    with OCR for a scan), because a PDF's kind is in its text, not its first bytes. ``options``
+    are ``parsers.insurance.classify_pdf``'s (limits, template directories, tesseract).
     """
     from parsers.insurance import classify_pdf as classify
 
-    return classify(stream)
+    return classify(stream, **options)
 
 
 def looks_like_nacha(head: bytes) -> bool:

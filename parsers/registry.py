@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import IO
+from typing import IO, Any
 
 from parsers.base import FileParser
 from parsers.detect import BAI2, NACHA, PDF
@@ -15,10 +16,10 @@ FIXED_PREFIX = "fixed:"
 INSURANCE_PDF = "insurance-pdf"
 
 
-def format_names() -> list[str]:
+def format_names(layout_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
     from parsers.fixed import available_layouts
 
-    return [NACHA, BAI2, *(FIXED_PREFIX + name for name in available_layouts()), INSURANCE_PDF]
+    return [NACHA, BAI2, *(FIXED_PREFIX + name for name in available_layouts(layout_dirs)), INSURANCE_PDF]
 
 
 def format_for_detected(kind: str) -> str:
@@ -34,11 +35,15 @@ def open_parser(
     lenient: bool = False,
     allow: Iterable[str] = (),
     enforce: Iterable[str] = (),
+    layout_dirs: Iterable[str | os.PathLike[str]] = (),
+    pdf: Mapping[str, Any] | None = None,
 ) -> FileParser:
     """A parser for ``fmt`` (``nacha``, ``bai2``, ``fixed:LAYOUT`` or ``insurance-pdf``) reading ``stream``.
 
     ``allow`` / ``enforce`` name rules to waive / to make errors (see ``FileParser``); codes
     of other formats are accepted and do nothing here, so one bank's list serves all its files.
+    ``layout_dirs`` are the user's layout directories (searched before the shipped layouts);
+    ``pdf`` holds ``InsurancePdfParser``'s options (``limits``, ``template_dirs``, ``tesseract``).
     Raises ``ValueError`` for an unknown format, layout or rule code, with the choices in the message.
     """
     options = {"name": name, "lenient": lenient, "allow": allow, "enforce": enforce}
@@ -53,12 +58,12 @@ def open_parser(
     if fmt.startswith(FIXED_PREFIX):
         from parsers.fixed import FixedWidthParser, load_layout
 
-        return FixedWidthParser(stream, load_layout(fmt[len(FIXED_PREFIX) :]), **options)
+        return FixedWidthParser(stream, load_layout(fmt[len(FIXED_PREFIX) :], layout_dirs), **options)
     if fmt == INSURANCE_PDF:
         from parsers.insurance import InsurancePdfParser
 
-        return InsurancePdfParser(stream, **options)
-    raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(format_names())}")
+        return InsurancePdfParser(stream, **options, **(pdf or {}))
+    raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(format_names(layout_dirs))}")
 
 
 # -- rule codes ------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ then deleted as soon as its members are done).
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,7 @@ def iter_members(
     scratch: Path,
     limits: UnpackLimits | None = None,
     stats: UnpackStats | None = None,
+    layout_dirs: Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[Member]:
     """Yield the files inside ``source`` in archive order, recursing into nested archives.
 
@@ -89,16 +91,21 @@ def iter_members(
     limit: the caller quarantines the whole archive and discards what earlier members
     produced, so outputs should be committed only once the iteration has finished. Close
     the generator (or exhaust it) to release spills early; ``stats``, if given, is filled in.
+    ``layout_dirs`` are the user layout directories detection looks in (``parsers.detect``).
     """
-    unpacker = _Unpacker(limits or UnpackLimits(), scratch, stats if stats is not None else UnpackStats())
+    stats = stats if stats is not None else UnpackStats()
+    unpacker = _Unpacker(limits or UnpackLimits(), scratch, stats, tuple(layout_dirs))
     return unpacker.run(source, name)
 
 
 class _Unpacker:
     """One unpack: the walk over nested levels, sharing one budget."""
 
-    def __init__(self, limits: UnpackLimits, scratch: Path, stats: UnpackStats) -> None:
+    def __init__(
+        self, limits: UnpackLimits, scratch: Path, stats: UnpackStats, layout_dirs: tuple[str | os.PathLike[str], ...]
+    ) -> None:
         self.limits = limits
+        self.layout_dirs = layout_dirs
         self.scratch = scratch
         self.stats = stats
         self.budget = Budget(limits, stats, lambda: 0)  # replaced once the source's size is known
@@ -112,7 +119,7 @@ class _Unpacker:
             self.budget = Budget(self.limits, self.stats, _archive_bytes(size, raw))
             try:
                 with _decoding(path):
-                    kind = detect(raw.head(HEAD_BYTES))
+                    kind = detect(raw.head(HEAD_BYTES), self.layout_dirs)
                 if kind == ZIP and start is not None:
                     fp.seek(start)
                     self._enter(path, 1)
@@ -156,7 +163,7 @@ class _Unpacker:
     ) -> Iterator[Member]:
         """A member: recursed into if it is an archive, else handed to the caller; closed after."""
         try:
-            kind = detect(stream.head(HEAD_BYTES))
+            kind = detect(stream.head(HEAD_BYTES), self.layout_dirs)
             if kind in ARCHIVES:
                 yield from self._archive(stream, kind, path, layer + 1, size_hint)
             else:

@@ -2,7 +2,7 @@
 
     from parsers.fixed import FixedWidthParser, load_layout, match_layout
 
-    layout = load_layout("bai-lockbox")          # shipped, user ($BANKGATE_LAYOUTS) or a path
+    layout = load_layout("bai-lockbox", dirs)    # user (dirs), shipped, or a path
     for record in FixedWidthParser(stream, layout):
         ...
 
@@ -24,7 +24,7 @@ _HOMES = {
     ),
     "FixedWidthParser": "parsers.fixed.parser",
     **dict.fromkeys(
-        ["ENV_VAR", "SHIPPED_DIR", "available_layouts", "layout_dirs", "load_layout", "match_layout"],
+        ["SHIPPED_DIR", "available_layouts", "layout_dirs", "load_layout", "match_layout"],
         "parsers.fixed.registry",
     ),
 }
@@ -38,7 +38,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EBCDIC",
-    "ENV_VAR",
     "SHIPPED_DIR",
     "Check",
     "FixedLayout",

@@ -78,6 +78,7 @@ import numpy as np
 
 from parsers.fields import EMITTED, Field, Kind, Layout
 from parsers.lines import PAD, LengthMode
+from parsers.schema import Problems, SchemaError
 
 ENCODINGS = ("ascii", "ebcdic")
 LENGTH_MODES = ("exact", "pad", "at_least")
@@ -133,8 +134,9 @@ _RESERVED = {"line", "record"}
 _MISSING = object()
 
 
-class LayoutError(ValueError):
-    """A layout file is not valid. The message names the file, record and field at fault."""
+class LayoutError(SchemaError):
+    """A layout file is not valid. The message names the file, record and field at fault, one
+    line per problem (``problems``): every independent part of the file is checked."""
 
 
 def ebcdic_table() -> bytes:
@@ -410,67 +412,72 @@ class _Loader:
     # -- the file -----------------------------------------------------------------------
 
     def layout(self, data: Mapping[str, Any]) -> FixedLayout:
+        """Every independent part is checked (``parsers/schema.py``), so one load reports each
+        mistake; a part that depends on a broken one (a record's fields on its codes, the checks
+        on the records) is checked once that one is right."""
         if not isinstance(data, Mapping):
             raise self.error("must be a TOML table")
-        self.no_unknown_keys(data, _TOP_KEYS, "top-level")
-        name = self.get(data, "name", str)
-        if not _LAYOUT_NAME.match(name):
-            raise self.error(f"name {name!r} must be lower case letters, digits, '-', '_' or '.'")
-        description = self.get(data, "description", str, "")
-        length = self.get(data, "record_length", int)
-        if not 1 <= length <= 32760:
-            raise self.error(f"record_length must be between 1 and 32760, got {length}")
-        length_mode = self.length_mode(data)
-        encoding = self.get(data, "encoding", str, "ascii").lower()
-        if encoding not in ENCODINGS:
-            raise self.error(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
-
-        records_table = self.get(data, "records", dict)
-        if not records_table:
-            raise self.error("defines no record types ([records.<name>] tables)")
-        codes = {rname: self.codes(rtable, rname) for rname, rtable in records_table.items()}
-        discriminator = self.discriminator(data, codes, length)
+        problems = Problems("", LayoutError, f"layout file {self.source}")
+        check = problems.check
+        check(None, lambda: self.no_unknown_keys(data, _TOP_KEYS, "top-level"))
+        name = check(None, lambda: self.name(data))
+        description = check(None, lambda: self.get(data, "description", str, ""))
+        length = check(None, lambda: self.record_length(data))
+        length_mode = check(None, lambda: self.length_mode(data))
+        encoding = check(None, lambda: self.encoding(data))
+        records_table = check(None, lambda: self.records_table(data)) or {}
+        codes = {
+            rname: check(None, lambda r=rname, t=rtable: self.codes(t, r)) for rname, rtable in records_table.items()
+        }
+        valid_codes = {rname: c for rname, c in codes.items() if c is not None}
+        discriminator = None
+        if valid_codes and length is not None:
+            discriminator = check(None, lambda: self.discriminator(data, valid_codes, length))
         seen: dict[str, str] = {}
-        for rname, rcodes in codes.items():
+        for rname, rcodes in valid_codes.items():
             for code in rcodes:
                 if code in seen:
-                    raise self.error(f"code {code!r} is also the code of record '{seen[code]}'", rname)
+                    problems.lines.append(
+                        str(self.error(f"code {code!r} is also the code of record '{seen[code]}'", rname))
+                    )
                 seen[code] = rname
 
-        records = [
-            self.record(rname, rtable, index, codes[rname], discriminator, length)
-            for index, (rname, rtable) in enumerate(records_table.items())
-        ]
+        records = []
+        if discriminator is not None and length is not None:
+            for index, (rname, rtable) in enumerate(records_table.items()):
+                if codes[rname] is not None:
+                    rt = check(
+                        None, lambda r=rname, t=rtable, i=index: self.record(r, t, i, codes[r], discriminator, length)
+                    )
+                    if rt is not None:
+                        records.append(rt)
         by_name = {rt.name: rt for rt in records}
-        for rt in records:
+        complete = len(records) == len(records_table)  # the checks below name record types
+        for rt in records if complete else ():
             for other in rt.after or ():
                 if other not in by_name:
-                    raise self.error(f"'after' names unknown record type {other!r}", rt.name)
+                    problems.lines.append(str(self.error(f"'after' names unknown record type {other!r}", rt.name)))
 
         first = last = None
-        structure = self.get(data, "structure", dict, {})
-        self.no_unknown_keys(structure, {"first", "last"}, "structure")
-        if "first" in structure:
-            first = frozenset(self.record_names(structure["first"], "structure.first", by_name))
-        if "last" in structure:
-            last = frozenset(self.record_names(structure["last"], "structure.last", by_name))
+        structure = check(None, lambda: self.get(data, "structure", dict, {})) or {}
+        check(None, lambda: self.no_unknown_keys(structure, {"first", "last"}, "structure"))
+        if complete and "first" in structure:
+            first = check(None, lambda: frozenset(self.record_names(structure["first"], "structure.first", by_name)))
+        if complete and "last" in structure:
+            last = check(None, lambda: frozenset(self.record_names(structure["last"], "structure.last", by_name)))
 
-        checks = [self.check(i, table, by_name) for i, table in enumerate(self.get(data, "checks", list, []))]
+        checks = []
+        for i, table in enumerate(check(None, lambda: self.get(data, "checks", list, [])) or ()):
+            if complete:
+                found = check(None, lambda i=i, table=table: self.check(i, table, by_name))
+                if found is not None:
+                    checks.append(found)
         check_names = [c.name for c in checks]
-        for c in checks:
-            if check_names.count(c.name) > 1:
-                raise self.error(f"two checks are named {c.name!r}; give one a 'name'")
+        for name_ in dict.fromkeys(n for n in check_names if check_names.count(n) > 1):
+            problems.lines.append(str(self.error(f"two checks are named {name_!r}; give one a 'name'")))
 
-        signature = None
-        if "signature" in data:
-            sig = self.get(data, "signature", dict)
-            self.no_unknown_keys(sig, {"pattern", "description"}, "signature")
-            pattern = self.get(sig, "pattern", str, prefix="signature.")
-            try:
-                signature = re.compile(pattern)
-            except re.error as exc:
-                raise self.error(f"signature.pattern is not a valid regular expression: {exc}") from None
-
+        signature = check(None, lambda: self.signature(data)) if "signature" in data else None
+        problems.raise_if_any()
         return FixedLayout(
             name=name,
             description=description,
@@ -485,6 +492,39 @@ class _Loader:
             source=self.source,
             length_mode=length_mode,
         )
+
+    def name(self, data: Mapping[str, Any]) -> str:
+        name = self.get(data, "name", str)
+        if not _LAYOUT_NAME.match(name):
+            raise self.error(f"name {name!r} must be lower case letters, digits, '-', '_' or '.'")
+        return name
+
+    def record_length(self, data: Mapping[str, Any]) -> int:
+        length = self.get(data, "record_length", int)
+        if not 1 <= length <= 32760:
+            raise self.error(f"record_length must be between 1 and 32760, got {length}")
+        return length
+
+    def encoding(self, data: Mapping[str, Any]) -> str:
+        encoding = self.get(data, "encoding", str, "ascii").lower()
+        if encoding not in ENCODINGS:
+            raise self.error(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+        return encoding
+
+    def records_table(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        records_table = self.get(data, "records", dict)
+        if not records_table:
+            raise self.error("defines no record types ([records.<name>] tables)")
+        return records_table
+
+    def signature(self, data: Mapping[str, Any]) -> re.Pattern[str]:
+        sig = self.get(data, "signature", dict)
+        self.no_unknown_keys(sig, {"pattern", "description"}, "signature")
+        pattern = self.get(sig, "pattern", str, prefix="signature.")
+        try:
+            return re.compile(pattern)
+        except re.error as exc:
+            raise self.error(f"signature.pattern is not a valid regular expression: {exc}") from None
 
     def length_mode(self, data: Mapping[str, Any]) -> LengthMode:
         """``record_length_mode``: one of ``LENGTH_MODES``, or a list of "pad" and "at_least"."""
@@ -558,7 +598,13 @@ class _Loader:
         field_tables = self.get(rtable, "fields", list, record=rname)
         if not field_tables:
             raise self.error("has no fields", rname)
-        fields = [self.field(rname, i, ft, length) for i, ft in enumerate(field_tables)]
+        problems = Problems("", LayoutError, f"layout file {self.source}")
+        found = [
+            problems.check(None, lambda i=i, ft=ft: self.field(rname, i, ft, length))
+            for i, ft in enumerate(field_tables)
+        ]
+        problems.raise_if_any()  # every field's problem; the tiling needs them all right
+        fields = [f for f in found if f is not None]
         fields = self.discriminator_field(rname, fields, codes, discriminator)
         self.tiling(rname, fields, length)
         emitted = [f.name for f in fields if f.kind in EMITTED]

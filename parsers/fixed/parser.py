@@ -10,6 +10,7 @@ however large the file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from itertools import compress
 from operator import attrgetter, itemgetter
@@ -32,8 +33,8 @@ class FixedWidthParser(FileParser):
     """Records of a fixed-width file, as NamedTuples of its layout's record classes.
 
     ``layout`` is a loaded ``FixedLayout`` or anything ``load_layout`` accepts (a layout name
-    or a path to a ``.toml`` file). ``encoding`` ("ascii" or "ebcdic") overrides the layout's,
-    for a bank that sends the same layout in EBCDIC.
+    or a path to a ``.toml`` file; a name is looked up in ``layout_dirs`` first). ``encoding``
+    ("ascii" or "ebcdic") overrides the layout's, for a bank that sends the same layout in EBCDIC.
     """
 
     rules = RULES
@@ -48,11 +49,12 @@ class FixedWidthParser(FileParser):
         encoding: str | None = None,
         allow: Iterable[str] = (),
         enforce: Iterable[str] = (),
+        layout_dirs: Iterable[str | os.PathLike[str]] = (),
     ) -> None:
         layout = layout if layout is not None else getattr(type(self), "layout", None)
         if layout is None:
             raise TypeError("FixedWidthParser needs a layout")
-        self.layout = load_layout(layout)
+        self.layout = load_layout(layout, layout_dirs)
         if encoding is not None and encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
         self.encoding = encoding or self.layout.encoding
@@ -61,10 +63,12 @@ class FixedWidthParser(FileParser):
         super().__init__(stream, name=name, lenient=lenient, allow=allow, enforce=enforce)
 
     @classmethod
-    def for_layout(cls, layout: FixedLayout | str) -> type[FixedWidthParser]:
+    def for_layout(
+        cls, layout: FixedLayout | str, layout_dirs: Iterable[str | os.PathLike[str]] = ()
+    ) -> type[FixedWidthParser]:
         """A subclass bound to one layout, with class-level ``format`` and ``record_classes``,
         constructed like every other parser: ``Parser(stream, name=..., lenient=...)``."""
-        loaded = load_layout(layout)
+        loaded = load_layout(layout, layout_dirs)
         parts = loaded.name.replace(".", "-").replace("_", "-").split("-")
         name = "".join(part.capitalize() for part in parts)
         return type(

@@ -1,8 +1,8 @@
 """Where layouts come from: the shipped ones, the user's, and detection by content.
 
-A layout is found by name in the directories listed in ``BANKGATE_LAYOUTS`` (``os.pathsep``
-separated, searched in order) and then among the layouts shipped in ``parsers/fixed/layouts``;
-a user layout with the name of a shipped one takes its place. A layout can also be given as a
+A layout is found by name in the user's directories (``dirs``, searched in order; the core
+passes the ``BANKGATE_LAYOUTS`` setting) and then among the layouts shipped in
+``parsers/fixed/layouts``; a user layout with the name of a shipped one takes its place. A layout can also be given as a
 path to its ``.toml`` file. This module is the only part of ``parsers`` that reads files, and
 it reads only layout files.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from parsers.fixed.layout import FixedLayout, LayoutError, read_layout
 
-ENV_VAR = "BANKGATE_LAYOUTS"
 SHIPPED_DIR = Path(__file__).with_name("layouts")
 
 log = logging.getLogger(__name__)
@@ -23,16 +23,19 @@ log = logging.getLogger(__name__)
 _cache: dict[str, tuple[tuple[int, int], FixedLayout]] = {}
 
 
-def layout_dirs() -> list[Path]:
+#: User layout directories, searched before the shipped ones.
+Dirs = Iterable[str | os.PathLike[str]]
+
+
+def layout_dirs(dirs: Dirs = ()) -> list[Path]:
     """The directories searched for layouts by name, in order (user directories first)."""
-    user = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
-    return [*user, SHIPPED_DIR]
+    return [*(Path(d).expanduser() for d in dirs), SHIPPED_DIR]
 
 
-def _layout_files() -> dict[str, Path]:
+def _layout_files(dirs: Dirs = ()) -> dict[str, Path]:
     """Layout name (file stem) -> file, the first directory in search order winning."""
     found: dict[str, Path] = {}
-    for directory in layout_dirs():
+    for directory in layout_dirs(dirs):
         try:
             files = sorted(directory.glob("*.toml"))
         except OSError:
@@ -42,9 +45,9 @@ def _layout_files() -> dict[str, Path]:
     return found
 
 
-def available_layouts() -> list[str]:
+def available_layouts(dirs: Dirs = ()) -> list[str]:
     """Names of every layout that ``load_layout`` can find by name, sorted."""
-    return sorted(_layout_files())
+    return sorted(_layout_files(dirs))
 
 
 def _is_path(name_or_path: str | os.PathLike[str]) -> bool:
@@ -53,8 +56,8 @@ def _is_path(name_or_path: str | os.PathLike[str]) -> bool:
     return name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path
 
 
-def load_layout(name_or_path: str | os.PathLike[str] | FixedLayout) -> FixedLayout:
-    """A layout by name (user directories, then shipped) or by path to a ``.toml`` file.
+def load_layout(name_or_path: str | os.PathLike[str] | FixedLayout, dirs: Dirs = ()) -> FixedLayout:
+    """A layout by name (user directories ``dirs``, then shipped) or by path to a ``.toml`` file.
 
     Raises ``LayoutError`` (a ``ValueError``) when it cannot be found or is not valid.
     Layouts are cached and re-read when their file changes.
@@ -66,14 +69,13 @@ def load_layout(name_or_path: str | os.PathLike[str] | FixedLayout) -> FixedLayo
         if not path.is_file():
             raise LayoutError(f"layout file {path}: not found")
         return _load(path)
-    files = _layout_files()
+    dirs = tuple(dirs)
+    files = _layout_files(dirs)
     path = files.get(str(name_or_path))
     if path is None:
         known = ", ".join(sorted(files)) or "none"
-        raise LayoutError(
-            f"unknown layout {name_or_path!r} (available: {known}; user layouts are looked up "
-            f"in the directories listed in ${ENV_VAR})"
-        )
+        searched = ", ".join(str(d) for d in layout_dirs(dirs))
+        raise LayoutError(f"unknown layout {name_or_path!r} (available: {known}; searched {searched})")
     layout = _load(path)
     if layout.name != path.stem:
         raise LayoutError(f"layout file {path}: declares name {layout.name!r} but the file is named {path.name!r}")
@@ -95,14 +97,14 @@ def _load(path: Path) -> FixedLayout:
     return layout
 
 
-def match_layout(head: bytes) -> str | None:
+def match_layout(head: bytes, dirs: Dirs = ()) -> str | None:
     """The name of the layout whose signature matches the start of a file, or None.
 
     ``head`` is the first few KiB of the file. Layouts are tried in search order (user
     layouts first); a layout file that cannot be loaded is skipped with a logged warning, so
     one broken user layout does not stop the detection of every other file.
     """
-    for name, path in _layout_files().items():
+    for name, path in _layout_files(dirs).items():
         try:
             layout = _load(path)
         except LayoutError as exc:

@@ -11,19 +11,35 @@
 - ``classify.py``: acord25, declarations or insurance-pdf-unknown.
 """
 
-from parsers.insurance.classify import ACORD25, DECLARATIONS, UNKNOWN, classify_pdf
-from parsers.insurance.limits import Limits
-from parsers.insurance.parser import FORMAT, InsurancePdfParser
-from parsers.insurance.templates import ENV_VAR, TemplateError, load_templates
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names resolve on first use (PEP 562), so ``parsers.insurance.limits`` (the settings read it at
+# a Lambda's cold start) and ``parsers.insurance.rules`` import without the parser and its PDF code.
+_HOMES = {
+    **dict.fromkeys(["ACORD25", "DECLARATIONS", "UNKNOWN", "classify_pdf"], "parsers.insurance.classify"),
+    **dict.fromkeys(["Limits", "LimitsError"], "parsers.insurance.limits"),
+    **dict.fromkeys(["FORMAT", "InsurancePdfParser"], "parsers.insurance.parser"),
+    **dict.fromkeys(["TemplateError", "load_templates"], "parsers.insurance.templates"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'parsers.insurance' has no attribute {name!r}")
+
 
 __all__ = [
     "ACORD25",
     "DECLARATIONS",
-    "ENV_VAR",
     "FORMAT",
     "UNKNOWN",
     "InsurancePdfParser",
     "Limits",
+    "LimitsError",
     "TemplateError",
     "classify_pdf",
     "load_templates",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from typing import IO
 
 from parsers.insurance import acord25
 from parsers.insurance.layout import Page
+from parsers.insurance.limits import Limits
 from parsers.insurance.templates import Template
 
 ACORD25, DECLARATIONS, UNKNOWN = "acord25", "declarations", "insurance-pdf-unknown"
@@ -29,19 +31,25 @@ def classify(
     return UNKNOWN, None
 
 
-def classify_pdf(stream: IO[bytes]) -> str:
+def classify_pdf(
+    stream: IO[bytes],
+    *,
+    limits: Limits | None = None,
+    template_dirs: Iterable[str | os.PathLike[str]] = (),
+    tesseract: str | None = "tesseract",
+) -> str:
     """The type of the PDF in ``stream`` (read from its position); ``insurance-pdf-unknown`` when
-    it cannot be read. Reads and OCRs at most the first pages, in the bounded worker."""
-    from parsers.insurance.limits import Limits
+    it cannot be read. Reads and OCRs at most the first pages, in the bounded worker. The
+    options are ``InsurancePdfParser``'s."""
     from parsers.insurance.sandbox import PdfReadError, read_untrusted
     from parsers.insurance.templates import load_templates
 
-    limits = Limits.from_env()
+    limits = limits or Limits()
     data = stream.read(limits.max_bytes + 1)
     try:
-        content = read_untrusted(data, limits, first_pages=CLASSIFY_PAGES)
+        content = read_untrusted(data, limits, first_pages=CLASSIFY_PAGES, tesseract=tesseract)
     except PdfReadError:
         return UNKNOWN
     pages = [Page.from_worker(p) for p in content["pages"]]
-    kind, _template = classify(pages, content["fields"], load_templates())
+    kind, _template = classify(pages, content["fields"], load_templates(template_dirs))
     return kind

@@ -3,15 +3,19 @@
 A PDF is untrusted input parsed by C++ (pdfium). Each bound turns a way a file could hurt the
 process (a decompression bomb, a page-tree loop, a 50,000-page print run, a crash) into a
 ``ParseError`` naming the bound. Defaults suit a Lambda with 1-2 GiB; each can be set per
-parser or by environment variable (``BANKGATE_PDF_<NAME>``, e.g. ``BANKGATE_PDF_MAX_PAGES``).
+parser (``Limits(max_pages=...)``) or, through the core's settings, by ``BANKGATE_PDF_<NAME>``.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 
-ENV_PREFIX = "BANKGATE_PDF_"
+from parsers.schema import Problems, SchemaError
+
+
+class LimitsError(SchemaError):
+    """PDF limits that cannot be used; one line per bad value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,19 +29,31 @@ class Limits:
     ocr_dpi: int = 200  # rendering resolution for OCR
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Limits:
-        """Defaults, then ``BANKGATE_PDF_*`` variables, then ``overrides``. Bad values raise ValueError."""
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = os.environ.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw.strip():
-                kind = float if f.type in ("float", float) else int
-                try:
-                    values[f.name] = kind(raw)
-                except ValueError:
-                    raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: not a number: {raw!r}") from None
-        limits = replace(cls(), **values, **overrides)  # type: ignore[arg-type]
-        for f in fields(limits):
-            if getattr(limits, f.name) <= 0:
-                raise ValueError(f"PDF limit {f.name} must be positive, got {getattr(limits, f.name)}")
-        return limits
+    def parse(cls, raw: Mapping[str, object], *, source: str = "", name: Callable[[str], str] = str) -> Limits:
+        """Defaults overridden by ``raw`` (limit name -> number, or its text); every bad value
+        is reported, at ``name(limit)`` (the settings pass the environment variable's name)."""
+        problems = Problems(source, LimitsError, "the PDF limits")
+        known = {f.name: f for f in fields(cls)}
+        for key in raw.keys() - known.keys():
+            problems.add(name(key), f"unknown PDF limit (expected one of {', '.join(known)})")
+        values: dict[str, int | float] = {}
+        for key, value in raw.items():
+            if key in known:
+                number = problems.check(name(key), lambda value=value, key=key: _number(value, known[key].type))
+                if number is not None:
+                    values[key] = number
+        problems.raise_if_any()
+        return replace(cls(), **values)  # type: ignore[arg-type]
+
+
+def _number(value: object, kind: object) -> int | float:
+    convert = float if kind in ("float", float) else int
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a number: {value!r}")
+    try:
+        number = convert(value)
+    except ValueError:
+        raise ValueError(f"not a number: {value!r}") from None
+    if number <= 0:
+        raise ValueError(f"must be positive, got {number}")
+    return number

@@ -8,20 +8,15 @@ layer, so templates and the ACORD reader work unchanged on scans.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from typing import Any
 
-ENV_TESSERACT = "BANKGATE_TESSERACT"  # path to the binary; "off" disables OCR
 
-
-def tesseract_path() -> str | None:
-    """The tesseract binary, or None when OCR is unavailable (not installed, or turned off)."""
-    configured = os.environ.get(ENV_TESSERACT, "").strip()
-    if configured.lower() in ("off", "none", "0"):
-        return None
-    return shutil.which(configured or "tesseract")
+def tesseract_path(configured: str | None = "tesseract") -> str | None:
+    """The tesseract binary (a name on the PATH or a path), or None when OCR is unavailable:
+    not installed, or turned off (``configured`` None; the core's ``BANKGATE_TESSERACT``)."""
+    return shutil.which(configured) if configured else None
 
 
 def render_pgm(page: Any, dpi: int) -> bytes:
@@ -39,14 +34,12 @@ def render_pgm(page: Any, dpi: int) -> bytes:
 
 def ocr_words(pgm: bytes, dpi: int, binary: str, timeout: float) -> list[list[Any]]:
     """Words on the page as ``[x0, top, x1, bottom, text]`` in points. Raises OSError on failure."""
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
         done = subprocess.run(
             [binary, "stdin", "stdout", "-l", "eng", "--dpi", str(dpi), "tsv"],
             input=pgm,
             capture_output=True,
             timeout=timeout,
-            env=env,
             check=False,
         )
     except subprocess.TimeoutExpired:

@@ -9,6 +9,7 @@ problem on line 0 that says why.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -30,10 +31,11 @@ FORMAT = "insurance-pdf"
 class InsurancePdfParser(FileParser):
     """Reads one insurance PDF from a binary stream (the whole file, up to ``limits.max_bytes``).
 
-    ``templates`` defaults to the shipped ones plus ``$BANKGATE_TEMPLATES``; loading them
-    here means a broken template file fails when the parser is made (``TemplateError``,
-    a ``ValueError``), not half-way through a file. ``ocr=False`` skips OCR even where
-    Tesseract is installed: image-only pages are then only flagged.
+    ``templates`` defaults to the shipped ones plus those in ``template_dirs`` (searched first);
+    loading them here means a broken template file fails when the parser is made
+    (``TemplateError``, a ``ValueError``), not half-way through a file. ``ocr=False`` (or
+    ``tesseract=None``) skips OCR even where Tesseract is installed: image-only pages are then
+    only flagged. ``limits`` defaults to ``Limits()``.
     """
 
     format = FORMAT
@@ -48,14 +50,17 @@ class InsurancePdfParser(FileParser):
         lenient: bool = False,
         limits: Limits | None = None,
         templates: list[Template] | None = None,
+        template_dirs: Iterable[str | os.PathLike[str]] = (),
         ocr: bool = True,
+        tesseract: str | None = "tesseract",
         allow: Iterable[str] = (),
         enforce: Iterable[str] = (),
     ) -> None:
         super().__init__(stream, name=name, lenient=lenient, allow=allow, enforce=enforce)
-        self.limits = limits or Limits.from_env()
-        self.templates = load_templates() if templates is None else templates
+        self.limits = limits or Limits()
+        self.templates = load_templates(template_dirs) if templates is None else templates
         self.ocr = ocr
+        self.tesseract = tesseract
 
     def _fatal(self, message: str) -> ParseError:
         return ParseError([Problem(0, "pdf", None, message, code="insurance.pdf.unreadable")], self.name)
@@ -65,7 +70,7 @@ class InsurancePdfParser(FileParser):
         if len(data) > self.limits.max_bytes:
             raise self._fatal(f"file is larger than the limit of {self.limits.max_bytes} bytes")
         try:
-            content = read_untrusted(data, self.limits, ocr_enabled=self.ocr)
+            content = read_untrusted(data, self.limits, ocr_enabled=self.ocr, tesseract=self.tesseract)
         except PdfReadError as exc:
             raise self._fatal(str(exc)) from None
         del data

@@ -35,7 +35,9 @@ class PdfError(Exception):
     """The PDF cannot be read; the message says why, for a person."""
 
 
-def read_pdf(data: bytes, limits: Limits, *, first_pages: int = 0, ocr_enabled: bool = True) -> dict[str, Any]:
+def read_pdf(
+    data: bytes, limits: Limits, *, first_pages: int = 0, ocr_enabled: bool = True, tesseract: str | None = "tesseract"
+) -> dict[str, Any]:
     """Everything the extractors need from one PDF, as JSON-able data.
 
     ``first_pages`` (detection) reads only that many pages' text and OCRs at most that many.
@@ -57,7 +59,7 @@ def read_pdf(data: bytes, limits: Limits, *, first_pages: int = 0, ocr_enabled: 
         fields = _form_fields(pdf)
         wanted = min(count, first_pages) if first_pages else count
         ocr_budget = min(limits.ocr_pages, first_pages) if first_pages else limits.ocr_pages
-        binary = ocr.tesseract_path() if ocr_enabled else None
+        binary = ocr.tesseract_path(tesseract) if ocr_enabled else None
         pages, ocr_state = [], "not-needed"
         for index in range(wanted):
             try:

@@ -35,15 +35,34 @@ class PdfReadError(Exception):
 
 
 def _environment() -> dict[str, str]:
+    """The worker's environment: this process's (handed on, not read for settings), with
+    ``parsers`` importable and Tesseract, which the worker starts, kept to one thread."""
     env = dict(os.environ)
     paths = [_ROOT, *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env["OMP_THREAD_LIMIT"] = "1"
     return env
 
 
-def read_untrusted(data: bytes, limits: Limits, *, first_pages: int = 0, ocr_enabled: bool = True) -> dict[str, Any]:
-    """``pdfread.read_pdf`` of ``data``, in a bounded worker process. Raises ``PdfReadError``."""
-    header = orjson.dumps({"limits": dataclasses.asdict(limits), "first_pages": first_pages, "ocr": ocr_enabled})
+def read_untrusted(
+    data: bytes,
+    limits: Limits,
+    *,
+    first_pages: int = 0,
+    ocr_enabled: bool = True,
+    tesseract: str | None = "tesseract",
+) -> dict[str, Any]:
+    """``pdfread.read_pdf`` of ``data``, in a bounded worker process. Raises ``PdfReadError``.
+
+    ``tesseract`` is the OCR binary (a name on the PATH or a path); None turns OCR off."""
+    header = orjson.dumps(
+        {
+            "limits": dataclasses.asdict(limits),
+            "first_pages": first_pages,
+            "ocr": ocr_enabled and tesseract is not None,
+            "tesseract": tesseract,
+        }
+    )
     try:
         worker = subprocess.Popen(
             [sys.executable, "-m", "parsers.insurance.worker"],

@@ -2,9 +2,9 @@
 
 Every carrier prints its declarations its own way, so a template says how to recognise the
 carrier and where each value is. Shipped templates live in ``parsers/insurance/templates``;
-a user adds a carrier by dropping a ``.toml`` file into a directory listed in
-``BANKGATE_TEMPLATES`` (``os.pathsep``-separated, searched first; a user template with the
-name of a shipped one replaces it). Files are checked when loaded: a mistake is reported
+a user adds a carrier by dropping a ``.toml`` file into one of the user's directories
+(``dirs``, searched first; the core passes the ``BANKGATE_TEMPLATES`` setting; a user
+template with the name of a shipped one replaces it). Files are checked when loaded: a mistake is reported
 once, naming the file and the key, instead of as odd results on every document.
 
 The schema (see ``templates/*.toml`` for complete, commented examples)::
@@ -41,14 +41,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat
+from parsers.schema import Problems, SchemaError
 
-ENV_VAR = "BANKGATE_TEMPLATES"
 SHIPPED_DIR = Path(__file__).with_name("templates")
 STANDARD_FIELDS = {
     "policy_number": "text",
@@ -67,8 +67,9 @@ _COVERAGE_KEYS = {"start", "end", "row", "description"}
 _DEFAULT_VALUE = r"\S.*?(?=\s{2,}|$)"
 
 
-class TemplateError(ValueError):
-    """A template file that cannot be used; the message names the file and the key."""
+class TemplateError(SchemaError):
+    """A template file that cannot be used; the message names the file and the key, one line
+    per problem (``problems``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,21 +102,20 @@ class Template:
         return all(p.search(text) for p in self.match)
 
 
-def template_dirs() -> list[Path]:
-    """Directories searched, in order: the user's (``BANKGATE_TEMPLATES``), then the shipped one."""
-    user = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
-    return [*user, SHIPPED_DIR]
+def template_dirs(dirs: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+    """Directories searched, in order: the user's (``dirs``), then the shipped one."""
+    return [*(Path(d).expanduser() for d in dirs), SHIPPED_DIR]
 
 
-def load_templates() -> list[Template]:
+def load_templates(dirs: Iterable[str | os.PathLike[str]] = ()) -> list[Template]:
     """Every template, user directories first; a user template replaces a shipped one of that name.
 
     Raises ``TemplateError`` for a file that is not valid, or a directory that is not one.
     """
     found: dict[str, Template] = {}
-    for directory in template_dirs():
+    for directory in template_dirs(dirs):
         if not directory.is_dir():
-            raise TemplateError(f"template directory {directory} (from ${ENV_VAR}): not a directory")
+            raise TemplateError(f"template directory {directory}: not a directory")
         for path in sorted(directory.glob("*.toml")):
             if path.stem not in found:
                 found[path.stem] = load_template(path)
@@ -136,48 +136,78 @@ def load_template(path: Path) -> Template:
 
 
 def parse_template(data: Mapping[str, Any], path: Path) -> Template:
-    """A template from its TOML data; every key checked, errors naming ``path`` and the key."""
+    """A template from its TOML data; every key checked and every problem reported
+    (``parsers/schema.py``), each naming ``path`` and the key."""
 
     def fail(where: str, message: str) -> TemplateError:
         return TemplateError(f"template file {path}: {where}: {message}")
 
+    problems = Problems("", TemplateError, f"template file {path}")
+    check = problems.check
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise fail(", ".join(sorted(unknown)), f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    name = data.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise fail("name", "must be a string of lowercase letters, digits, '-' or '_'")
-    carrier = data.get("carrier")
-    if not isinstance(carrier, str) or not carrier.strip():
-        raise fail("carrier", "must be the carrier's name")
-    match = data.get("match")
-    if not isinstance(match, list) or not match or not all(isinstance(m, str) and m for m in match):
-        raise fail("match", "must be a non-empty list of regexes that identify the carrier's documents")
-    dates = data.get("dates", list(DEFAULT_DATE_FORMATS))
-    if not isinstance(dates, list) or not dates or not all(isinstance(d, str) and "%" in d for d in dates):
-        raise fail("dates", 'must be a list of strftime formats such as "%m/%d/%Y"')
-    money_data = data.get("money", {})
-    if not isinstance(money_data, dict) or set(money_data) - {"thousands", "decimal"}:
-        raise fail("money", "must be a table with `thousands` and `decimal`")
-    try:
-        money = MoneyFormat(money_data.get("thousands", ","), money_data.get("decimal", "."))
-    except ValueError as exc:
-        raise fail("money", str(exc)) from None
+        problems.lines.append(
+            str(fail(", ".join(sorted(unknown)), f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})"))
+        )
+    name = check(None, lambda: _top_name(data.get("name"), fail))
+    carrier = check(None, lambda: _carrier(data.get("carrier"), fail))
+    match = check(None, lambda: _match(data.get("match"), fail))
+    dates = check(None, lambda: _dates(data.get("dates", list(DEFAULT_DATE_FORMATS)), fail))
+    money = check(None, lambda: _money(data.get("money", {}), fail))
     fields_data = data.get("fields")
+    fields: dict[str, FieldRule] = {}
     if not isinstance(fields_data, dict) or "policy_number" not in fields_data:
-        raise fail("fields", "must be a table with at least [fields.policy_number]")
-    fields = {key: _field(key, spec, fail) for key, spec in fields_data.items()}
-    coverages = _coverages(data["coverages"], fail) if "coverages" in data else None
+        problems.lines.append(str(fail("fields", "must be a table with at least [fields.policy_number]")))
+    else:
+        for key, spec in fields_data.items():
+            rule = check(None, lambda key=key, spec=spec: _field(key, spec, fail))
+            if rule is not None:
+                fields[key] = rule
+    coverages = check(None, lambda: _coverages(data["coverages"], fail)) if "coverages" in data else None
+    problems.raise_if_any()
     return Template(
         name=name,
-        carrier=carrier.strip(),
-        match=tuple(_regex(m, "match", fail, re.I) for m in match),
-        dates=tuple(dates),
+        carrier=carrier,
+        match=match,
+        dates=dates,
         money=money,
         fields=fields,
         coverages=coverages,
         path=path,
     )
+
+
+def _top_name(name: Any, fail) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise fail("name", "must be a string of lowercase letters, digits, '-' or '_'")
+    return name
+
+
+def _carrier(carrier: Any, fail) -> str:
+    if not isinstance(carrier, str) or not carrier.strip():
+        raise fail("carrier", "must be the carrier's name")
+    return carrier.strip()
+
+
+def _match(match: Any, fail) -> tuple[re.Pattern[str], ...]:
+    if not isinstance(match, list) or not match or not all(isinstance(m, str) and m for m in match):
+        raise fail("match", "must be a non-empty list of regexes that identify the carrier's documents")
+    return tuple(_regex(m, "match", fail, re.I) for m in match)
+
+
+def _dates(dates: Any, fail) -> tuple[str, ...]:
+    if not isinstance(dates, list) or not dates or not all(isinstance(d, str) and "%" in d for d in dates):
+        raise fail("dates", 'must be a list of strftime formats such as "%m/%d/%Y"')
+    return tuple(dates)
+
+
+def _money(money_data: Any, fail) -> MoneyFormat:
+    if not isinstance(money_data, dict) or set(money_data) - {"thousands", "decimal"}:
+        raise fail("money", "must be a table with `thousands` and `decimal`")
+    try:
+        return MoneyFormat(money_data.get("thousands", ","), money_data.get("decimal", "."))
+    except ValueError as exc:
+        raise fail("money", str(exc)) from None
 
 
 def _regex(text: Any, where: str, fail, flags: int = 0) -> re.Pattern[str]:

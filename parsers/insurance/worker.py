@@ -40,7 +40,9 @@ def main() -> int:
         sys.stdout.buffer.write(orjson.dumps({"error": "PDF support is not installed: pip install 'bankgate[pdf]'"}))
         return 0
     try:
-        result: dict[str, Any] = read_pdf(data, limits, first_pages=header["first_pages"], ocr_enabled=header["ocr"])
+        result: dict[str, Any] = read_pdf(
+            data, limits, first_pages=header["first_pages"], ocr_enabled=header["ocr"], tesseract=header["tesseract"]
+        )
     except PdfError as exc:
         result = {"error": str(exc)}
     except MemoryError:

@@ -18,7 +18,6 @@ the transfer code is imported inside the task bodies (``steps``), so parsing sta
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -36,11 +35,11 @@ from airflow.sdk import (
     task_group,
 )
 
-from bankgate.banks import BankConfig, ConfigError, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
+from bankgate import settings
+from bankgate.banks import BankConfig, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
 
-__all__ = ["BANKS_ENV", "build_bank_dags", "build_reprocess_dag", "build_repull_dag", "default_banks_path"]
+__all__ = ["build_bank_dags", "build_reprocess_dag", "build_repull_dag", "default_banks_path"]
 
-BANKS_ENV = "BANKGATE_BANKS"
 START = datetime(2025, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {
     "retries": 3,
@@ -75,15 +74,9 @@ def noting_failure() -> Iterator[None]:
 
 
 def default_banks_path() -> Path:
-    """``BANKGATE_BANKS``: the bank config. There is no fallback: a deployment that forgot it
-    must not quietly schedule the repository's sample banks (the DAG file's import error says
-    what to set); the demo and the tests set it explicitly."""
-    configured = os.environ.get(BANKS_ENV, "").strip()
-    if not configured:
-        raise ConfigError(
-            f"{BANKS_ENV} is not set: point it at your bank config (a TOML file; samples/banks.toml shows every key)"
-        )
-    return Path(configured)
+    """``BANKGATE_BANKS``, required (``bankgate.settings.banks_path``): the DAG file's import
+    error says what to set."""
+    return settings.banks_path()
 
 
 UNPAUSE_NOTE = (

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 import parsers.fixed.parser as fixed_parser
 from parsers.fields import Field, Kind, Layout
 from parsers.fixed import (
-    ENV_VAR,
     FixedWidthParser,
     LayoutError,
     available_layouts,
@@ -51,11 +50,6 @@ def problems(data: bytes, layout, **kwargs) -> list[tuple[int, str, str | None]]
 
 def by_kind(records: list, kind: str) -> list:
     return [record for record in records if kind == record.KIND]
-
-
-@pytest.fixture(autouse=True)
-def _no_user_layouts(monkeypatch):
-    monkeypatch.delenv(ENV_VAR, raising=False)
 
 
 # -- the shipped layouts and their samples --------------------------------------------------
@@ -538,10 +532,9 @@ def test_ebcdic_with_line_breaks_and_an_ebcdic_layout(tmp_path):
     # Detection of EBCDIC content needs an EBCDIC layout.
     ebcdic = b"\x25".join(lines)
     assert match_layout(ebcdic) is None
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(ENV_VAR, str(tmp_path))
-        assert match_layout(ebcdic) == "positive-pay-mainframe"
-        assert match_layout(sample("positive-pay")) == "positive-pay"
+    # The user's layout directories are an explicit argument (the core passes BANKGATE_LAYOUTS).
+    assert match_layout(ebcdic, [tmp_path]) == "positive-pay-mainframe"
+    assert match_layout(sample("positive-pay"), [tmp_path]) == "positive-pay"
 
 
 def test_ebcdic_overpunched_amounts_read_as_signed_zoned_decimals(tmp_path):
@@ -738,49 +731,46 @@ def test_new_layout_by_path(tmp_path):
     assert problems(wrong_count, path) == [(5, "file trailer record", "returned")]
 
 
-def test_new_layout_by_name_from_env(tmp_path, monkeypatch):
+def test_new_layout_by_name_from_user_dirs(tmp_path):
     _acme_layout(tmp_path)
     with pytest.raises(LayoutError, match="unknown layout 'acme-sweep'"):
         load_layout("acme-sweep")
     assert match_layout(_acme_file()) is None
-    monkeypatch.setenv(ENV_VAR, f"{tmp_path / 'missing'}{__import__('os').pathsep}{tmp_path}")
-    assert "acme-sweep" in available_layouts()
-    assert set(SHIPPED) <= set(available_layouts())
-    records, parser = parse(_acme_file(), "acme-sweep")
+    dirs = [tmp_path / "missing", tmp_path]
+    assert "acme-sweep" in available_layouts(dirs)
+    assert set(SHIPPED) <= set(available_layouts(dirs))
+    records, parser = parse(_acme_file(), "acme-sweep", layout_dirs=dirs)
     assert len(records) == 5 and parser.problems == []
-    assert match_layout(_acme_file()) == "acme-sweep"
+    assert match_layout(_acme_file(), dirs) == "acme-sweep"
     for name in SHIPPED:
-        assert match_layout(sample(name)) == name
-    bound = FixedWidthParser.for_layout("acme-sweep")
+        assert match_layout(sample(name), dirs) == name
+    bound = FixedWidthParser.for_layout("acme-sweep", dirs)
     assert bound.format == "fixed:acme-sweep" and bound.__name__ == "AcmeSweepParser"
     assert len(list(bound(io.BytesIO(_acme_file())))) == 5
 
 
-def test_user_layout_takes_the_place_of_a_shipped_one(tmp_path, monkeypatch):
+def test_user_layout_takes_the_place_of_a_shipped_one(tmp_path):
     shipped = Path(load_layout("positive-pay").source)
     text = shipped.read_text().replace('title = "trailer record"', 'title = "summary record"')
     (tmp_path / "positive-pay.toml").write_text(text)
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    layout = load_layout("positive-pay")
+    layout = load_layout("positive-pay", [tmp_path])
     assert layout.source == str(tmp_path / "positive-pay.toml")
     assert layout.by_name["trailer"].title == "summary record"
-    assert available_layouts().count("positive-pay") == 1
+    assert available_layouts([tmp_path]).count("positive-pay") == 1
 
 
-def test_layout_file_name_must_match_its_name(tmp_path, monkeypatch):
+def test_layout_file_name_must_match_its_name(tmp_path):
     (tmp_path / "other.toml").write_text(textwrap.dedent(ACME_LAYOUT))
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
     with pytest.raises(LayoutError, match=re.escape("declares name 'acme-sweep' but the file is named 'other.toml'")):
-        load_layout("other")
+        load_layout("other", [tmp_path])
     load_layout(tmp_path / "other.toml")  # by path, any file name will do
 
 
-def test_broken_user_layout_does_not_stop_detection(tmp_path, monkeypatch):
+def test_broken_user_layout_does_not_stop_detection(tmp_path):
     (tmp_path / "broken.toml").write_text("name = ")
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    assert match_layout(sample("positive-pay")) == "positive-pay"
+    assert match_layout(sample("positive-pay"), [tmp_path]) == "positive-pay"
     with pytest.raises(LayoutError, match=re.escape("broken.toml: is not valid TOML")):
-        load_layout("broken")
+        load_layout("broken", [tmp_path])
 
 
 def test_layout_is_reloaded_when_its_file_changes(tmp_path):

@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 
+from bankgate import settings
 from bankgate.cli import main
 from parsers.insurance import InsurancePdfParser, Limits
 from parsers.insurance.ocr import tesseract_path
@@ -28,12 +29,13 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> F.PdfSet:
 
 
 #: ``BANKGATE_TESSERACT=off`` runs the suite as on a machine without Tesseract.
-HAS_TESSERACT = tesseract_path() is not None and shutil.which("tesseract") is not None
+TESSERACT = settings.tesseract()  # the core reads it; the parser takes it as an argument
+HAS_TESSERACT = tesseract_path(TESSERACT) is not None and shutil.which("tesseract") is not None
 needs_tesseract = pytest.mark.skipif(not HAS_TESSERACT, reason="tesseract not installed (Debian: tesseract-ocr)")
 
 
 def parse(data: bytes, **kwargs) -> tuple[list, InsurancePdfParser]:
-    parser = InsurancePdfParser(io.BytesIO(data), name="test.pdf", **kwargs)
+    parser = InsurancePdfParser(io.BytesIO(data), name="test.pdf", **{"tesseract": TESSERACT, **kwargs})
     return list(parser), parser
 
 
@@ -225,8 +227,8 @@ def test_image_only_page_is_detected_and_flagged_without_ocr(pdfs):
 
 
 def test_without_tesseract_the_problem_says_how_to_get_it(pdfs, monkeypatch):
-    monkeypatch.setenv("BANKGATE_TESSERACT", "off")  # as on a machine without it
-    records, parser = parse(pdfs.data("scanned"), lenient=True)
+    # tesseract=None: as on a machine without it (BANKGATE_TESSERACT=off through the settings)
+    records, parser = parse(pdfs.data("scanned"), lenient=True, tesseract=None)
     assert one(records, "page").needs_ocr
     assert any("tesseract is not installed (Debian: tesseract-ocr)" in p.message for p in parser.problems)
 

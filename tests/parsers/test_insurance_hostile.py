@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from bankgate import settings
 from parsers.insurance import InsurancePdfParser, Limits
 from parsers.insurance.sandbox import _death
 from parsers.problems import ParseError
@@ -89,12 +90,12 @@ def test_page_and_size_limits_are_configurable(pdfs, monkeypatch):
     assert text == "the PDF has 2 pages, more than the limit of 1"
     text, _ = refuse(pdfs.data("harborline"), limits=Limits(max_bytes=1000))
     assert text == "file is larger than the limit of 1000 bytes"
-    monkeypatch.setenv("BANKGATE_PDF_MAX_PAGES", "1")
-    text, _ = refuse(pdfs.data("harborline"))
+    monkeypatch.setenv("BANKGATE_PDF_MAX_PAGES", "1")  # read by the core's settings, passed to the parser
+    text, _ = refuse(pdfs.data("harborline"), limits=settings.pdf_limits())
     assert text == "the PDF has 2 pages, more than the limit of 1"
     monkeypatch.setenv("BANKGATE_PDF_MAX_PAGES", "many")
     with pytest.raises(ValueError, match="BANKGATE_PDF_MAX_PAGES: not a number"):
-        Limits.from_env()
+        settings.pdf_limits()
 
 
 def test_wall_clock_limit_kills_the_worker(pdfs):

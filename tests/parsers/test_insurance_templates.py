@@ -11,10 +11,12 @@ from datetime import date
 import pytest
 
 from bankgate.cli import main
-from parsers.insurance import ENV_VAR, InsurancePdfParser, TemplateError, load_templates
+from parsers.insurance import InsurancePdfParser, TemplateError, load_templates
 from parsers.insurance.templates import SHIPPED_DIR, load_template
 from parsers.insurance.values import MoneyFormat, parse_date
 from tests.parsers import pdf_factory as F
+
+ENV_VAR = "BANKGATE_TEMPLATES"  # read by the core's settings (the CLI), never by the parsers
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +36,9 @@ def test_shipped_templates_load():
 
 def test_a_third_carrier_is_added_with_a_toml_file_and_no_code(pdfs, tmp_path, monkeypatch, capsys):
     (tmp_path / "tidewater.toml").write_text(F.TIDEWATER_TEMPLATE)
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    records = list(InsurancePdfParser(io.BytesIO(pdfs.data("tidewater")), name="tidewater.pdf"))
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))  # for the CLI below; the parser takes its directories
+    parser = InsurancePdfParser(io.BytesIO(pdfs.data("tidewater")), name="tidewater.pdf", template_dirs=[tmp_path])
+    records = list(parser)
     doc, _page, policy, *rows = records
     assert (doc.doc_type, doc.template) == ("declarations", "tidewater")
     truth = F.TIDEWATER
@@ -64,8 +67,7 @@ def test_a_user_template_replaces_a_shipped_one_of_the_same_name(tmp_path, monke
         .replace('carrier = "Harborline Mutual Insurance Company"', 'carrier = "Harborline (our copy)"')
     )
     (tmp_path / "harborline.toml").write_text(text)
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    assert {t.name: t.carrier for t in load_templates()}["harborline"] == "Harborline (our copy)"
+    assert {t.name: t.carrier for t in load_templates([tmp_path])}["harborline"] == "Harborline (our copy)"
 
 
 GOOD = """
@@ -124,9 +126,8 @@ def test_a_broken_user_template_is_a_usage_error_in_the_cli(pdfs, tmp_path, monk
     monkeypatch.setenv(ENV_VAR, str(tmp_path))
     assert main(["parse", str(pdfs.path("harborline"))]) == 2
     assert capsys.readouterr().err.startswith(f"bankgate: template file {tmp_path / 'acme.toml'}: not valid TOML")
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing"))
     with pytest.raises(TemplateError, match="not a directory"):
-        load_templates()
+        load_templates([tmp_path / "missing"])
 
 
 def test_the_good_template_loads(tmp_path):
