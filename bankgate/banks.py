@@ -197,7 +197,7 @@ class BankConfig:
     remote_dirs: tuple[str, ...] = ("/outbound",)
     destination: str = ""  # staging prefix: s3://bucket/inbound/<bank>/, gs://..., or file:///dir for local runs
     cron: str = ""
-    ledger: str = ""  # pull ledger URL prefix; "" = bankgate-ledger/sftp/ in the destination's bucket
+    ledger: str = ""  # pull ledger URL prefix; "" = <ledger root>sftp/ (bankgate.sftp.layout)
     timezone: str = "UTC"
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()

@@ -285,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--force", action="store_true", help="process again even if the ledger has it as done")
     proc.set_defaults(func=cmd_process)
 
+    from bankgate.ledger import commands as ledger_commands
+
+    ledger_commands.add_parser(sub)
+
     demo = sub.add_parser(
         "demo", help="run the main job end to end on embedded defaults: SFTP pulls with Airflow, local S3, processing"
     )

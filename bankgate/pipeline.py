@@ -334,6 +334,7 @@ class Pipeline:
             raise Rejected(
                 f"{shown}: {'unrecognised content' if kind == UNKNOWN else kind + ' file'}: no parser for it"
             )
+        work.file_type = work.file_type or kind  # known from here on, so a rejected file has its type too
         allow = self.config.waived(kind, work.source)
         options = settings.parser_options()
         parser = open_parser(kind, stream, name=shown, lenient=self.config.lenient, allow=allow, **options)
@@ -353,7 +354,6 @@ class Pipeline:
         work.written.append((store, key))
         work.warnings += [{"member": shown, **p.as_dict()} for p in parser.problems if p.severity != "error"]
         summary = parser.summary
-        work.file_type = work.file_type or kind
         work.outputs.append({"url": store.url_of(key), "type": kind, "member": shown, "records": summary.as_dict()})
         for record_kind, n in summary.records.items():
             work.counts[record_kind] = work.counts.get(record_kind, 0) + n

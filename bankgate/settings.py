@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
         "BANKGATE_LEDGER",
         "url",
         None,
-        "URL prefix for processing ledger records (required without BANKGATE_CONFIG)",
+        "ledger root URL prefix: processing, pull and push records (required without BANKGATE_CONFIG; same on Airflow)",
         "pipeline",
         key="ledger",
     ),
@@ -292,6 +292,22 @@ def is_set(name: str, env: Mapping[str, str] | None = None) -> bool:
 def config_file(env: Mapping[str, str] | None = None) -> Path | None:
     """``BANKGATE_CONFIG``: the pipeline config file, when one is used instead of variables."""
     return value("BANKGATE_CONFIG", env=env)
+
+
+def ledger_root(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """``BANKGATE_LEDGER``: the ledger root URL ("" when unset), read by the pull side and the CLI
+    as well as the pipeline, so both ends of a file's journey write under one root."""
+    return value("BANKGATE_LEDGER", explicit, env) or ""
+
+
+#: Airflow's own task context, set in the environment of every task: a pull record names its run.
+_AIRFLOW_TASK = {"dag_id": "AIRFLOW_CTX_DAG_ID", "run_id": "AIRFLOW_CTX_DAG_RUN_ID", "task_id": "AIRFLOW_CTX_TASK_ID"}
+
+
+def airflow_task(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Airflow DAG, run and task this process runs as ({} outside an Airflow task)."""
+    source = os.environ if env is None else env
+    return {key: source[name] for key, name in _AIRFLOW_TASK.items() if source.get(name)}
 
 
 def config_values(env: Mapping[str, str] | None = None, keys: Iterable[str] | None = None) -> dict[str, Any]:

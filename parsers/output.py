@@ -51,6 +51,22 @@ class _Rows:
         return self.builder(type(record))(record)
 
 
+@lru_cache(maxsize=512)
+def _row_filler(cls: type) -> Callable[[tuple], dict[str, Any]]:
+    """Like ``_row_builder``, but the function fills one dict kept for the class, in place.
+
+    JSON Lines are written as soon as a row is made, so one dict per class can serve every
+    record: storing into its existing keys measured a quarter faster than building a new
+    13-key dict per entry. Only for a caller that serialises the dict before the next call.
+    """
+    row = dict.fromkeys(("record", *cls._fields))
+    row["record"] = cls.KIND
+    lines = "".join(f"    row[{name!r}] = r[{i}]\n" for i, name in enumerate(cls._fields))
+    namespace: dict[str, Any] = {"row": row}
+    exec(f"def fill(r):\n{lines}    return row\n", namespace)
+    return namespace["fill"]
+
+
 def write_jsonl(batches: Iterable[list], out: IO[bytes]) -> None:
     """One JSON object per line; a block's lines are gathered in one buffer per write.
 
@@ -58,7 +74,6 @@ def write_jsonl(batches: Iterable[list], out: IO[bytes]) -> None:
     four times faster than serialising the block as one list and splitting it, and far
     faster than keeping thousands of small results alive for a ``join``.
     """
-    rows = _Rows()
     option = orjson.OPT_APPEND_NEWLINE
     dumps = orjson.dumps
     for batch in batches:
@@ -66,9 +81,9 @@ def write_jsonl(batches: Iterable[list], out: IO[bytes]) -> None:
             buffer = bytearray()
             with gc_paused():  # rows are plain dicts of scalars: no cycles for the GC to find
                 for cls, run in groupby(batch, type):
-                    build = rows.builder(cls)
+                    fill = _row_filler(cls)
                     for record in run:
-                        buffer += dumps(build(record), option=option)
+                        buffer += dumps(fill(record), option=option)
             out.write(buffer)
 
 

@@ -117,9 +117,9 @@ def populate(bank: DemoBank, root: Path, samples: Path, day: str) -> list[str]:
     return placed
 
 
-def banks_toml(destination: str) -> str:
+def banks_toml(destination: str, ledger: str = "") -> str:
     """The demo's bank config (``bankgate.banks`` format); files land under
-    ``<destination><bank>/<file date>/<name>``."""
+    ``<destination><bank>/<file date>/<name>``, pull records under ``ledger`` when given."""
     lines = [
         "# Written by `bankgate demo`: three invented banks on local SFTP servers.",
         "[defaults]",
@@ -138,6 +138,7 @@ def banks_toml(destination: str) -> str:
             f'conn_id = "{bank.conn_id}"',
             "remote_dirs = [" + ", ".join(f'"{d}"' for d in bank.remote_dirs) + "]",
             f'destination = "{destination}{bank.name}/"',
+            *([f'ledger = "{ledger}"'] if ledger else []),
             *(f"{key} = {value}" for key, value in bank.settings.items()),
             "",
         ]

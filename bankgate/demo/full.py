@@ -94,8 +94,11 @@ def run_full_demo(samples: Path, out: Path) -> int:
     day = datetime.now(UTC).date().isoformat()
     log = out / "demo.log"
     config = out / "banks.toml"
-    config.write_text(banks_toml(f"s3://{STAGING}/inbound/"))
+    # The pulls write their links and index entries under the pipeline's ledger root, and keep
+    # their pull records beside staging (a bank's own ``ledger`` URL), where they always were.
+    config.write_text(banks_toml(f"s3://{STAGING}/inbound/", ledger=f"s3://{STAGING}/bankgate-ledger/sftp/"))
     airflow_runs.configure(out / "airflow", config)
+    os.environ["BANKGATE_LEDGER"] = _pipeline_env()["BANKGATE_LEDGER"]
 
     with ExitStack() as stack:
         _say("1. Banks: an SFTP server per bank on loopback, sample files on each")

@@ -1,6 +1,10 @@
-"""Where a bank's files go in the object stores: the staging prefix, the pull ledger (in the
-bank's ``ledger`` URL, or beside the staged files), and the partial uploads outside the staging
-prefix, with their sweep. One layout for ``pull_bank`` and the DAG tasks.
+"""Where a bank's files go in the object stores: the staging prefix, the pull ledger (at
+``<ledger root>sftp/``, or in the bank's own ``ledger`` URL), and the partial uploads outside the
+staging prefix, with their sweep. One layout for ``pull_bank`` and the DAG tasks.
+
+The ledger root is the one the processing pipeline uses (``BANKGATE_LEDGER``, see
+``bankgate.ledger``), so a pull's links and index entries meet the processing records; without
+it, the root is ``bankgate-ledger/`` beside the staged files, where pull records always were.
 """
 
 from __future__ import annotations
@@ -8,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bankgate import settings
 from bankgate.banks import BankConfig
+from bankgate.ledger.root import DEFAULT_PREFIX, Root
 from bankgate.sftp.ledger import PullLedger
 from bankgate.store import open_url, split_url
 from bankgate.store.base import ObjectStore
@@ -25,15 +31,18 @@ def with_slash(prefix: str) -> str:
 
 
 def open_stores(
-    bank: BankConfig, store_url: str, open_store: StoreOpener = open_url
+    bank: BankConfig, store_url: str, open_store: StoreOpener = open_url, *, ledger_root: str | None = None
 ) -> tuple[ObjectStore, str, PullLedger]:
-    """(destination store, key prefix ending in ``/``, the bank's pull ledger): in the bank's
-    ``ledger`` URL when it has one, else beside the staged files."""
+    """(destination store, key prefix ending in ``/``, the bank's pull ledger). The ledger root
+    is ``ledger_root``, else ``BANKGATE_LEDGER``, else ``bankgate-ledger/`` in the destination's
+    store; the pull records are in the bank's ``ledger`` URL when it has one, else ``<root>sftp/``."""
     store, prefix = open_store(store_url)
+    root_url = settings.ledger_root(ledger_root)
+    root = Root(*open_store(root_url)) if root_url else Root(store, DEFAULT_PREFIX)
     if not bank.ledger:
-        return store, with_slash(prefix), PullLedger(store)
+        return store, with_slash(prefix), PullLedger(root.store, root.key("sftp/"), root=root)
     ledger_store, ledger_prefix = open_store(bank.ledger)
-    return store, with_slash(prefix), PullLedger(ledger_store, with_slash(ledger_prefix))
+    return store, with_slash(prefix), PullLedger(ledger_store, with_slash(ledger_prefix), root=root)
 
 
 def partials_of(bank: BankConfig) -> str:

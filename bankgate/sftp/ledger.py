@@ -1,8 +1,10 @@
 """The pull ledger: which remote files were pulled, kept in an object store with conditional writes.
 
 A remote file's identity is (bank, path, size, mtime): the same name with a new size or mtime
-is a new delivery and is pulled again. Layout under the ledger prefix (JSON objects an operator
-can read with the tools they have, as in ``bankgate.ledger``):
+is a new delivery and is pulled again. The pull records are one schema of the ledger
+(``bankgate.ledger``: by default at ``<root>sftp/``); a pull writes the staged object's link
+(:meth:`PullLedger.link`, before the transfer) and its ``staged`` index entry under the root.
+Layout under the pull ledger's prefix (JSON objects an operator can read with the tools they have):
 
 - ``<bank>/pulled/<mtime date>/<id>.json``: one record per completed pull. Partitioned by the
   file's mtime date so that "already pulled?" for a whole listing is one LIST per date present
@@ -20,14 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from bankgate import settings
 from bankgate.lease import Contended, Current, Lease, swap
+from bankgate.ledger import index, links
+from bankgate.ledger.root import DEFAULT_PREFIX, Root
 from bankgate.sftp import names
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.stability import Observation
@@ -41,6 +47,12 @@ _BANK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def _day(mtime: int) -> str:
     return datetime.fromtimestamp(mtime, UTC).date().isoformat()
+
+
+def bank_day(remote: RemoteFile, zone: tzinfo) -> str:
+    """The bank's day a file belongs to: its mtime's date in the bank's time zone, the day of
+    the pull window that takes it (the index and the link file it under this day)."""
+    return datetime.fromtimestamp(remote.mtime, zone).date().isoformat()
 
 
 def identity(bank: str, remote: RemoteFile) -> str:
@@ -66,6 +78,8 @@ class PullRecord:
     forced: bool = False
     duplicate_of: dict[str, Any] | None = None
     raw_path: str = ""
+    day: str = ""  # the bank's day (``bank_day``); "" in records written before it was kept
+    airflow: dict[str, str] = field(default_factory=dict)  # dag_id, run_id, task_id when pulled by a task
 
     @property
     def remote_path(self) -> str:
@@ -74,8 +88,9 @@ class PullRecord:
 
     def to_json(self) -> bytes:
         fields = asdict(self)
-        if not self.raw_path:
-            del fields["raw_path"]
+        for optional in ("raw_path", "day", "airflow"):
+            if not fields[optional]:
+                del fields[optional]
         return json.dumps(fields, sort_keys=True).encode()
 
     @classmethod
@@ -102,10 +117,18 @@ class ClaimResult:
 
 
 class PullLedger:
-    def __init__(self, store: ObjectStore, prefix: str = "bankgate-ledger/sftp/", *, lease: float = LEASE_SECONDS):
+    def __init__(
+        self,
+        store: ObjectStore,
+        prefix: str = DEFAULT_PREFIX + "sftp/",
+        *,
+        lease: float = LEASE_SECONDS,
+        root: Root | None = None,
+    ):
         self.store = store
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self.lease = lease
+        self.root = root or Root(store, DEFAULT_PREFIX)  # where links and the index go
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -196,16 +219,40 @@ class PullLedger:
     def release(self, claim: Claim) -> None:
         self.store.delete(claim.key)
 
+    def record_ref(self, bank: str, remote: RemoteFile) -> str:
+        """The pull record's name in a link: its key below the root, or its URL outside it."""
+        key = self.pulled_key(bank, remote)
+        return self.root.relative(self.store, key) or self.store.url_of(key)
+
+    def link(self, bank: str, remote: RemoteFile, staged_url: str, day: str) -> None:
+        """Link the staging URL the file is about to be landed at to its pull record: written
+        before the object exists, so the processing claim that follows its event finds it."""
+        links.write(self.root, staged_url, self._link(bank, remote, day))
+
+    def _link(self, bank: str, remote: RemoteFile, day: str) -> links.Link:
+        return links.Link("pull", bank, self.record_ref(bank, remote), posixpath.basename(remote.text), day)
+
     def record(
-        self, claim: Claim, *, sha256: str, key: str, url: str, post_pull: str = "", forced: bool = False
+        self,
+        claim: Claim,
+        *,
+        sha256: str,
+        key: str,
+        url: str,
+        post_pull: str = "",
+        forced: bool = False,
+        day: str = "",
     ) -> PullRecord:
-        """Record a verified pull, flag a content duplicate, and drop the claim."""
+        """Record a verified pull, flag a content duplicate, note it ``staged`` in the bank's
+        day index (``day``, the bank's day; the mtime's UTC date when not given), and drop the claim."""
         remote = claim.remote
         fields = names.to_fields(remote.path)
         record = PullRecord(
             claim.bank, fields["path"], remote.size, remote.mtime, sha256, key, url, time.time(), post_pull, forced
         )
         record.raw_path = fields.get("raw_path", "")
+        record.day = day or _day(remote.mtime)
+        record.airflow = settings.airflow_task()
         first = {k: getattr(record, k) for k in ("bank", "path", "size", "mtime", "key", "url", "pulled_at")}
         content_key = self.content_key(sha256)
         if self.store.create(content_key, json.dumps(first, sort_keys=True).encode()) is None:
@@ -226,6 +273,8 @@ class PullLedger:
             swap(self.store, pulled_key, lambda _current: (record.to_json(), None), attempts=4)
         except Contended:
             self.store.put_bytes(pulled_key, record.to_json(), content_type="application/json")
+        link = self._link(claim.bank, remote, record.day)
+        index.staged(self.root, url, link, record.pulled_at, size=remote.size, sha256=sha256)
         self.release(claim)
         return record
 

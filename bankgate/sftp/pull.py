@@ -26,7 +26,7 @@ from bankgate.sftp.choice import ready, screen
 from bankgate.sftp.connection import SftpSession, SftpSettings, connect
 from bankgate.sftp.errors import AuthError, HostKeyError
 from bankgate.sftp.layout import StoreOpener, open_stores, partials_of, sweep_partials
-from bankgate.sftp.ledger import PullLedger
+from bankgate.sftp.ledger import PullLedger, bank_day
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.names import destination_key
 from bankgate.sftp.selection import select_remote
@@ -192,9 +192,10 @@ def _transfer_all(
         if abort.is_set():
             return Skipped(remote, "run aborted")
 
+        key = destination_key(prefix, remote, directory_of[remote.path], day)
+
         def land() -> tuple[SftpSession, Landed]:
             worker = session()
-            key = destination_key(prefix, remote, directory_of[remote.path], day)
             return worker, pull_file(
                 worker,
                 remote,
@@ -210,7 +211,7 @@ def _transfer_all(
             )
 
         try:
-            held = claimed(ledger, bank, remote, land, force=force)
+            held = claimed(ledger, bank, remote, land, staged_url=store.url_of(key), force=force)
         except (HostKeyError, AuthError):
             abort.set()
             raise
@@ -220,7 +221,13 @@ def _transfer_all(
         # Only a verified Landed reaches here; the action re-checks the file is unchanged.
         outcome = act(worker, bank, landed, markers.get(remote.path))
         record = ledger.record(
-            held.claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull=outcome, forced=force
+            held.claim,
+            sha256=landed.sha256,
+            key=landed.key,
+            url=landed.url,
+            post_pull=outcome,
+            forced=force,
+            day=bank_day(remote, bank.tz),
         )
         if record.duplicate_of:
             log.warning(

@@ -21,7 +21,7 @@ from bankgate.banks import BankConfig
 from bankgate.sftp import post_pull
 from bankgate.sftp.connection import SftpSession
 from bankgate.sftp.errors import RemoteChanged, VerificationFailed, is_retryable
-from bankgate.sftp.ledger import Claim, PullLedger
+from bankgate.sftp.ledger import Claim, PullLedger, bank_day
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.stages import Staged, discard, landed_from_record, promote
 from bankgate.sftp.transfer import Landed
@@ -70,15 +70,22 @@ class Verified:
 
 
 def claimed(
-    ledger: PullLedger, bank: BankConfig, remote: RemoteFile, work: Callable[[], T], *, force: bool = False
+    ledger: PullLedger,
+    bank: BankConfig,
+    remote: RemoteFile,
+    work: Callable[[], T],
+    *,
+    staged_url: str,
+    force: bool = False,
 ) -> Claimed[T] | Skipped | Failed:
-    """Claim ``remote`` in the ledger and run ``work`` (its transfer) under the module's error
-    policy."""
+    """Claim ``remote`` in the ledger, link ``staged_url`` (where ``work``, its transfer, lands
+    it) to its pull record, and run ``work`` under the module's error policy."""
     result = ledger.claim(bank.name, remote, force=force)
     if result.claim is None:
         log.info("%s: %s not pulled: %s", bank.name, remote.text, result.reason)
         return Skipped(remote, result.reason)
     try:
+        ledger.link(bank.name, remote, staged_url, bank_day(remote, bank.tz))
         return Claimed(work(), result.claim)
     except BaseException as error:
         ledger.release(result.claim)
@@ -122,7 +129,13 @@ def verify_staged(
         log.error("%s: %s: %s", bank.name, remote.text, exc)
         return Failed(remote, f"{exc}; nothing was done on the server, the next run pulls it again", False)
     record = ledger.record(
-        claim, sha256=landed.sha256, key=landed.key, url=landed.url, post_pull="pending", forced=force
+        claim,
+        sha256=landed.sha256,
+        key=landed.key,
+        url=landed.url,
+        post_pull="pending",
+        forced=force,
+        day=bank_day(remote, bank.tz),
     )
     log.info("%s: %s verified and landed at %s", bank.name, remote.text, landed.url)
     return Verified(remote, landed.key, landed.url, landed.size, landed.sha256, record.duplicate_of)

@@ -40,11 +40,22 @@ IAT_MAX_OPTIONAL = {"17": 2, "18": 5}
 #: the field inclusion requirements of the NACHA Operating Rules' record formats (Appendix Three):
 #: "M" mandatory (an ACH Operator rejects an entry whose name is spaces, zeros or a mix of the
 #: two: TEL and WEB since the September 2007 rule change, and CIE), "R" required (an RDFI may
-#: return it; moov-io/ach insists on these too), anything not listed is optional.
+#: return it), anything not listed is optional.
+#: ARC, BOC and POP are optional: their entries are made from a check's MICR line, which carries
+#: no name, and the rules say so ("the NACHA Operating Rules do not require Originators to include
+#: the Receiver's name in the ARC, BOC, or POP Entry Detail Record", in the rules' amendment on
+#: Return Fee Entries for them; NACHA's ACH Compliance Manual: for ARC "Individual name is
+#: optional"). moov-io/ach's batch field inclusion rejects a blank name for these too, a stricter
+#: reading than the rules: a file it rejects there passes here.
+#: CCD and CTX are required: their Receiving Company Name (CTX: Receiving Company Name/ID Number)
+#: is "R" in their record formats, as banks' inbound edits built on them list it (Oracle Banking
+#: Payments, "SEC Code Specific Validations": M for TEL and WEB; R for CCD, CIE, CTX, PPD and
+#: RCK; O for ARC, BOC and POP). That list has CIE as R where this table keeps M (moov-io/ach
+#: rejects a blank CIE name too); DNE, ENR, MTE and POS are kept as R from moov-io/ach's list.
 MANDATORY, REQUIRED, OPTIONAL = "M", "R", "O"
 INDIVIDUAL_NAME: dict[str, str] = {
     **dict.fromkeys(["CIE", "TEL", "WEB"], MANDATORY),
-    **dict.fromkeys(["ARC", "BOC", "DNE", "ENR", "MTE", "POP", "POS", "PPD", "RCK"], REQUIRED),
+    **dict.fromkeys(["CCD", "CTX", "DNE", "ENR", "MTE", "POS", "PPD", "RCK"], REQUIRED),
 }
 
 #: Identification Code Designators that may precede a 9-digit number in a 10-position

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import IO, Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from parsers.nacha import codes
 from parsers.nacha import layouts as L
 from parsers.nacha.rules import RULES
 from parsers.problems import ProblemLog
-from parsers.rows import gc_paused
+from parsers.rows import freeze_new_objects, gc_paused, handed_over
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")
@@ -122,11 +123,28 @@ class _EntryFacts:
     Values are meaningful only where the decoder found no field problem.
     """
 
-    __slots__ = ("check", "credit", "debit", "fail", "followed", "hash", "rows", "suspect", "traces")
+    __slots__ = (
+        "_disallowed",
+        "_sums",
+        "bad",
+        "check",
+        "credit",
+        "debit",
+        "fail",
+        "followed",
+        "hash",
+        "rows",
+        "suspect",
+        "tc",
+        "traces",
+    )
 
     def __init__(self, rows: np.ndarray, arrays: dict[str, np.ndarray], followed: np.ndarray, layout: L.Layout) -> None:
         self.rows, self.followed = rows, followed
         tc, amounts = arrays["transaction_code"], arrays["amount"]
+        self.tc, self.bad = tc, arrays["bad"]
+        self._sums: dict[str, np.ndarray] | None = None
+        self._disallowed: dict[bytes, np.ndarray] = {}
         indicator = arrays["addenda_record_indicator"]
         routing = (rows[:, 3:11] - ASCII_ZERO).astype(np.int64)
         self.check = (10 - (routing @ ROUTING_WEIGHTS) % 10) % 10
@@ -147,6 +165,75 @@ class _EntryFacts:
         if layout.has_field("receiver_name"):
             first = rows[:, layout.field("receiver_name").start - 1]
             self.suspect = (first == 32) | (first == 48)
+
+    # A file of many small batches would pay numpy's cost per call a few dozen times per batch
+    # to check rules that almost every batch keeps. So a run of a batch's entries is first asked
+    # whether it is quiet, from running sums over the whole block (one scalar look-up each, no
+    # numpy call per batch); only a run that is not goes through the rules one by one.
+
+    def quiet(self, s: int, e: int, batch: _Batch) -> bool:
+        """Whether rows ``s:e``, one batch's entries (no addenda among them, not IAT), read
+        cleanly and break no entry rule: then ``_check_entries`` would report nothing."""
+        sums = self._running_sums()
+
+        def none(name: str, lo: int = s) -> bool:
+            return sums[name][e] == sums[name][lo]
+
+        disallowed = self._disallowed_sums(batch.allowed_codes)
+        if not none("trouble") or disallowed[e] != disallowed[s]:
+            return False
+        if self.suspect is not None and codes.INDIVIDUAL_NAME.get(batch.sec) is not None and not none("suspect"):
+            return False
+        if self.traces is None:
+            return True
+        if self.traces[s] <= batch.last_trace or not none("descending", s + 1):
+            return False
+        odfi = batch.odfi
+        if len(odfi) == 8 and odfi.isascii() and odfi.isdigit():
+            return bool(sums["odfi"][s] == int(odfi)) and none("odfi_changes", s + 1)
+        return True
+
+    def add_quiet_totals(self, s: int, e: int, batch: _Batch) -> None:
+        """What ``_add_totals`` adds for rows ``s:e`` of a quiet run, from the running sums."""
+        sums = self._running_sums()
+        batch.credit += int(sums["credit"][e] - sums["credit"][s])
+        batch.debit += int(sums["debit"][e] - sums["debit"][s])
+        batch.entry_hash += int(sums["hash"][e] - sums["hash"][s])
+        if self.traces is not None:
+            batch.last_trace = int(self.traces[e - 1])  # quiet: they ascend
+
+    def _running_sums(self) -> dict[str, np.ndarray]:
+        sums = self._sums
+        if sums is None:
+            sums = {
+                "trouble": _running(self.bad | self.fail),
+                "credit": _running(self.credit),
+                "debit": _running(self.debit),
+                "hash": _running(self.hash),
+            }
+            if self.suspect is not None:
+                sums["suspect"] = _running(self.suspect)
+            if self.traces is not None:
+                traces, odfi = self.traces, self.traces // 10**7
+                sums["descending"] = _running(np.concatenate([[False], traces[1:] <= traces[:-1]]))
+                sums["odfi"] = odfi  # not a running sum: each row's trace number prefix
+                sums["odfi_changes"] = _running(np.concatenate([[False], odfi[1:] != odfi[:-1]]))
+            self._sums = sums
+        return sums
+
+    def _disallowed_sums(self, allowed: np.ndarray) -> np.ndarray:
+        key = allowed.tobytes()
+        found = self._disallowed.get(key)
+        if found is None:
+            found = self._disallowed[key] = _running(~allowed[self.tc])
+        return found
+
+
+def _running(values: np.ndarray) -> np.ndarray:
+    """Running totals with a leading 0, so that ``r[e] - r[s]`` is the sum of ``values[s:e]``."""
+    out = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=out[1:])
+    return out
 
 
 @dataclass(slots=True)
@@ -198,12 +285,18 @@ class NachaParser(FileParser):
             if carry is not None:
                 block = Block(np.concatenate([carry.rows, block.rows]), [*carry.linenos, *block.linenos])
             block, carry = _hold_back_last_entry(block)
-            yield self._block(block, state)
+            records, frozen = self._block(block, state)
+            with handed_over(frozen):
+                yield records
         if carry is not None:
-            yield self._block(carry, state)
+            records, frozen = self._block(carry, state)
+            with handed_over(frozen):
+                yield records
         self._finish(state)
 
-    def _block(self, block: Block, state: _File) -> list[Any]:
+    def _block(self, block: Block, state: _File) -> tuple[list[Any], bool]:
+        """The block's records, and whether they were frozen out of the collector's sight for
+        the consumer's turn (``parsers.rows.handed_over``)."""
         with gc_paused():  # the whole block's records at once, however many batches it holds
             records: list[Any] = []
             rows, linenos = block.rows, block.linenos
@@ -220,7 +313,7 @@ class NachaParser(FileParser):
                 start = i + 1
             if start < len(block):
                 records += self._entries(decoded, start, len(block), linenos[start:], state)
-            return records
+            return records, freeze_new_objects()
 
     # -- entries and addenda ------------------------------------------------------------------
 
@@ -250,8 +343,14 @@ class NachaParser(FileParser):
         if layout.vectorizable and len(entry_lines) >= MIN_COLUMNS:
             # Decoded with the whole block (once per layout), so a small batch costs few numpy calls.
             index = slice(start, stop) if entry_at is None else entry_at + start
-            entries = decoded.columns(layout).records(index, entry_lines, self.log, context, arrays)
-            facts = decoded.facts(layout)
+            columns, facts = decoded.columns(layout), decoded.facts(layout)
+            if entry_at is None and batch.sec != "IAT" and facts.quiet(start, stop, batch):
+                entries = columns.records(index, entry_lines, self.log, context)
+                facts.add_quiet_totals(start, stop, batch)
+                batch.entries += len(entries)
+                _count(state, layout.kind, len(entries))
+                return entries
+            entries = columns.records(index, entry_lines, self.log, context, arrays)
         else:
             entries = layout.decode_rows(entry_rows, entry_lines, self.log, context, arrays)
             index = slice(None)
@@ -863,12 +962,20 @@ ZERO_AMOUNT = _code_table(codes.ZERO_AMOUNT_CODES)
 
 
 def _allowed_transaction_codes(batch: _Batch) -> np.ndarray:
-    allowed = codes.ADV_CODES if batch.sec == "ADV" else codes.TRANSACTION_CODES - codes.ADV_CODES
-    if batch.service_class == codes.CREDITS_ONLY:
+    return _allowed_codes_table(batch.sec == "ADV", batch.service_class)
+
+
+@lru_cache(maxsize=64)
+def _allowed_codes_table(adv: bool, service_class: int) -> np.ndarray:
+    """One table per kind of batch, shared by every batch of that kind (never written to)."""
+    allowed = codes.ADV_CODES if adv else codes.TRANSACTION_CODES - codes.ADV_CODES
+    if service_class == codes.CREDITS_ONLY:
         allowed &= codes.CREDIT_CODES
-    elif batch.service_class == codes.DEBITS_ONLY:
+    elif service_class == codes.DEBITS_ONLY:
         allowed &= codes.DEBIT_CODES
-    return _code_table(allowed)
+    table = _code_table(allowed)
+    table.flags.writeable = False
+    return table
 
 
 def _transaction_code_message(tc: int, batch: _Batch) -> str:

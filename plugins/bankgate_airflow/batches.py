@@ -137,13 +137,14 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
     from bankgate.sftp.transfer import META_BANK
 
     remote = _remote(item)
+    key = destination_key(prefix, remote, item["dir"])
 
     def stage() -> Any:
         return stage_file(
             session,
             remote,
             store,
-            destination_key(prefix, remote, item["dir"]),
+            key,
             metadata={META_BANK: bank.name, **pulled_by()},
             retries=bank.retries,
             backoff=bank.backoff,
@@ -151,7 +152,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
         )
 
     try:
-        held = claimed(ledger, bank, remote, stage, force=bool(item.get("force")))
+        held = claimed(ledger, bank, remote, stage, staged_url=store.url_of(key), force=bool(item.get("force")))
     except (HostKeyError, AuthError) as exc:
         _fail(f"bank {bank.name}: {exc}")
     if not isinstance(held, Claimed):

@@ -467,3 +467,22 @@ def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_se
     core = pull_bank(get_settings(bank.conn_id), bank, f"file://{env.tmp_path / 'core'}")
     assert sorted(p.key for p in core.pulled) == sorted(env.landed())
     assert core.refused == report["refused"]
+
+
+def test_a_pull_by_a_task_names_its_run_and_links_the_staged_file_under_the_banks_day(env: Env) -> None:
+    from bankgate.ledger import Root, index, links
+
+    env.monkeypatch.delenv("BANKGATE_LEDGER", raising=False)  # the default root, beside staging
+    env.put("payroll.ach", b"101 ACME\n")
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success", states
+    [record] = env.ledger_records()
+    assert record["airflow"]["dag_id"] == f"bank_pull__{BANK}" and record["airflow"]["run_id"] == run.run_id
+    assert record["airflow"]["task_id"] == "pull_files.verify"  # the task that verified and recorded it
+    root = Root(env.store, "bankgate-ledger/")
+    link = links.read(root, record["url"])
+    assert link is not None
+    assert (link.kind, link.owner, link.name, link.day) == ("pull", BANK, "payroll.ach", record["day"])
+    assert env.store.info(root.key(link.record)) is not None  # the link names the pull record
+    entry = index.read(root, BANK, record["day"])[record["url"]]
+    assert (entry.state, entry.kind, entry.size, entry.sha256) == ("staged", "pull", 9, record["sha256"])

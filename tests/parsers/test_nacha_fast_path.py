@@ -9,6 +9,7 @@ problems (line, record, field, message, code, severity) in the same order.
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
@@ -142,3 +143,97 @@ def test_clean_many_batch_file_has_no_problems() -> None:
     records, parser = parse(data)  # strict: raises on any error
     entries = sum(1 for r in records if r.KIND == "entry_detail")
     assert parser.problems == [] and entries == parser.summary.records["entry_detail"] > 1000
+
+
+# -- quiet runs: a batch whose entries break no rule is told apart from running sums -------------
+
+
+def _twenty() -> list[dict]:
+    """20 debit entries: enough for the block-wide path."""
+    return [
+        {"transaction_code": 27, "rdfi_routing": ROUTINGS[i % len(ROUTINGS)], "amount": 100 + i}
+        | {"receiver_name": f"RECEIVER {i}", "dfi_account_number": f"{i:09d}"}
+        for i in range(20)
+    ]
+
+
+def _spy_quiet(monkeypatch) -> list[bool]:
+    seen: list[bool] = []
+    quiet = reader._EntryFacts.quiet
+
+    def spy(self, s: int, e: int, batch: reader._Batch) -> bool:
+        seen.append(quiet(self, s, e, batch))
+        return seen[-1]
+
+    monkeypatch.setattr(reader._EntryFacts, "quiet", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("what", "start", "text", "code"),
+    [
+        ("check digit", 12, b"0", "nacha.entry.check_digit"),
+        ("credit in a debits-only batch", 2, b"22", "nacha.entry.transaction_code"),
+        ("prenote with an amount", 2, b"28", "nacha.entry.zero_amount"),
+        ("indicator without addenda", 79, b"1", "nacha.entry.addenda_indicator"),
+        ("trace out of order", 80, b"121042880000001", "nacha.entry.trace_order"),
+        ("trace of another ODFI", 80, b"231380100000011", "nacha.entry.trace_odfi"),
+        ("blank name in a WEB batch", 55, b" " * 22, "nacha.entry.individual_name"),
+        ("unreadable amount", 30, b"00000X0000", "nacha.field.not_numeric"),
+    ],
+)
+def test_a_batch_with_one_broken_entry_is_not_quiet(what: str, start: int, text: bytes, code: str, monkeypatch) -> None:
+    """Each rule a quiet run stands for, broken once in the second batch's 20 entries, sends
+    that batch through the rules, which name the line; the clean first batch stays quiet."""
+    sec = "WEB" if "WEB" in what else "PPD"
+    clean = batch(*_twenty(), service_class_code=225)
+    broken = batch(*_twenty(), service_class_code=225, standard_entry_class_code=sec)
+    line = 1 + 1 + 20 + 1 + 1 + 11  # file header, batch 1 and its control, batch 2's header, entry 11
+    data = put(build(clean, broken), line, start, text)
+    seen = _spy_quiet(monkeypatch)
+    _, parser = parse(data, lenient=True)
+    assert seen == [True, False], what
+    assert [(p.line, p.code) for p in parser.problems if p.line == line][:1] == [(line, code)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_quiet_runs_give_what_the_rules_give(seed: int, monkeypatch) -> None:
+    """The corrupted many-batch files, with the quiet test always answering no: the same."""
+    data = _corrupt(_many_batches(seed), seed, count=40)
+    seen = _spy_quiet(monkeypatch)
+    fast = _result(data)
+    assert True in seen and False in seen
+    monkeypatch.setattr(reader._EntryFacts, "quiet", lambda self, s, e, batch: False)
+    assert _result(data) == fast
+
+
+# -- the collector and a block's records -----------------------------------------------------
+
+
+def test_records_are_out_of_the_collectors_sight_while_held_and_back_after() -> None:
+    """A block's records are frozen (``gc.freeze``) while the consumer holds them, so no young
+    collection walks them; once the parse is done nothing of the parser's stays frozen."""
+    import gc
+
+    data = _many_batches(3, batches=40)
+    assert gc.get_freeze_count() == 0
+    parser = reader.NachaParser(io.BytesIO(data), block_bytes=4000)
+    held = []
+    for block in parser.iter_batches():
+        held.append(gc.get_freeze_count())
+        assert gc.get_freeze_count() >= len(block)
+    assert len(held) > 5
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_programs_own_freeze_is_never_undone() -> None:
+    """A pre-fork server freezes its heap: the parser then freezes nothing and unfreezes nothing."""
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        records, _ = parse(_many_batches(4, batches=20), block_bytes=4000)
+        assert records and gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

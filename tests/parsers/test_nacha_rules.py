@@ -865,20 +865,25 @@ def test_stale_effective_entry_date_is_a_warning() -> None:
     assert "2025-12-31" in problem.message and "2026-01-01" in problem.message
 
 
-@pytest.mark.parametrize("sec", ["PPD", "ARC", "POP"])
+@pytest.mark.parametrize("sec", ["PPD", "RCK", "CCD", "CTX"])
 def test_individual_name_the_rules_require_is_a_warning(sec: str) -> None:
-    """Required (not mandatory) names: an RDFI may return the entry, the ACH Operator passes it."""
+    """Required (not mandatory) names: an RDFI may return the entry, the ACH Operator passes it.
+    CCD's and CTX's are the Receiving Company Name, "R" in their record formats."""
     entry = {"transaction_code": 27, "receiver_name": "", "check_serial_number": "1001"}
-    if sec == "POP":
-        entry.update(terminal_city="PHIL", terminal_state="PA")
     problem = only_problem(one_entry_batch(sec, entry))
     assert (problem.line, problem.field, problem.severity) == (3, "receiver_name", WARNING)
     assert problem.code == "nacha.entry.individual_name_required" and sec in problem.message
 
 
-@pytest.mark.parametrize("sec", ["CCD", "CTX"])
-def test_individual_name_is_optional_elsewhere(sec: str) -> None:
-    _, parser = parse(one_entry_batch(sec, {"transaction_code": 27, "receiver_name": ""}))
+@pytest.mark.parametrize("sec", ["ARC", "BOC", "POP"])
+@pytest.mark.parametrize("name", ["", "0000000000000000000000"])
+def test_individual_name_is_optional_elsewhere(sec: str, name: str) -> None:
+    """ARC, BOC and POP entries come from a check's MICR line, which has no name: the rules make
+    the name optional (``codes.INDIVIDUAL_NAME``), so a blank or zero name is no problem."""
+    entry = {"transaction_code": 27, "receiver_name": name, "check_serial_number": "1001"}
+    if sec == "POP":
+        entry.update(terminal_city="PHIL", terminal_state="PA")
+    _, parser = parse(one_entry_batch(sec, entry))
     assert parser.problems == []
 
 

@@ -1,4 +1,4 @@
-"""The ledger: one record per staged object, claimed with conditional writes.
+"""The processing record: one per staged object, claimed with conditional writes.
 
 Events arrive at least once and out of order (lesson 4). Before touching an object, a worker
 claims it here; the claim is a conditional write, so of two workers racing on the same
@@ -16,7 +16,6 @@ and each record is a readable JSON file an operator can inspect with the tools t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bankgate import lease
+from bankgate.ledger import index, links
+from bankgate.ledger.root import Root, url_digest
 from bankgate.store.base import ObjectStore
 
 State = Literal["processing", "done", "quarantined", "failed"]  # a ledger record's
@@ -41,6 +42,8 @@ MAX_FAILURES = 3
 #: What earlier bankgate recorded for a run without an event sequencer: the modification time
 #: in nanoseconds, zero-padded to 20 digits, as if it were a sequencer (read back as a time).
 _LEGACY_MTIME_SEQUENCER = re.compile(r"0[1-9][0-9]{18}")
+#: A processing record's key below the root (other schemas share the root: see the package doc).
+_RECORD_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}\.json")
 
 
 def compare_sequencers(a: str, b: str) -> int:
@@ -77,6 +80,9 @@ class LedgerRecord:
     archived_to: str = ""
     reason: str = ""
     problems: list[dict[str, Any]] = field(default_factory=list)
+    #: The link its origin wrote (``links``: kind, owner, record, name, day), read at the claim;
+    #: empty when none was written (an object dropped into staging by hand, or an old record).
+    origin: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -106,8 +112,12 @@ class Ledger:
         self.prefix = prefix
         self.lease_seconds = lease_seconds
 
+    @property
+    def root(self) -> Root:
+        return Root(self.store, self.prefix)
+
     def key_for(self, source: str) -> str:
-        digest = hashlib.sha256(source.encode()).hexdigest()[:32]
+        digest = url_digest(source)
         return f"{self.prefix}{digest[:2]}/{digest}.json"  # spread over 256 prefixes
 
     def get(self, source: str) -> tuple[LedgerRecord, str] | None:
@@ -125,12 +135,16 @@ class Ledger:
         force: bool = False,
     ) -> Claim:
         """Claim the object ``source`` names, at its event's ``sequencer`` ("" when there is no
-        event: a manual run). Exactly one of concurrent claimants is granted."""
+        event: a manual run). Exactly one of concurrent claimants is granted. The claim copies
+        the object's link into the record (``origin``) and marks it ``processing`` in the index."""
+        link = links.read(self.root, source)
+        origin = link.to_dict() if link is not None else {}
 
         def change(current: lease.Current | None) -> tuple[bytes | None, tuple[ClaimStatus, LedgerRecord]]:
             now = time.time()
             fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, modified_ns, claimed_at=now, attempts=1)
             fresh.expires_at = now + self.lease_seconds
+            fresh.origin = origin
             if current is None:
                 return fresh.to_json(), ("claimed", fresh)
             record = LedgerRecord.from_json(current.data)
@@ -148,6 +162,8 @@ class Ledger:
         except lease.Contended:
             current = self.get(source)
             return Claim(False, "busy", current[0] if current else LedgerRecord(source, sequencer, PROCESSING))
+        if written is not None:
+            self._index(record)
         return Claim(written is not None, status, record, written or "")
 
     def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> ClaimStatus:
@@ -188,10 +204,47 @@ class Ledger:
         written = self.store.replace(self.key_for(record.source), record.to_json(), etag=claim.etag)
         if written is None:  # compare-and-swap on the claim's own etag: only its holder may finish
             raise ClaimLost(f"ledger record for {record.source} changed while it was being processed")
+        self._index(record)
         return record
 
     def records(self) -> list[LedgerRecord]:
-        return [LedgerRecord.from_json(self.store.read_bytes(i.key)) for i in self.store.list(self.prefix)]
+        """Every processing record (a scan: one GET each; ``index`` lists a day in one)."""
+        return [
+            LedgerRecord.from_json(self.store.read_bytes(i.key))
+            for i in self.store.list(self.prefix)
+            if _RECORD_KEY.fullmatch(i.key[len(self.prefix) :])
+        ]
+
+    def _index(self, record: LedgerRecord) -> None:
+        """Note the record's new state in its owner's day index (never fails the processing).
+        An object no origin linked has no owner or day, so no index: ``show URL`` finds its
+        record, and ``reconcile`` reports it while it is in staging."""
+        owner, day = record.origin.get("owner"), record.origin.get("day")
+        if not owner or not day:
+            return
+        common = {"name": record.origin.get("name") or record.source.rsplit("/", 1)[-1]}
+        common["kind"] = record.origin.get("kind", "")
+        if record.state == PROCESSING:
+            index.update(self.root, owner, day, record.source, "processing", record.claimed_at, **common, reason="")
+            return
+        codes = sorted({str(p["code"]) for p in record.problems if p.get("code")})
+        index.update(
+            self.root,
+            owner,
+            day,
+            record.source,
+            record.state,
+            record.finished_at,
+            **common,
+            type=record.file_type or None,
+            size=record.size or None,
+            sha256=record.sha256 or None,
+            records=sum(record.counts.values()),
+            counts=record.counts,
+            totals=record.totals,
+            reason=record.reason,
+            codes=codes,
+        )
 
 
 def _order(claimant: LedgerRecord, record: LedgerRecord) -> int:

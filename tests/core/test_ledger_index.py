@@ -1,0 +1,168 @@
+"""The ledger's day index: what a file costs in requests, no lost update under contention, and
+stages that never go backwards. On moto S3 over HTTP (requests counted on the wire by botocore's
+own event hooks) and on a local directory: the stores whose conditional writes are real."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bankgate.ledger import DONE, QUARANTINED, Ledger, Root, index, links
+from bankgate.store.base import ObjectStore
+from bankgate.store.local import LocalStore
+from bankgate.store.s3 import S3Store
+from tests.pipeline.conftest import moto_url, point_aws_at  # noqa: F401 - the session-scoped server fixture
+
+DAY = "2026-11-23"
+
+
+class Wire:
+    """HTTP requests an S3 client sends, by method, counted as botocore sends them."""
+
+    def __init__(self, client) -> None:
+        self.sent: Counter[str] = Counter()
+        client.meta.events.register("before-send.s3", self._count)
+
+    def _count(self, request, **_kwargs) -> None:
+        self.sent[request.method] += 1
+
+    def __call__(self) -> dict[str, int]:
+        counted, self.sent = dict(self.sent), Counter()
+        return counted
+
+
+@pytest.fixture
+def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[S3Store, Wire]:  # noqa: F811
+    point_aws_at(moto_url, monkeypatch)
+    client = boto3.client("s3")
+    bucket = f"ledger-{time.time_ns()}"
+    client.create_bucket(Bucket=bucket)
+    return S3Store(bucket, client=client), Wire(client)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    yield LocalStore(tmp_path / "ledger") if request.param == "local" else request.getfixturevalue("s3")[0]
+
+
+def staged(n: int) -> str:
+    return f"s3://staging/inbound/acme/{DAY}/file-{n:03}.ach"
+
+
+def link(root: Root, url: str) -> None:
+    links.write(root, url, links.Link("pull", "acme", f"sftp/acme/pulled/{DAY}/x.json", url.rsplit("/", 1)[-1], DAY))
+
+
+def test_requests_per_file_and_a_day_listed_in_one_get(s3: tuple[S3Store, Wire]) -> None:
+    """The cost the index module states: each update a HEAD, a GET and a PUT; a link one PUT to
+    write, one GET to read; the processing claim + outcome of a linked file 10 requests, of which
+    7 are the link and the index (3 before them); a listing one GET, however many files the day has."""
+    store, wire = s3
+    root = Root(store, "ledger/")
+    ledger = Ledger(store, "ledger/")
+    url = staged(0)
+
+    link(root, url)
+    assert wire() == {"PUT": 1}
+    assert index.update(root, "acme", DAY, url, "staged", time.time(), name="file-000.ach", size=10)
+    assert wire() == {"HEAD": 1, "PUT": 1}  # the first update of a day: nothing to read, a create
+    assert index.update(root, "acme", DAY, url, "staged", time.time(), size=11)
+    assert wire() == {"HEAD": 1, "GET": 1, "PUT": 1}
+
+    claim = ledger.claim(url, "0001")
+    claimed = wire()
+    ledger.finish(claim, state=DONE, file_type="nacha", size=11, counts={"entry_detail": 5})
+    finished = wire()
+    # claim: the link (GET), the record (HEAD, PUT), the index (HEAD, GET, PUT);
+    # finish: the record (PUT), the index (HEAD, GET, PUT).
+    assert claimed == {"GET": 2, "HEAD": 2, "PUT": 2}
+    assert finished == {"HEAD": 1, "GET": 1, "PUT": 2}
+
+    for n in range(1, 50):
+        index.update(root, "acme", DAY, staged(n), "staged", time.time(), name=f"file-{n:03}.ach")
+    wire()
+    listed = index.read(root, "acme", DAY)
+    assert wire() == {"GET": 1}
+    assert len(listed) == 50 and listed[url].state == "done" and listed[url].records == 5
+
+
+def test_two_lambdas_finishing_files_of_one_day_lose_no_update(s3: tuple[S3Store, Wire]) -> None:
+    """Eight workers each claim and finish five files of the same bank day at once: every file's
+    outcome is in the day's one index object (a plain read-modify-write would drop some)."""
+    store, _wire = s3
+    root = Root(store, "ledger/")
+    urls = [staged(n) for n in range(40)]
+    for url in urls:
+        link(root, url)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker(mine: list[str]) -> None:
+        ledger = Ledger(store, "ledger/")
+        barrier.wait()
+        try:
+            for n, url in enumerate(mine):
+                claim = ledger.claim(url, "0001")
+                state = QUARANTINED if n % 2 else DONE
+                ledger.finish(claim, state=state, size=100 + n, reason="bad" if n % 2 else "")
+        except BaseException as exc:  # surfaced below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(urls[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    entries = index.read(root, "acme", DAY)
+    assert sorted(entries) == sorted(urls)
+    assert {e.state for e in entries.values()} == {"done", "quarantined"}
+    assert all(e.size >= 100 for e in entries.values())
+
+
+def test_stages_never_go_backwards(store: ObjectStore) -> None:
+    """The pull's 'staged' may be written after processing began; an older stage written late
+    never hides a newer one."""
+    root = Root(store, "ledger/")
+    url = staged(1)
+    index.update(root, "acme", DAY, url, "processing", 100.0)
+    index.update(root, "acme", DAY, url, "staged", 101.0, name="file-001.ach", sha256="ab")
+    entry = index.read(root, "acme", DAY)[url]
+    assert (entry.state, entry.name, entry.sha256) == ("processing", "file-001.ach", "ab")
+    index.update(root, "acme", DAY, url, "done", 105.0, records=3)
+    index.update(root, "acme", DAY, url, "processing", 103.0)  # a late write of the earlier stage
+    assert index.read(root, "acme", DAY)[url].state == "done"
+    index.update(root, "acme", DAY, url, "processing", 110.0)  # a forced reprocess, later
+    assert index.read(root, "acme", DAY)[url].state == "processing"
+
+
+def test_a_claim_records_its_origin_and_an_unlinked_object_is_not_indexed(store: ObjectStore) -> None:
+    root = Root(store, "ledger/")
+    ledger = Ledger(store, "ledger/")
+    link(root, staged(1))
+    linked = ledger.claim(staged(1), "0001")
+    unlinked = ledger.claim(staged(2), "0001")
+    assert linked.record.origin == {
+        "kind": "pull",
+        "owner": "acme",
+        "record": f"sftp/acme/pulled/{DAY}/x.json",
+        "name": "file-001.ach",
+        "day": DAY,
+    }
+    assert unlinked.record.origin == {}
+    assert set(index.read(root, "acme", DAY)) == {staged(1)}
+    assert index.owners(root) == ["acme"]
+    assert [r.source for r in ledger.records()] == sorted([staged(1), staged(2)], key=ledger.key_for)
+
+
+def test_a_record_written_before_origins_reads_back() -> None:
+    from bankgate.ledger import LedgerRecord
+
+    old = b'{"source": "s3://s/inbound/a.ach", "sequencer": "01", "state": "done", "attempts": 1}'
+    assert LedgerRecord.from_json(old).origin == {}
