@@ -59,6 +59,8 @@ VERIFY_MODES = {
     "size": "the size only",
 }
 DEFAULT_LOOKBACK = 7 * 86400
+#: How long a file may wait for its done marker before a pull run fails and alerts about it.
+DEFAULT_MARKER_OVERDUE = 6 * 3600
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1} | {
@@ -222,6 +224,9 @@ class BankConfig:
     #: Temporary upload keys, relative to the destination store (outside the watched prefix).
     partial_prefix: str = "bankgate-partial/"
     lookback_seconds: int = DEFAULT_LOOKBACK
+    #: A file seen waiting for its done marker longer than this (by its mtime) fails the pull
+    #: run and alerts (``marker_overdue``), instead of waiting unseen run after run.
+    marker_overdue_seconds: int = DEFAULT_MARKER_OVERDUE
     #: Rule codes waived when this bank's files are processed (``bankgate rules`` lists them);
     #: the processing config picks them up with ``banks = <this file>``.
     allow: frozenset[str] = frozenset()
@@ -293,6 +298,7 @@ BANK_KEYS = frozenset(
         "concurrency",
         "verify",
         "lookback",
+        "marker_overdue",
         "allow",
         "description",
         "owner",
@@ -459,6 +465,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "concurrency": ("concurrency", lambda v: _int(v, 1, MAX_CONCURRENCY)),
     "verify": ("verify", lambda v: _one_of(_string(v), VERIFY_MODES)),
     "lookback": ("lookback_seconds", parse_duration),
+    "marker_overdue": ("marker_overdue_seconds", parse_duration),
     "allow": ("allow", lambda v: _waivers(_strings(v, "rule codes"))),
     "description": ("description", lambda v: v.strip() if isinstance(v, str) else _string(v)),
     "owner": ("owner", _string),

@@ -8,7 +8,9 @@
   window again.
 - ``bank_repull``: a form (bank, start date, end date, force) to re-pull whole days.
 - ``bank_sla__<bank>``: at the bank's arrival deadline on each schedule day, checks that the
-  expected files arrived and alerts through the notifier when they did not.
+  expected files arrived; when they did not, alerts through the notifier and fails.
+- ``bank_reprocess``: a form (files by URL, or a bank, days and a state) to process files
+  again from their archived or quarantined originals (``reprocess``).
 
 Parsing a DAG file only reads the TOML config: no connection, variable or network access, and
 the transfer code is imported inside the task bodies (``steps``), so parsing stays fast.
@@ -36,7 +38,7 @@ from airflow.sdk import (
 from bankgate import settings
 from bankgate.banks import BankConfig, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
 
-__all__ = ["build_bank_dags", "build_repull_dag", "default_banks_path"]
+__all__ = ["build_bank_dags", "build_reprocess_dag", "build_repull_dag", "default_banks_path"]
 
 START = datetime(2025, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {
@@ -340,22 +342,125 @@ def sla_dag(bank: BankConfig, source: Path) -> DAG:
 At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
 arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
 time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
-notifier: always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
-(`BANKGATE_ALERT_SNS_TOPIC`) when set. Config: `{source}`.
+notifier (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
+(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what arrived, what is
+missing and what came late (with its time); the run's note says the same.
+
+To check a past day, trigger it with the form's **day**. Config: `{source}`.
 """,
         default_args={**DEFAULT_ARGS, "owner": bank.owner},
+        params={
+            "day": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Day to check",
+                description="A bank-local day (YYYY-MM-DD); empty: the run's own day.",
+            )
+        },
     )
     def check_sla() -> None:
         @one_result(execution_timeout=LIST_TIMEOUT)
         def check_arrivals() -> dict[str, Any]:
-            """Count the day's arrivals up to the deadline; alert if too few."""
+            """Count the day's arrivals up to the deadline; alert and fail if too few."""
             from plugins.bankgate_airflow import steps
 
-            return steps.check_arrivals(bank, get_current_context())
+            context = get_current_context()
+            result = steps.check_arrivals(bank, context)
+            context["ti"].xcom_push(key="result", value=result)  # kept when the check fails below
+            steps.raise_if_missed(result)
+            return result
 
         check_arrivals()
 
     return check_sla()
+
+
+def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
+    """``bank_reprocess``: the form (or the Files view) selects files; see ``reprocess``."""
+    from plugins.bankgate_airflow.reprocess import STATE_CHOICES
+
+    names = sorted(banks)
+
+    @dag(
+        dag_id="bank_reprocess",
+        description="Reprocess files from their archived or quarantined originals (a form in the UI)",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        tags=["bankgate", "reprocess"],
+        doc_md=f"""### Reprocess files
+
+Give the files' staged URLs (one per line; the Files view fills them in), **or** a bank, a
+first and last bank-local day and a state (default: the quarantined files of those days).
+Each file's original is copied back from the archive or quarantine into staging under its
+original key and processed again, forced: after fixing a route or a waiver, a quarantined
+file is processed. Files a bank's server deleted or moved are reprocessed from the archive;
+no re-pull is needed. The run reports per file what happened (the `report` XCom and the
+run's note) and fails if any file ends quarantined, failed or skipped.
+
+{UNPAUSE_NOTE}
+
+Banks: {", ".join(names)} (config `{source}`).
+""",
+        default_args={**DEFAULT_ARGS, "owner": "bankgate"},
+        max_active_runs=1,
+        params={
+            "urls": Param(
+                [],
+                type="array",
+                items={"type": "string"},
+                title="Files",
+                description="Staged URLs, one per line. When given, the bank and days below are ignored.",
+            ),
+            "bank": Param(None, type=["null", "string"], enum=[None, *names], title="Bank"),
+            "start_date": Param(None, type=["null", "string"], format="date", title="First day"),
+            "end_date": Param(None, type=["null", "string"], format="date", title="Last day", description="Inclusive"),
+            "state": Param("quarantined", type="string", enum=list(STATE_CHOICES), title="Files in state"),
+        },
+    )
+    def bank_reprocess() -> None:
+        @one_result()
+        def select() -> dict[str, Any]:
+            """The files the form selects (a form mistake fails at once, without retries)."""
+            from plugins.bankgate_airflow import reprocess
+
+            with noting_failure():
+                return reprocess.select(names, get_current_context()["params"])
+
+        @one_result()
+        def reprocess_files(selection: dict[str, Any]) -> list[dict[str, Any]]:
+            """Each original back into staging, processed again with force."""
+            from plugins.bankgate_airflow import reprocess
+
+            with noting_failure():
+                return reprocess.reprocess(selection["urls"])
+
+        @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
+        def record(selection: dict[str, Any] | None, results: list[dict[str, Any]] | None) -> dict[str, Any]:
+            """Per file what happened; fail the run if any did not end processed."""
+            from plugins.bankgate_airflow import reprocess
+
+            ti = get_current_context()["ti"]
+            outputs = {"select": selection, "reprocess_files": results}
+            first = next((step for step, output in outputs.items() if output is None), None)  # the rest never ran
+            why = first and (ti.xcom_pull(task_ids=first, key="error") or "ended without a result; see its log")
+            step_failed = {first: str(why)} if first else {}
+            summary = reprocess.report(selection, results, step_failed=step_failed)
+            ti.xcom_push(key="report", value=summary)  # kept when failing below
+            reprocess.raise_if_failed(summary)
+            return summary
+
+        chosen = select()
+        record(chosen, reprocess_files(chosen))
+
+    return bank_reprocess()
+
+
+def build_reprocess_dag(path: str | Path | None = None) -> DAG:
+    """The ``bank_reprocess`` form DAG over every configured bank."""
+    source = Path(path) if path else default_banks_path()
+    return reprocess_dag(load_banks(source), source)
 
 
 def build_bank_dags(path: str | Path | None = None) -> dict[str, DAG]:

@@ -122,10 +122,40 @@ def repull_plan(bank: BankConfig, first: date, last: date, *, force: bool = True
     return Plan(bank.name, start, end, start, force, "repull")
 
 
-def repull_note(conf: Mapping[str, Any]) -> str:
+def repull_note(conf: Mapping[str, Any], report: Mapping[str, Any] | None = None) -> str:
     """The note a ``bank_repull`` run carries in the UI's run list: which bank and which days,
-    so a list of re-pulls reads as what was asked, not as a column of run ids."""
+    so a list of re-pulls reads as what was asked, not as a column of run ids; once the run has
+    reported, a second line says what it found and what was missing from the server."""
     bank, first, last = (conf.get(key) or "?" for key in ("bank", "start_date", "end_date"))
     days = str(first) if first == last else f"{first} to {last}"
     mode = "forced: files already pulled are pulled again" if conf.get("force", True) else "only files not yet pulled"
-    return f"Re-pull of bank {bank}, {days} (bank-local days; {mode})"
+    note = f"Re-pull of bank {bank}, {days} (bank-local days; {mode})"
+    if not report:
+        return note
+    if report.get("nothing_found"):
+        return f"{note}\nNothing pulled: {report['nothing_found']}."
+    counts = [
+        (len(report.get("pulled") or []), "pulled"),
+        (int(report.get("already_pulled") or 0), "already pulled"),
+        (len(report.get("waiting") or {}), "waiting"),
+        (len(report.get("too_large") or []), "too large"),
+        (len(report.get("failed") or {}), "failed"),
+    ]
+    found = f"Found {report.get('found', 0)} file(s): " + ", ".join(f"{n} {what}" for n, what in counts if n)
+    gone = report.get("gone_from_server") or {}
+    if gone:
+        found += (
+            f"; missing from the server: {len(gone)} ({', '.join(gone)}), pulled before and moved or deleted "
+            "since: reprocess them with bank_reprocess"
+        )
+    return f"{note}\n{found}."
+
+
+def sla_note(result: Mapping[str, Any]) -> str:
+    """The note of a ``bank_sla__<bank>`` run: the miss in one sentence, or that it was met."""
+    if result.get("missed"):
+        return str(result["missed"])
+    if not result.get("checked", True):
+        return f"No files expected on {result.get('day', 'that day')} (not a schedule day)."
+    deadline = datetime.fromisoformat(result["deadline"])
+    return f"SLA met on {result['day']}: {len(result['arrived'])} file(s) by {deadline:%H:%M}."

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bankgate.banks import BankConfig
@@ -197,8 +197,43 @@ def select_files(bank: BankConfig, plan_raw: Mapping[str, Any], listing: Mapping
         selected.append(item)
     gone = gone_from_server(ledger, bank.name, plan, candidates + [_remote(i) for i in listing["too_large"]])
     done = len(verdict.already_pulled)
+    late = overdue_markers(bank, candidates, waiting, time.time())
     log.info("%s: %d to pull, %d already pulled, %d waiting", bank.name, len(selected), done, len(waiting))
-    return {"selected": selected, "already_pulled": done, "waiting": waiting, "gone": gone}
+    return {"selected": selected, "already_pulled": done, "waiting": waiting, "gone": gone, "overdue": late}
+
+
+def overdue_markers(
+    bank: BankConfig, candidates: Sequence[RemoteFile], waiting: Mapping[str, str], now: float
+) -> dict[str, str]:
+    """Files waiting for their done marker longer than the bank's ``marker_overdue`` (counted
+    from the file's mtime), path -> why. The run that sees one fails and alerts: a file whose
+    marker never comes would otherwise show as one green run after another while it waits."""
+    suffix = bank.done_marker
+    if not suffix:
+        return {}
+    from bankgate.sftp.names import text
+
+    limit = bank.marker_overdue_seconds
+    found = {}
+    for f in candidates:
+        path = text(f.path)
+        age = now - f.mtime
+        if waiting.get(path, "").startswith(f"waiting for its {suffix} marker") and age > limit:
+            since = datetime.fromtimestamp(f.mtime, UTC).isoformat(timespec="seconds")
+            found[path] = (
+                f"modified {since}, it has waited {_duration(age)} for its {suffix} marker "
+                f"(marker_overdue is {_duration(limit)})"
+            )
+    return dict(sorted(found.items()))
+
+
+def _duration(seconds: float) -> str:
+    """``3 d 2 h``, ``5 h 10 min`` or ``40 min``: how long, as an analyst reads it."""
+    minutes = int(seconds // 60)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def gone_from_server(ledger: PullLedger, bank: str, plan: Plan, listed: Sequence[RemoteFile]) -> dict[str, str]:
@@ -264,6 +299,9 @@ def record(
         "refused": dict(listing.get("refused") or {}),
         "failed": dict(sorted(failed.items())),
         "post_pull_errors": post_pull_errors,
+        "found": len(listing.get("files") or []) + len(listing.get("too_large") or []),
+        "marker_overdue": dict(selection.get("overdue") or {}),
+        "nothing_found": _nothing_found(plan, listing, selection) if plan and listing else "",
     }
     log.info(
         "%s: %d pulled (%d bytes), %d already pulled, %d waiting, %d skipped, %d too large, %d failed%s",
@@ -286,6 +324,15 @@ def record(
             len(report["gone_from_server"]),
             ", ".join(report["gone_from_server"]),
         )
+    if report["marker_overdue"]:
+        (notifier or Notifier.from_env()).send(
+            Alert(
+                "marker_overdue",
+                name,
+                f"{len(report['marker_overdue'])} file(s) waiting too long for their done marker",
+                {"files": report["marker_overdue"]},
+            )
+        )
     if report["too_large"] and bank is not None:
         (notifier or Notifier.from_env()).send(
             Alert(
@@ -298,9 +345,31 @@ def record(
     return report
 
 
+def _nothing_found(plan: Plan, listing: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
+    """Why a re-pull (the ``bank_repull`` form) that found no file of its days on the server
+    fails: it was asked for those days' files, so finding none is not a success, whether the
+    bank never sent any or the post-pull action already removed them ("" when it found some)."""
+    if plan.reason != "repull" or listing.get("files") or listing.get("too_large"):
+        return ""
+    last = (plan.end - timedelta(days=1)).date()
+    days = f"{plan.start.date()}" if last == plan.start.date() else f"{plan.start.date()} to {last}"
+    message = f"the re-pull of {days} found no file on the server in those days"
+    gone = dict(selection.get("gone") or {})
+    if gone:
+        message += (
+            f"; {len(gone)} file(s) pulled before are no longer there ({', '.join(gone)}): "
+            "reprocess their archived copies with bank_reprocess"
+        )
+    return message
+
+
 def raise_if_failed(report: Mapping[str, Any]) -> None:
-    """Fail the run when a step or a file failed or a post-pull action failed, naming each."""
+    """Fail the run when a step or a file failed or a post-pull action failed, a file waits too
+    long for its done marker, or a re-pull found nothing to pull; naming each."""
     problems = [f"{step} failed: {why}" for step, why in report["step_failed"].items()]
+    if report.get("nothing_found"):
+        problems.append(report["nothing_found"])
+    problems += [f"{path}: {why}" for path, why in (report.get("marker_overdue") or {}).items()]
     problems += [f"{path}: not pulled: {why}" for path, why in report["failed"].items()]
     problems += [
         f"{path}: landed and recorded, but the post-pull action failed: {why}"
@@ -329,32 +398,75 @@ def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
     return found
 
 
+def sla_day(bank: BankConfig, context: Mapping[str, Any]) -> date:
+    """The bank-local day an SLA run checks: the form's ``day`` when given (a past day), else
+    the run's own logical date."""
+    chosen = (context.get("params") or {}).get("day")
+    if chosen:
+        try:
+            return date.fromisoformat(str(chosen))
+        except ValueError:
+            _fail(f"bank_sla__{bank.name} form: the day {chosen!r} is not YYYY-MM-DD.")
+    moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
+    return aware(moment or datetime.now(UTC), "the run's logical date", bank.tz).date()
+
+
 def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notifier | None = None) -> dict[str, Any]:
-    """Alert when fewer than the expected files arrived by the deadline of the run's day."""
+    """Check the day's arrivals by the deadline; when too few came, alert and say so in
+    ``missed`` (``raise_if_missed`` then fails the run: a missed SLA is red in the UI, never a
+    green run that only logged an alert). Files of the same day that came after the deadline
+    are named with their times, since "late" is what an analyst asks about first."""
     sla = bank.arrival_sla
     if sla is None:
         return {"bank": bank.name, "checked": False}
-    moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
-    day = aware(moment or datetime.now(UTC), "the run's logical date", bank.tz).date()
+    day = sla_day(bank, context)
     deadline = bank.sla_deadline(day)
     if deadline is None:
         log.info("%s: %s is not a schedule day; no files expected", bank.name, day)
         return {"bank": bank.name, "day": day.isoformat(), "checked": False}
-    found = arrivals(bank, day, deadline)
-    result = {"bank": bank.name, "day": day.isoformat(), "deadline": deadline.isoformat(), "arrived": sorted(found)}
+    end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=bank.tz) - timedelta(seconds=1)
+    whole_day = arrivals(bank, day, min(end_of_day, max(deadline, datetime.now(UTC))))
+    found = {p: m for p, m in whole_day.items() if m <= deadline.timestamp()}
+    late = {p: m for p, m in whole_day.items() if p not in found}
+    result: dict[str, Any] = {
+        "bank": bank.name,
+        "day": day.isoformat(),
+        "deadline": deadline.isoformat(),
+        "arrived": sorted(found),
+        "late": {p: datetime.fromtimestamp(m, bank.tz).isoformat() for p, m in sorted(late.items())},
+        "missed": "",
+    }
     if len(found) < sla.min_files:
+        on_time = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(found.items()))
+        late_text = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(late.items()))
+        result["missed"] = (
+            f"bank {bank.name}: arrival SLA missed on {day}: {len(found)} of {sla.min_files} file(s) arrived by "
+            f"{deadline:%H:%M} {bank.timezone}{f' ({on_time})' if on_time else ''}; "
+            f"{sla.min_files - len(found)} missing" + (f"; arrived late: {late_text}" if late_text else "")
+        )
         sent = (notifier or Notifier.from_env()).send(
             Alert(
                 "arrival_sla_missed",
                 bank.name,
                 f"{len(found)} of {sla.min_files} file(s) arrived by {deadline:%H:%M} {bank.timezone} on {day}",
-                {"day": day.isoformat(), "deadline": deadline.isoformat(), "arrived": sorted(found)},
+                {
+                    "day": day.isoformat(),
+                    "deadline": deadline.isoformat(),
+                    "arrived": sorted(found),
+                    "late": result["late"],
+                },
             )
         )
         result["alerted"] = sent
     else:
         log.info("%s: %d file(s) arrived by %s: SLA met", bank.name, len(found), deadline.isoformat())
     return result
+
+
+def raise_if_missed(result: Mapping[str, Any]) -> None:
+    """Fail the SLA task (no retries: a retry cannot make files arrive before a past deadline)."""
+    if result.get("missed"):
+        _fail(result["missed"])
 
 
 __all__ = [
@@ -365,6 +477,7 @@ __all__ = [
     "plan_from_context",
     "plan_from_params",
     "raise_if_failed",
+    "raise_if_missed",
     "record",
     "select_files",
 ]

@@ -197,7 +197,7 @@ def test_missed_arrival_sla_alerts_through_the_webhook(env: Env, webhook: Callab
     env.sshd.put("/outbound/early.ach", b"on time", mtime=today.timestamp() - 3600)
 
     run, states = env.run(f"bank_sla__{BANK}", logical_date=today)
-    assert run.state == "success", states
+    assert run.state == "failed", states  # a missed SLA is red (it was a green run that only alerted)
     (alert,) = webhook()
     assert alert["kind"] == "arrival_sla_missed" and alert["bank"] == BANK
     assert alert["details"]["arrived"] == ["/outbound/early.ach"]

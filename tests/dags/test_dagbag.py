@@ -36,7 +36,7 @@ def test_no_import_errors_or_warnings(dagbag: Any) -> None:
 
 def test_every_sample_bank_has_its_dags(dagbag: Any) -> None:
     banks = load_banks(SAMPLE)
-    expected = {f"bank_pull__{name}" for name in banks} | {"bank_repull"}
+    expected = {f"bank_pull__{name}" for name in banks} | {"bank_repull", "bank_reprocess"}
     expected |= {f"bank_sla__{name}" for name, bank in banks.items() if bank.arrival_sla}
     assert set(dagbag.dag_ids) == expected
 
@@ -135,7 +135,7 @@ def test_without_a_bank_config_the_dag_files_say_what_to_set(monkeypatch) -> Non
     monkeypatch.delenv("BANKGATE_BANKS", raising=False)
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.dag_ids == [] or not any(d.startswith("bank_") for d in bag.dag_ids)
-    assert len(bag.import_errors) == 2  # bank_pulls.py and bank_repull.py
+    assert len(bag.import_errors) == 3  # bank_pulls.py, bank_repull.py and bank_reprocess.py
     assert all("BANKGATE_BANKS is not set" in error for error in bag.import_errors.values())
 
 

@@ -81,7 +81,11 @@ def test_a_repull_run_notes_its_bank_and_days_and_names_files_gone_from_the_serv
     assert report["gone_from_server"] == {"/outbound/gone.ach": f"file://{env.staging}/{staged}"}
     with create_session() as session:
         note = session.get(DagRun, run.id).note
-    assert note == f"Re-pull of bank {BANK}, {day} (bank-local days; forced: files already pulled are pulled again)"
+    assert note == (
+        f"Re-pull of bank {BANK}, {day} (bank-local days; forced: files already pulled are pulled again)\n"
+        f"Found 1 file(s): 1 pulled; missing from the server: 1 (/outbound/gone.ach), pulled before and moved "
+        "or deleted since: reprocess them with bank_reprocess."
+    )
 
 
 def test_the_repull_form_preselects_no_bank_and_the_docs_render_patterns_as_typed(env: Env) -> None:

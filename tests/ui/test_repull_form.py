@@ -169,14 +169,14 @@ def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
     states = _task_states(server, run["dag_run_id"])
     assert run["state"] == "success", f"{states}\n{server.logs()}"
     page.reload()  # the run's page, as the analyst sees it once the run is over
-    expect(page.get_by_text("Success").first).to_be_visible()
+    expect(page.get_by_text("Success").first).to_be_visible(timeout=90_000)  # a loaded machine renders slowly
     page.screenshot(path=str(tmp_path / "run.png"))
 
     assert run["conf"] == {"bank": BANK, "start_date": case["day"], "end_date": case["day"], "force": True}
     assert run["run_type"] == "manual" and run["triggered_by"] == "ui"
     day = case["day"]
     forced = "forced: files already pulled are pulled again"
-    assert run["note"] == f"Re-pull of bank {BANK}, {day} (bank-local days; {forced})"
+    assert run["note"] == f"Re-pull of bank {BANK}, {day} (bank-local days; {forced})\nFound 2 file(s): 2 pulled."
     assert server.api("GET", f"dags/{DAG_ID}").json()["is_paused"] is False  # unpaused by the form
     assert _landed(case["staging"]) == case["wanted"]  # the day's two files, their bytes; not the next day's
     assert _landed(case["decoy_staging"]) == {}
