@@ -26,7 +26,7 @@ from typing import IO, Any, Literal, get_args
 import orjson
 
 from bankgate.config import PipelineConfig
-from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, Claim, Ledger, LedgerRecord
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import ObjectInfo, ObjectStore, open_url
 from bankgate.streams import HashingReader, peekable
@@ -55,8 +55,9 @@ class StagedObject:
     sequencer: str = ""
 
 
-#: What can become of an object an event names ("busy" is retried, so never a final answer).
-Status = Literal["processed", "quarantined", "duplicate", "stale", "busy", "missing"]
+#: What can become of an object an event names ("busy" is retried, so never a final answer;
+#: "handed_off": a batch job has it, see ``bankgate.batch``).
+Status = Literal["processed", "quarantined", "duplicate", "stale", "busy", "missing", "handed_off"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
 
@@ -84,6 +85,14 @@ class Rejected(Exception):
         self.detail = detail or {}
 
 
+class TooBigHere(Exception):
+    """The scratch budget refused the file, and a batch runner with a disk of its own may take it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class VerificationFailed(RuntimeError):
     """A copy did not match its original; the original stays where it is."""
 
@@ -102,8 +111,13 @@ class _Work:
 
 
 class Pipeline:
-    def __init__(self, config: PipelineConfig, *, s3_client: Any = None, gcs_client: Any = None) -> None:
+    def __init__(
+        self, config: PipelineConfig, *, s3_client: Any = None, gcs_client: Any = None, handoff: Any = None
+    ) -> None:
+        """``handoff``: a ``bankgate.batch.HandOff`` for files too big for this worker, or None
+        (this worker processes everything; the batch job's own pipeline has none)."""
         self.config = config
+        self.handoff = handoff
         self._clients = {"s3_client": s3_client, "gcs_client": gcs_client}
         self.staging, _ = open_url(config.staging, **self._clients)
         self.archive, self.archive_prefix = open_url(config.archive, **self._clients)
@@ -126,7 +140,8 @@ class Pipeline:
 
     # -- one object ----------------------------------------------------------------------------
 
-    def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
+    def process(self, obj: StagedObject, *, force: bool = False, job_id: str = "") -> Outcome:
+        """``job_id``: this worker is the batch job ``obj`` was handed off to (``bankgate.batch``)."""
         self._sweep_if_due()
         source = self.staging.url_of(obj.key)
         info = self.staging.info(obj.key, version=obj.version)
@@ -148,6 +163,7 @@ class Pipeline:
             version=obj.version,
             modified_ns=info.modified_ns,
             force=force,
+            job_id=job_id,
         )
         if not claim.granted:
             if claim.status == "stale" and obj.version:
@@ -160,7 +176,12 @@ class Pipeline:
         try:
             if claim.record.failures >= self.config.max_failures:
                 raise self._poisoned(obj, claim.record)
+            if self.handoff is not None and self.handoff.wants(info.size):
+                return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
             digest, size = self._process_content(obj, info, work)
+        except TooBigHere as exc:  # raised only where a hand-off is configured
+            self._discard(work)
+            return self._hand_off(obj, claim, f"the scratch budget refused it: {exc.reason}")
         except Rejected as rejected:
             self._discard(work)
             try:
@@ -195,6 +216,18 @@ class Pipeline:
         self._set_aside_all(obj, older)
         records = sum(work.counts.values())
         return Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
+
+    def _hand_off(self, obj: StagedObject, claim: Claim, why: str) -> Outcome:
+        """Submit the object to the batch runner and record the hand-off: the job's id, and a
+        lease long enough for it to start and finish, which the job takes over when it claims."""
+        try:
+            job_id = self.handoff.submit(claim.record.source, obj.key, obj.version)
+            until = time.time() + self.handoff.lease_seconds
+            self.ledger.finish(claim, state=HANDED_OFF, job_id=job_id, expires_at=until, reason=why)
+        except BaseException as exc:
+            self._release(claim, exc)
+            raise
+        return Outcome(claim.record.source, "handed_off", reason=f"{why}; batch job {job_id}")
 
     def _sweep_if_due(self) -> None:
         """At most twice per lease, remove what killed workers left: their scratch directories
@@ -273,7 +306,7 @@ class Pipeline:
 
     def _unpack(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work) -> None:
         """Each member is a file of its own, named by its lineage (archive/member/...)."""
-        from bankgate.archives import ArchiveError, UnpackLimits, iter_members
+        from bankgate.archives import ArchiveError, OutOfScratch, UnpackLimits, iter_members
 
         limits = UnpackLimits(scratch_budget_bytes=self.config.scratch_budget_bytes)
         try:
@@ -284,6 +317,10 @@ class Pipeline:
                     self._decrypt(inner, member_lineage, scratch, work, 0)
                 else:
                     self._parse(inner, member.kind, member_lineage, work)
+        except OutOfScratch as exc:
+            if self.handoff is None:  # nowhere bigger to go: as any other archive error
+                raise Rejected(exc.reason, detail=exc.to_dict()) from None
+            raise TooBigHere(exc.reason) from None
         except ArchiveError as exc:
             raise Rejected(exc.reason, detail=exc.to_dict()) from None  # member, limit, actual, allowed
 

@@ -170,12 +170,26 @@ def deploy(s3: Any, cloudformation: Any, clients: dict[str, Any]) -> Stack:
     s3.create_bucket(Bucket=CODE_BUCKET)
     s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=source_zip())
     template = expand()
-    parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    parameters |= PARAMETERS
+    ec2 = clients["ec2"]  # the network the batch jobs run in, as a deployer's VPC would be
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="bankgate-batch", Description="batch jobs", VpcId=vpc)["GroupId"]
+    # Batch's service-linked role (first-run checklist). moto's create_service_linked_role names
+    # it AWSServiceRoleForbatch, not AWS's AWSServiceRoleForBatch, so it is made by name here.
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    clients["iam"].create_role(
+        RoleName="AWSServiceRoleForBatch",
+        Path="/aws-service-role/batch.amazonaws.com/",
+        AssumeRolePolicyDocument=json.dumps(trust),
+    )
+    given = PARAMETERS | {"BatchSubnets": subnet, "BatchSecurityGroups": group}
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()} | given
     cloudformation.create_stack(
         StackName="bankgate",
         TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     status = cloudformation.describe_stacks(StackName="bankgate")["Stacks"][0]["StackStatus"]

@@ -28,6 +28,7 @@ NOT_IN_MOTO = {
     "AWS::ApiGatewayV2::Stage",
     "AWS::CloudWatch::Alarm",
     "AWS::S3::BucketPolicy",
+    "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
 }
 
@@ -36,7 +37,8 @@ NOT_IN_MOTO = {
 def stack(moto_server: str) -> Iterator[Stack]:
     monkeypatch = pytest.MonkeyPatch()
     point_aws_at(moto_server, monkeypatch)
-    clients = {name: boto3.client(name) for name in ("s3", "sqs", "iam", "lambda", "logs", "cloudformation")}
+    names = ("s3", "sqs", "iam", "lambda", "logs", "cloudformation", "ec2", "batch")
+    clients = {name: boto3.client(name) for name in names}
     yield deploy(clients["s3"], clients["cloudformation"], clients)
     monkeypatch.undo()
 
@@ -114,25 +116,37 @@ def test_process_function_consumes_the_queue_with_partial_failures(stack: Stack)
     assert presign["Role"] != config["Role"]  # one role per function
 
 
+def _document(document: Any) -> dict[str, Any]:
+    if isinstance(document, str):  # moto keeps a CloudFormation policy as the repr of its dict
+        document = ast.literal_eval(document) if document.startswith("{'") else json.loads(document)
+    return document
+
+
 def _policies(stack: Stack, role: str) -> list[dict[str, Any]]:
+    """Every statement a role's policies hold: its own, and the stack's managed ones it has."""
     iam = stack.clients["iam"]
     name = stack.physical[role]
     statements = []
     for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-        document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-        if isinstance(document, str):  # moto keeps a CloudFormation policy as the repr of its dict
-            document = ast.literal_eval(document) if document.startswith("{'") else json.loads(document)
-        statements += document["Statement"]
-    assert not iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]  # nothing broader on top
+        statements += _document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])["Statement"]
+    ours = {stack.physical[name] for name in stack.resources("AWS::IAM::ManagedPolicy")}
+    for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        assert attached["PolicyArn"] in ours  # nothing broader (no AWS managed policy) on top
+        version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]
+        statements += _document(document["Document"])["Statement"]
     return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
 
 def _allowed(statements: list[dict[str, Any]], action: str) -> set[str]:
     """The resources the statements allow ``action`` on."""
     found: set[str] = set()
     for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        if statement["Effect"] == "Allow" and action in actions:
+        if statement["Effect"] == "Allow" and action in _actions(statement):
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             found.update(resources)
     return found
@@ -144,10 +158,10 @@ def test_roles_grant_least_privilege(stack: Stack) -> None:
     processed = f"arn:aws:s3:::{stack.physical['ProcessedBucket']}"
     roles = {"ProcessRole": _policies(stack, "ProcessRole"), "PresignRole": _policies(stack, "PresignRole")}
     roles["UploadRole"] = _policies(stack, "UploadRole")
+    roles["BatchJobRole"] = _policies(stack, "BatchJobRole")
     for statements in roles.values():
         for statement in statements:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert all("*" not in action for action in actions), statement
+            assert all("*" not in action for action in _actions(statement)), statement
     process = roles["ProcessRole"]
     assert _allowed(process, "s3:DeleteObject") == {f"{staging}/inbound/*", f"{processed}/*"}
     assert _allowed(process, "s3:GetObject") == {
@@ -159,6 +173,11 @@ def test_roles_grant_least_privilege(stack: Stack) -> None:
     }
     assert _allowed(process, "s3:PutObject") == _allowed(process, "s3:GetObject") - {f"{staging}/inbound/*"}
     assert not _allowed(process, "s3:PutObject") & {f"{staging}/inbound/*", f"{staging}/*"}  # never itself
+    s3_only = [s for s in process if any(a.startswith("s3:") for a in _actions(s))]
+    assert roles["BatchJobRole"] == s3_only  # the job may do with the buckets what the function may
+    queue = stack.resolve({"Fn::GetAtt": ["EventsQueue", "Arn"]})
+    assert _allowed(process, "batch:SubmitJob") >= {stack.physical["BatchJobQueue"]}
+    assert _allowed(process, "sqs:DeleteMessage") == {queue}
     for role in ("PresignRole", "UploadRole"):
         assert _allowed(roles[role], "s3:PutObject") == {f"{staging}/inbound/*"}
         assert not _allowed(roles[role], "s3:GetObject")

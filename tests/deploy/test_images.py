@@ -127,7 +127,9 @@ def test_airflow_and_batch_images_entry_points(wheel: Path, tmp_path: Path) -> N
     """The Airflow and batch images install bankgate's wheel over dependencies this environment
     pins alike (constraints.txt); installed on its own, its plugin, DAGs and CLI load from it."""
     prefix = tmp_path / "prefix"
+    # --ignore-installed: never uninstall the editable bankgate of this environment on the way
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "install", "--no-deps", "--no-compile"]
+    pip.append("--ignore-installed")
     subprocess.run([*pip, "--prefix", str(prefix), str(wheel)], check=True)
     site = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     env = {**os.environ, "PYTHONPATH": str(site)}

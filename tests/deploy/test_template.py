@@ -114,3 +114,18 @@ def test_function_limits_moto_does_not_keep(expanded: dict[str, Any]) -> None:
     assert process["TracingConfig"] == {"Mode": "Active"}
     (mapping,) = of_type(expanded, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ProcessReservedConcurrency"}}
+
+
+def test_batch_job_has_the_functions_settings_and_outlives_its_timeout(expanded: dict[str, Any]) -> None:
+    function = of_type(expanded, "AWS::Lambda::Function")["ProcessFunction"]["Environment"]["Variables"]
+    (job,) = of_type(expanded, "AWS::Batch::JobDefinition").values()
+    job_env = {e["Name"]: e["Value"] for e in job["ContainerProperties"]["Environment"]}
+    own = {"BANKGATE_SCRATCH_BUDGET", "BANKGATE_LEASE_SECONDS"}  # the job's disk and timeout are its own
+    shared = {k: v for k, v in function.items() if k.startswith("BANKGATE_") and not k.startswith("BANKGATE_BATCH_")}
+    assert {k: v for k, v in job_env.items() if k not in own} == {k: v for k, v in shared.items() if k not in own}
+    assert job_env["BANKGATE_LEASE_SECONDS"] == {"Ref": "BatchJobLease"}
+    defaults = {name: spec.get("Default") for name, spec in expanded["Parameters"].items()}
+    assert int(defaults["BatchJobLease"]) > int(defaults["BatchJobTimeout"])  # a live job is never taken over
+    assert int(defaults["BatchHandOffLease"]) > int(defaults["BatchJobLease"])  # room to wait in the queue
+    assert int(defaults["BatchScratchBudget"]) < int(defaults["BatchEphemeralStorage"]) << 30
+    assert function["BANKGATE_BATCH_JOB_QUEUE"] == {"Ref": "BatchJobQueue"}
