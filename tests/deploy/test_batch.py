@@ -209,3 +209,40 @@ def test_the_ledger_hands_off_to_one_job_until_its_lease_expires(tmp_path: Path)
     again = ledger.claim(source, "0A", etag="e1")  # the next delivery takes it over, and resubmits
     assert again.granted and again.record.failures == 2
     assert "batch job job-1" in again.record.last_failure
+
+
+def test_a_zip_the_scratch_budget_refuses_is_handed_off_not_quarantined(
+    batch: dict[str, Any], moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import zipfile
+
+    point_aws_at(moto_server, monkeypatch)
+    s3 = boto3.client("s3")
+    for bucket in ("spill-staging", "spill-archive", "spill-processed"):
+        s3.create_bucket(Bucket=bucket)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:  # read from S3, a zip is spilled to scratch
+        zf.writestr("payroll.ach", PAYROLL.read_bytes())
+    s3.put_object(Bucket="spill-staging", Key="inbound/acme/2026-03-04/bundle.zip", Body=buffer.getvalue())
+    config = PipelineConfig.from_mapping(
+        {
+            "staging": "s3://spill-staging",
+            "archive": "s3://spill-archive/originals/",
+            "quarantine": "s3://spill-archive/quarantine/",
+            "ledger": "s3://spill-archive/ledger/",
+            "routes": {"*": {"destination": "s3://spill-processed/other/"}},
+            "scratch_budget_bytes": 1024,  # smaller than the zip
+        }
+    )
+    handoff = HandOff(batch["queue"], batch["definition"], batch["client"], threshold_bytes=1 << 30)
+    before = {j["jobId"] for j in jobs(batch)}
+    outcome = Pipeline(config, s3_client=s3, handoff=handoff).process(
+        StagedObject("inbound/acme/2026-03-04/bundle.zip")
+    )
+    assert outcome.status == "handed_off", outcome
+    assert "scratch budget refused" in outcome.reason
+    (job,) = [j for j in jobs(batch) if j["jobId"] not in before]
+    assert job["container"]["command"] == ["s3://spill-staging/inbound/acme/2026-03-04/bundle.zip"]
+    assert not s3.list_objects_v2(Bucket="spill-archive", Prefix="quarantine/").get("Contents")
+    assert not s3.list_objects_v2(Bucket="spill-processed").get("Contents")
