@@ -106,6 +106,11 @@ def test_alarms_watch_the_dlq_errors_throttles_and_staging_age(expanded: dict[st
         ("AWS/Lambda", "Throttles"),
     }
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    # CloudWatch and EventBridge cannot publish to a topic under the AWS managed aws/sns key.
+    assert of_type(expanded, "AWS::SNS::Topic")["AlarmTopic"]["KmsMasterKeyId"] == {"Ref": "AlarmKey"}
+    statements = of_type(expanded, "AWS::KMS::Key")["AlarmKey"]["KeyPolicy"]["Statement"]
+    publishers = [s["Principal"].get("Service") for s in statements if "Service" in s["Principal"]]
+    assert publishers == [["cloudwatch.amazonaws.com", "events.amazonaws.com"]]
 
 
 def test_function_limits_moto_does_not_keep(expanded: dict[str, Any]) -> None:
