@@ -10,6 +10,7 @@ what the template says and what S3 (moto's validation) accepts.
 
 from __future__ import annotations
 
+import ast
 import functools
 import io
 import json
@@ -200,9 +201,29 @@ def deploy(s3: Any, cloudformation: Any, clients: dict[str, Any]) -> Stack:
     physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in created}
     types_created = {r["ResourceType"] for r in created}
     stack = Stack(template, parameters, physical, types_created, clients)
+    _store_policies_as_json(stack)
     for name, bucket in stack.resources("AWS::S3::Bucket").items():
         for prop, (call, shape) in BUCKET_API.items():
             if prop in bucket["Properties"]:
                 value = stack.resolve(bucket["Properties"][prop])
                 getattr(s3, call)(Bucket=physical[name], **shape(value))
     return stack
+
+
+def _store_policies_as_json(stack: Stack) -> None:
+    """moto's CloudFormation stores a role's inline policy as a Python dict and a managed policy's
+    document likewise, which its own IAM enforcement cannot read: put the same documents again,
+    as JSON, the way the IAM API stores them."""
+    iam = stack.clients["iam"]
+    for name in stack.resources("AWS::IAM::Role"):
+        role = stack.physical[name]
+        for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+            document = ast.literal_eval(document) if isinstance(document, str) else document
+            iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(document))
+    for name in stack.resources("AWS::IAM::ManagedPolicy"):
+        arn = stack.physical[name]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        document = ast.literal_eval(document) if isinstance(document, str) else document
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)

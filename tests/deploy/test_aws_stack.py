@@ -243,3 +243,78 @@ def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monke
     assert [o["Key"] for o in archived] == ["originals/acme/2026-03-04/payroll ppd.ach"]
     left = s3.list_objects_v2(Bucket=staging, Prefix="inbound/").get("KeyCount")
     assert left == 0
+
+
+def _session(stack: Stack, role: str) -> boto3.Session:
+    """Credentials of the deployed role (moto's STS; the trust policy itself is checked above)."""
+    arn = stack.resolve({"Fn::GetAtt": [role, "Arn"]})
+    creds = boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=stack.region,
+    )
+
+
+def _denied(call: Any, **kwargs: Any) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        call(**kwargs)
+    except ClientError as exc:
+        return exc.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
+    return False
+
+
+def test_with_iam_enforced_the_roles_suffice_and_no_more(
+    stack: Stack, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto checks every call against the caller's policies from here on: a client's upload with
+    the upload role, then the process function's whole run with its own role."""
+    import requests
+
+    aws_lambda = stack.clients["lambda"]
+    (mapping,) = aws_lambda.list_event_source_mappings(FunctionName="bgtest-process")["EventSourceMappings"]
+    aws_lambda.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    env = aws_lambda.get_function_configuration(FunctionName="bgtest-process")["Environment"]["Variables"]
+    upload, process = _session(stack, "UploadRole"), _session(stack, "ProcessRole")
+    staging, archive = stack.physical["StagingBucket"], stack.physical["ArchiveBucket"]
+    queue = stack.physical["EventsQueue"]
+    body = (ROOT / "samples" / "nacha" / "returns-and-nocs.ach").read_bytes()
+    key = "inbound/acme/2026-03-05/returns.ach"
+    requests.post(f"{moto_server}/moto-api/reset-auth", data=b"0", timeout=10)
+    try:
+        client_s3 = upload.client("s3", endpoint_url=moto_server)
+        client_s3.put_object(Bucket=staging, Key=key, Body=body)
+        assert _denied(client_s3.get_object, Bucket=staging, Key=key)
+        assert _denied(client_s3.put_object, Bucket=archive, Key="originals/x.ach", Body=b"x")
+        sqs = process.client("sqs", endpoint_url=moto_server)
+        messages = []
+        while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            messages += batch
+        events = [json.loads(m["Body"]) for m in messages]
+        assert [unquote_plus(r["s3"]["object"]["key"]) for e in events for r in e.get("Records", [])] == [key]
+
+        creds = process.get_credentials()
+        for name, value in env.items():
+            monkeypatch.setenv(name, str(value))
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
+        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
+        import lambdas.process
+
+        monkeypatch.setattr(lambdas.process, "_pipeline", None)
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials it first found
+        records = [
+            {"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs", "attributes": {}}
+            for m in messages
+        ]
+        assert lambdas.process.handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
+        s3 = process.client("s3", endpoint_url=moto_server)
+        original = "originals/acme/2026-03-05/returns.ach"
+        assert s3.head_object(Bucket=archive, Key=original)["ContentLength"] == len(body)
+        assert _denied(s3.delete_object, Bucket=archive, Key=original)  # an archived original stays
+        assert _denied(s3.put_object, Bucket=staging, Key="inbound/acme/x.ach", Body=b"x")  # never itself
+    finally:
+        requests.post(f"{moto_server}/moto-api/reset-auth", data=b"inf", timeout=10)
