@@ -191,7 +191,11 @@ def cmd_process(args: argparse.Namespace) -> int:
     elif (scheme, where) != (staging_scheme, staging_where):
         print(f"bankgate: {args.url} is not in the staging bucket {config.staging}", file=sys.stderr)
         return EXIT_USAGE
-    outcome = Pipeline(config).process(StagedObject(key), force=args.force)
+    from bankgate.batch import current_job_id
+
+    # In a batch job (AWS_BATCH_JOB_ID set) the claim names the job, taking over its hand-off.
+    obj = StagedObject(key, version=args.version_id)
+    outcome = Pipeline(config).process(obj, force=args.force, job_id=current_job_id())
     print(
         json.dumps(
             {
@@ -316,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("url", help="s3://BUCKET/KEY, gs://BUCKET/KEY or file:///PATH inside the staging area")
     proc.add_argument("--config", help="pipeline config TOML (default: $BANKGATE_CONFIG or BANKGATE_* variables)")
     proc.add_argument("--force", action="store_true", help="process again even if the ledger has it as done")
+    proc.add_argument("--version-id", help="the object version to process (a versioned bucket; default: current)")
     proc.set_defaults(func=cmd_process)
 
     from bankgate.ledger import commands as ledger_commands

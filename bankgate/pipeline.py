@@ -27,7 +27,7 @@ import orjson
 
 from bankgate import settings
 from bankgate.config import PipelineConfig
-from bankgate.ledger import DONE, FAILED, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, Claim, Ledger, LedgerRecord
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
@@ -56,8 +56,9 @@ class StagedObject:
     sequencer: str = ""
 
 
-#: What can become of an object an event names ("busy" is retried, so never a final answer).
-Status = Literal["processed", "quarantined", "duplicate", "stale", "busy", "missing"]
+#: What can become of an object an event names ("busy" is retried, so never a final answer;
+#: "handed_off": a batch job has it, see ``bankgate.batch``).
+Status = Literal["processed", "quarantined", "duplicate", "stale", "busy", "missing", "handed_off"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
 
@@ -85,6 +86,14 @@ class Rejected(Exception):
         self.detail = detail or {}
 
 
+class TooBigHere(Exception):
+    """The scratch budget refused the file, and a batch runner with a disk of its own may take it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class VerificationFailed(RuntimeError):
     """A copy did not match its original; the original stays where it is."""
 
@@ -103,8 +112,13 @@ class _Work:
 
 
 class Pipeline:
-    def __init__(self, config: PipelineConfig, *, s3_client: Any = None, gcs_client: Any = None) -> None:
+    def __init__(
+        self, config: PipelineConfig, *, s3_client: Any = None, gcs_client: Any = None, handoff: Any = None
+    ) -> None:
+        """``handoff``: a ``bankgate.batch.HandOff`` for files too big for this worker, or None
+        (this worker processes everything; the batch job's own pipeline has none)."""
         self.config = config
+        self.handoff = handoff
         self._clients = {"s3_client": s3_client, "gcs_client": gcs_client}
         self.staging, _ = open_url(config.staging, **self._clients)
         self.archive, self.archive_prefix = open_url(config.archive, **self._clients)
@@ -127,16 +141,13 @@ class Pipeline:
 
     # -- one object ----------------------------------------------------------------------------
 
-    def process(self, obj: StagedObject, *, force: bool = False) -> Outcome:
+    def process(self, obj: StagedObject, *, force: bool = False, job_id: str = "") -> Outcome:
+        """``job_id``: this worker is the batch job ``obj`` was handed off to (``bankgate.batch``)."""
         self._sweep_if_due()
         source = self.staging.url_of(obj.key)
         info = self.staging.info(obj.key, version=obj.version)
         if info is None:
-            known = self.ledger.get(source)
-            done = known is not None and known[0].state in (DONE, QUARANTINED)
-            if done and known is not None and obj.version and known[0].version != obj.version:
-                return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
-            return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
+            return self._gone(obj, source)
         if obj.etag and obj.version is None and info.etag != obj.etag:
             return Outcome(source, "stale", reason="the object was replaced after this event; its own event follows")
         # From here on every step reads, copies and deletes this one version (where the store
@@ -149,13 +160,10 @@ class Pipeline:
             version=obj.version,
             modified_ns=info.modified_ns,
             force=force,
+            job_id=job_id,
         )
         if not claim.granted:
-            if claim.status == "stale" and obj.version:
-                return self._set_aside(obj, info, claim.record.version or "")
-            refused = claim.status
-            assert refused != "claimed"  # a refusal is never "claimed"
-            return Outcome(source, refused, claim.record.file_type)
+            return self._refused(obj, info, claim)
         older = (
             self.staging.older_versions(obj.key, obj.version)
             if obj.version and isinstance(self.staging, Versioned)
@@ -165,10 +173,15 @@ class Pipeline:
         try:
             if claim.record.failures >= self.config.max_failures:
                 raise self._poisoned(obj, claim.record)
+            if self.handoff is not None and self.handoff.wants(info.size):
+                return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
             digest, size = self._process_content(obj, info, work)
             # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
             if mismatch := push_records.checksum_mismatch(self.ledger.store, self.ledger.prefix, source, digest, size):
                 raise Rejected(mismatch, detail={"error": "ChecksumMismatch"})
+        except TooBigHere as exc:  # raised only where a hand-off is configured
+            self._discard(work)
+            return self._hand_off(obj, claim, f"the scratch budget refused it: {exc.reason}")
         except Rejected as rejected:
             self._discard(work)
             try:
@@ -205,6 +218,22 @@ class Pipeline:
         outcome = Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
         return self._settle_push(outcome)
 
+    def _refused(self, obj: StagedObject, info: ObjectInfo, claim: Claim) -> Outcome:
+        """The ledger did not grant the claim: a stale version is set aside, the rest reported."""
+        if claim.status == "stale" and obj.version:
+            return self._set_aside(obj, info, claim.record.version or "")
+        refused = claim.status
+        assert refused != "claimed"  # a refusal is never "claimed"
+        return Outcome(claim.record.source, refused, claim.record.file_type)
+
+    def _gone(self, obj: StagedObject, source: str) -> Outcome:
+        """The event's object is no longer in staging: processed already, set aside, or missing."""
+        known = self.ledger.get(source)
+        done = known is not None and known[0].state in (DONE, QUARANTINED)
+        if done and known is not None and obj.version and known[0].version != obj.version:
+            return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
+        return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
+
     def _settle_push(self, outcome: Outcome) -> Outcome:
         """push: a pushed object's upload record takes the outcome (``bankgate.push.records``);
         the outcome stands if that write fails, since this ledger's record already holds it."""
@@ -216,6 +245,18 @@ class Pipeline:
         except Exception:
             log.warning("recording the outcome of pushed %s on its upload record failed", outcome.source, exc_info=True)
         return outcome
+
+    def _hand_off(self, obj: StagedObject, claim: Claim, why: str) -> Outcome:
+        """Submit the object to the batch runner and record the hand-off: the job's id, and a
+        lease long enough for it to start and finish, which the job takes over when it claims."""
+        try:
+            job_id = self.handoff.submit(claim.record.source, obj.key, obj.version)
+            until = time.time() + self.handoff.lease_seconds
+            self.ledger.finish(claim, state=HANDED_OFF, job_id=job_id, expires_at=until, reason=why)
+        except BaseException as exc:
+            self._release(claim, exc)
+            raise
+        return Outcome(claim.record.source, "handed_off", reason=f"{why}; batch job {job_id}")
 
     def _sweep_if_due(self) -> None:
         """At most twice per lease, remove what killed workers left: their scratch directories
@@ -296,7 +337,7 @@ class Pipeline:
 
     def _unpack(self, stream: Any, lineage: tuple[str, ...], scratch: Path, work: _Work) -> None:
         """Each member is a file of its own, named by its lineage (archive/member/...)."""
-        from bankgate.archives import ArchiveError, UnpackLimits, iter_members
+        from bankgate.archives import ArchiveError, OutOfScratch, UnpackLimits, iter_members
 
         limits = UnpackLimits(scratch_budget_bytes=self.config.scratch_budget_bytes)
         try:
@@ -309,6 +350,10 @@ class Pipeline:
                     self._decrypt(inner, member_lineage, scratch, work, 0)
                 else:
                     self._parse(inner, member.kind, member_lineage, work)
+        except OutOfScratch as exc:
+            if self.handoff is None:  # nowhere bigger to go: as any other archive error
+                raise Rejected(exc.reason, detail=exc.to_dict()) from None
+            raise TooBigHere(exc.reason) from None
         except ArchiveError as exc:
             raise Rejected(exc.reason, detail=exc.to_dict()) from None  # member, limit, actual, allowed
 

@@ -22,6 +22,7 @@ byte pulled or pushed is accounted for.
 from bankgate.ledger.processing import (
     DONE,
     FAILED,
+    HANDED_OFF,
     LEASE_SECONDS,
     MAX_FAILURES,
     PROCESSING,
@@ -39,6 +40,7 @@ from bankgate.ledger.root import Root, open_root
 __all__ = [
     "DONE",
     "FAILED",
+    "HANDED_OFF",
     "LEASE_SECONDS",
     "MAX_FAILURES",
     "PROCESSING",

@@ -37,7 +37,7 @@ from bankgate.ledger.root import Root
 
 log = logging.getLogger(__name__)
 
-State = Literal["staged", "processing", "done", "quarantined", "failed"]
+State = Literal["staged", "processing", "done", "quarantined", "failed", "handed_off"]
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Rounds of ``lease.swap`` (each of ``lease.ATTEMPTS`` tries) before an update is given up,

@@ -27,12 +27,14 @@ from bankgate.ledger import index, links
 from bankgate.ledger.root import Root, url_digest
 from bankgate.store.base import ObjectStore
 
-State = Literal["processing", "done", "quarantined", "failed"]  # a ledger record's
-ClaimStatus = Literal["claimed", "duplicate", "stale", "busy"]  # what a claim came to
+State = Literal["processing", "done", "quarantined", "failed", "handed_off"]  # a ledger record's
+ClaimStatus = Literal["claimed", "duplicate", "stale", "busy", "handed_off"]  # what a claim came to
 PROCESSING: State = "processing"
 DONE: State = "done"
 QUARANTINED: State = "quarantined"
 FAILED: State = "failed"
+#: Given to a batch job (``bankgate.batch``) with the job's id and a lease the job takes over.
+HANDED_OFF: State = "handed_off"
 #: A claim older than this is taken to belong to a worker that died (Lambda's limit is 15 min).
 #: Must exceed the longest a worker may run; see the README for its relation to SQS.
 LEASE_SECONDS = 16 * 60
@@ -83,6 +85,7 @@ class LedgerRecord:
     #: The link its origin wrote (``links``: kind, owner, record, name, day), read at the claim;
     #: empty when none was written (an object dropped into staging by hand, or an old record).
     origin: dict[str, str] = field(default_factory=dict)
+    job_id: str = ""  # the batch job a big file was handed to, or the job processing it
 
     def to_json(self) -> bytes:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -133,10 +136,13 @@ class Ledger:
         version: str | None = None,
         modified_ns: int = 0,
         force: bool = False,
+        job_id: str = "",
     ) -> Claim:
         """Claim the object ``source`` names, at its event's ``sequencer`` ("" when there is no
-        event: a manual run). Exactly one of concurrent claimants is granted. The claim copies
-        the object's link into the record (``origin``) and marks it ``processing`` in the index."""
+        event: a manual run). Exactly one of concurrent claimants is granted. ``job_id`` is the
+        batch job's own id when the claimant is the job an object was handed off to.
+        The claim copies the object's link into the record (``origin``) and marks it
+        ``processing`` in the index."""
         link = links.read(self.root, source)
         origin = link.to_dict() if link is not None else {}
 
@@ -145,6 +151,7 @@ class Ledger:
             fresh = LedgerRecord(source, sequencer, PROCESSING, etag, version, modified_ns, claimed_at=now, attempts=1)
             fresh.expires_at = now + self.lease_seconds
             fresh.origin = origin
+            fresh.job_id = job_id
             if current is None:
                 return fresh.to_json(), ("claimed", fresh)
             record = LedgerRecord.from_json(current.data)
@@ -152,7 +159,12 @@ class Ledger:
             if decision != "claimed":
                 return None, (decision, record)
             fresh.attempts = record.attempts + 1
-            if record.sequencer == sequencer and record.state in (FAILED, PROCESSING) and not force:
+            same_job = bool(job_id) and job_id == record.job_id
+            if same_job:
+                fresh.sequencer = record.sequencer  # the job takes over the hand-off's claim and lease
+            if record.state == HANDED_OFF and same_job:
+                pass  # the hand-off arriving where it was sent: not a failure
+            elif fresh.sequencer == record.sequencer and record.state in (FAILED, PROCESSING, HANDED_OFF) and not force:
                 fresh.failures = record.failures + 1  # the attempt before this one failed
                 fresh.last_failure = record.reason if record.state == FAILED else self._expired(record)
             return fresh.to_json(), ("claimed", fresh)
@@ -172,6 +184,15 @@ class Ledger:
         order = _order(claimant, record)
         if order < 0:
             return "stale"  # a newer version of this key was already claimed
+        same_job = bool(claimant.job_id) and claimant.job_id == record.job_id
+        if order == 0 and same_job and record.state in (HANDED_OFF, PROCESSING):
+            # The job the object was handed to takes over, whatever the lease says; so does a
+            # new attempt of that job (Batch retries under the same id) after one that died.
+            return "claimed"
+        if record.state == HANDED_OFF and lease.Lease.live(self._holder(record), now):
+            # A duplicate event while the job has it is a no-op (not "busy": that would circle the
+            # message through its receives for as long as the job runs); a newer version waits.
+            return "handed_off" if order == 0 else "busy"
         if record.state == PROCESSING and lease.Lease.live(self._holder(record), now):
             return "busy"  # another worker holds a live claim: this one retries when it is done
         same = bool(claimant.sequencer and record.sequencer) or (claimant.etag, claimant.version) == (
@@ -180,8 +201,9 @@ class Ledger:
         )
         if order == 0 and same and record.state in (DONE, QUARANTINED):
             return "duplicate"
-        # A newer version; FAILED (an infrastructure error released it); a dead worker's
-        # expired lease; or, ordered by time, another object of the same modification time.
+        # A newer version; FAILED (an infrastructure error released it); a dead worker's (or a
+        # batch job's that died or never started) expired lease; or, ordered by time, another
+        # object of the same modification time.
         return "claimed"
 
     def _holder(self, record: LedgerRecord) -> dict[str, float]:
@@ -190,6 +212,8 @@ class Ledger:
 
     def _expired(self, record: LedgerRecord) -> str:
         claimed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.claimed_at))
+        if record.state == HANDED_OFF:
+            return f"batch job {record.job_id}, handed the object at {claimed}, did not finish within its lease"
         return (
             f"the worker that claimed it at {claimed} did not finish within the {self.lease_seconds} s lease "
             "(killed, timed out or out of memory)"
