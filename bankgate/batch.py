@@ -25,14 +25,15 @@ hand-off), ``BANKGATE_BATCH_THRESHOLD`` (bytes, default 1 GiB), ``BANKGATE_BATCH
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_THRESHOLD = 1 << 30
-DEFAULT_LEASE_SECONDS = 6 * 3600
-JOB_ID_ENV = "AWS_BATCH_JOB_ID"
+from bankgate import settings
+from bankgate.settings import ConfigError
+
+DEFAULT_THRESHOLD: int = settings.BY_NAME["BANKGATE_BATCH_THRESHOLD"].default
+DEFAULT_LEASE_SECONDS: int = settings.BY_NAME["BANKGATE_BATCH_LEASE_SECONDS"].default
 
 
 class BatchConfigError(ValueError):
@@ -68,36 +69,27 @@ class HandOff:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, client: Any = None) -> HandOff | None:
-        """The hand-off the environment configures, or None when it names no job queue."""
-        env = os.environ if env is None else env
-        queue, definition = env.get("BANKGATE_BATCH_JOB_QUEUE", ""), env.get("BANKGATE_BATCH_JOB_DEFINITION", "")
-        if not queue and not definition:
+        """The hand-off the settings configure (``bankgate.settings.batch_job``), or None when
+        they name no job queue."""
+        try:
+            job = settings.batch_job(env)
+        except ConfigError as exc:
+            raise BatchConfigError(str(exc)) from None
+        if not job:
             return None
-        if not (queue and definition):
-            raise BatchConfigError("BANKGATE_BATCH_JOB_QUEUE and BANKGATE_BATCH_JOB_DEFINITION go together")
-        numbers = {}
-        for variable, default in (
-            ("BANKGATE_BATCH_THRESHOLD", DEFAULT_THRESHOLD),
-            ("BANKGATE_BATCH_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
-        ):
-            try:
-                numbers[variable] = int(env.get(variable) or default)
-            except ValueError:
-                raise BatchConfigError(f"{variable}: not a whole number: {env[variable]!r}") from None
         if client is None:
             import boto3
 
             client = boto3.client("batch")
         return cls(
-            queue,
-            definition,
+            job["job_queue"],
+            job["job_definition"],
             client,
-            threshold_bytes=numbers["BANKGATE_BATCH_THRESHOLD"],
-            lease_seconds=numbers["BANKGATE_BATCH_LEASE_SECONDS"],
+            threshold_bytes=job["threshold_bytes"],
+            lease_seconds=job["lease_seconds"],
         )
 
 
 def current_job_id(env: Mapping[str, str] | None = None) -> str:
     """This process's batch job id, or "" outside a job."""
-    env = os.environ if env is None else env
-    return env.get(JOB_ID_ENV, "")
+    return settings.batch_job_id(env)

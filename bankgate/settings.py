@@ -233,6 +233,17 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BANKGATE_ALERT_WEBHOOK", "url", None, "http(s) URL alerts are POSTed to as JSON", "pulls"),
     Setting("BANKGATE_ALERT_SNS_TOPIC", "text", None, "SNS topic ARN alerts are published to", "pulls"),
+    # batch: big files handed to AWS Batch (bankgate.batch)
+    Setting("BANKGATE_BATCH_JOB_QUEUE", "text", None, "AWS Batch job queue for big files; unset: no hand-off", "batch"),
+    Setting("BANKGATE_BATCH_JOB_DEFINITION", "text", None, "AWS Batch job definition of the runner", "batch"),
+    Setting("BANKGATE_BATCH_THRESHOLD", "int", 1 << 30, "files above this many bytes go to the batch runner", "batch"),
+    Setting(
+        "BANKGATE_BATCH_LEASE_SECONDS",
+        "int",
+        6 * 3600,
+        "the hand-off lease: frees a job that never starts",
+        "batch",
+    ),
     # push: the presign API (lambdas.presign, bankgate.push)
     Setting(
         "BANKGATE_CLIENTS",
@@ -413,6 +424,27 @@ def alert_channels(env: Mapping[str, str] | None = None) -> dict[str, str]:
         "webhook_url": value("BANKGATE_ALERT_WEBHOOK", env=env) or "",
         "sns_topic_arn": value("BANKGATE_ALERT_SNS_TOPIC", env=env) or "",
     }
+
+
+def batch_job(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The batch hand-off's settings ({} when no job queue is named)."""
+    names = ("BANKGATE_BATCH_JOB_QUEUE", "BANKGATE_BATCH_JOB_DEFINITION")
+    queue, definition = (value(name, env=env) or "" for name in names)
+    if not queue and not definition:
+        return {}
+    if not (queue and definition):
+        raise ConfigError("BANKGATE_BATCH_JOB_QUEUE and BANKGATE_BATCH_JOB_DEFINITION go together")
+    return {
+        "job_queue": queue,
+        "job_definition": definition,
+        "threshold_bytes": value("BANKGATE_BATCH_THRESHOLD", env=env),
+        "lease_seconds": value("BANKGATE_BATCH_LEASE_SECONDS", env=env),
+    }
+
+
+def batch_job_id(env: Mapping[str, str] | None = None) -> str:
+    """This process's AWS Batch job id (``AWS_BATCH_JOB_ID``, set by Batch), or "" outside a job."""
+    return (os.environ if env is None else env).get("AWS_BATCH_JOB_ID", "")
 
 
 # -- listing ------------------------------------------------------------------------------------

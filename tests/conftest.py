@@ -23,7 +23,13 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.clouds", "tests.fixtures.sftp", "pytester"]
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.clouds",
+    "tests.fixtures.pipeline",
+    "tests.fixtures.sftp",
+    "pytester",
+]
 
 #: The fixtures that start a real server or part (or need a real Airflow database).
 SERVERS = frozenset({"moto_url", "gcs_emulator", "sshd", "airflow_db", "chromium_path", "gpg"})

@@ -17,7 +17,7 @@ from bankgate.ledger import DONE, QUARANTINED, Ledger, Root, index, links
 from bankgate.store.base import ObjectStore
 from bankgate.store.local import LocalStore
 from bankgate.store.s3 import S3Store
-from tests.pipeline.conftest import moto_url, point_aws_at  # noqa: F401 - the session-scoped server fixture
+from tests.fixtures.clouds import point_aws_at
 
 DAY = "2026-11-23"
 
@@ -38,7 +38,7 @@ class Wire:
 
 
 @pytest.fixture
-def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[S3Store, Wire]:  # noqa: F811
+def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[S3Store, Wire]:
     point_aws_at(moto_url, monkeypatch)
     client = boto3.client("s3")
     bucket = f"ledger-{time.time_ns()}"

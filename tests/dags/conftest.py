@@ -5,11 +5,14 @@ once, when it is first imported."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +60,25 @@ def env(sshd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: 
     environment.configure()
     yield environment
     sshd.clear()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["BANKGATE_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/alerts"
+    yield lambda: received
+    del os.environ["BANKGATE_ALERT_WEBHOOK"]
+    server.shutdown()
+    server.server_close()

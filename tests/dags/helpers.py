@@ -109,3 +109,12 @@ def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
 
 def day_of(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
+
+
+def run_note(run: Any) -> str:
+    """The note Airflow shows on the run (written by the plugin's listener, run_notes.py)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.get(DagRun, run.id).note or ""

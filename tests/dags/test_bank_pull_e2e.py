@@ -4,15 +4,11 @@ the connection from an ``AIRFLOW_CONN_*`` variable, files landing in a local sta
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -167,28 +163,6 @@ def test_repull_form_pulls_a_day_again(env: Env) -> None:
     assert [p["path"] for p in report["pulled"]] == ["/outbound/again.ach"] and report["force"] is True
     (record,) = env.ledger_records()
     assert record["forced"] is True
-
-
-@pytest.fixture
-def webhook() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["BANKGATE_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/alerts"
-    yield lambda: received
-    del os.environ["BANKGATE_ALERT_WEBHOOK"]
-    server.shutdown()
-    server.server_close()
 
 
 def test_missed_arrival_sla_alerts_through_the_webhook(env: Env, webhook: Callable[[], list[dict]]) -> None:

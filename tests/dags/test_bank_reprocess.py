@@ -13,12 +13,7 @@ import pytest
 
 from bankgate.ledger import Ledger
 from bankgate.store.local import LocalStore
-
-from . import test_bank_pull_e2e as e2e
-from .test_bank_pull_e2e import BANK, Env, xcom
-from .test_honest_states import _note
-
-sshd, env = e2e.sshd, e2e.env
+from tests.dags.helpers import BANK, Env, day_of, run_note, xcom
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples/nacha/payroll-amount-edited-after-controls.ach"
 CODES = ["nacha.batch.total_credit_mismatch", "nacha.file.total_credit_mismatch"]
@@ -64,7 +59,7 @@ def processing(env: Env) -> Processing:
 def _pull_bad_file_and_quarantine_it(env: Env, processing: Processing) -> tuple[str, str]:
     env.configure(post_pull='"delete"')
     remote = env.put("payroll.ach", SAMPLE.read_bytes(), age=3600)
-    day = e2e._day(remote)
+    day = day_of(remote)
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states and not remote.exists()  # gone from the server
     ((url, status),) = processing.process_staged().items()
@@ -86,7 +81,7 @@ def test_a_quarantined_file_is_reprocessed_by_url_after_its_waiver_is_set(env: E
     assert done["records"] > 0 and done["outputs"]
     record, _etag = processing.ledger.get(url)
     assert record.state == "done" and record.attempts == 2  # the new attempt, counted on the same record
-    assert _note(run) == "Reprocess of 1 file(s): payroll.ach\n1 processed."
+    assert run_note(run) == "Reprocess of 1 file(s): payroll.ach\n1 processed."
 
 
 def test_a_bank_and_day_reprocess_picks_the_days_quarantined_files_and_fails_when_one_stays_bad(
@@ -101,7 +96,7 @@ def test_a_bank_and_day_reprocess_picks_the_days_quarantined_files_and_fails_whe
     report = xcom(run, "record", key="report")
     assert [f["url"] for f in report["files"]] == [url] and report["counts"] == {"quarantined": 1}
     assert report["selection"]["by"] == "days"
-    note = _note(run)
+    note = run_note(run)
     assert note.startswith(f"Reprocess of bank {BANK}, {day}, quarantined files\n1 quarantined (payroll.ach: ")
     assert "total_credit" in note
 
@@ -113,7 +108,7 @@ def test_a_reprocess_form_without_files_or_bank_fails_in_one_sentence(env: Env, 
     assert states[("select", -1)] == ("failed", 1)  # a form mistake is not retried
     why = "bank_reprocess form: give the files' URLs, or pick a bank and days."
     assert xcom(run, "record", key="report")["step_failed"] == {"select": why}
-    assert _note(run) == f"Reprocess of bank ?, ?, quarantined files\nselect failed: {why}."
+    assert run_note(run) == f"Reprocess of bank ?, ?, quarantined files\nselect failed: {why}."
 
 
 def test_files_api_lists_a_day_and_tells_a_files_journey(env: Env, processing: Processing) -> None:

@@ -8,18 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import test_bank_pull_e2e as e2e
-from .test_bank_pull_e2e import BANK, Env, xcom
-
-sshd, env, webhook = e2e.sshd, e2e.env, e2e.webhook  # the end-to-end tests' fixtures
-
-
-def _note(run: Any) -> str:
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return session.get(DagRun, run.id).note or ""
+from tests.dags.helpers import BANK, Env, day_of, run_note, xcom
 
 
 def test_a_missed_sla_fails_the_run_naming_what_arrived_and_what_came_late(
@@ -41,14 +30,14 @@ def test_a_missed_sla_fails_the_run_naming_what_arrived_and_what_came_late(
         "(/outbound/early.ach at 08:30); 1 missing; arrived late: /outbound/late.ach at 09:47"
     )
     assert result["missed"] == message
-    assert _note(run) == message
+    assert run_note(run) == message
     (alert,) = webhook()
     assert alert["kind"] == "arrival_sla_missed" and alert["details"]["late"] == {
         "/outbound/late.ach": (day + timedelta(minutes=47)).isoformat()
     }
 
 
-def test_a_met_sla_stays_green_and_says_so_in_its_note(env: Env) -> None:
+def test_a_met_sla_stays_green_and_says_so_in_itsrun_note(env: Env) -> None:
     env.configure(arrival_sla='{ latest = "09:00", min_files = 1 }')
     day = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
     env.sshd.put("/outbound/early.ach", b"on time", mtime=(day - timedelta(minutes=5)).timestamp())
@@ -56,13 +45,13 @@ def test_a_met_sla_stays_green_and_says_so_in_its_note(env: Env) -> None:
     run, states = env.run(f"bank_sla__{BANK}", run_conf={"day": day.date().isoformat()})
 
     assert run.state == "success", states
-    assert _note(run) == f"SLA met on {day.date()}: 1 file(s) by 09:00."
+    assert run_note(run) == f"SLA met on {day.date()}: 1 file(s) by 09:00."
 
 
 def test_a_repull_that_finds_no_file_fails_and_points_at_reprocessing(env: Env) -> None:
     env.configure(post_pull='"delete"')
     gone = env.put("gone.ach", b"pulled, then deleted by the post-pull action\n", age=3600)
-    day = e2e._day(gone)
+    day = day_of(gone)
     run, states = env.run(f"bank_pull__{BANK}")
     assert run.state == "success", states and not gone.exists()
 
@@ -74,7 +63,7 @@ def test_a_repull_that_finds_no_file_fails_and_points_at_reprocessing(env: Env) 
         f"the re-pull of {day} found no file on the server in those days; 1 file(s) pulled before are no "
         "longer there (/outbound/gone.ach): reprocess their archived copies with bank_reprocess"
     )
-    assert _note(run) == (
+    assert run_note(run) == (
         f"Re-pull of bank {BANK}, {day} (bank-local days; forced: files already pulled are pulled again)\n"
         f"Nothing pulled: {report['nothing_found']}."
     )

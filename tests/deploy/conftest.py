@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.clouds import free_port
 from tests.parts import unavailable
-from tests.pipeline.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "aws" / "template.yaml"

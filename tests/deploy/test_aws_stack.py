@@ -20,7 +20,7 @@ from bankgate.demo.local_aws import LambdaContext
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
 from tests.deploy.conftest import ROOT
 from tests.deploy.stack import PARAMETERS, Stack, deploy
-from tests.pipeline.conftest import point_aws_at
+from tests.fixtures.clouds import point_aws_at
 
 #: Resource types of the expanded template moto's CloudFormation skips (it warns and goes on).
 NOT_IN_MOTO = {

@@ -22,7 +22,7 @@ from bankgate.demo.local_aws import LambdaContext
 from bankgate.ledger import DONE, HANDED_OFF
 from bankgate.pipeline import Pipeline, StagedObject
 from tests.deploy.conftest import ROOT
-from tests.pipeline.conftest import point_aws_at
+from tests.fixtures.clouds import point_aws_at
 
 PAYROLL = ROOT / "samples" / "nacha" / "payroll-ppd-ccd.ach"
 

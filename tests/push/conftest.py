@@ -16,9 +16,8 @@ from botocore.config import Config
 
 from bankgate.push.clients import parse_clients
 from bankgate.push.grants import Grants
-from tests.pipeline.conftest import moto_url, point_aws_at
+from tests.fixtures.clouds import point_aws_at
 
-__all__ = ["moto_url"]
 EVENTS = Path(__file__).parent / "events"
 CLIENTS = {
     "clients": {

@@ -23,10 +23,10 @@ from bankgate.pipeline import Pipeline, StagedObject
 from bankgate.push import records
 from bankgate.push.bucket import apply
 from bankgate.push.server import LocalAuth, serve_in_thread
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.clouds import free_port
 from tests.parts import unavailable
-from tests.pipeline.conftest import free_port
 from tests.push.conftest import Push
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 
 MiB = 1 << 20
 

@@ -14,10 +14,9 @@ from bankgate.pipeline import Pipeline, StagedObject
 from bankgate.push import records
 from bankgate.push.clients import parse_clients
 from bankgate.push.grants import Grants
-from tests.pipeline.conftest import Aws, aws
+from tests.fixtures.pipeline import Aws
 from tests.push.conftest import CLIENTS
 
-__all__ = ["aws"]
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "nacha" / "payroll-ppd-ccd.ach"
 
 

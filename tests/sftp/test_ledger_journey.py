@@ -16,7 +16,7 @@ from bankgate.ledger import index
 from bankgate.ledger.journey import journey
 from bankgate.ledger.root import open_root
 from bankgate.sftp import SftpSettings, pull_bank
-from tests.pipeline.conftest import Aws, aws  # noqa: F401 - the fixture
+from tests.fixtures.pipeline import Aws
 from tests.sftp.sshd import Sshd
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "nacha"
@@ -28,7 +28,7 @@ BANK_DAY = "2026-11-23"
 def test_a_pulled_files_journey_links_its_pull_to_its_processing(
     server: Sshd,
     settings: SftpSettings,
-    aws: Aws,  # noqa: F811 - the imported fixture
+    aws: Aws,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import lambdas.process

@@ -29,7 +29,7 @@ import pytest
 import requests
 
 from tests.sftp.sshd import Sshd
-from tests.ui.conftest import Airflow
+from tests.ui.airflow_server import Airflow
 
 pytestmark = pytest.mark.timeout(600)
 
