@@ -32,8 +32,8 @@ from typing import Any
 from bankgate import settings
 from bankgate.settings import ConfigError
 
-DEFAULT_THRESHOLD: int = settings.BY_NAME["BANKGATE_BATCH_THRESHOLD"].default
-DEFAULT_LEASE_SECONDS: int = settings.BY_NAME["BANKGATE_BATCH_LEASE_SECONDS"].default
+DEFAULT_THRESHOLD = settings.BATCH_THRESHOLD
+DEFAULT_LEASE_SECONDS = settings.BATCH_LEASE_SECONDS
 
 
 class BatchConfigError(ValueError):

@@ -163,6 +163,17 @@ class PipelineConfig:
         return cls.from_mapping(settings.config_values(env), "environment")
 
 
+def ledger_root_url(explicit: str | None = None) -> str:
+    """The ledger root every writer and reader shares (pulls, processing, pushes, the CLI, the
+    Files view): ``explicit``, else ``BANKGATE_LEDGER``, else the ``BANKGATE_CONFIG`` file's
+    ``ledger``; "" when none is configured."""
+    url = settings.ledger_root(explicit)
+    if url:
+        return url
+    path = settings.config_file()
+    return PipelineConfig.from_toml(path).ledger if path is not None else ""
+
+
 def _table(value: Any, name: str, problems: Problems) -> Mapping[str, Any]:
     if isinstance(value, Mapping):
         return value

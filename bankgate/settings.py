@@ -33,6 +33,12 @@ class ConfigError(SchemaError):
     """The configuration is unusable; the message says which setting and why."""
 
 
+#: The batch hand-off's defaults (``bankgate.batch``): files above 1 GiB go to the runner, and a
+#: hand-off's lease lets a job that never started be resubmitted after six hours.
+BATCH_THRESHOLD = 1 << 30
+BATCH_LEASE_SECONDS = 6 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     name: str  # the environment variable
@@ -236,7 +242,13 @@ SETTINGS: tuple[Setting, ...] = (
     # batch: big files handed to AWS Batch (bankgate.batch)
     Setting("BANKGATE_BATCH_JOB_QUEUE", "text", None, "AWS Batch job queue for big files; unset: no hand-off", "batch"),
     Setting("BANKGATE_BATCH_JOB_DEFINITION", "text", None, "AWS Batch job definition of the runner", "batch"),
-    Setting("BANKGATE_BATCH_THRESHOLD", "int", 1 << 30, "files above this many bytes go to the batch runner", "batch"),
+    Setting(
+        "BANKGATE_BATCH_THRESHOLD",
+        "int",
+        BATCH_THRESHOLD,
+        "files above this many bytes go to the batch runner",
+        "batch",
+    ),
     Setting(
         "BANKGATE_BATCH_LEASE_SECONDS",
         "int",

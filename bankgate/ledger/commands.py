@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any, get_args
 
-from bankgate import settings
 from bankgate.ledger import index
 from bankgate.ledger.journey import Journey, find, journey
 from bankgate.ledger.reconcile import ACCOUNTS, reconcile
@@ -72,12 +71,10 @@ def _day(text: str) -> date:
 
 
 def _root(args: argparse.Namespace) -> Root:
-    url = settings.ledger_root(args.ledger)
-    config = args.config or settings.config_file()
-    if not url and config:
-        from bankgate.config import PipelineConfig
+    from bankgate.config import PipelineConfig, ledger_root_url
 
-        url = PipelineConfig.from_toml(config).ledger
+    url = PipelineConfig.from_toml(args.config).ledger if args.config and not args.ledger else ""
+    url = url or ledger_root_url(args.ledger)
     if not url:
         raise UsageError("no ledger: pass --ledger URL, or set BANKGATE_LEDGER or BANKGATE_CONFIG")
     try:

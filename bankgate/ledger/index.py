@@ -60,6 +60,10 @@ class Entry:
     totals: dict[str, int] = field(default_factory=dict)
     reason: str = ""
     codes: list[str] = field(default_factory=list)
+    path: str = ""  # a pulled file's remote path (text form)
+    mtime: int = 0  # and its remote modification time
+    staged_at: float = 0.0
+    archived_to: str = ""  # where the original went: the archive, or the quarantine
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Entry:
@@ -131,10 +135,13 @@ def update(root: Root, owner: str, day: str, url: str, state: State, at: float, 
     return False
 
 
-def staged(root: Root, url: str, link: Link, at: float, *, size: int, sha256: str = "") -> bool:
+def staged(
+    root: Root, url: str, link: Link, at: float, *, size: int, sha256: str = "", path: str = "", mtime: int = 0
+) -> bool:
     """Its origin's object reached staging (a pull verified it, a push's upload completed): the
     one call both origins make, with the link they wrote."""
-    fields = {"name": link.name, "kind": link.kind, "size": size, "sha256": sha256 or None}
+    fields = {"name": link.name, "kind": link.kind, "size": size, "sha256": sha256 or None, "staged_at": at}
+    fields |= {"path": path or None, "mtime": mtime or None}
     return update(root, link.owner, link.day, url, "staged", at, **fields)
 
 

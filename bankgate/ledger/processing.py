@@ -268,6 +268,7 @@ class Ledger:
             totals=record.totals,
             reason=record.reason,
             codes=codes,
+            archived_to=record.archived_to or None,
         )
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bankgate import settings
 from bankgate.banks import BankConfig
+from bankgate.config import ledger_root_url
 from bankgate.ledger.root import DEFAULT_PREFIX, Root
 from bankgate.sftp.ledger import PullLedger
 from bankgate.store import open_url, split_url
@@ -34,10 +34,11 @@ def open_stores(
     bank: BankConfig, store_url: str, open_store: StoreOpener = open_url, *, ledger_root: str | None = None
 ) -> tuple[ObjectStore, str, PullLedger]:
     """(destination store, key prefix ending in ``/``, the bank's pull ledger). The ledger root
-    is ``ledger_root``, else ``BANKGATE_LEDGER``, else ``bankgate-ledger/`` in the destination's
-    store; the pull records are in the bank's ``ledger`` URL when it has one, else ``<root>sftp/``."""
+    is ``ledger_root``, else the configured one (``config.ledger_root_url``), else
+    ``bankgate-ledger/`` in the destination's store; the pull records are in the bank's
+    ``ledger`` URL when it has one, else ``<root>sftp/``."""
     store, prefix = open_store(store_url)
-    root_url = settings.ledger_root(ledger_root)
+    root_url = ledger_root_url(ledger_root)
     root = Root(*open_store(root_url)) if root_url else Root(store, DEFAULT_PREFIX)
     if not bank.ledger:
         return store, with_slash(prefix), PullLedger(root.store, root.key("sftp/"), root=root)

@@ -274,7 +274,16 @@ class PullLedger:
         except Contended:
             self.store.put_bytes(pulled_key, record.to_json(), content_type="application/json")
         link = self._link(claim.bank, remote, record.day)
-        index.staged(self.root, url, link, record.pulled_at, size=remote.size, sha256=sha256)
+        index.staged(
+            self.root,
+            url,
+            link,
+            record.pulled_at,
+            size=remote.size,
+            sha256=sha256,
+            path=record.path,
+            mtime=remote.mtime,
+        )
         self.release(claim)
         return record
 

@@ -1,17 +1,13 @@
-"""The Files view's one door to the ledgers: ``list_day(owner, day, state=None)`` and
+"""The Files view's one door to the ledger: ``list_day(owner, day, state=None)`` and
 ``journey(url)``. Everything the plugin's API, its page and the ``bank_reprocess`` DAG know
-about files comes through these two functions, so pointing them at another ledger (the
-per-bank, per-day index of the structure issue) changes this module only.
+about files comes through these functions.
 
-Today they join the two ledgers there are: the pull ledger (``bankgate.sftp.ledger``; one LIST
-per UTC day and one GET per file pulled) says what was pulled from a bank and to which staged
-URL, and the processing ledger (``bankgate.ledger``, records keyed by staged URL; one GET per
-file) says what became of it. A day of N files therefore costs about 2N+1 requests: fine for a
-few hundred files, the reason for that index.
-
-Configuration is the deployment's: the bank config (``BANKGATE_BANKS``) and the pipeline
-config (``PipelineConfig.from_env``), read on each call, so the api-server needs no restart
-when they change.
+A day's listing reads the ledger's per-owner day index (``bankgate.ledger.index``): one GET per
+day, whatever the number of files; the pull writes each file's entry when it is staged and the
+processing moves it on. ``journey`` still joins the pull record (one LIST per day around the
+file's) with the processing record. The ledger root is the deployment's one
+(``bankgate.config.ledger_root_url``), read on each call with the bank config, so the
+api-server needs no restart when they change.
 """
 
 from __future__ import annotations
@@ -22,15 +18,15 @@ from typing import Any
 from urllib.parse import quote
 
 from bankgate.banks import BankConfig, load_banks
-from bankgate.config import PipelineConfig
-from bankgate.ledger import Ledger, LedgerRecord
+from bankgate.config import PipelineConfig, ledger_root_url
+from bankgate.ledger import Ledger, LedgerRecord, Root, index, open_root
 from bankgate.store import open_url
 
 #: Staged-object metadata naming the Airflow run and task that pulled it (see ``batches``).
 META_AIRFLOW_RUN = "bankgate-airflow-run"
 #: A pulled file the processing ledger has no record of yet: it waits in staging.
 PENDING = "pending"
-STATES = (PENDING, "processing", "done", "quarantined", "failed")
+STATES = (PENDING, "processing", "done", "quarantined", "failed", "handed_off")
 REPORT_SUFFIX = ".error.json"
 
 __all__ = ["META_AIRFLOW_RUN", "STATES", "banks", "journey", "list_day"]
@@ -71,50 +67,58 @@ def _iso(seconds: float) -> str:
 
 
 def _row(bank: str, pulled: Any, record: LedgerRecord | None) -> dict[str, Any]:
-    """One file of a day, as the Files view shows it."""
-    row: dict[str, Any] = {
-        "owner": bank,
-        "name": pulled.path.rsplit("/", 1)[-1],
-        "url": pulled.url,
-        "remote_path": pulled.path,
-        "size": pulled.size,
-        "sha256": pulled.sha256,
-        "modified": _iso(pulled.mtime),
-        "pulled_at": _iso(pulled.pulled_at),
-        "state": PENDING,
-        "type": "",
-        "records": 0,
-        "totals": {},
-        "reason": "",
-        "original": "",
-        "error_json": "",
-    }
+    """One file, as the Files view shows it, from its pull and processing records (``journey``)."""
+    entry = index.Entry(pulled.url, pulled.path.rsplit("/", 1)[-1], "pull", size=pulled.size, sha256=pulled.sha256)
+    entry.path, entry.mtime, entry.staged_at = pulled.path, pulled.mtime, pulled.pulled_at
     if record is not None:
-        row.update(
-            state=record.state,
-            type=record.file_type,
-            records=sum(record.counts.values()),
-            totals=dict(record.totals),
-            reason=record.reason or record.last_failure,
-            original=record.archived_to,
-            error_json=record.archived_to + REPORT_SUFFIX if record.state == "quarantined" else "",
-        )
-    return row
+        entry.state, entry.type, entry.records = record.state, record.file_type, sum(record.counts.values())
+        entry.totals, entry.reason, entry.archived_to = dict(record.totals), record.reason, record.archived_to
+        entry.reason = entry.reason or record.last_failure
+    return _entry_row(bank, entry)
+
+
+def _entry_row(owner: str, entry: index.Entry) -> dict[str, Any]:
+    """One file of a day, as the Files view shows it, from its day-index entry."""
+    state = PENDING if entry.state == "staged" else entry.state
+    return {
+        "owner": owner,
+        "name": entry.name or entry.url.rsplit("/", 1)[-1],
+        "url": entry.url,
+        "remote_path": entry.path,
+        "size": entry.size,
+        "sha256": entry.sha256,
+        "modified": _iso(entry.mtime),
+        "pulled_at": _iso(entry.staged_at),
+        "state": state,
+        "type": entry.type,
+        "records": entry.records,
+        "totals": dict(entry.totals),
+        "reason": entry.reason,
+        "original": entry.archived_to,
+        "error_json": entry.archived_to + REPORT_SUFFIX if state == "quarantined" and entry.archived_to else "",
+    }
+
+
+def _root() -> Root:
+    url = ledger_root_url()
+    if not url:
+        raise LookupError("no ledger: set BANKGATE_LEDGER or BANKGATE_CONFIG for the api-server and workers")
+    return open_root(url)
 
 
 def list_days(owner: str, first: date, last: date, state: str | None = None) -> list[dict[str, Any]]:
-    """Every file of ``owner``'s days ``first..last`` (bank-local, by remote mtime), newest
-    first; only those in ``state`` when given."""
+    """Every file of ``owner``'s days ``first..last`` (the bank's days, by remote mtime in its
+    zone), newest first; only those in ``state`` when given. One index GET per day."""
     if state is not None and state not in STATES:
         raise ValueError(f"state {state!r} is not one of {', '.join(STATES)}")
     bank = _bank(owner)
-    ledger = _processing()
+    root = _root()
     rows = []
-    for pulled in _pulled(bank, first, last):
-        found = ledger.get(pulled.url)
-        row = _row(bank.name, pulled, found[0] if found else None)
-        if state is None or row["state"] == state:
-            rows.append(row)
+    for n in range((last - first).days + 1):
+        for entry in index.read(root, bank.name, (first + timedelta(days=n)).isoformat()).values():
+            row = _entry_row(bank.name, entry)
+            if state is None or row["state"] == state:
+                rows.append(row)
     return sorted(rows, key=lambda r: (r["modified"], r["name"]), reverse=True)
 
 

@@ -178,9 +178,12 @@ def test_roles_grant_least_privilege(stack: Stack) -> None:
     queue = stack.resolve({"Fn::GetAtt": ["EventsQueue", "Arn"]})
     assert _allowed(process, "batch:SubmitJob") >= {stack.physical["BatchJobQueue"]}
     assert _allowed(process, "sqs:DeleteMessage") == {queue}
-    for role in ("PresignRole", "UploadRole"):
-        assert _allowed(roles[role], "s3:PutObject") == {f"{staging}/inbound/*"}
-        assert not _allowed(roles[role], "s3:GetObject")
+    assert _allowed(roles["UploadRole"], "s3:PutObject") == {f"{staging}/inbound/*"}
+    assert not _allowed(roles["UploadRole"], "s3:GetObject")
+    # the presign function signs for staging inbound/ and keeps its grants' ledger records
+    push_records = {f"{archive}/ledger/{part}/*" for part in ("uploads", "links", "quota")}
+    assert _allowed(roles["PresignRole"], "s3:PutObject") == {f"{staging}/inbound/*", *push_records}
+    assert _allowed(roles["PresignRole"], "s3:GetObject") == push_records
     upload_arn = stack.resolve({"Fn::GetAtt": ["UploadRole", "Arn"]})
     assert _allowed(roles["PresignRole"], "sts:AssumeRole") == {upload_arn}
     trust = stack.clients["iam"].get_role(RoleName=stack.physical["UploadRole"])["Role"]["AssumeRolePolicyDocument"]
