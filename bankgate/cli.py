@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bankgate import settings
 from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
@@ -48,12 +49,19 @@ def _summary_line(path: str, parser, errors: str, valid: bool) -> str:
     return f"{path}: {parser.summary}" if valid else f"{path}: INVALID: {parser.summary}"
 
 
-def cmd_detect(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+def _parser_options() -> dict[str, Any] | None:
+    """The parsers' settings (layouts, templates, PDF limits), or None once a bad one is reported."""
     try:
-        options = settings.parser_options()
+        return settings.parser_options()
     except ValueError as exc:
         print(f"bankgate: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    options = _parser_options()
+    if options is None:
         return EXIT_USAGE
     try:
         stream, kind = open_detected(path, options["layout_dirs"])
@@ -75,10 +83,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     path = Path(args.file)
     shown = str(args.file)
     errors = args.errors
-    try:
-        options = settings.parser_options()
-    except ValueError as exc:
-        print(f"bankgate: {exc}", file=sys.stderr)
+    options = _parser_options()
+    if options is None:
         return EXIT_USAGE
     try:
         stream, kind = open_detected(path, options["layout_dirs"])

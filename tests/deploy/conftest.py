@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.clouds import free_port
+from tests.fixtures.clouds import running_moto
 from tests.parts import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,10 +41,5 @@ def run_tool(name: str, *args: str, timeout: float = 120) -> subprocess.Complete
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
     """A moto server of this module's own (its CloudFormation state is not shared)."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with running_moto() as url:
+        yield url
