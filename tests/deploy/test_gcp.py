@@ -78,7 +78,7 @@ def test_manifest_matches_the_cloud_run_schema(name: str) -> None:
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [
-        (("spec", "template", "metadata", "annotations", "autoscaling.knative.dev/maxScale"), 20, "is not of type 'string'"),
+        (("spec", "template", "metadata", "annotations", "autoscaling.knative.dev/maxScale"), 20, "not of type"),
         (("spec", "template", "spec", "timeoutSeconds"), 7200, "maximum of 3600"),
         (("spec", "template", "spec", "containerConcurrency"), 2000, "maximum of 1000"),
         (("spec", "template", "spec", "nodeSelector"), {"a": "b"}, "Additional properties"),
@@ -112,7 +112,7 @@ def test_every_variable_is_a_setting_and_the_pipeline_loads(name: str) -> None:
     names = {e["name"] for e in container["env"]}
     known = settings_listing()
     assert {n for n in names if n.startswith("BANKGATE_")} - set(known) == set()
-    assert REQUIRED <= set(env(document)), REQUIRED - set(env(document))
+    assert set(env(document)) >= REQUIRED, REQUIRED - set(env(document))
     assert {n for n, s in known.items() if s["group"] == "pipeline" and "required" in s["doc"]} <= REQUIRED
     config = PipelineConfig.from_env(env(document))  # every value parses, the routes have a '*'
     assert config.staging.startswith("gs://") and "*" in config.routes
