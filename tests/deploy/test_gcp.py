@@ -1,0 +1,176 @@
+"""The GCP manifests (``deploy/gcp/``), checked without GCP: no emulator can deploy a Cloud Run
+service, a job or an Eventarc trigger, so each manifest is validated against the hand-written
+``cloud-run.schema.json`` and against bankgate's own settings (``deploy/gcp/README.md``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shlex
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from bankgate.config import PipelineConfig
+from bankgate.store import split_url
+
+ROOT = Path(__file__).resolve().parents[2]
+GCP = ROOT / "deploy" / "gcp"
+MANIFESTS = ("service.yaml", "job.yaml")
+# the variables without which the pipeline does not start (PipelineConfig.from_mapping), and a
+# '*' route, without which an unknown file type has nowhere to go
+REQUIRED = {"BANKGATE_STAGING", "BANKGATE_ARCHIVE", "BANKGATE_QUARANTINE", "BANKGATE_LEDGER", "BANKGATE_ROUTES"}
+
+
+@cache
+def manifest(name: str) -> dict[str, Any]:
+    return yaml.safe_load((GCP / name).read_text())
+
+
+def validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((GCP / "cloud-run.schema.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def schema_errors(document: dict[str, Any]) -> list[str]:
+    return [f"{e.json_path}: {e.message}" for e in validator().iter_errors(document)]
+
+
+def task_spec(document: dict[str, Any]) -> dict[str, Any]:
+    """The pod-like spec holding the containers: a service's revision, a job's task."""
+    spec = document["spec"]["template"]["spec"]
+    return spec["template"]["spec"] if document["kind"] == "Job" else spec
+
+
+def env(document: dict[str, Any]) -> dict[str, str]:
+    """The container's plain variables (a secret reference has no value to check here)."""
+    (container,) = task_spec(document)["containers"]
+    return {e["name"]: e["value"] for e in container.get("env", ()) if "value" in e}
+
+
+@cache
+def settings_listing() -> dict[str, dict[str, Any]]:
+    """What ``bankgate settings --format json`` says, run as an operator runs it."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("bankgate")), "settings", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return {s["name"]: s for s in json.loads(done.stdout)}
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_manifest_matches_the_cloud_run_schema(name: str) -> None:
+    assert schema_errors(manifest(name)) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("spec", "template", "metadata", "annotations", "autoscaling.knative.dev/maxScale"), 20, "not of type"),
+        (("spec", "template", "spec", "timeoutSeconds"), 7200, "maximum of 3600"),
+        (("spec", "template", "spec", "containerConcurrency"), 2000, "maximum of 1000"),
+        (("spec", "template", "spec", "nodeSelector"), {"a": "b"}, "Additional properties"),
+        (("metadata", "annotations", "run.googleapis.com/ingress"), "private", "is not one of"),
+    ],
+)
+def test_the_schema_refuses_what_cloud_run_refuses(path: tuple[str, ...], value: Any, expected: str) -> None:
+    """The schema has teeth: each edit is one Cloud Run's API rejects."""
+    broken = copy.deepcopy(manifest("service.yaml"))
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    errors = schema_errors(broken)
+    assert any(expected in e for e in errors), errors
+
+
+def test_the_schema_refuses_a_job_without_an_image_or_a_reserved_variable() -> None:
+    broken = copy.deepcopy(manifest("job.yaml"))
+    (container,) = task_spec(broken)["containers"]
+    del container["image"]
+    container["env"].append({"name": "CLOUD_RUN_TASK_INDEX", "value": "0"})
+    errors = " ".join(schema_errors(broken))
+    assert "'image' is a required property" in errors and "should not be valid" in errors, errors
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_every_variable_is_a_setting_and_the_pipeline_loads(name: str) -> None:
+    document = manifest(name)
+    (container,) = task_spec(document)["containers"]
+    names = {e["name"] for e in container["env"]}
+    known = settings_listing()
+    assert {n for n in names if n.startswith("BANKGATE_")} - set(known) == set()
+    assert set(env(document)) >= REQUIRED, REQUIRED - set(env(document))
+    assert {n for n, s in known.items() if s["group"] == "pipeline" and "required" in s["doc"]} <= REQUIRED
+    config = PipelineConfig.from_env(env(document))  # every value parses, the routes have a '*'
+    assert config.staging.startswith("gs://") and "*" in config.routes
+
+
+def test_the_service_and_the_job_process_alike() -> None:
+    """A file the job processes lands where the service would put it: only the lease and the
+    scratch space differ (each is sized to its own timeout and disk)."""
+    own = {"BANKGATE_LEASE_SECONDS", "BANKGATE_SCRATCH_BUDGET"}
+    service, job = ({k: v for k, v in env(manifest(n)).items() if k not in own} for n in MANIFESTS)
+    assert service == job
+
+
+def _mebibytes(quantity: str) -> int:
+    number, unit = re.fullmatch(r"([0-9]+)(Mi|Gi)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * (1024 if unit == "Gi" else 1)
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_lease_outlasts_the_timeout_and_scratch_fits_its_volume(name: str) -> None:
+    document = manifest(name)
+    spec = task_spec(document)
+    values = env(document)
+    assert int(values["BANKGATE_LEASE_SECONDS"]) > int(spec["timeoutSeconds"])
+    (container,) = spec["containers"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    (mount,) = (m for m in container["volumeMounts"] if m["mountPath"] == values["BANKGATE_SCRATCH_ROOT"])
+    size = _mebibytes(volumes[mount["name"]]["emptyDir"]["sizeLimit"])
+    assert int(values["BANKGATE_SCRATCH_BUDGET"]) <= size * 2**20
+    assert size < _mebibytes(container["resources"]["limits"]["memory"])  # the volume is memory
+
+
+def test_the_eventarc_trigger_feeds_the_service_from_staging() -> None:
+    readme = (GCP / "README.md").read_text()
+    (block,) = re.findall(r"```sh\n(gcloud eventarc triggers create .*?)```", readme, re.S)
+    words = shlex.split(block.replace("\\\n", " "))
+    flags = [w.split("=", 1) for w in words if w.startswith("--")]
+    filters = dict(v.split("=", 1) for k, v in flags if k == "--event-filters")
+    options = {k: v for k, v in flags if k != "--event-filters"}
+    service = manifest("service.yaml")
+    _, staging_bucket, _ = split_url(env(service)["BANKGATE_STAGING"])
+    assert filters == {"type": "google.cloud.storage.object.v1.finalized", "bucket": staging_bucket}
+    assert options["--destination-run-service"] == service["metadata"]["name"]
+    invoker = options["--service-account"]
+    assert invoker != task_spec(service)["serviceAccountName"]  # the trigger cannot read files
+
+
+def test_the_service_image_serves_the_gcs_handler() -> None:
+    """The Dockerfile's entry point names the module and function that exist, and is lint-clean."""
+    dockerfile = (GCP / "Dockerfile").read_text()
+    (entry,) = re.findall(r"^ENTRYPOINT (\[.*?\])$", dockerfile.replace("\\\n", ""), re.M | re.S)
+    argv = json.loads(entry)
+    assert argv[0] == "functions-framework" and "--target=process" in argv
+    source = next(a.split("=", 1)[1] for a in argv if a.startswith("--source="))
+    assert source.endswith("/site-packages/lambdas/gcs_process.py")
+    import lambdas.gcs_process
+
+    assert callable(lambdas.gcs_process.process)
+    hadolint = Path(sys.executable).with_name("hadolint")
+    done = subprocess.run([str(hadolint), str(GCP / "Dockerfile")], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
