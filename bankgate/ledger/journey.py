@@ -38,6 +38,7 @@ class Journey:
     url: str  # the staged object's URL
     origin: links.Link | None
     stages: list[Stage]
+    record: LedgerRecord | None = None  # the processing record the stages were read from
 
     @property
     def state(self) -> str:
@@ -64,7 +65,7 @@ def journey(root: Root, url: str, *, ledger: Ledger | None = None) -> Journey | 
         return None
     stages = _origin_stages(root, link) if link else []
     stages += _processing_stages(url, record, staged_sha256=next((s.sha256 for s in stages if s.sha256), ""))
-    return Journey(url, link, stages)
+    return Journey(url, link, stages, record)
 
 
 def read_origin(root: Root, link: links.Link) -> dict[str, Any] | None:

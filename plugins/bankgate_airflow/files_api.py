@@ -4,8 +4,9 @@ about files comes through these functions.
 
 A day's listing reads the ledger's per-owner day index (``bankgate.ledger.index``): one GET per
 day, whatever the number of files; the pull writes each file's entry when it is staged and the
-processing moves it on. ``journey`` still joins the pull record (one LIST per day around the
-file's) with the processing record. The ledger root is the deployment's one
+processing moves it on. ``journey`` is the core's ``bankgate.ledger.journey`` (link, origin
+record, processing record: three GETs) plus the file's day-index entry (one more), shaped for the
+page. The ledger root is the deployment's one
 (``bankgate.config.ledger_root_url``), read on each call with the bank config, so the
 api-server needs no restart when they change.
 """
@@ -13,16 +14,18 @@ api-server needs no restart when they change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from bankgate.banks import BankConfig, load_banks
-from bankgate.config import PipelineConfig, ledger_root_url
-from bankgate.ledger import Ledger, LedgerRecord, Root, index, open_root
-from bankgate.store import open_url
+from bankgate.config import ledger_root_url
+from bankgate.ledger import LedgerRecord, Root, index, open_root
+from bankgate.ledger.journey import Stage
+from bankgate.ledger.journey import journey as ledger_journey
 
-#: Staged-object metadata naming the Airflow run and task that pulled it (see ``batches``).
+#: Staged-object metadata naming the Airflow run and task that pulled it (see ``batches``); the
+#: journey reads the pull record's ``airflow`` instead.
 META_AIRFLOW_RUN = "bankgate-airflow-run"
 #: A pulled file the processing ledger has no record of yet: it waits in staging.
 PENDING = "pending"
@@ -46,35 +49,8 @@ def _bank(owner: str) -> BankConfig:
     return known[owner]
 
 
-def _processing() -> Ledger:
-    config = PipelineConfig.from_env()
-    store, prefix = open_url(config.ledger)
-    return Ledger(store, prefix)
-
-
-def _pulled(bank: BankConfig, first: date, last: date) -> list[Any]:
-    """Pull records of files whose remote mtime falls in the bank-local days ``first..last``."""
-    from bankgate.sftp.layout import open_stores
-
-    _store, _prefix, ledger = open_stores(bank, bank.destination)
-    since = datetime.combine(first, time(0), tzinfo=bank.tz)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=bank.tz)
-    return ledger.pulled_between(bank.name, since.timestamp(), end.timestamp())
-
-
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds") if seconds else ""
-
-
-def _row(bank: str, pulled: Any, record: LedgerRecord | None) -> dict[str, Any]:
-    """One file, as the Files view shows it, from its pull and processing records (``journey``)."""
-    entry = index.Entry(pulled.url, pulled.path.rsplit("/", 1)[-1], "pull", size=pulled.size, sha256=pulled.sha256)
-    entry.path, entry.mtime, entry.staged_at = pulled.path, pulled.mtime, pulled.pulled_at
-    if record is not None:
-        entry.state, entry.type, entry.records = record.state, record.file_type, sum(record.counts.values())
-        entry.totals, entry.reason, entry.archived_to = dict(record.totals), record.reason, record.archived_to
-        entry.reason = entry.reason or record.last_failure
-    return _entry_row(bank, entry)
 
 
 def _entry_row(owner: str, entry: index.Entry) -> dict[str, Any]:
@@ -129,114 +105,87 @@ def list_day(owner: str, day: date | str, state: str | None = None) -> list[dict
 
 
 def _owner_of(url: str, known: Mapping[str, BankConfig]) -> BankConfig | None:
+    """The bank whose staging destination holds ``url``: access to a file follows where it lies
+    (its bank's DAG permissions guard it, ``files_app``), whatever its ledger records say."""
     return next((b for b in known.values() if b.destination and url.startswith(b.destination)), None)
 
 
-def _pull_record(bank: BankConfig, url: str) -> Any:
-    """The pull record of the file staged at ``url``: its key names its mtime's UTC date
-    (``<destination><date>/<name>``), so one day's LIST (with a day either side for the bank's
-    zone) finds it."""
-    rest = url[len(bank.destination) :]
-    try:
-        day = date.fromisoformat(rest.split("/", 1)[0])
-    except ValueError:
-        return None
-    return next((p for p in _pulled(bank, day - timedelta(days=1), day + timedelta(days=1)) if p.url == url), None)
-
-
-def _metadata(url: str) -> dict[str, str]:
-    """The archived or quarantined copy's metadata ({} when it cannot be read)."""
-    config = PipelineConfig.from_env()
-    for prefix_url in (config.archive, config.quarantine):
-        store, _prefix = open_url(prefix_url)
-        base = store.url_of("")
-        if url.startswith(base):
-            info = store.info(url[len(base) :])
-            return dict(info.metadata) if info is not None else {}
-    return {}
-
-
 def journey(url: str) -> dict[str, Any]:
-    """One file's story, oldest first: pulled (bank, remote path, size, mtime, SHA-256, the
-    Airflow run and task), staged, then processed (type, records, totals, outputs, archived) or
-    quarantined (reason, problems, the original and its ``.error.json``). Raises LookupError
-    when neither ledger knows ``url``."""
-    known = banks()
-    bank = _owner_of(url, known)
-    pulled = _pull_record(bank, url) if bank else None
-    found = _processing().get(url)
-    record = found[0] if found else None
-    if pulled is None and record is None:
+    """One file's story, oldest first, as the Files view shows it: the core's
+    ``bankgate.ledger.journey`` (pulled, staged, processing, then processed, quarantined or
+    failed), each stage with a one-line detail and its links, the processing record's outcome,
+    the file's day-index row, and the Airflow task that pulled it (from the pull record).
+    Raises LookupError when the ledger knows nothing of ``url``."""
+    root = _root()
+    story = ledger_journey(root, url)
+    if story is None:
         raise LookupError(f"no ledger knows {url}")
-    stages: list[dict[str, Any]] = []
-    if pulled is not None:
-        stages.append(
-            {
-                "stage": "pulled",
-                "at": _iso(pulled.pulled_at),
-                "detail": f"from bank {pulled.bank}: {pulled.path} ({pulled.size:,} bytes, modified "
-                f"{_iso(pulled.mtime)}){', forced re-pull' if pulled.forced else ''}",
-                "sha256": pulled.sha256,
-                "links": {},
-            }
-        )
-        stages.append({"stage": "staged", "at": _iso(pulled.pulled_at), "detail": url, "links": {"staged": url}})
-    run: dict[str, str] = {}
-    if record is not None:
-        stages.append(
-            {
-                "stage": "processing",
-                "at": _iso(record.claimed_at),
-                "detail": f"attempt {record.attempts}"
-                + (f" (after: {record.last_failure})" if record.last_failure else ""),
-                "links": {},
-            }
-        )
-        if record.state in ("done", "quarantined", "failed"):
-            counts = ", ".join(f"{n} {kind}" for kind, n in sorted(record.counts.items()))
-            links = {f"output {i + 1}": o.get("url", "") for i, o in enumerate(record.outputs)}
-            if record.archived_to:
-                links["archived" if record.state == "done" else "quarantined"] = record.archived_to
-            if record.state == "quarantined":
-                links[".error.json"] = record.archived_to + REPORT_SUFFIX
-            detail = {
-                "done": f"{record.file_type or 'file'}: {counts or 'no records'}",
-                "quarantined": record.reason,
-                "failed": record.reason or record.last_failure,
-            }[record.state]
-            stages.append(
-                {
-                    "stage": {"done": "processed", "quarantined": "quarantined", "failed": "failed"}[record.state],
-                    "at": _iso(record.finished_at),
-                    "detail": detail,
-                    "sha256": record.sha256,
-                    "links": links,
-                }
-            )
-        if record.archived_to:
-            run = _run_of(_metadata(record.archived_to).get(META_AIRFLOW_RUN, ""))
-    rows = _row(bank.name if bank else "", pulled, record) if pulled is not None else None
+    bank = _owner_of(url, banks())
+    record = story.record
+    origin = next((s for s in story.stages if s.name in ("pulled", "pushed")), None)
+    entry = index.read(root, story.origin.owner, story.origin.day).get(url) if story.origin else None
     return {
         "url": url,
         "owner": bank.name if bank else "",
         "state": record.state if record else PENDING,
-        "file": rows,
+        "file": _entry_row(story.origin.owner, entry) if story.origin and entry else None,
         "type": record.file_type if record else "",
         "counts": dict(record.counts) if record else {},
         "totals": dict(record.totals) if record else {},
         "reason": record.reason if record else "",
         "problems": list(record.problems[:50]) if record else [],
-        "pulled_by": run,
-        "stages": stages,
+        "pulled_by": _run_of(origin.detail.get("airflow") or {}) if origin and origin.name == "pulled" else {},
+        "stages": [_stage(url, stage, record) for stage in story.stages],
     }
 
 
-def _run_of(value: str) -> dict[str, str]:
-    """``dag_id/run_id/task_id/map_index`` (the pull's metadata) as its parts and UI path."""
-    parts = value.split("/")
-    if len(parts) != 4:
+def _stage(url: str, stage: Stage, record: LedgerRecord | None) -> dict[str, Any]:
+    """One stage of the core's journey as a timeline item: a line of text and its links."""
+    d = stage.detail
+    links: dict[str, str] = {}
+    if d.get("missing"):
+        detail = f"its {stage.name[:-2]} record {d.get('record')} is missing"
+    elif stage.name == "pulled":
+        detail = (
+            f"from bank {d.get('bank')}: {d.get('path')} ({int(d.get('size') or 0):,} bytes, modified "
+            f"{d.get('mtime')}){', forced re-pull' if d.get('forced') else ''}"
+        )
+    elif stage.name == "pushed":
+        detail = f"by client {d.get('client')}: {d.get('name')} ({int(d.get('size') or 0):,} bytes)"
+    elif stage.name == "staged":
+        detail, links = url, {"staged": url}
+    elif stage.name == "processing":
+        after = d.get("last_failure")
+        detail = f"attempt {d.get('attempts')}" + (f" (after: {after})" if after else "")
+    elif stage.name == "processed":
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(d.get("counts", {}).items()))
+        detail = f"{d.get('type') or 'file'}: {counts or 'no records'}"
+        links = {f"output {i + 1}": o.get("url", "") for i, o in enumerate(d.get("outputs", ()))}
+        if d.get("archived_to"):
+            links["archived"] = d["archived_to"]
+    elif stage.name == "quarantined":
+        detail = d.get("reason", "")
+        if d.get("quarantined_to"):
+            links = {"quarantined": d["quarantined_to"], ".error.json": d["report"]}
+    elif stage.name == "failed":
+        detail = d.get("reason") or (record.last_failure if record else "")
+    else:  # uploaded
+        detail = ""
+    return {"stage": stage.name, "at": _iso(stage.at), "detail": detail, "sha256": stage.sha256, "links": links}
+
+
+#: The pull DAG's ``verify`` task writes the pull record (so its ``airflow`` names it); the bytes
+#: were streamed by ``transfer`` of the same mapped group and run (``factory.pull_files``).
+_STREAMED_BY = {"pull_files.verify": "pull_files.transfer"}
+
+
+def _run_of(task: Mapping[str, str]) -> dict[str, str]:
+    """The task that pulled the file, from the pull record's ``airflow`` (dag_id, run_id,
+    task_id), with its path in the Airflow UI (the task's mapped instances: the record does not
+    keep its map index)."""
+    if not all(task.get(k) for k in ("dag_id", "run_id", "task_id")):
         return {}
-    dag_id, run_id, task_id, map_index = parts
+    dag_id, run_id = task["dag_id"], task["run_id"]
+    task_id = _STREAMED_BY.get(task["task_id"], task["task_id"])
     path = f"dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{task_id}"
-    path += f"/mapped/{map_index}" if map_index != "-1" else ""
-    return {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "ui_path": path}
+    return {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "ui_path": path}

@@ -130,3 +130,19 @@ def test_files_api_lists_a_day_and_tells_a_files_journey(env: Env, processing: P
     assert story["pulled_by"]["ui_path"].startswith(f"dags/bank_pull__{BANK}/runs/")
     assert story["stages"][-1]["links"][".error.json"] == row["error_json"]
     assert Path(row["error_json"].removeprefix("file://")).exists()
+
+
+def test_a_pending_files_journey_names_the_airflow_task_that_pulled_it(env: Env, processing: Processing) -> None:
+    """Before any processing there is no archived copy: the run comes from the pull record."""
+    from plugins.bankgate_airflow import files_api
+
+    remote = env.put("payroll.ach", SAMPLE.read_bytes(), age=3600)
+    run, states = env.run(f"bank_pull__{BANK}")
+    assert run.state == "success", states
+    (row,) = files_api.list_day(BANK, day_of(remote))
+
+    story = files_api.journey(row["url"])
+
+    assert (story["state"], [s["stage"] for s in story["stages"]]) == ("pending", ["pulled", "staged"])
+    assert story["file"] == row
+    assert (story["pulled_by"]["run_id"], story["pulled_by"]["task_id"]) == (run.run_id, "pull_files.transfer")
