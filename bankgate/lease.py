@@ -5,7 +5,8 @@ replace it only if its etag is still the one read (S3 ``If-None-Match``/``If-Mat
 generation preconditions, a lock and a hard link on a local directory). :func:`swap` turns
 them into the one loop every change of a ledger object goes through: read the current
 version, let the caller decide the new bytes (or decline), write conditionally, and start
-again from the read when another writer got in between. Exactly one of several racing
+again from the read when another writer got in between. A round costs one read and one
+write: a GET and a conditional PUT (a GET answered 404 and a create when there is none). Exactly one of several racing
 writers wins each round, and a decision is always made on the version it replaces.
 
 A lease is a holder's claim with an expiry (:class:`Lease`): live until ``expires_at``,
@@ -43,16 +44,11 @@ class Contended(RuntimeError):
 
 
 def read(store: ObjectStore, key: str) -> Current | None:
-    """The object's current version, or None when it does not exist. The etag is read first, so
-    the bytes are that version or newer, and a replace made on them never overwrites a change
-    the decision did not see."""
-    info = store.info(key)
-    if info is None:
-        return None
-    try:
-        return Current(store.read_bytes(key), info.etag)
-    except KeyError:  # deleted between the two reads
-        return None
+    """The object's current version, or None when it does not exist: one read of the bytes and
+    their etag (``ObjectStore.read_with_info``), so a replace made on them never overwrites a
+    change the decision did not see."""
+    found = store.read_with_info(key)
+    return None if found is None else Current(found[0], found[1].etag)
 
 
 def swap(

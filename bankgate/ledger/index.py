@@ -7,10 +7,11 @@ totals, reason and rule codes. Each stage change rewrites it with a compare-and-
 update: the loser of a round re-reads and applies its change to the winner's version.
 
 Cost, in requests per file (measured in ``tests/core/test_ledger_index.py``): each update is
-one HEAD, one GET and one PUT (the day's first a HEAD and a PUT; more only under contention);
-a pulled file is updated three times (staged, processing, its outcome), and its link costs a
-PUT to write and a GET to read: 11 requests per pulled file, 7 of them in processing, whose
-claim and outcome cost 3 before. A listing is one GET per day. Each update rewrites the whole
+one GET (its body and etag together) and one conditional PUT (the day's first a GET answered
+404 and a create; more only under contention); a pulled file is updated three times (staged,
+processing, its outcome), and its link costs a PUT to write and a GET to read: 8 requests per
+pulled file, 5 of them in processing, whose claim and outcome cost 8 in all (2 without the
+link and the index). A listing is one GET per day. Each update rewrites the whole
 object, which grows with the day (some 300 bytes per file): fine for days of hundreds or a few
 thousand files per owner; beyond that, shard the day (``<day>/<n>.json``).
 

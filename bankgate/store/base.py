@@ -113,6 +113,23 @@ class ObjectStore(ABC):
         with self.open(key) as stream:
             return stream.read()
 
+    def read_with_info(self, key: str) -> tuple[bytes, ObjectInfo] | None:
+        """A small object's bytes and its info (the etag a ``replace`` of it names), or None if
+        it does not exist: what a compare-and-swap reads (``bankgate.lease``).
+
+        The etag is never newer than the bytes, so a replace naming it cannot overwrite a
+        change the caller did not see. Here it is read first (two requests: the bytes are that
+        version or newer); the stores override it with one read that returns both (S3
+        GetObject's ETag, GCS's generation header, ``fstat`` of the opened file)."""
+        info = self.info(key)
+        if info is None:
+            return None
+        try:
+            with self.open(key) as stream:
+                return stream.read(), info
+        except KeyError:  # deleted between the two reads
+            return None
+
     def url_of(self, key: str) -> str:
         return f"{self.url}/{key}"
 

@@ -94,6 +94,20 @@ class GCSStore(ObjectStore):
         except NotFound:
             raise KeyError(key) from None
 
+    def read_with_info(self, key: str) -> tuple[bytes, ObjectInfo] | None:
+        """One download: GCS names the generation it served in ``x-goog-generation``. A server
+        that does not (gcp-storage-emulator) gets the two reads of the base class."""
+        from google.api_core.exceptions import NotFound
+
+        blob = self.bucket.blob(key)
+        try:
+            data = blob.download_as_bytes()
+        except NotFound:
+            return None
+        if not blob.generation:
+            return super().read_with_info(key)
+        return data, ObjectInfo(key, len(data), str(blob.generation), str(blob.generation))
+
     @contextmanager
     def writer(
         self, key: str, *, metadata: Mapping[str, str] | None = None, content_type: str = "", size: int | None = None

@@ -99,12 +99,24 @@ class LocalStore(ObjectStore):
             st = path.stat()
         except FileNotFoundError:
             return None
+        return self._info(key, st)
+
+    def _info(self, key: str, st: os.stat_result) -> ObjectInfo:
+        """The etag names the file (inode, mtime, size): a write always puts a new file in place."""
         try:
             metadata = decode_metadata(json.loads(self._meta_path(key).read_text()))
         except (OSError, ValueError):  # none; or a name too long to have one beside it
             metadata = {}
         etag = f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
         return ObjectInfo(key, st.st_size, etag, None, st.st_mtime_ns, metadata)
+
+    def read_with_info(self, key: str) -> tuple[bytes, ObjectInfo] | None:
+        """The etag from ``fstat`` of the file opened: the file read, whatever replaced it since."""
+        try:
+            with open(self._path(key), "rb") as stream:
+                return stream.read(), self._info(key, os.fstat(stream.fileno()))
+        except FileNotFoundError:
+            return None
 
     def open(self, key: str, *, version: str | None = None) -> IO[bytes]:
         try:

@@ -99,6 +99,17 @@ class S3Store(ObjectStore):
                 raise KeyError(key) from None
             raise
 
+    def read_with_info(self, key: str) -> tuple[bytes, ObjectInfo] | None:
+        """One GetObject: its ETag is that of the body it returns."""
+        try:
+            got = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _code(error) in {"404", "NoSuchKey"}:
+                return None
+            raise
+        with got["Body"] as body:
+            return body.read(), self._info(key, got)
+
     def put(
         self, key: str, source: IO[bytes], *, metadata: Mapping[str, str] | None = None, content_type: str = ""
     ) -> ObjectInfo:

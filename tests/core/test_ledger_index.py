@@ -60,9 +60,9 @@ def link(root: Root, url: str) -> None:
 
 
 def test_requests_per_file_and_a_day_listed_in_one_get(s3: tuple[S3Store, Wire]) -> None:
-    """The cost the index module states: each update a HEAD, a GET and a PUT; a link one PUT to
-    write, one GET to read; the processing claim + outcome of a linked file 10 requests, of which
-    7 are the link and the index (3 before them); a listing one GET, however many files the day has."""
+    """The cost the index module states: each update a GET and a PUT; a link one PUT to write,
+    one GET to read; the processing claim + outcome of a linked file 8 requests, of which 5 are
+    the link and the index; a listing one GET, however many files the day has."""
     store, wire = s3
     root = Root(store, "ledger/")
     ledger = Ledger(store, "ledger/")
@@ -71,18 +71,18 @@ def test_requests_per_file_and_a_day_listed_in_one_get(s3: tuple[S3Store, Wire])
     link(root, url)
     assert wire() == {"PUT": 1}
     assert index.update(root, "acme", DAY, url, "staged", time.time(), name="file-000.ach", size=10)
-    assert wire() == {"HEAD": 1, "PUT": 1}  # the first update of a day: nothing to read, a create
+    assert wire() == {"GET": 1, "PUT": 1}  # the first update of a day: a GET answered 404, a create
     assert index.update(root, "acme", DAY, url, "staged", time.time(), size=11)
-    assert wire() == {"HEAD": 1, "GET": 1, "PUT": 1}
+    assert wire() == {"GET": 1, "PUT": 1}
 
     claim = ledger.claim(url, "0001")
     claimed = wire()
     ledger.finish(claim, state=DONE, file_type="nacha", size=11, counts={"entry_detail": 5})
     finished = wire()
-    # claim: the link (GET), the record (HEAD, PUT), the index (HEAD, GET, PUT);
-    # finish: the record (PUT), the index (HEAD, GET, PUT).
-    assert claimed == {"GET": 2, "HEAD": 2, "PUT": 2}
-    assert finished == {"HEAD": 1, "GET": 1, "PUT": 2}
+    # claim: the link (GET), the record (GET answered 404, PUT), the index (GET, PUT);
+    # finish: the record (PUT), the index (GET, PUT).
+    assert claimed == {"GET": 3, "PUT": 2}
+    assert finished == {"GET": 1, "PUT": 2}
 
     for n in range(1, 50):
         index.update(root, "acme", DAY, staged(n), "staged", time.time(), name=f"file-{n:03}.ach")

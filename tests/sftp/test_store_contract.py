@@ -26,6 +26,27 @@ def test_a_missing_object_is_a_key_error_and_not_pulled_yet(request: pytest.Fixt
 
 
 @pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
+def test_a_read_with_info_names_the_version_it_read(request: pytest.FixtureRequest, where: str) -> None:
+    """What a compare-and-swap reads: the bytes and an etag a replace of exactly them takes,
+    and that a later writer's replace makes stale (refused where the preconditions are real:
+    not on the GCS emulator, see test_conditional_writes); nothing for a missing key."""
+    store, base = open_url(request.getfixturevalue(where))
+    key = f"{base}cas.json"
+    assert store.read_with_info(key) is None
+    created = store.create(key, b"one")
+    assert created is not None
+    found = store.read_with_info(key)
+    assert found is not None
+    data, info = found
+    assert (data, info.etag, info.size) == (b"one", created.etag, 3)
+    assert store.replace(key, b"two", etag=info.etag) is not None
+    if where != "gcs_url":
+        assert store.replace(key, b"lost", etag=info.etag) is None  # the version read is gone
+    again = store.read_with_info(key)
+    assert again is not None and again[0] == b"two" and again[1].etag != info.etag
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
 @pytest.mark.parametrize("written", [0, 1000, 5000])
 def test_the_size_hint_is_only_a_hint(request: pytest.FixtureRequest, where: str, written: int) -> None:
     """What lands is what was written, whether the hint (the listed size) was right or not: a
