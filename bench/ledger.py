@@ -9,7 +9,7 @@ file under the ledger root and the day's index as the stage updates leave it. Th
 - index: ``bankgate.ledger.index.read`` of the bank's day (what ``bankgate ledger list`` does);
 - scan: LIST the records and GET every one (what listing a day costs without the index);
 - one more update of the full day's index (the price of the index: each stage change
-  rewrites the day's object, HEAD + GET + PUT of all of it).
+  rewrites the day's object, GET + conditional PUT of all of it).
 
 Requests are counted on the wire by botocore's event hooks (S3); seconds are wall clock.
 Goal (issue 14): at least 10x fewer requests than the scan and under 2 s for the day.
