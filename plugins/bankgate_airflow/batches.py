@@ -114,21 +114,6 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
     return {**batch, "files": results}
 
 
-def pulled_by() -> dict[str, str]:
-    """The staged object's ``bankgate-airflow-run`` metadata: the run and task that pulled it
-    (``dag_id/run_id/task_id/map_index``), kept on the archived copy, so a file's journey
-    links to the Airflow task that pulled it; {} outside a task."""
-    from airflow.sdk import get_current_context
-
-    from plugins.bankgate_airflow.files_api import META_AIRFLOW_RUN
-
-    try:
-        ti = get_current_context()["ti"]
-    except RuntimeError:  # "no context": called outside a running task
-        return {}
-    return {META_AIRFLOW_RUN: f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}"}
-
-
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
     from bankgate.sftp import AuthError, HostKeyError, destination_key
     from bankgate.sftp.landing import META_BANK
@@ -145,7 +130,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
             remote,
             store,
             key,
-            metadata={META_BANK: bank.name, **pulled_by()},
+            metadata={META_BANK: bank.name},
             retries=bank.retries,
             backoff=bank.backoff,
             partial_prefix=partials_of(bank),

@@ -24,15 +24,12 @@ from bankgate.ledger import LedgerRecord, Root, index, open_root
 from bankgate.ledger.journey import Stage
 from bankgate.ledger.journey import journey as ledger_journey
 
-#: Staged-object metadata naming the Airflow run and task that pulled it (see ``batches``); the
-#: journey reads the pull record's ``airflow`` instead.
-META_AIRFLOW_RUN = "bankgate-airflow-run"
 #: A pulled file the processing ledger has no record of yet: it waits in staging.
 PENDING = "pending"
 STATES = (PENDING, "processing", "done", "quarantined", "failed", "handed_off")
 REPORT_SUFFIX = ".error.json"
 
-__all__ = ["META_AIRFLOW_RUN", "STATES", "banks", "journey", "list_day"]
+__all__ = ["STATES", "banks", "journey", "list_day"]
 
 
 def banks() -> dict[str, BankConfig]:
