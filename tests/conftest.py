@@ -8,7 +8,8 @@ Tests are grouped by domain in folders (``parsers/``, ``core/``, ``pipeline/``, 
 - ``integration``: tests with a real server or part (OpenSSH sshd, moto, the GCS emulator,
   Airflow, chromium, gpg, Tesseract). The marker is applied here, to every test that uses a
   fixture starting one, directly, through another fixture, or by a parameter naming such a
-  fixture (``request.getfixturevalue(where)``), and to every test under ``dags/`` and ``ui/``;
+  fixture (``request.getfixturevalue(where)``), and to every test under ``dags/`` and ``ui/``
+  (real Airflow) and ``deploy/`` (the field's checkers, package builds, a stack in moto);
   a test that starts its own server carries the marker itself;
 - ``slow``: tests that take tens of seconds (big generated files, many examples, leases
   left to expire); ``./dev test --fast`` leaves them out too.
@@ -33,8 +34,9 @@ pytest_plugins = [
 
 #: The fixtures that start a real server or part (or need a real Airflow database).
 SERVERS = frozenset({"moto_url", "gcs_emulator", "sshd", "airflow_db", "chromium_path", "gpg"})
-#: The folders whose every test runs real Airflow: its DagBag, ``dag.test()`` or its processes.
-AIRFLOW_FOLDERS = frozenset({"dags", "ui"})
+#: The folders whose every test runs a real part: Airflow (its DagBag, ``dag.test()`` or its
+#: processes), or the deployment's checkers (cfn-lint, checkov, hadolint), builds and moto stacks.
+INTEGRATION_FOLDERS = frozenset({"dags", "ui", "deploy"})
 TESTS = Path(__file__).parent
 
 
@@ -58,11 +60,11 @@ def _uses_a_server(item: pytest.Item) -> bool:
     return False
 
 
-def _runs_airflow(item: pytest.Item) -> bool:
-    return item.path.is_relative_to(TESTS) and item.path.relative_to(TESTS).parts[0] in AIRFLOW_FOLDERS
+def _in_an_integration_folder(item: pytest.Item) -> bool:
+    return item.path.is_relative_to(TESTS) and item.path.relative_to(TESTS).parts[0] in INTEGRATION_FOLDERS
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _runs_airflow(item) or _uses_a_server(item):
+        if _in_an_integration_folder(item) or _uses_a_server(item):
             item.add_marker(pytest.mark.integration)
