@@ -170,14 +170,17 @@ class Pipeline:
             else []
         )
         work = _Work(source)
+        upload: push_records.UploadRecord | None = None
         try:
+            # push: the upload this object fulfils, found through the link the claim read
+            upload = push_records.for_origin(self.ledger.store, self.ledger.prefix, claim.record.origin)
             if claim.record.failures >= self.config.max_failures:
                 raise self._poisoned(obj, claim.record)
             if self.handoff is not None and self.handoff.wants(info.size):
                 return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
             digest, size = self._process_content(obj, info, work)
             # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
-            if mismatch := push_records.checksum_mismatch(self.ledger.store, self.ledger.prefix, source, digest, size):
+            if mismatch := push_records.checksum_mismatch(upload, digest, size):
                 raise Rejected(mismatch, detail={"error": "ChecksumMismatch"})
         except TooBigHere as exc:  # raised only where a hand-off is configured
             self._discard(work)
@@ -190,7 +193,7 @@ class Pipeline:
                 self._release(claim, exc)
                 raise
             self._set_aside_all(obj, older)
-            return self._settle_push(outcome)
+            return self._settle_push(outcome, upload)
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
@@ -216,7 +219,7 @@ class Pipeline:
         self._set_aside_all(obj, older)
         records = sum(work.counts.values())
         outcome = Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
-        return self._settle_push(outcome)
+        return self._settle_push(outcome, upload)
 
     def _refused(self, obj: StagedObject, info: ObjectInfo, claim: Claim) -> Outcome:
         """The ledger did not grant the claim: a stale version is set aside, the rest reported."""
@@ -234,14 +237,14 @@ class Pipeline:
             return Outcome(source, "stale", reason="an older version, set aside when a newer one was processed")
         return Outcome(source, "duplicate" if done else "missing", reason="" if done else "not in staging")
 
-    def _settle_push(self, outcome: Outcome) -> Outcome:
+    def _settle_push(self, outcome: Outcome, upload: push_records.UploadRecord | None) -> Outcome:
         """push: a pushed object's upload record takes the outcome (``bankgate.push.records``);
         the outcome stands if that write fails, since this ledger's record already holds it."""
-        if outcome.status not in ("processed", "quarantined"):
+        if upload is None or outcome.status not in ("processed", "quarantined"):
             return outcome  # a duplicate, stale or busy event settles nothing
         try:
             state: push_records.State = "processed" if outcome.status == "processed" else "quarantined"
-            push_records.settle(self.ledger.store, self.ledger.prefix, outcome.source, state, outcome.reason)
+            push_records.settle(self.ledger.store, self.ledger.prefix, upload, state, outcome.reason)
         except Exception:
             log.warning("recording the outcome of pushed %s on its upload record failed", outcome.source, exc_info=True)
         return outcome

@@ -16,6 +16,7 @@ and changed only on the version read (two racing settlements cannot both win).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
@@ -144,22 +145,20 @@ def advance(
     return record
 
 
-def for_staged(store: ObjectStore, prefix: str, staged_url: str) -> UploadRecord | None:
-    """The upload record a staged object belongs to, through its link; None for a pulled file."""
-    root = Root(store, prefix)
-    link = links.read(root, staged_url)
-    if link is None or link.kind != "push":
+def for_origin(store: ObjectStore, prefix: str, origin: Mapping[str, Any]) -> UploadRecord | None:
+    """The upload record of a staged object whose link (``origin``, as the processing claim read
+    it) names a push; None, with no request, for a pulled or unlinked object."""
+    if origin.get("kind") != "push" or not origin.get("record"):
         return None
     try:
-        return UploadRecord.from_json(store.read_bytes(root.key(link.record)))
+        return UploadRecord.from_json(store.read_bytes(Root(store, prefix).key(str(origin["record"]))))
     except KeyError:
         return None
 
 
-def checksum_mismatch(store: ObjectStore, prefix: str, staged_url: str, sha256: str, size: int = -1) -> str:
-    """Why a staged object is not what its client declared, or "" (not pushed, or the same
-    size and bytes). The pipeline quarantines with this reason."""
-    record = for_staged(store, prefix, staged_url)
+def checksum_mismatch(record: UploadRecord | None, sha256: str, size: int = -1) -> str:
+    """Why a staged object is not what its client declared (``record``), or "" (not pushed, or
+    the same size and bytes). The pipeline quarantines with this reason."""
     if record is None:
         return ""
     if size >= 0 and size != record.size:
@@ -175,9 +174,8 @@ def checksum_mismatch(store: ObjectStore, prefix: str, staged_url: str, sha256: 
     )
 
 
-def settle(store: ObjectStore, prefix: str, staged_url: str, state: State, reason: str = "") -> None:
-    """The pipeline's outcome for a pushed object, recorded on its upload record (a pulled
-    object has no link, and nothing happens)."""
-    record = for_staged(store, prefix, staged_url)
+def settle(store: ObjectStore, prefix: str, record: UploadRecord | None, state: State, reason: str = "") -> None:
+    """The pipeline's outcome for a pushed object, recorded on its upload record (None for a
+    pulled object: nothing happens)."""
     if record is not None:
         advance(store, prefix, record.client, record.upload_id, state, reason=reason)
