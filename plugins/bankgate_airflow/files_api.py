@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote
 
 from bankgate.banks import BankConfig, load_banks
@@ -23,11 +23,12 @@ from bankgate.config import ledger_root_url
 from bankgate.ledger import LedgerRecord, Root, index, open_root
 from bankgate.ledger.journey import Stage
 from bankgate.ledger.journey import journey as ledger_journey
+from bankgate.pipeline import REPORT_SUFFIX
 
 #: A pulled file the processing ledger has no record of yet: it waits in staging.
 PENDING = "pending"
-STATES = (PENDING, "processing", "done", "quarantined", "failed", "handed_off")
-REPORT_SUFFIX = ".error.json"
+#: The states a listing filters by: the index's, with "staged" shown as pending.
+STATES = (PENDING, *(state for state in get_args(index.State) if state != "staged"))
 
 __all__ = ["STATES", "banks", "journey", "list_day"]
 
