@@ -1,6 +1,6 @@
 """The ``bankgate`` command line.
 
-``parse`` and ``detect`` work on one file; ``demo`` runs the main job on the bundled samples.
+``parse`` and ``detect`` work on one file (the demo is ``./dev demo``: ``demo/``, outside the package).
 Exit codes: 0 success, 1 invalid input (one ``FILE:LINE: message`` line per problem on stderr,
 or with ``--errors json`` one JSON object per problem, carrying its rule code), 2 usage error. A traceback is
 never the answer to a bad file.
@@ -18,9 +18,9 @@ from typing import Any
 
 from bankgate import settings
 from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
-from parsers.detect import CONTAINERS, PDF, UNKNOWN
-from parsers.output import FORMATS, write_records
-from parsers.problems import ParseError, Problem
+from bankgate.parsers.detect import CONTAINERS, PDF, UNKNOWN
+from bankgate.parsers.output import FORMATS, write_records
+from bankgate.parsers.problems import ParseError, Problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another worker holds the object; try again later
@@ -70,7 +70,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     with stream:
         if kind == PDF:  # which insurance document: needs the text, read in a bounded worker
-            from parsers.detect import classify_pdf
+            from bankgate.parsers.detect import classify_pdf
 
             kind = classify_pdf(stream, **options["pdf"])
     print(kind)
@@ -78,7 +78,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from parsers.registry import format_for_detected, format_names, open_parser
+    from bankgate.parsers.registry import format_for_detected, format_names, open_parser
 
     path = Path(args.file)
     shown = str(args.file)
@@ -131,7 +131,7 @@ def _codes(values: list[str] | None) -> list[str]:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     """Every rule code, its default severity and meaning: what ``--allow`` and ``--enforce`` take."""
-    from parsers.registry import rule_sets
+    from bankgate.parsers.registry import rule_sets
 
     for rules in rule_sets():
         if args.format and rules.namespace != args.format:
@@ -221,7 +221,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_layouts(args: argparse.Namespace) -> int:
-    from parsers.fixed import available_layouts
+    from bankgate.parsers.fixed import available_layouts
 
     for name in available_layouts(settings.layout_dirs()):
         print(name)
@@ -232,16 +232,6 @@ def cmd_settings(args: argparse.Namespace) -> int:
     """Every ``BANKGATE_*`` setting: name, type, default, meaning (``bankgate/settings.py``)."""
     sys.stdout.write(settings.render(args.format))
     return EXIT_OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    if args.pipeline_only:
-        from bankgate.demo.local import run_demo
-
-        return run_demo(Path(args.samples), Path(args.out))
-    from bankgate.demo.full import run_full_demo
-
-    return run_full_demo(Path(args.samples), Path(args.out))
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -332,18 +322,6 @@ def build_parser() -> argparse.ArgumentParser:
     from bankgate.ledger import commands as ledger_commands
 
     ledger_commands.add_parser(sub)
-
-    demo = sub.add_parser(
-        "demo", help="run the main job end to end on embedded defaults: SFTP pulls with Airflow, local S3, processing"
-    )
-    demo.add_argument("--samples", default=str(Path(__file__).resolve().parent.parent / "samples"))
-    demo.add_argument("--out", default="out")
-    demo.add_argument(
-        "--pipeline-only",
-        action="store_true",
-        help="skip the SFTP servers, Airflow and moto: stage the samples in local folders and process them",
-    )
-    demo.set_defaults(func=cmd_demo)
 
     push = sub.add_parser("push", help="upload one file through the presign API (multipart, resumable)")
     push.add_argument("file")

@@ -121,7 +121,7 @@ def banks_toml(destination: str, ledger: str = "") -> str:
     """The demo's bank config (``bankgate.banks`` format); files land under
     ``<destination><bank>/<file date>/<name>``, pull records under ``ledger`` when given."""
     lines = [
-        "# Written by `bankgate demo`: three invented banks on local SFTP servers.",
+        "# Written by `./dev demo`: three invented banks on local SFTP servers.",
         "[defaults]",
         'timezone = "UTC"',
         'owner = "bankgate-demo"',

@@ -1,4 +1,4 @@
-"""``bankgate demo``: the whole product on embedded defaults (``full``), or only the processing
+"""``./dev demo``: the whole product on embedded defaults (``full``), or only the processing
 pipeline on local folders (``local``, ``--pipeline-only``)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ MARKER = ".bankgate-demo"
 def fresh_out(out: Path) -> None:
     """Start from an empty ``out``, but only if a demo made it (never a user's folder)."""
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise SystemExit(f"{out} exists and was not made by 'bankgate demo'; choose another --out")
+        raise SystemExit(f"{out} exists and was not made by './dev demo'; choose another --out")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     (out / MARKER).touch()
