@@ -71,6 +71,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -419,65 +420,22 @@ class _Loader:
             raise self.error("must be a TOML table")
         problems = Problems("", LayoutError, f"layout file {self.source}")
         check = problems.check
-        check(None, lambda: self.no_unknown_keys(data, _TOP_KEYS, "top-level"))
-        name = check(None, lambda: self.name(data))
-        description = check(None, lambda: self.get(data, "description", str, ""))
-        length = check(None, lambda: self.record_length(data))
-        length_mode = check(None, lambda: self.length_mode(data))
-        encoding = check(None, lambda: self.encoding(data))
-        records_table = check(None, lambda: self.records_table(data)) or {}
-        codes = {
-            rname: check(None, lambda r=rname, t=rtable: self.codes(t, r)) for rname, rtable in records_table.items()
-        }
-        valid_codes = {rname: c for rname, c in codes.items() if c is not None}
-        discriminator = None
-        if valid_codes and length is not None:
-            discriminator = check(None, lambda: self.discriminator(data, valid_codes, length))
-        seen: dict[str, str] = {}
-        for rname, rcodes in valid_codes.items():
-            for code in rcodes:
-                if code in seen:
-                    problems.lines.append(
-                        str(self.error(f"code {code!r} is also the code of record '{seen[code]}'", rname))
-                    )
-                seen[code] = rname
-
-        records = []
-        if discriminator is not None and length is not None:
-            for index, (rname, rtable) in enumerate(records_table.items()):
-                if codes[rname] is not None:
-                    rt = check(
-                        None, lambda r=rname, t=rtable, i=index: self.record(r, t, i, codes[r], discriminator, length)
-                    )
-                    if rt is not None:
-                        records.append(rt)
+        check(None, partial(self.no_unknown_keys, data, _TOP_KEYS, "top-level"))
+        # A wrong part's default stands in while the rest is checked; raise_if_any refuses the file.
+        name = check(None, partial(self.name, data), "")
+        description = check(None, partial(self.get, data, "description", str, ""), "")
+        length = check(None, partial(self.record_length, data))
+        length_mode = check(None, partial(self.length_mode, data), PAD)
+        encoding = check(None, partial(self.encoding, data), "ascii")
+        records_table = check(None, partial(self.records_table, data), {})
+        discriminator, records = self.record_types(data, records_table, length, problems)
         by_name = {rt.name: rt for rt in records}
-        complete = len(records) == len(records_table)  # the checks below name record types
-        for rt in records if complete else ():
-            for other in rt.after or ():
-                if other not in by_name:
-                    problems.lines.append(str(self.error(f"'after' names unknown record type {other!r}", rt.name)))
-
-        first = last = None
-        structure = check(None, lambda: self.get(data, "structure", dict, {})) or {}
-        check(None, lambda: self.no_unknown_keys(structure, {"first", "last"}, "structure"))
-        if complete and "first" in structure:
-            first = check(None, lambda: frozenset(self.record_names(structure["first"], "structure.first", by_name)))
-        if complete and "last" in structure:
-            last = check(None, lambda: frozenset(self.record_names(structure["last"], "structure.last", by_name)))
-
-        checks = []
-        for i, table in enumerate(check(None, lambda: self.get(data, "checks", list, [])) or ()):
-            if complete:
-                found = check(None, lambda i=i, table=table: self.check(i, table, by_name))
-                if found is not None:
-                    checks.append(found)
-        check_names = [c.name for c in checks]
-        for name_ in dict.fromkeys(n for n in check_names if check_names.count(n) > 1):
-            problems.lines.append(str(self.error(f"two checks are named {name_!r}; give one a 'name'")))
-
-        signature = check(None, lambda: self.signature(data)) if "signature" in data else None
+        complete = by_name if len(records) == len(records_table) else None  # the parts below name record types
+        first, last = self.order(data, complete, problems)
+        checks = self.checks(data, complete, problems)
+        signature = check(None, partial(self.signature, data)) if "signature" in data else None
         problems.raise_if_any()
+        assert length is not None and discriminator is not None  # else their problems were raised
         return FixedLayout(
             name=name,
             description=description,
@@ -492,6 +450,70 @@ class _Loader:
             source=self.source,
             length_mode=length_mode,
         )
+
+    def record_types(
+        self, data: Mapping[str, Any], records_table: Mapping[str, Any], length: int | None, problems: Problems
+    ) -> tuple[tuple[int, int] | None, list[RecordType]]:
+        """The discriminator and the record types: each one's codes first, since the
+        discriminator is checked against all of them and each record's fields against it."""
+        check = problems.check
+        codes = {rname: check(None, partial(self.codes, rtable, rname)) for rname, rtable in records_table.items()}
+        valid_codes = {rname: c for rname, c in codes.items() if c is not None}
+        discriminator = None
+        if valid_codes and length is not None:
+            discriminator = check(None, partial(self.discriminator, data, valid_codes, length))
+        seen: dict[str, str] = {}
+        for rname, rcodes in valid_codes.items():
+            for code in rcodes:
+                if code in seen:
+                    problems.lines.append(
+                        str(self.error(f"code {code!r} is also the code of record '{seen[code]}'", rname))
+                    )
+                seen[code] = rname
+        records: list[RecordType] = []
+        if discriminator is None or length is None:
+            return None, records
+        for index, (rname, rtable) in enumerate(records_table.items()):
+            if (record_codes := codes[rname]) is not None:
+                rt = check(None, partial(self.record, rname, rtable, index, record_codes, discriminator, length))
+                if rt is not None:
+                    records.append(rt)
+        return discriminator, records
+
+    def order(
+        self, data: Mapping[str, Any], by_name: Mapping[str, RecordType] | None, problems: Problems
+    ) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """Each record's ``after`` and the file's ``structure``: the record types they name are
+        looked up once all are right (``by_name``; None while one is not)."""
+        if by_name is not None:
+            for rt in by_name.values():
+                for other in rt.after or ():
+                    if other not in by_name:
+                        problems.lines.append(str(self.error(f"'after' names unknown record type {other!r}", rt.name)))
+        check = problems.check
+        structure: Mapping[str, Any] = check(None, partial(self.get, data, "structure", dict, {}), {})
+        check(None, partial(self.no_unknown_keys, structure, {"first", "last"}, "structure"))
+        first = last = None
+        if by_name is not None and "first" in structure:
+            first = check(None, partial(self.record_set, structure["first"], "structure.first", by_name))
+        if by_name is not None and "last" in structure:
+            last = check(None, partial(self.record_set, structure["last"], "structure.last", by_name))
+        return first, last
+
+    def checks(
+        self, data: Mapping[str, Any], by_name: Mapping[str, RecordType] | None, problems: Problems
+    ) -> list[Check]:
+        """The ``[[checks]]``, read once every record type is right (``by_name``), with unique names."""
+        checks: list[Check] = []
+        for i, table in enumerate(problems.check(None, partial(self.get, data, "checks", list, []), ())):
+            if by_name is not None:
+                found = problems.check(None, partial(self.check, i, table, by_name))
+                if found is not None:
+                    checks.append(found)
+        check_names = [c.name for c in checks]
+        for name_ in dict.fromkeys(n for n in check_names if check_names.count(n) > 1):
+            problems.lines.append(str(self.error(f"two checks are named {name_!r}; give one a 'name'")))
+        return checks
 
     def name(self, data: Mapping[str, Any]) -> str:
         name = self.get(data, "name", str)
@@ -538,12 +560,12 @@ class _Loader:
             )
         return LengthMode(pad="pad" in modes, at_least="at_least" in modes)
 
-    def record_names(self, value: Any, key: str, by_name: Mapping[str, RecordType]) -> list[str]:
+    def record_set(self, value: Any, key: str, by_name: Mapping[str, RecordType]) -> frozenset[str]:
         names = self.names(value, key)
         for n in names:
             if n not in by_name:
                 raise self.error(f"'{key}' names unknown record type {n!r}")
-        return names
+        return frozenset(names)
 
     def codes(self, rtable: Any, rname: str) -> tuple[str, ...]:
         if not _IDENTIFIER.match(rname):
@@ -599,10 +621,7 @@ class _Loader:
         if not field_tables:
             raise self.error("has no fields", rname)
         problems = Problems("", LayoutError, f"layout file {self.source}")
-        found = [
-            problems.check(None, lambda i=i, ft=ft: self.field(rname, i, ft, length))
-            for i, ft in enumerate(field_tables)
-        ]
+        found = [problems.check(None, partial(self.field, rname, i, ft, length)) for i, ft in enumerate(field_tables)]
         problems.raise_if_any()  # every field's problem; the tiling needs them all right
         fields = [f for f in found if f is not None]
         fields = self.discriminator_field(rname, fields, codes, discriminator)
