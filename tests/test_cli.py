@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from bankgate.cli import main
-from parsers.nacha.writer import NachaWriter
-from parsers.registry import open_parser
+from bankgate.parsers.nacha.writer import NachaWriter
+from bankgate.parsers.registry import open_parser
 from tests.parsers.nacha_helpers import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_output_to_a_named_pipe_is_not_replaced(tmp_path: Path) -> None:
 
 
 def columns_of(path: Path) -> list[str]:
-    from parsers.rows import union_columns
+    from bankgate.parsers.rows import union_columns
 
     with open(path, "rb") as f:
         return union_columns(open_parser(expected_type(path), f).record_classes)

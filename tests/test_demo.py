@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bankgate.demo.sftp_server import DemoSftpServer, new_ed25519
 from bankgate.sftp import AuthError, HostKeyError, connect
 from bankgate.sftp.connection import SftpSettings
+from demo.sftp_server import DemoSftpServer, new_ed25519
 
 pytestmark = pytest.mark.integration  # the demo's own servers: paramiko SFTP, moto, Airflow
 

@@ -65,7 +65,7 @@ def test_the_exceptions_are_still_needed() -> None:
 
 def test_the_checker_sees_a_lazy_import(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
-    source.write_text("def f():\n    from plugins.bankgate_airflow import steps\n    import airflow.sdk\n")
+    source.write_text("def f():\n    from bankgate.plugins.bankgate_airflow import steps\n    import airflow.sdk\n")
     assert _imports(source) == {"plugins", "airflow"}
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from bankgate.banks import load_banks
 from bankgate.config import ConfigError, PipelineConfig
-from parsers.fixed import LayoutError, parse_layout
-from parsers.insurance import Limits, LimitsError, TemplateError
-from parsers.insurance.templates import load_template
-from parsers.schema import SchemaError
+from bankgate.parsers.fixed import LayoutError, parse_layout
+from bankgate.parsers.insurance import Limits, LimitsError, TemplateError
+from bankgate.parsers.insurance.templates import load_template
+from bankgate.parsers.schema import SchemaError
 
 
 def three(err: pytest.ExceptionInfo[SchemaError], what: str) -> list[str]:
@@ -150,7 +150,7 @@ def test_one_problem_reads_as_before() -> None:
 def test_check_goes_on_with_a_default() -> None:
     """A wrong part records its problem and yields the default (None without one), so the rest
     of the document is checked; a right part yields its value; all problems are raised at the end."""
-    from parsers.schema import Problems
+    from bankgate.parsers.schema import Problems
 
     def named() -> str:
         raise SchemaError("x.toml: table 'y': already names its place")

@@ -90,7 +90,7 @@ COLD_IMPORT = """
 import json, sys, time
 sys.path[:0] = [sys.argv[1]]
 wall, cpu = time.perf_counter(), time.process_time()
-import lambdas.process
+import bankgate.lambdas.process
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 print(json.dumps({"wall": wall, "cpu": cpu, "modules": sorted(sys.modules)}))
 """
@@ -116,9 +116,7 @@ def test_lambda_package_cold_imports_without_the_pull_side(lambda_root: Path) ->
     assert best["cpu"] < 0.3
     for handler in ("process", "presign"):
         if (ROOT / "lambdas" / f"{handler}.py").exists():  # presign.py comes from the uploads work
-            probe = (
-                f"import sys; sys.path[:0] = [sys.argv[1]]; import lambdas.{handler} as m; assert callable(m.handler)"
-            )
+            probe = f"import sys; sys.path[:0] = [sys.argv[1]]; import bankgate.lambdas.{handler} as m; assert callable(m.handler)"
             done = subprocess.run([python, "-S", "-c", probe, str(lambda_root)], capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
 
