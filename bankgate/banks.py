@@ -514,6 +514,15 @@ def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig |
             values[field_name] = problems.check(f"{where}: {key}", partial(parse, value))
         elif key in _TABLES:
             values[key] = _TABLES[key](value, f"{where}: {key}", problems)
+    _check_folders(values, where, problems)
+    if len(problems.lines) > before:
+        return None
+    return BankConfig(name=name, **values)
+
+
+def _check_folders(values: Mapping[str, Any], where: str, problems: Problems) -> None:
+    """Settings that are right alone but not together: a post-pull folder that is pulled, and
+    patterns deeper than ``subfolders`` reaches."""
     post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()
     depth = values.get("subfolders") or 0
     if isinstance(post_pull, MoveTo) and any(_pulled(post_pull.folder, d, depth) for d in dirs):
@@ -527,9 +536,6 @@ def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig |
                     f"{pattern!r} matches files {pattern.count('/')} folder(s) below the remote directory,"
                     f" but subfolders = {depth} (set subfolders to pull below the remote directories)",
                 )
-    if len(problems.lines) > before:
-        return None
-    return BankConfig(name=name, **values)
 
 
 def _pulled(folder: str, directory: str, depth: int) -> bool:

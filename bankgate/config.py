@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         problems = Problems("", ConfigError, "the pipeline config")
         for name in ("staging", "archive", "quarantine", "ledger"):
-            problems.check(f"setting '{name}'", lambda name=name: split_url(getattr(self, name)))
+            problems.check(f"setting '{name}'", partial(split_url, getattr(self, name)))
         if "*" not in self.routes:
             problems.add("routes", "a default route '*' is required (where files of any other type go)")
         for file_type, route in self.routes.items():
@@ -107,21 +108,19 @@ class PipelineConfig:
         raw = dict(raw)
         routes: dict[str, Route] = {}
         for name, value in _table(raw.pop("routes", {}), "routes", problems).items():
-            route = problems.check(f"routes.{name}", lambda name=name, value=value: _route(name, value, source))
+            route = problems.check(f"routes.{name}", partial(_route, name, value, source))
             if route is not None:
                 routes[name] = route
         waivers: dict[str, frozenset[str]] = {}
         for prefix, codes in _table(raw.pop("waivers", {}), "waivers", problems).items():
-            waived = problems.check(
-                None, lambda prefix=prefix, codes=codes: _waivers(codes, f"{source}: waivers.{prefix}")
-            )
+            waived = problems.check(None, partial(_waivers, codes, f"{source}: waivers.{prefix}"))
             if waived is not None:
                 waivers[prefix] = waived
         banks_path = raw.pop("banks", None)
         if banks_path:
             from bankgate.banks import load_banks
 
-            for bank in problems.check(None, lambda: load_banks(banks_path).values()) or ():
+            for bank in problems.check(None, lambda: load_banks(banks_path).values(), ()):
                 if bank.allow and bank.destination:
                     waivers[bank.destination] = waivers.get(bank.destination, frozenset()) | bank.allow
         raw["waivers"] = waivers

@@ -210,6 +210,10 @@ class Layout:
                 message = f"must be one of {_choice_list(f)}, got '{text}'"
                 log.add(lineno, title, f.name, message, code=_code(log, "choice"))
             return text if f.kind is Kind.DIGITS else int(raw)
+        return self._decode_when(f, raw, text, lineno, log)
+
+    def _decode_when(self, f: Field, raw: bytes, text: str, lineno: int, log: ProblemLog) -> Any:
+        """A DATE or TIME field that is not blank (the numpy path decodes each distinct value once)."""
         if f.kind is Kind.DATE:
             if f.blank_ok and raw.count(b"0") == len(raw):
                 return None
@@ -217,11 +221,12 @@ class Layout:
                 return datetime.strptime(text, f.pattern).date()
             except ValueError:
                 message = f"is not a valid date ({f.pattern}): '{text}'"
-                log.add(lineno, title, f.name, message, code=f.rule or _code(log, "date"))
+                log.add(lineno, self.title, f.name, message, code=f.rule or _code(log, "date"))
                 return None
         # Kind.TIME
         if not (raw.isdigit() and int(raw[:2]) < 24 and int(raw[2:4]) < 60):
-            log.add(lineno, title, f.name, f"is not a valid time (HHMM): '{text}'", code=f.rule or _code(log, "time"))
+            message = f"is not a valid time (HHMM): '{text}'"
+            log.add(lineno, self.title, f.name, message, code=f.rule or _code(log, "time"))
             return None
         return f"{text[:2]}:{text[2:4]}"
 
@@ -291,40 +296,18 @@ class Layout:
         once and builds each batch's records from it, instead of paying numpy's per-call cost
         once per batch. Only ``vectorizable`` layouts can be decoded this way.
         """
-        n = rows.shape[0]
         digits = rows - 48  # uint8 wraps: anything that is not '0'..'9' becomes > 9
-        bad = np.zeros(n, dtype=bool)
+        bad = np.zeros(rows.shape[0], dtype=bool)
         for lo, hi in self._numeric_spans:
             bad |= (digits[:, lo:hi] > 9).any(axis=1)
         for lo, hi in self._text_spans:
             bad |= ((rows[:, lo:hi] - 32) > 94).any(axis=1)  # outside printable ASCII 32..126
         by_value: dict[str, list] = {}  # DATE/TIME columns, decoded once per distinct value
         for f in self.fields:
-            lo, hi = f.start - 1, f.stop
-            if f.kind in NUMERIC:
-                if f.sign == "overpunch":
-                    bad |= _OVERPUNCH_DIGIT[rows[:, hi - 1]] == 255
-                elif f.sign:
-                    sign = rows[:, lo if f.sign == "leading" else hi - 1]
-                    bad |= (sign != 43) & (sign != 45) & (sign != 32)  # '+', '-', ' '
-                if f.required:
-                    dlo, dhi = _digit_span(f)
-                    zero = (rows[:, dlo:dhi] == 48).all(axis=1)
-                    if f.sign == "overpunch":
-                        zero &= _OVERPUNCH_DIGIT[rows[:, hi - 1]] == 0
-                    bad |= zero
-                if f.choices:
-                    bad |= ~np.isin(_cells(rows, f), [c.encode("latin-1") for c in f.choices])
-            elif f.kind is Kind.TEXT:
-                if f.required:
-                    bad |= (rows[:, lo:hi] == 32).all(axis=1)
-                if f.choices:
-                    bad |= ~np.isin(_cells(rows, f), [c.encode("latin-1") for c in f.choices])
-            elif f.kind is Kind.CONST:
-                expected = np.frombuffer(f.value.encode("latin-1"), dtype=np.uint8)  # type: ignore[union-attr]
-                bad |= (rows[:, lo:hi] != expected).any(axis=1)
-            elif f.kind in (Kind.DATE, Kind.TIME):
+            if f.kind in (Kind.DATE, Kind.TIME):
                 by_value[f.name] = self._decode_by_value(f, rows, bad)
+            else:
+                _mark_bad(f, rows, bad)
         # Bad lines are decoded again one by one (``Columns.records``); overwrite them here so that the
         # column-wise conversion never sees bytes it cannot convert (non-ASCII text).
         clean = rows
@@ -332,6 +315,13 @@ class Layout:
             clean = rows.copy()
             clean[bad] = 48
             digits = clean - 48
+        return self._convert(rows, clean, digits, bad, by_value)
+
+    def _convert(
+        self, rows: np.ndarray, clean: np.ndarray, digits: np.ndarray, bad: np.ndarray, by_value: dict[str, list]
+    ) -> Columns:
+        """Each emitted field's column of values, from lines whose bad ones are overwritten (``clean``)."""
+        n = rows.shape[0]
         columns: list[Any] = []
         integers: dict[str, np.ndarray] = {}
         for f in self.emitted:
@@ -443,6 +433,31 @@ class Columns:
 def _code(log: ProblemLog, check: str) -> str:
     """The code of a shared field check in the log's format: ``nacha.field.required``."""
     return f"{log.namespace}.field.{check}"
+
+
+def _mark_bad(f: Field, rows: np.ndarray, bad: np.ndarray) -> None:
+    """Mark (in ``bad``) the lines whose cell of ``f`` the one-line decoder would report, beyond
+    the digit and ASCII spans checked for all fields at once: signs, zeros, choices, constants."""
+    lo, hi = f.start - 1, f.stop
+    if f.kind in NUMERIC:
+        if f.sign == "overpunch":
+            bad |= _OVERPUNCH_DIGIT[rows[:, hi - 1]] == 255
+        elif f.sign:
+            sign = rows[:, lo if f.sign == "leading" else hi - 1]
+            bad |= (sign != 43) & (sign != 45) & (sign != 32)  # '+', '-', ' '
+        if f.required:
+            dlo, dhi = _digit_span(f)
+            zero = (rows[:, dlo:dhi] == 48).all(axis=1)
+            if f.sign == "overpunch":
+                zero &= _OVERPUNCH_DIGIT[rows[:, hi - 1]] == 0
+            bad |= zero
+    elif f.kind is Kind.TEXT and f.required:
+        bad |= (rows[:, lo:hi] == 32).all(axis=1)
+    elif f.kind is Kind.CONST:
+        expected = np.frombuffer(f.value.encode("latin-1"), dtype=np.uint8)  # type: ignore[union-attr]
+        bad |= (rows[:, lo:hi] != expected).any(axis=1)
+    if f.choices and f.kind in (*NUMERIC, Kind.TEXT):
+        bad |= ~np.isin(_cells(rows, f), [c.encode("latin-1") for c in f.choices])
 
 
 def _cells(rows: np.ndarray, f: Field) -> np.ndarray:

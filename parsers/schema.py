@@ -18,9 +18,10 @@ Each loader keeps its own error type by subclassing ``SchemaError``; ``problems`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 class SchemaError(ValueError):
@@ -48,17 +49,27 @@ class Problems:
     def add(self, path: str, message: str) -> None:
         self.lines.append(": ".join(part for part in (self.source, path, message) if part))
 
-    def check(self, path: str | None, parse: Callable[[], T]) -> T | None:
-        """``parse()``'s result, or None with its problem recorded. A ``SchemaError`` already
-        names its place (its lines are kept as they are); another ``ValueError`` or
-        ``TypeError`` is recorded at ``path``."""
+    @overload
+    def check(self, path: str | None, parse: Callable[[], T]) -> T | None: ...
+    @overload
+    def check(self, path: str | None, parse: Callable[[], T], default: D) -> T | D: ...
+    def check(self, path: str | None, parse: Callable[[], T], default: D | None = None) -> T | D | None:
+        """``parse()``'s result, or ``default`` with its problem recorded. A ``SchemaError``
+        already names its place (its lines are kept as they are); another ``ValueError`` or
+        ``TypeError`` is recorded at ``path``.
+
+        ``default`` is what the rest of the document is checked with when this part is wrong
+        (an empty table, a placeholder name): with one, the result is never None, so a loader
+        builds its object from the results once ``raise_if_any`` has passed. Without one, None
+        stands for "wrong", and the parts that depend on it are not checked. Pass arguments with
+        ``functools.partial`` rather than a lambda's default arguments: its type is inferred."""
         try:
             return parse()
         except SchemaError as exc:
             self.lines.extend(exc.problems)
         except (ValueError, TypeError) as exc:
             self.add(path or "", str(exc))
-        return None
+        return default
 
     def unknown_keys(self, table: Mapping[str, Any], allowed: Iterable[str], path: str = "") -> None:
         """One problem per key of ``table`` that is not ``allowed``."""

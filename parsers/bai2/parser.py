@@ -79,31 +79,35 @@ class _Structure:
     # -- before decoding: envelopes opened and closed by the record code ------------------
 
     def open(self, logical: Logical) -> bool:
-        """Check the record's place in the file; False when it is outside the file (after 99)."""
+        """Check the record's place in the file; False when it is outside the file (after 99).
+
+        A detail (16) inside its account, nearly every record, takes no further call."""
         code, line, _, physical, unmarked = logical
-        record = title(code)
         self.records += physical
         self.unmarked += unmarked
         self.last_line = line
         if self.ended:
-            self._error(line, record, "comes after the file trailer (99)", "bai2.file.record_after_trailer")
+            self._error(line, title(code), "comes after the file trailer (99)", "bai2.file.record_after_trailer")
             return False
+        if code != "16" or self.account is None or not self.started:
+            self._place(code, line, title(code))
+        if code != "01":
+            for envelope in (self.account, self.group):
+                if envelope is not None:
+                    envelope.records += physical
+                    envelope.unmarked += unmarked
+        return True
+
+    def _place(self, code: str, line: int, record: str) -> None:
+        """The file header first and once; envelopes closed, opened, and records outside theirs."""
         if code == "01":
             if self.header_seen:
-                self._error(
-                    line,
-                    record,
-                    "appears again: a file has one file header, as its first record",
-                    "bai2.file.second_header",
-                )
+                message = "appears again: a file has one file header, as its first record"
+                self._error(line, record, message, "bai2.file.second_header")
             self.header_seen = True
         elif not self.started and code != "88":
-            self._error(
-                line,
-                record,
-                "comes before the file header (01): a file must start with 01",
-                "bai2.file.header_not_first",
-            )
+            message = "comes before the file header (01): a file must start with 01"
+            self._error(line, record, message, "bai2.file.header_not_first")
         self.started = True
         if code in ("02", "03", "98", "99"):
             self._close_account_unended(line, record)
@@ -114,49 +118,41 @@ class _Structure:
             self.groups += 1
             self.group = _Envelope(line, f"group {self.group_number}")
         elif code == "03":
-            if self.group is None:
-                self._error(
-                    line, record, "is outside a group: no group header (02) before it", "bai2.account.outside_group"
-                )
-            self.account = _Envelope(line, "account")
-            self.account_number = None
-            if self.group is not None:
-                self.group.children += 1
-        elif code in ("16", "49") and self.account is None:
+            self._open_account(line, record)
+        else:
+            self._misplaced(code, line, record)
+
+    def _open_account(self, line: int, record: str) -> None:
+        if self.group is None:
             self._error(
-                line,
-                record,
-                "is outside an account: no account identifier (03) before it",
-                "bai2.record.outside_account",
+                line, record, "is outside a group: no group header (02) before it", "bai2.account.outside_group"
             )
+        self.account = _Envelope(line, "account")
+        self.account_number = None
+        if self.group is not None:
+            self.group.children += 1
+
+    def _misplaced(self, code: str, line: int, record: str) -> None:
+        """A record outside its envelope, a continuation of nothing, or no record code at all."""
+        if code in ("16", "49") and self.account is None:
+            message = "is outside an account: no account identifier (03) before it"
+            self._error(line, record, message, "bai2.record.outside_account")
         elif code == "98" and self.group is None:
             self._error(line, record, "has no group header (02) before it", "bai2.group.trailer_without_header")
         elif code == "88":
             self._error(line, record, "has no record before it to continue", "bai2.record.continuation_orphan")
         elif not code:
-            self._error(
-                line, record, "does not start with a record code (two digits and a comma)", "bai2.record.no_code"
-            )
+            message = "does not start with a record code (two digits and a comma)"
+            self._error(line, record, message, "bai2.record.no_code")
         elif code not in SPECS:
             message = f"has an unknown record code '{code}': expected 01, 02, 03, 16, 88, 49, 98 or 99"
             self._error(line, record, message, "bai2.record.unknown_code")
-        if code != "01":
-            for envelope in (self.account, self.group):
-                if envelope is not None:
-                    envelope.records += physical
-                    envelope.unmarked += unmarked
-        return True
 
     # -- after decoding: amounts added up, trailers checked -------------------------------
 
     def close(self, record: Any) -> None:
         kind = record.KIND
-        if kind == "account_identifier":
-            if self.account is not None:
-                self.account_number = record.account
-                self.account.name = f"account {record.account}"
-                self.account.total += sum(s["amount"] or 0 for s in record.summaries)
-        elif kind == "transaction_detail":
+        if kind == "transaction_detail":  # nearly every record: no further call
             amount = record.amount or 0
             if self.account is not None:
                 self.account.total += amount
@@ -164,32 +160,44 @@ class _Structure:
                 self.credits += amount
             elif record.direction == "debit":
                 self.debits += amount
+        elif kind == "account_identifier":
+            if self.account is not None:
+                self.account_number = record.account
+                self.account.name = f"account {record.account}"
+                self.account.total += sum(s["amount"] or 0 for s in record.summaries)
         elif kind == "account_trailer" and self.account is not None:
-            account = self.account
-            total, n = account.total, account.records
-            self._check(record, "control_total", total, f"the amounts in {account.name} (03 and 16) add up to {total}")
-            found = f"{account.name} has {n} records (03 to 49, 88s included)"
-            self._check(record, "record_count", n, found, account.unmarked)
-            if self.group is not None:  # what the 49 declares; if it cannot be read, what it should say
-                self.group.total += total if record.control_total is None else record.control_total
-            self.account = None
+            self._close_account(record, self.account)
         elif kind == "group_trailer" and self.group is not None:
-            group = self.group
-            total, accounts, n = group.total, group.children, group.records
-            self._check(record, "control_total", total, f"the 49 control totals of {group.name} add up to {total}")
-            self._check(record, "account_count", accounts, f"{group.name} has {accounts} accounts (03 records)")
-            found = f"{group.name} has {n} records (02 to 98, 88s included)"
-            self._check(record, "record_count", n, found, group.unmarked)
-            self.total += total if record.control_total is None else record.control_total
-            self.group = None
+            self._close_group(record, self.group)
         elif kind == "file_trailer":
-            total, groups, n = self.total, self.groups, self.records
-            self._check(record, "control_total", total, f"the group control totals (98) add up to {total}")
-            self._check(record, "group_count", groups, f"the file has {groups} groups (02 records)")
-            found = f"the file has {n} records (01 to 99, 88s included)"
-            self._check(record, "record_count", n, found, self.unmarked)
-            self.declared_total = record.control_total
-            self.ended = True
+            self._close_file(record)
+
+    def _close_account(self, record: Any, account: _Envelope) -> None:
+        total, n = account.total, account.records
+        self._check(record, "control_total", total, f"the amounts in {account.name} (03 and 16) add up to {total}")
+        found = f"{account.name} has {n} records (03 to 49, 88s included)"
+        self._check(record, "record_count", n, found, account.unmarked)
+        if self.group is not None:  # what the 49 declares; if it cannot be read, what it should say
+            self.group.total += total if record.control_total is None else record.control_total
+        self.account = None
+
+    def _close_group(self, record: Any, group: _Envelope) -> None:
+        total, accounts, n = group.total, group.children, group.records
+        self._check(record, "control_total", total, f"the 49 control totals of {group.name} add up to {total}")
+        self._check(record, "account_count", accounts, f"{group.name} has {accounts} accounts (03 records)")
+        found = f"{group.name} has {n} records (02 to 98, 88s included)"
+        self._check(record, "record_count", n, found, group.unmarked)
+        self.total += total if record.control_total is None else record.control_total
+        self.group = None
+
+    def _close_file(self, record: Any) -> None:
+        total, groups, n = self.total, self.groups, self.records
+        self._check(record, "control_total", total, f"the group control totals (98) add up to {total}")
+        self._check(record, "group_count", groups, f"the file has {groups} groups (02 records)")
+        found = f"the file has {n} records (01 to 99, 88s included)"
+        self._check(record, "record_count", n, found, self.unmarked)
+        self.declared_total = record.control_total
+        self.ended = True
 
     def finish(self) -> None:
         """End of input: whatever is still open lacks its trailer."""

@@ -175,6 +175,18 @@ def _split_text(text: str) -> tuple[str, str]:
     return text[: match.start() + 1], text[match.end() :]
 
 
+def _cut_record(text: str, code: str, number: int, log: ProblemLog) -> tuple[str, str]:
+    """A record that is not a 16's text, up to the "/" that ends it, and what follows on the
+    line: the next record, or text that is not one (reported and dropped)."""
+    end = text.find("/") + 1
+    piece, text = (text, "") if end == 0 else (text[:end], text[end:].lstrip(_STRIP))
+    if text and not _RECORD_START.match(text):
+        message = f"ignored text after the end of the record: {text[:40]!r}"
+        log.add(number, title(code), None, message, code="bai2.record.trailing_text")
+        text = ""
+    return piece, text
+
+
 def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iterator[Logical]:
     """Cut physical lines into records and merge continuations into the record before.
 
@@ -207,13 +219,8 @@ def logical_records(lines: Iterable[tuple[int, bytes]], log: ProblemLog) -> Iter
                 piece, text = _split_text(text)
             elif not piece_code:
                 piece, text = text, ""
-            else:
-                end = text.find("/") + 1
-                piece, text = (text, "") if end == 0 else (text[:end], text[end:].lstrip(_STRIP))
-                if text and not _RECORD_START.match(text):
-                    message = f"ignored text after the end of the record: {text[:40]!r}"
-                    log.add(number, title(piece_code), None, message, code="bai2.record.trailing_text")
-                    text = ""
+            else:  # records other than a 16 (fewer than its details): one call more each
+                piece, text = _cut_record(text, piece_code, number, log)
             content = piece[3:] if piece[2:3] == "," else piece[2:] if piece_code else piece
             if piece_code == "88" and physical:
                 segments.append(content)

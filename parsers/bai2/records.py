@@ -249,58 +249,69 @@ def decode_field(f: Field, raw: str | None, where: Where, name: str | None = Non
     """One field's value; a bad value is reported and decodes to None (text: kept as is)."""
     name = name or f.name
     value = raw.strip() if raw else ""
+    kind = f.kind
     if not value:
         if f.required:
             message = "is required but missing" if f.blank == _REQUIRED else "is blank: read as absent, not checked"
             where.problem(name, message, f.blank)
-        return "" if f.kind is Kind.TEXT else None
-    kind = f.kind
+        return "" if kind is Kind.TEXT else None
     if kind is Kind.TEXT:
         return value
-    if kind is Kind.AMOUNT:
-        if _DIGITS.fullmatch(value):
-            return int(value)
-        if _SIGNED.fullmatch(value):
-            where.problem(name, f"must not be signed here, got '{value}'", "bai2.field.amount")
-        else:
-            where.problem(name, f"must be an amount in cents (up to 18 digits), got '{value}'", "bai2.field.amount")
-        return None
-    if kind is Kind.SIGNED:
-        if _SIGNED.fullmatch(value):
-            return int(value)
-        message = f"must be an amount in cents (optional sign, up to 18 digits), got '{value}'"
-        where.problem(name, message, "bai2.field.amount")
+    shape = _SHAPES.get(kind)
+    if shape is not None:  # amounts and codes: a value of the right shape, else a problem
+        pattern, integer = shape
+        if pattern.fullmatch(value):
+            return int(value) if integer else value
+        _bad_shape(kind, value, where, name)
         return None
     if kind is Kind.NUMBER:
-        if not _DIGITS.fullmatch(value):
-            where.problem(name, f"must be a number (up to 18 digits), got '{value}'", "bai2.field.number")
-            return None
-        number = int(value)
-        if f.allowed and number not in f.allowed:
-            choices = ", ".join(str(a) for a in f.allowed)
-            where.problem(name, f"must be one of {choices}, got '{value}'", "bai2.field.choice")
+        number = int(value) if _DIGITS.fullmatch(value) else None
+        if number is None or (f.allowed and number not in f.allowed):
+            _bad_number(f, value, number, where, name)
         return number
     if kind is Kind.DATE:
         day = parse_date(value)
         if day is None:
             where.problem(name, f"is not a valid date (YYMMDD), got '{value}'", "bai2.field.date")
         return day
-    if kind is Kind.TIME:
-        time = parse_time(value)
-        if time is None:
-            message = f"is not a valid time (HHMM or HH:MM, seconds optional; 2400 or 9999), got '{value}'"
-            where.problem(name, message, "bai2.field.time")
-        return time
-    if kind is Kind.TYPE_CODE:
-        if not _TYPE_CODE.fullmatch(value):
-            where.problem(name, f"must be a 3-digit type code, got '{value}'", "bai2.field.type_code")
-            return None
-        return value
-    # Kind.CURRENCY
-    if not _CURRENCY.fullmatch(value):
-        where.problem(name, f"must be a 3-letter currency code, got '{value}'", "bai2.field.currency")
-        return None
-    return value
+    # Kind.TIME
+    time = parse_time(value)
+    if time is None:
+        message = f"is not a valid time (HHMM or HH:MM, seconds optional; 2400 or 9999), got '{value}'"
+        where.problem(name, message, "bai2.field.time")
+    return time
+
+
+#: The kinds a pattern checks: kind -> (pattern, whether the value is an integer).
+_SHAPES: dict[Kind, tuple[re.Pattern[str], bool]] = {
+    Kind.AMOUNT: (_DIGITS, True),
+    Kind.SIGNED: (_SIGNED, True),
+    Kind.TYPE_CODE: (_TYPE_CODE, False),
+    Kind.CURRENCY: (_CURRENCY, False),
+}
+#: What a value of the wrong shape is told, and the rule it breaks.
+_SHAPE_PROBLEMS: dict[Kind, tuple[str, str]] = {
+    Kind.AMOUNT: ("must be an amount in cents (up to 18 digits), got '{}'", "bai2.field.amount"),
+    Kind.SIGNED: ("must be an amount in cents (optional sign, up to 18 digits), got '{}'", "bai2.field.amount"),
+    Kind.TYPE_CODE: ("must be a 3-digit type code, got '{}'", "bai2.field.type_code"),
+    Kind.CURRENCY: ("must be a 3-letter currency code, got '{}'", "bai2.field.currency"),
+}
+
+
+def _bad_shape(kind: Kind, value: str, where: Where, name: str) -> None:
+    if kind is Kind.AMOUNT and _SIGNED.fullmatch(value):
+        where.problem(name, f"must not be signed here, got '{value}'", "bai2.field.amount")
+        return
+    message, code = _SHAPE_PROBLEMS[kind]
+    where.problem(name, message.format(value), code)
+
+
+def _bad_number(f: Field, value: str, number: int | None, where: Where, name: str) -> None:
+    if number is None:
+        where.problem(name, f"must be a number (up to 18 digits), got '{value}'", "bai2.field.number")
+    else:
+        choices = ", ".join(str(a) for a in f.allowed)
+        where.problem(name, f"must be one of {choices}, got '{value}'", "bai2.field.choice")
 
 
 class Fields:

@@ -71,6 +71,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -419,65 +420,22 @@ class _Loader:
             raise self.error("must be a TOML table")
         problems = Problems("", LayoutError, f"layout file {self.source}")
         check = problems.check
-        check(None, lambda: self.no_unknown_keys(data, _TOP_KEYS, "top-level"))
-        name = check(None, lambda: self.name(data))
-        description = check(None, lambda: self.get(data, "description", str, ""))
-        length = check(None, lambda: self.record_length(data))
-        length_mode = check(None, lambda: self.length_mode(data))
-        encoding = check(None, lambda: self.encoding(data))
-        records_table = check(None, lambda: self.records_table(data)) or {}
-        codes = {
-            rname: check(None, lambda r=rname, t=rtable: self.codes(t, r)) for rname, rtable in records_table.items()
-        }
-        valid_codes = {rname: c for rname, c in codes.items() if c is not None}
-        discriminator = None
-        if valid_codes and length is not None:
-            discriminator = check(None, lambda: self.discriminator(data, valid_codes, length))
-        seen: dict[str, str] = {}
-        for rname, rcodes in valid_codes.items():
-            for code in rcodes:
-                if code in seen:
-                    problems.lines.append(
-                        str(self.error(f"code {code!r} is also the code of record '{seen[code]}'", rname))
-                    )
-                seen[code] = rname
-
-        records = []
-        if discriminator is not None and length is not None:
-            for index, (rname, rtable) in enumerate(records_table.items()):
-                if codes[rname] is not None:
-                    rt = check(
-                        None, lambda r=rname, t=rtable, i=index: self.record(r, t, i, codes[r], discriminator, length)
-                    )
-                    if rt is not None:
-                        records.append(rt)
+        check(None, partial(self.no_unknown_keys, data, _TOP_KEYS, "top-level"))
+        # A wrong part's default stands in while the rest is checked; raise_if_any refuses the file.
+        name = check(None, partial(self.name, data), "")
+        description = check(None, partial(self.get, data, "description", str, ""), "")
+        length = check(None, partial(self.record_length, data))
+        length_mode = check(None, partial(self.length_mode, data), PAD)
+        encoding = check(None, partial(self.encoding, data), "ascii")
+        records_table = check(None, partial(self.records_table, data), {})
+        discriminator, records = self.record_types(data, records_table, length, problems)
         by_name = {rt.name: rt for rt in records}
-        complete = len(records) == len(records_table)  # the checks below name record types
-        for rt in records if complete else ():
-            for other in rt.after or ():
-                if other not in by_name:
-                    problems.lines.append(str(self.error(f"'after' names unknown record type {other!r}", rt.name)))
-
-        first = last = None
-        structure = check(None, lambda: self.get(data, "structure", dict, {})) or {}
-        check(None, lambda: self.no_unknown_keys(structure, {"first", "last"}, "structure"))
-        if complete and "first" in structure:
-            first = check(None, lambda: frozenset(self.record_names(structure["first"], "structure.first", by_name)))
-        if complete and "last" in structure:
-            last = check(None, lambda: frozenset(self.record_names(structure["last"], "structure.last", by_name)))
-
-        checks = []
-        for i, table in enumerate(check(None, lambda: self.get(data, "checks", list, [])) or ()):
-            if complete:
-                found = check(None, lambda i=i, table=table: self.check(i, table, by_name))
-                if found is not None:
-                    checks.append(found)
-        check_names = [c.name for c in checks]
-        for name_ in dict.fromkeys(n for n in check_names if check_names.count(n) > 1):
-            problems.lines.append(str(self.error(f"two checks are named {name_!r}; give one a 'name'")))
-
-        signature = check(None, lambda: self.signature(data)) if "signature" in data else None
+        complete = by_name if len(records) == len(records_table) else None  # the parts below name record types
+        first, last = self.order(data, complete, problems)
+        checks = self.checks(data, complete, problems)
+        signature = check(None, partial(self.signature, data)) if "signature" in data else None
         problems.raise_if_any()
+        assert length is not None and discriminator is not None  # else their problems were raised
         return FixedLayout(
             name=name,
             description=description,
@@ -492,6 +450,70 @@ class _Loader:
             source=self.source,
             length_mode=length_mode,
         )
+
+    def record_types(
+        self, data: Mapping[str, Any], records_table: Mapping[str, Any], length: int | None, problems: Problems
+    ) -> tuple[tuple[int, int] | None, list[RecordType]]:
+        """The discriminator and the record types: each one's codes first, since the
+        discriminator is checked against all of them and each record's fields against it."""
+        check = problems.check
+        codes = {rname: check(None, partial(self.codes, rtable, rname)) for rname, rtable in records_table.items()}
+        valid_codes = {rname: c for rname, c in codes.items() if c is not None}
+        discriminator = None
+        if valid_codes and length is not None:
+            discriminator = check(None, partial(self.discriminator, data, valid_codes, length))
+        seen: dict[str, str] = {}
+        for rname, rcodes in valid_codes.items():
+            for code in rcodes:
+                if code in seen:
+                    problems.lines.append(
+                        str(self.error(f"code {code!r} is also the code of record '{seen[code]}'", rname))
+                    )
+                seen[code] = rname
+        records: list[RecordType] = []
+        if discriminator is None or length is None:
+            return None, records
+        for index, (rname, rtable) in enumerate(records_table.items()):
+            if (record_codes := codes[rname]) is not None:
+                rt = check(None, partial(self.record, rname, rtable, index, record_codes, discriminator, length))
+                if rt is not None:
+                    records.append(rt)
+        return discriminator, records
+
+    def order(
+        self, data: Mapping[str, Any], by_name: Mapping[str, RecordType] | None, problems: Problems
+    ) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """Each record's ``after`` and the file's ``structure``: the record types they name are
+        looked up once all are right (``by_name``; None while one is not)."""
+        if by_name is not None:
+            for rt in by_name.values():
+                for other in rt.after or ():
+                    if other not in by_name:
+                        problems.lines.append(str(self.error(f"'after' names unknown record type {other!r}", rt.name)))
+        check = problems.check
+        structure: Mapping[str, Any] = check(None, partial(self.get, data, "structure", dict, {}), {})
+        check(None, partial(self.no_unknown_keys, structure, {"first", "last"}, "structure"))
+        first = last = None
+        if by_name is not None and "first" in structure:
+            first = check(None, partial(self.record_set, structure["first"], "structure.first", by_name))
+        if by_name is not None and "last" in structure:
+            last = check(None, partial(self.record_set, structure["last"], "structure.last", by_name))
+        return first, last
+
+    def checks(
+        self, data: Mapping[str, Any], by_name: Mapping[str, RecordType] | None, problems: Problems
+    ) -> list[Check]:
+        """The ``[[checks]]``, read once every record type is right (``by_name``), with unique names."""
+        checks: list[Check] = []
+        for i, table in enumerate(problems.check(None, partial(self.get, data, "checks", list, []), ())):
+            if by_name is not None:
+                found = problems.check(None, partial(self.check, i, table, by_name))
+                if found is not None:
+                    checks.append(found)
+        check_names = [c.name for c in checks]
+        for name_ in dict.fromkeys(n for n in check_names if check_names.count(n) > 1):
+            problems.lines.append(str(self.error(f"two checks are named {name_!r}; give one a 'name'")))
+        return checks
 
     def name(self, data: Mapping[str, Any]) -> str:
         name = self.get(data, "name", str)
@@ -538,12 +560,12 @@ class _Loader:
             )
         return LengthMode(pad="pad" in modes, at_least="at_least" in modes)
 
-    def record_names(self, value: Any, key: str, by_name: Mapping[str, RecordType]) -> list[str]:
+    def record_set(self, value: Any, key: str, by_name: Mapping[str, RecordType]) -> frozenset[str]:
         names = self.names(value, key)
         for n in names:
             if n not in by_name:
                 raise self.error(f"'{key}' names unknown record type {n!r}")
-        return names
+        return frozenset(names)
 
     def codes(self, rtable: Any, rname: str) -> tuple[str, ...]:
         if not _IDENTIFIER.match(rname):
@@ -599,10 +621,7 @@ class _Loader:
         if not field_tables:
             raise self.error("has no fields", rname)
         problems = Problems("", LayoutError, f"layout file {self.source}")
-        found = [
-            problems.check(None, lambda i=i, ft=ft: self.field(rname, i, ft, length))
-            for i, ft in enumerate(field_tables)
-        ]
+        found = [problems.check(None, partial(self.field, rname, i, ft, length)) for i, ft in enumerate(field_tables)]
         problems.raise_if_any()  # every field's problem; the tiling needs them all right
         fields = [f for f in found if f is not None]
         fields = self.discriminator_field(rname, fields, codes, discriminator)
@@ -618,6 +637,25 @@ class _Loader:
         return RecordType(rname, index, codes, layout, after, detail, description)
 
     def field(self, rname: str, index: int, table: Any, length: int) -> Field:
+        """One entry of a record's ``fields``: its name, type and positions, then the options
+        its type allows, each checked in that order (the first problem is the one reported)."""
+        fname = self.field_name(rname, index, table)
+        self.no_unknown_keys(table, _FIELD_KEYS, "field", rname, fname)
+        entry = _FieldEntry(self, table, rname, fname)
+        type_name = entry.get("type", str)
+        if type_name not in FIELD_TYPES:
+            raise entry.error(f"type must be one of {', '.join(FIELD_TYPES)}, got {type_name!r}")
+        kind = FIELD_TYPES[type_name]
+        start, size = entry.positions(length)
+        entry.inapplicable(kind, type_name)
+        options = entry.flags(kind)
+        options.update(entry.typed(kind, size))
+        options.update(entry.numeric(kind, size))
+        if "choices" in table:
+            options["choices"] = entry.choices(kind, size)
+        return Field(fname, start, size, kind, **options)
+
+    def field_name(self, rname: str, index: int, table: Any) -> str:
         if not isinstance(table, dict):
             raise self.error(f"fields[{index}] must be a table like {{ name = ..., start = ... }}", rname)
         ftype = table.get("type")
@@ -630,97 +668,7 @@ class _Loader:
                 f"and not be one of {', '.join(sorted(_RESERVED))}",
                 rname,
             )
-        self.no_unknown_keys(table, _FIELD_KEYS, "field", rname, fname)
-
-        def get(key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
-            return self.get(table, key, kind, default, rname, fname)
-
-        type_name = get("type", str)
-        if type_name not in FIELD_TYPES:
-            raise self.error(f"type must be one of {', '.join(FIELD_TYPES)}, got {type_name!r}", rname, fname)
-        kind = FIELD_TYPES[type_name]
-        start = get("start", int)
-        if "length" in table:
-            size = get("length", int)
-            if "end" in table and get("end", int) != start + size - 1:
-                message = f"end {table['end']} does not agree with start {start} and length {size}"
-                raise self.error(message, rname, fname)
-        elif "end" in table:
-            size = get("end", int) - start + 1
-        else:
-            raise self.error("needs 'length' (or 'end')", rname, fname)
-        if start < 1 or size < 1:
-            raise self.error(f"start and length must be at least 1, got {start} and {size}", rname, fname)
-        if start + size - 1 > length:
-            raise self.error(f"positions {start}-{start + size - 1} run past the record length {length}", rname, fname)
-
-        def only(keys: set[str], types: str) -> None:
-            for key in sorted(keys & set(table)):
-                raise self.error(f"'{key}' applies only to {types} fields, not {type_name}", rname, fname)
-
-        options: dict[str, Any] = {}
-        if kind is not Kind.CONST:
-            only({"value"}, "const")
-        if kind is not Kind.DATE:
-            only({"pattern"}, "date")
-        if kind not in (Kind.NUMBER, Kind.AMOUNT):
-            only({"sign"}, "integer and amount")
-        if kind is not Kind.AMOUNT:
-            only({"decimals"}, "amount")
-        if kind not in (Kind.TEXT, Kind.DIGITS):
-            only({"choices"}, "text and digits")
-        if kind in (Kind.CONST, Kind.FILLER):
-            only({"required", "blank_ok"}, "data")
-        else:
-            options["required"] = get("required", bool, False)
-            options["blank_ok"] = get("blank_ok", bool, False)
-            if options["required"] and options["blank_ok"]:
-                raise self.error("cannot be both required and blank_ok", rname, fname)
-            if kind is Kind.TEXT and options["blank_ok"]:
-                raise self.error("blank_ok applies to numbers and dates (text may be blank)", rname, fname)
-
-        if kind is Kind.CONST and "value" in table:
-            value = get("value", str)
-            if len(value) != size:
-                message = f"value {value!r} is {len(value)} characters long, the field is {size}"
-                raise self.error(message, rname, fname)
-            options["value"] = value
-        elif kind is Kind.DATE:
-            options["pattern"] = self.date_pattern(get("pattern", str), size, rname, fname)
-        elif kind is Kind.TIME and size != 4:
-            raise self.error(f"time fields are HHMM, 4 characters long, not {size}", rname, fname)
-        if "sign" in table:
-            sign = get("sign", str)
-            if sign not in SIGNS:
-                raise self.error(f"sign must be one of {', '.join(SIGNS)}, got {sign!r}", rname, fname)
-            if size < 2:
-                raise self.error("a signed field needs at least 2 positions", rname, fname)
-            options["sign"] = sign
-        if kind in (Kind.NUMBER, Kind.AMOUNT):
-            digits = size - (1 if options.get("sign") in ("leading", "trailing") else 0)
-            if digits > 36:
-                raise self.error(f"{digits} digits are more than any amount needs (at most 36)", rname, fname)
-        if "decimals" in table:
-            decimals = get("decimals", int)
-            if not 0 <= decimals <= 9:
-                raise self.error(f"decimals must be between 0 and 9, got {decimals}", rname, fname)
-            options["decimals"] = decimals
-        if "choices" in table:
-            choices = get("choices", list)
-            if not choices or not all(isinstance(c, str) for c in choices):
-                raise self.error(f"choices must be a list of strings, got {choices!r}", rname, fname)
-            for c in choices:
-                bad = (
-                    len(c) > size
-                    or c != c.rstrip()
-                    or not all(32 <= ord(ch) < 127 for ch in c)
-                    or (kind is Kind.DIGITS and (len(c) != size or not c.isdigit()))
-                )
-                if bad:
-                    what = f"{size} digits" if kind is Kind.DIGITS else f"at most {size} printable ASCII characters"
-                    raise self.error(f"choice {c!r} must be {what} without trailing spaces", rname, fname)
-            options["choices"] = tuple(choices)
-        return Field(fname, start, size, kind, **options)
+        return fname
 
     def date_pattern(self, pattern: str, size: int, rname: str, fname: str) -> str:
         sample = date(2024, 12, 31)
@@ -794,134 +742,274 @@ class _Loader:
         if isinstance(table.get("name"), str):
             label += f" ({table['name']})"
         self.no_unknown_keys(table, _CHECK_KEYS, f"{label}")
+        return _CheckEntry(self, table, label, by_name).read()
 
-        def get(key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
-            return self.get(table, key, kind, default, prefix=f"{label}.")
 
-        def fail(message: str) -> LayoutError:
-            return self.error(f"{label}: {message}")
+#: A count's or sum's scope: ``since``, ``where`` and ``absolute`` (see ``Check``).
+_Scope = tuple[str | None, tuple[tuple[str, frozenset[str]], ...], bool]
 
-        def ref(value: str, key: str, numeric: bool = False) -> tuple[str, str]:
-            rname, dot, fname = value.partition(".")
-            if not dot:
-                raise fail(f"'{key}' must be 'record_type.field', got {value!r}")
-            if rname not in by_name:
-                raise fail(f"'{key}' names unknown record type {rname!r}")
-            try:
-                f = by_name[rname].field(fname)
-            except KeyError:
-                raise fail(f"'{key}': record '{rname}' has no field {fname!r}") from None
-            if f.kind not in EMITTED:
-                raise fail(f"'{key}': field {value!r} is a {f.kind.value} field, which has no value")
-            if numeric and f.kind not in (Kind.NUMBER, Kind.AMOUNT):
-                raise fail(f"'{key}': field {value!r} must be an integer or amount field, not {f.kind.value}")
-            return rname, fname
 
-        kind = get("kind", str)
+@dataclass(frozen=True, slots=True)
+class _CheckEntry:
+    """One ``[[checks]]`` table being read: its values and errors name it (``label``), and its
+    references (``record_type.field``) are looked up in the layout's record types."""
+
+    loader: _Loader
+    table: Mapping[str, Any]
+    label: str
+    by_name: Mapping[str, RecordType]
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+        return self.loader.get(self.table, key, kind, default, prefix=f"{self.label}.")
+
+    def fail(self, message: str) -> LayoutError:
+        return self.loader.error(f"{self.label}: {message}")
+
+    def ref(self, value: str, key: str, numeric: bool = False) -> tuple[str, str]:
+        """A ``record_type.field`` reference to a field that has a value (``numeric``: a number)."""
+        rname, dot, fname = value.partition(".")
+        if not dot:
+            raise self.fail(f"'{key}' must be 'record_type.field', got {value!r}")
+        if rname not in self.by_name:
+            raise self.fail(f"'{key}' names unknown record type {rname!r}")
+        try:
+            f = self.by_name[rname].field(fname)
+        except KeyError:
+            raise self.fail(f"'{key}': record '{rname}' has no field {fname!r}") from None
+        if f.kind not in EMITTED:
+            raise self.fail(f"'{key}': field {value!r} is a {f.kind.value} field, which has no value")
+        if numeric and f.kind not in (Kind.NUMBER, Kind.AMOUNT):
+            raise self.fail(f"'{key}': field {value!r} must be an integer or amount field, not {f.kind.value}")
+        return rname, fname
+
+    def read(self) -> Check:
+        kind = self.get("kind", str)
         if kind not in CHECK_KINDS:
-            raise fail(f"kind must be one of {', '.join(CHECK_KINDS)}, got {kind!r}")
+            raise self.fail(f"kind must be one of {', '.join(CHECK_KINDS)}, got {kind!r}")
         if kind == "sequence":
-            return self.sequence(table, label, get, fail, ref, by_name)
+            return self.sequence()
         for key in ("start", "step"):
-            if key in table:
-                raise fail(f"'{key}' applies only to a sequence check")
-        against = ref(get("against", str), "against", numeric=kind != "match")
-        of_value = get("of", (str, list))
-        of: tuple[tuple[str, str | None], ...]  # (record type, field); no field: count records
-        if kind == "count":
-            if of_value == "*":
-                of = tuple((rt.name, None) for rt in by_name.values())
-            else:
-                names = self.names(of_value, f"{label}.of")
-                for n in names:
-                    if n not in by_name:
-                        raise fail(f"'of' names unknown record type {n!r}")
-                of = tuple((n, None) for n in names)
-        else:
-            items = [of_value] if isinstance(of_value, str) else of_value
-            if not items or not all(isinstance(v, str) for v in items):
-                raise fail(f"'of' must be 'record_type.field' or a list of them, got {of_value!r}")
-            if kind == "match" and len(items) != 1:
-                raise fail("a match check compares one field: 'of' must be one 'record_type.field'")
-            of = tuple(ref(v, "of", numeric=kind == "sum") for v in items)
+            if key in self.table:
+                raise self.fail(f"'{key}' applies only to a sequence check")
+        against = self.ref(self.get("against", str), "against", numeric=kind != "match")
+        of = self.of(kind)
         types = [t for t, _ in of]
         if len(set(types)) != len(types):
-            raise fail("'of' names a record type twice")
+            raise self.fail("'of' names a record type twice")
+        since, where, absolute = self.match(of, against) if kind == "match" else self.scope(kind, types)
+        name = self.get("name", str, f"{of[0][0]}.{of[0][1]}" if kind == "match" else ".".join(against))
+        description = self.get("description", str, "")
+        return Check(kind, name, of, against, since, where, absolute, description)
 
+    def of(self, kind: str) -> tuple[tuple[str, str | None], ...]:
+        """What a count (record types, or "*"), sum or match (fields) takes: (record type,
+        field) pairs, the field None for a count."""
+        of_value = self.get("of", (str, list))
+        if kind == "count":
+            if of_value == "*":
+                return tuple((rt.name, None) for rt in self.by_name.values())
+            names = self.loader.names(of_value, f"{self.label}.of")
+            for n in names:
+                if n not in self.by_name:
+                    raise self.fail(f"'of' names unknown record type {n!r}")
+            return tuple((n, None) for n in names)
+        items = [of_value] if isinstance(of_value, str) else of_value
+        if not items or not all(isinstance(v, str) for v in items):
+            raise self.fail(f"'of' must be 'record_type.field' or a list of them, got {of_value!r}")
+        if kind == "match" and len(items) != 1:
+            raise self.fail("a match check compares one field: 'of' must be one 'record_type.field'")
+        return tuple(self.ref(v, "of", numeric=kind == "sum") for v in items)
+
+    def match(self, of: tuple[tuple[str, str | None], ...], against: tuple[str, str]) -> _Scope:
+        """A match has no scope (``since``, ``where``, ``absolute``): it compares two record types."""
+        for key in ("since", "where", "absolute"):
+            if key in self.table:
+                raise self.fail(f"'{key}' does not apply to a match check")
+        if of[0][0] == against[0]:
+            raise self.fail("a match check compares two different record types")
+        return None, (), False
+
+    def scope(self, kind: str, types: list[str]) -> _Scope:
+        """A count's or sum's ``since``, ``where`` and ``absolute``."""
         since = None
         where: tuple[tuple[str, frozenset[str]], ...] = ()
         absolute = False
-        if kind == "match":
-            for key in ("since", "where", "absolute"):
-                if key in table:
-                    raise fail(f"'{key}' does not apply to a match check")
-            if of[0][0] == against[0]:
-                raise fail("a match check compares two different record types")
-        else:
-            if "since" in table:
-                since = get("since", str)
-                if since not in by_name:
-                    raise fail(f"'since' names unknown record type {since!r}")
-            if "where" in table:
-                where = self.where(get("where", dict), types, by_name, fail)
-            if "absolute" in table:
-                if kind != "sum":
-                    raise fail("'absolute' applies only to sum checks")
-                absolute = get("absolute", bool)
-        name = get("name", str, f"{of[0][0]}.{of[0][1]}" if kind == "match" else ".".join(against))
-        description = get("description", str, "")
-        return Check(kind, name, of, against, since, where, absolute, description)
+        if "since" in self.table:
+            since = self.since()
+        if "where" in self.table:
+            where = self.where(self.get("where", dict), types)
+        if "absolute" in self.table:
+            if kind != "sum":
+                raise self.fail("'absolute' applies only to sum checks")
+            absolute = self.get("absolute", bool)
+        return since, where, absolute
 
-    def sequence(self, table: Mapping[str, Any], label: str, get: Any, fail: Any, ref: Any, by_name: Any) -> Check:
+    def since(self) -> str:
+        since = self.get("since", str)
+        if since not in self.by_name:
+            raise self.fail(f"'since' names unknown record type {since!r}")
+        return since
+
+    def sequence(self) -> Check:
         """A ``kind = "sequence"`` check: one integer field, its first numbers and its step."""
         for key in ("against", "where", "absolute"):
-            if key in table:
-                raise fail(f"'{key}' does not apply to a sequence check")
-        of_value = get("of", str)
-        rname, fname = ref(of_value, "of")
-        if by_name[rname].field(fname).kind is not Kind.NUMBER:
-            raise fail(f"'of': field {of_value!r} must be an integer field")
+            if key in self.table:
+                raise self.fail(f"'{key}' does not apply to a sequence check")
+        of_value = self.get("of", str)
+        rname, fname = self.ref(of_value, "of")
+        if self.by_name[rname].field(fname).kind is not Kind.NUMBER:
+            raise self.fail(f"'of': field {of_value!r} must be an integer field")
         since = None
-        if "since" in table:
-            since = get("since", str)
-            if since not in by_name:
-                raise fail(f"'since' names unknown record type {since!r}")
+        if "since" in self.table:
+            since = self.since()
             if since == rname:
-                raise fail("'since' must be another record type than the numbered one")
-        value = get("start", (int, list, str), "any")
+                raise self.fail("'since' must be another record type than the numbered one")
+        value = self.get("start", (int, list, str), "any")
         starts = [value] if isinstance(value, int) else value
         if value == "any":
             start = None
         elif isinstance(starts, list) and starts and all(type(s) is int and s >= 0 for s in starts):
             start = frozenset(starts)
         else:
-            raise fail(f"'start' must be a number (0 or more), a list of numbers, or \"any\", got {value!r}")
-        step = get("step", str, "consecutive")
+            raise self.fail(f"'start' must be a number (0 or more), a list of numbers, or \"any\", got {value!r}")
+        step = self.get("step", str, "consecutive")
         if step not in SEQUENCE_STEPS:
-            raise fail(f"'step' must be one of {', '.join(SEQUENCE_STEPS)}, got {step!r}")
-        name = get("name", str, of_value)
-        description = get("description", str, "")
+            raise self.fail(f"'step' must be one of {', '.join(SEQUENCE_STEPS)}, got {step!r}")
+        name = self.get("name", str, of_value)
+        description = self.get("description", str, "")
         return Check("sequence", name, ((rname, fname),), (rname, fname), since, (), False, description, start, step)
 
-    def where(
-        self, table: Mapping[str, Any], types: list[str], by_name: Mapping[str, RecordType], fail: Any
-    ) -> tuple[tuple[str, frozenset[str]], ...]:
+    def where(self, table: Mapping[str, Any], types: list[str]) -> tuple[tuple[str, frozenset[str]], ...]:
         if not table:
-            raise fail("'where' is empty")
+            raise self.fail("'where' is empty")
         conditions = []
         for fname, wanted in table.items():
             values = [wanted] if isinstance(wanted, str) else wanted
             if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-                raise fail(f"'where.{fname}' must be a string or a list of strings, got {wanted!r}")
+                raise self.fail(f"'where.{fname}' must be a string or a list of strings, got {wanted!r}")
             for t in types:
                 try:
-                    f = by_name[t].field(fname)
+                    f = self.by_name[t].field(fname)
                 except KeyError:
-                    raise fail(f"'where': record '{t}' has no field {fname!r}") from None
+                    raise self.fail(f"'where': record '{t}' has no field {fname!r}") from None
                 if f.kind not in (Kind.TEXT, Kind.DIGITS):
-                    raise fail(f"'where': field '{t}.{fname}' must be a text or digits field")
+                    raise self.fail(f"'where': field '{t}.{fname}' must be a text or digits field")
             conditions.append((fname, frozenset(values)))
         return tuple(conditions)
+
+
+#: Field options that apply to some field types only: (keys, the kinds they apply to, the
+#: kinds' names in the message), checked in this order.
+_OPTION_KINDS: tuple[tuple[frozenset[str], frozenset[Kind], str], ...] = (
+    (frozenset({"value"}), frozenset({Kind.CONST}), "const"),
+    (frozenset({"pattern"}), frozenset({Kind.DATE}), "date"),
+    (frozenset({"sign"}), frozenset({Kind.NUMBER, Kind.AMOUNT}), "integer and amount"),
+    (frozenset({"decimals"}), frozenset({Kind.AMOUNT}), "amount"),
+    (frozenset({"choices"}), frozenset({Kind.TEXT, Kind.DIGITS}), "text and digits"),
+    (frozenset({"required", "blank_ok"}), frozenset(Kind) - {Kind.CONST, Kind.FILLER}, "data"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldEntry:
+    """One field table of a record being read: its values and errors name the record and field."""
+
+    loader: _Loader
+    table: Mapping[str, Any]
+    record: str
+    name: str
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+        return self.loader.get(self.table, key, kind, default, self.record, self.name)
+
+    def error(self, message: str) -> LayoutError:
+        return self.loader.error(message, self.record, self.name)
+
+    def positions(self, length: int) -> tuple[int, int]:
+        """``start`` and the size (from ``length``, or ``end``), inside the record."""
+        start = self.get("start", int)
+        if "length" in self.table:
+            size = self.get("length", int)
+            if "end" in self.table and self.get("end", int) != start + size - 1:
+                raise self.error(f"end {self.table['end']} does not agree with start {start} and length {size}")
+        elif "end" in self.table:
+            size = self.get("end", int) - start + 1
+        else:
+            raise self.error("needs 'length' (or 'end')")
+        if start < 1 or size < 1:
+            raise self.error(f"start and length must be at least 1, got {start} and {size}")
+        if start + size - 1 > length:
+            raise self.error(f"positions {start}-{start + size - 1} run past the record length {length}")
+        return start, size
+
+    def inapplicable(self, kind: Kind, type_name: str) -> None:
+        """Refuse an option that means nothing for this field's type."""
+        for keys, kinds, types in _OPTION_KINDS:
+            if kind not in kinds:
+                for key in sorted(keys & set(self.table)):
+                    raise self.error(f"'{key}' applies only to {types} fields, not {type_name}")
+
+    def flags(self, kind: Kind) -> dict[str, Any]:
+        """``required`` and ``blank_ok`` of a field that holds data."""
+        if kind in (Kind.CONST, Kind.FILLER):
+            return {}
+        required, blank_ok = self.get("required", bool, False), self.get("blank_ok", bool, False)
+        if required and blank_ok:
+            raise self.error("cannot be both required and blank_ok")
+        if kind is Kind.TEXT and blank_ok:
+            raise self.error("blank_ok applies to numbers and dates (text may be blank)")
+        return {"required": required, "blank_ok": blank_ok}
+
+    def typed(self, kind: Kind, size: int) -> dict[str, Any]:
+        """A const's ``value``, a date's ``pattern``; a time's size."""
+        if kind is Kind.CONST and "value" in self.table:
+            value = self.get("value", str)
+            if len(value) != size:
+                raise self.error(f"value {value!r} is {len(value)} characters long, the field is {size}")
+            return {"value": value}
+        if kind is Kind.DATE:
+            return {"pattern": self.loader.date_pattern(self.get("pattern", str), size, self.record, self.name)}
+        if kind is Kind.TIME and size != 4:
+            raise self.error(f"time fields are HHMM, 4 characters long, not {size}")
+        return {}
+
+    def numeric(self, kind: Kind, size: int) -> dict[str, Any]:
+        """A number's ``sign`` and ``decimals``, and a size no amount outgrows."""
+        options: dict[str, Any] = {}
+        if "sign" in self.table:
+            sign = self.get("sign", str)
+            if sign not in SIGNS:
+                raise self.error(f"sign must be one of {', '.join(SIGNS)}, got {sign!r}")
+            if size < 2:
+                raise self.error("a signed field needs at least 2 positions")
+            options["sign"] = sign
+        if kind in (Kind.NUMBER, Kind.AMOUNT):
+            digits = size - (1 if options.get("sign") in ("leading", "trailing") else 0)
+            if digits > 36:
+                raise self.error(f"{digits} digits are more than any amount needs (at most 36)")
+        if "decimals" in self.table:
+            decimals = self.get("decimals", int)
+            if not 0 <= decimals <= 9:
+                raise self.error(f"decimals must be between 0 and 9, got {decimals}")
+            options["decimals"] = decimals
+        return options
+
+    def choices(self, kind: Kind, size: int) -> tuple[str, ...]:
+        """``choices``: values that fit the field, as the writer would pad them."""
+        choices = self.get("choices", list)
+        if not choices or not all(isinstance(c, str) for c in choices):
+            raise self.error(f"choices must be a list of strings, got {choices!r}")
+        for c in choices:
+            bad = (
+                len(c) > size
+                or c != c.rstrip()
+                or not all(32 <= ord(ch) < 127 for ch in c)
+                or (kind is Kind.DIGITS and (len(c) != size or not c.isdigit()))
+            )
+            if bad:
+                what = f"{size} digits" if kind is Kind.DIGITS else f"at most {size} printable ASCII characters"
+                raise self.error(f"choice {c!r} must be {what} without trailing spaces")
+        return tuple(choices)
 
 
 _TOML_TYPE_NAMES: dict[type, str] = {

@@ -293,13 +293,7 @@ def from_page(page: Page) -> dict[str, Value]:
     for label, key, stop in simple:
         if (labelled := found[label]) is not None:
             put(key, value_of(page, labelled, stop))
-    for hit in insurers:
-        letter = hit.match.group(1).upper()
-        row = LABEL["naic"].sub("  ", hit.after())  # "NAIC #" printed on the row is a label
-        m = _NAIC_TAIL.match(clean(row))
-        if m:
-            put(f"Insurer_FullName_{letter}", m["name"])
-            put(f"Insurer_NAICCode_{letter}", m["naic"])
+    _put_insurers(insurers, put)
     footer = page.find(FOOTER, below=found["holder"].line.bottom) if found["holder"] else None
     footer_top = footer.line.top if footer else page.height
     blocks = (
@@ -315,6 +309,17 @@ def from_page(page: Page) -> dict[str, Value]:
         put(REMARKS, " ".join(_remarks(page, found["description"], found["holder"].line.top)))
     _coverages(page, found, put)
     return values
+
+
+def _put_insurers(insurers: list[Hit], put: Put) -> None:
+    """Each ``INSURER X :`` row: the insurer's name, then its NAIC code at the end of the row."""
+    for hit in insurers:
+        letter = hit.match.group(1).upper()
+        row = LABEL["naic"].sub("  ", hit.after())  # "NAIC #" printed on the row is a label
+        m = _NAIC_TAIL.match(clean(row))
+        if m:
+            put(f"Insurer_FullName_{letter}", m["name"])
+            put(f"Insurer_NAICCode_{letter}", m["naic"])
 
 
 def _all(page: Page, pattern: re.Pattern[str]) -> list[Hit]:
@@ -383,54 +388,72 @@ def _coverages(page: Page, found: dict[str, Hit | None], put: Put) -> None:
     limits_x0 = min((h.box.x0 for h in limit_hits if h and h.line.top < end), default=exp.box.x1 + 12) - 2
     policy_x0 = found["subr"].box.x1 + 2 if found["subr"] else policy.box.x0 - 24
     type_x1 = found["addl"].box.x0 - 2 if found["addl"] else policy_x0
-    columns = {
-        "letter": (0, type_x0),
-        "type": (type_x0, type_x1),
-        "policy": (policy_x0, eff.box.x0 - 3),
-        "eff": (eff.box.x0 - 3, exp.box.x0 - 3),
-        "exp": (exp.box.x0 - 3, limits_x0),
-        "limits": (limits_x0, page.width + 1),
-    }
+    table = _CoverageTable(
+        page,
+        {
+            "letter": (0, type_x0),
+            "type": (type_x0, type_x1),
+            "policy": (policy_x0, eff.box.x0 - 3),
+            "eff": (eff.box.x0 - 3, exp.box.x0 - 3),
+            "exp": (exp.box.x0 - 3, limits_x0),
+            "limits": (limits_x0, page.width + 1),
+        },
+    )
+    for lob, top, bottom in table.bands(starts, end):
+        table.read_band(lob, top, bottom, put)
 
-    def cell(name: str, top: float, bottom: float) -> list[Line]:
-        x0, x1 = columns[name]
-        return page.region_lines(x0, top, x1, bottom)
 
-    def letters(top: float, bottom: float) -> list[Segment]:
+class _CoverageTable:
+    """The coverage table's columns (name -> x0, x1) on one page: a cell is a column's lines in a band."""
+
+    def __init__(self, page: Page, columns: dict[str, tuple[float, float]]) -> None:
+        self.page = page
+        self.columns = columns
+
+    def cell(self, name: str, top: float, bottom: float) -> list[Line]:
+        x0, x1 = self.columns[name]
+        return self.page.region_lines(x0, top, x1, bottom)
+
+    def letters(self, top: float, bottom: float) -> list[Segment]:
         """Insurer letters in the letter column, each a run of its own (OCR may add debris)."""
-        cells = [s for line in cell("letter", top, bottom) for s in line.segments]
+        cells = [s for line in self.cell("letter", top, bottom) for s in line.segments]
         return [s for s in cells if re.fullmatch(r"[A-F]", s.text.strip(OCR_DEBRIS))]
 
-    bands: list[tuple[str, float, float]] = []
-    for k, (top, lob) in enumerate(starts):
-        bottom = starts[k + 1][0] if k + 1 < len(starts) else end
-        if lob == "workers_compensation":
-            # The row under workers' compensation ("other") is the next row with its own letter or number.
-            rows = sorted(t.top for t in letters(top, bottom) + cell("policy", top, bottom) if t.text.strip(OCR_DEBRIS))
-            later = [r for r in rows if r > rows[0] + 2] if rows else []
-            if later:
-                bands.append((lob, top, later[0] - 1))
-                bands.append(("other", later[0] - 1, bottom))
-                continue
-        bands.append((lob, top, bottom))
+    def bands(self, starts: list[tuple[float, str]], end: float) -> list[tuple[str, float, float]]:
+        """(line of business, top, bottom) of each band, from the section titles' tops."""
+        bands: list[tuple[str, float, float]] = []
+        for k, (top, lob) in enumerate(starts):
+            bottom = starts[k + 1][0] if k + 1 < len(starts) else end
+            if lob == "workers_compensation":
+                # The row under workers' compensation ("other") is the next row with its own letter or number.
+                cells = self.letters(top, bottom) + self.cell("policy", top, bottom)
+                rows = sorted(t.top for t in cells if t.text.strip(OCR_DEBRIS))
+                later = [r for r in rows if r > rows[0] + 2] if rows else []
+                if later:
+                    bands.append((lob, top, later[0] - 1))
+                    bands.append(("other", later[0] - 1, bottom))
+                    continue
+            bands.append((lob, top, bottom))
+        return bands
 
-    for lob, top, bottom in bands:
+    def read_band(self, lob: str, top: float, bottom: float, put: Put) -> None:
+        """One line of business: insurer letter, policy number, dates, and its limits."""
         _title, f_letter, f_number, f_eff, f_exp = POLICY_FIELDS[lob]
-        found_letters = letters(top, bottom)
+        found_letters = self.letters(top, bottom)
         if found_letters:
             put(f_letter, found_letters[0].text)
-        numbers = cell("policy", top, bottom)
+        numbers = self.cell("policy", top, bottom)
         if numbers:
             put(f_number, numbers[0].text)
         for column, field in (("eff", f_eff), ("exp", f_exp)):
-            dates = [t.text for t in cell(column, top, bottom) if re.search(r"\d", t.text)]
+            dates = [t.text for t in self.cell(column, top, bottom) if re.search(r"\d", t.text)]
             if dates:
                 put(field, dates[0])
         if lob == "other":
-            described = [t.text for t in cell("type", top, bottom) if not is_label(t.text)]
+            described = [t.text for t in self.cell("type", top, bottom) if not is_label(t.text)]
             if described:
                 put(OTHER_DESCRIPTION, described[0])
-        band_limits(lob, [t.text for t in cell("limits", top, bottom)], put)
+        band_limits(lob, [t.text for t in self.cell("limits", top, bottom)], put)
 
 
 def _split_amount(text: str) -> tuple[str, str, bool]:
@@ -489,40 +512,65 @@ def _put_limit(lob: str, label: str, amount: str, put: Put) -> None:
 
 def build(values: dict[str, Value], log: ProblemLog) -> list:
     """Records of a certificate from its field values (form, text or OCR), problems into ``log``."""
-    first_page = min((v[1] for v in values.values()), default=1)
-    records: list = []
+    fields = _Fields(values)
+    records: list = [_certificate(fields, log), *_parties(fields, log)]  # problems in the order of the form
+    insurers = _insurers(fields, log)
+    letters = {party.letter for party in insurers if party.letter}
+    records += insurers
+    records += [c for lob in POLICY_FIELDS if (c := _coverage(fields, lob, letters, log)) is not None]
+    return records
 
-    def get(key: str) -> Value | None:
-        return values.get(key)
 
-    def text(key: str) -> str | None:
-        v = values.get(key)
+class _Fields:
+    """A certificate's field values, read as clean text, each with the page and source it came from."""
+
+    def __init__(self, values: dict[str, Value]) -> None:
+        self.values = values
+        self.first_page = min((v[1] for v in values.values()), default=1)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def get(self, key: str) -> Value | None:
+        return self.values.get(key)
+
+    def text(self, key: str) -> str | None:
+        v = self.values.get(key)
         return clean(v[0]) if v else None
 
-    def where(*keys: str) -> tuple[int, str]:
+    def where(self, *keys: str) -> tuple[int, str]:
+        """The page and source of the first of ``keys`` present (else the document's)."""
         for key in keys:
-            if key in values:
-                return values[key][1], values[key][2]
-        return first_page, _main_source(values)
+            if key in self.values:
+                return self.values[key][1], self.values[key][2]
+        return self.first_page, _main_source(self.values)
 
-    page, source = where("Form_CompletionDate_A", "CertificateOfInsurance_CertificateNumberIdentifier_A", REMARKS)
-    issued = _date(get("Form_CompletionDate_A"), "certificate", "issued", log, page)
-    records.append(
-        Certificate(
-            page,
-            "ACORD 25",
-            text("CertificateOfInsurance_CertificateNumberIdentifier_A"),
-            text("CertificateOfInsurance_RevisionNumberIdentifier_A"),
-            issued,
-            text(REMARKS),
-            source,
-        )
+
+def _certificate(fields: _Fields, log: ProblemLog) -> Certificate:
+    page, source = fields.where(
+        "Form_CompletionDate_A", "CertificateOfInsurance_CertificateNumberIdentifier_A", REMARKS
     )
+    issued = _date(fields.get("Form_CompletionDate_A"), "certificate", "issued", log, page)
+    return Certificate(
+        page,
+        "ACORD 25",
+        fields.text("CertificateOfInsurance_CertificateNumberIdentifier_A"),
+        fields.text("CertificateOfInsurance_RevisionNumberIdentifier_A"),
+        issued,
+        fields.text(REMARKS),
+        source,
+    )
+
+
+def _parties(fields: _Fields, log: ProblemLog) -> list[Party]:
+    """The producer, the insured and the certificate holder (which may be left blank)."""
+    parties = []
+    text = fields.text
     for role, prefix in PARTIES.items():
         name = text(f"{prefix}_FullName_A")
-        page, source = where(f"{prefix}_FullName_A", *(f"{prefix}_{a}" for a in ADDRESS))
+        page, source = fields.where(f"{prefix}_FullName_A", *(f"{prefix}_{a}" for a in ADDRESS))
         if not name:
-            if role != "certificate_holder" or any(f"{prefix}_{a}" in values for a in ADDRESS):
+            if role != "certificate_holder" or any(f"{prefix}_{a}" in fields for a in ADDRESS):
                 log.add(page, f"party {role}", "name", "is missing", code="insurance.party.name_missing")
             if role == "certificate_holder":
                 continue
@@ -536,71 +584,53 @@ def build(values: dict[str, Value], log: ProblemLog) -> list:
             contact = text("Producer_ContactPerson_FullName_A")
             phone = text("Producer_ContactPerson_PhoneNumber_A")
             email = text("Producer_ContactPerson_EmailAddress_A")
-        records.append(Party(page, role, None, name or "", address, None, contact, phone, email, source))
-    insurers: set[str] = set()
+        parties.append(Party(page, role, None, name or "", address, None, contact, phone, email, source))
+    return parties
+
+
+def _insurers(fields: _Fields, log: ProblemLog) -> list[Party]:
+    """Insurers A-F that have a name or a NAIC code."""
+    insurers = []
     for letter in LETTERS:
-        name, naic = text(f"Insurer_FullName_{letter}"), text(f"Insurer_NAICCode_{letter}")
+        name, naic = fields.text(f"Insurer_FullName_{letter}"), fields.text(f"Insurer_NAICCode_{letter}")
         if not (name or naic):
             continue
-        insurers.add(letter)
-        page, source = where(f"Insurer_FullName_{letter}", f"Insurer_NAICCode_{letter}")
+        page, source = fields.where(f"Insurer_FullName_{letter}", f"Insurer_NAICCode_{letter}")
+        record = f"party insurer {letter}"
         if not name:
-            log.add(
-                page,
-                f"party insurer {letter}",
-                "name",
-                "is missing (a NAIC code is given)",
-                code="insurance.party.name_missing",
-            )
+            log.add(page, record, "name", "is missing (a NAIC code is given)", code="insurance.party.name_missing")
         if naic and not re.fullmatch(r"\d{5}", naic):
-            log.add(
-                page, f"party insurer {letter}", "naic", f"must be 5 digits, got '{naic}'", code="insurance.party.naic"
-            )
-        records.append(Party(page, "insurer", letter, name or "", None, naic, None, None, None, source))
-    for lob, (title, f_letter, f_number, f_eff, f_exp) in POLICY_FIELDS.items():
-        keys = [f_letter, f_number, f_eff, f_exp, *_limit_keys(lob, values)]
-        if not any(k in values for k in keys):
-            continue  # this line is not on the certificate
-        page, source = where(*keys)
-        record = f"coverage {lob}"
-        insurer = text(f_letter)
-        if insurer is not None:
-            insurer = insurer.upper()
-            if insurer not in insurers:
-                log.add(
-                    page,
-                    record,
-                    "insurer_letter",
-                    f"'{insurer}' names no insurer listed (A-F)",
-                    code="insurance.coverage.insurer_letter",
-                )
-        number = text(f_number)
-        if not number:
-            log.add(
-                page,
-                record,
-                "policy_number",
-                "is missing for a listed coverage",
-                code="insurance.coverage.policy_number_missing",
-            )
-        effective = _date(get(f_eff), record, "effective", log, page, required=True)
-        expiration = _date(get(f_exp), record, "expiration", log, page, required=True)
-        if effective and expiration and expiration <= effective:
-            log.add(
-                page,
-                record,
-                "expiration",
-                f"{expiration.isoformat()} is not after the effective date {effective.isoformat()}",
-                code="insurance.policy.expiration_order",
-            )
-        limits = _limits(lob, values, record, log)
-        description = text(OTHER_DESCRIPTION) if lob == "other" else title
-        records.append(
-            Coverage(
-                page, lob, description or title, insurer, number, effective, expiration, limits, None, None, source
-            )
-        )
-    return records
+            log.add(page, record, "naic", f"must be 5 digits, got '{naic}'", code="insurance.party.naic")
+        insurers.append(Party(page, "insurer", letter, name or "", None, naic, None, None, None, source))
+    return insurers
+
+
+def _coverage(fields: _Fields, lob: str, insurers: set[str], log: ProblemLog) -> Coverage | None:
+    """One line of business, if the certificate lists it: its insurer, policy, dates and limits."""
+    title, f_letter, f_number, f_eff, f_exp = POLICY_FIELDS[lob]
+    keys = [f_letter, f_number, f_eff, f_exp, *_limit_keys(lob, fields.values)]
+    if not any(k in fields for k in keys):
+        return None  # this line is not on the certificate
+    page, source = fields.where(*keys)
+    record = f"coverage {lob}"
+    insurer = fields.text(f_letter)
+    if insurer is not None:
+        insurer = insurer.upper()
+        if insurer not in insurers:
+            message = f"'{insurer}' names no insurer listed (A-F)"
+            log.add(page, record, "insurer_letter", message, code="insurance.coverage.insurer_letter")
+    number = fields.text(f_number)
+    if not number:
+        message = "is missing for a listed coverage"
+        log.add(page, record, "policy_number", message, code="insurance.coverage.policy_number_missing")
+    effective = _date(fields.get(f_eff), record, "effective", log, page, required=True)
+    expiration = _date(fields.get(f_exp), record, "expiration", log, page, required=True)
+    if effective and expiration and expiration <= effective:
+        message = f"{expiration.isoformat()} is not after the effective date {effective.isoformat()}"
+        log.add(page, record, "expiration", message, code="insurance.policy.expiration_order")
+    limits = _limits(lob, fields.values, record, log)
+    description = fields.text(OTHER_DESCRIPTION) if lob == "other" else title
+    return Coverage(page, lob, description or title, insurer, number, effective, expiration, limits, None, None, source)
 
 
 def _limit_keys(lob: str, values: dict[str, Value]) -> list[str]:

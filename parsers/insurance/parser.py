@@ -76,7 +76,20 @@ class InsurancePdfParser(FileParser):
         del data
         pages = [Page.from_worker(p) for p in content["pages"]]
         kind, template = classify(pages, content["fields"], self.templates)
-        records: list[Any] = []
+        records = self._records(kind, template, content, pages)
+        self._report_unread(pages, content["ocr"])
+        batch = self._head(kind, template, content, pages, records) + records
+        for record in batch:
+            self.summary.records[record.KIND] += 1
+        self.summary.totals["pages"] = content["page_count"]
+        premiums = [r.premium_cents for r in records if r.KIND == "policy" and r.premium_cents is not None]
+        if premiums:
+            self.summary.totals["premium_cents"] = sum(premiums)
+        yield batch
+
+    def _records(self, kind: str, template: Template | None, content: dict[str, Any], pages: list[Page]) -> list[Any]:
+        """The document's records: an ACORD 25 from its form fields (else its page), or a
+        carrier's declarations by its template."""
         if kind == ACORD25:
             values = acord25.form_values(content["fields"])
             if not _has_coverage(values):  # flattened, printed or scanned: read the page instead
@@ -85,20 +98,22 @@ class InsurancePdfParser(FileParser):
                     if acord25.looks_like_acord(page.text):
                         values = acord25.from_page(page)
                         break
-            records = acord25.build(values, self.log)
-        elif kind == DECLARATIONS and template is not None:
-            records = declarations.extract(template, pages, self.log)
-        else:
-            names = ", ".join(t.name for t in self.templates) or "none"
-            self.log.add(
-                0, "document", "doc_type",
-                f"not an ACORD 25 certificate, and no carrier template matches (templates: {names})",
-                code="insurance.document.unrecognised",
-            )  # fmt: skip
-        image_pages = [p.number for p in pages if p.image_only]
-        unread = [p for p in pages if p.source == "none"]
-        ocr_state = content["ocr"]
-        for page in unread:
+            return acord25.build(values, self.log)
+        if kind == DECLARATIONS and template is not None:
+            return declarations.extract(template, pages, self.log)
+        names = ", ".join(t.name for t in self.templates) or "none"
+        self.log.add(
+            0, "document", "doc_type",
+            f"not an ACORD 25 certificate, and no carrier template matches (templates: {names})",
+            code="insurance.document.unrecognised",
+        )  # fmt: skip
+        return []
+
+    def _report_unread(self, pages: list[Page], ocr_state: str) -> None:
+        """One problem per image-only page that OCR did not read, saying why."""
+        for page in pages:
+            if page.source != "none":
+                continue
             why = {
                 "unavailable": "tesseract is not installed (Debian: tesseract-ocr)" if self.ocr else "OCR is off",
                 "limit": f"more than {self.limits.ocr_pages} image-only pages",
@@ -106,22 +121,20 @@ class InsurancePdfParser(FileParser):
             self.log.add(
                 page.number, "page", None, f"image-only page (a scan) needs OCR: {why}", code="insurance.page.needs_ocr"
             )
+
+    def _head(
+        self, kind: str, template: Template | None, content: dict[str, Any], pages: list[Page], records: list[Any]
+    ) -> list[Any]:
+        """The document record (what it is, where its values came from), then one per page."""
         sources = sorted({r.source for r in records if hasattr(r, "source")} or {p.source for p in pages})
         used = "+".join(s for s in sources if s != "none") or "none"
         if kind == ACORD25 and records and records[0].source == "form":
             used = "form"
-        head: list[Any] = [
-            Document(0, kind, template.name if template else "", content["page_count"], used, image_pages, ocr_state)
-        ]
+        image_pages = [p.number for p in pages if p.image_only]
+        name = template.name if template else ""
+        head: list[Any] = [Document(0, kind, name, content["page_count"], used, image_pages, content["ocr"])]
         head += [PageRecord(p.number, p.source, p.chars, p.image_only, p.source == "none") for p in pages]
-        batch = head + records
-        for record in batch:
-            self.summary.records[record.KIND] += 1
-        self.summary.totals["pages"] = content["page_count"]
-        premiums = [r.premium_cents for r in records if r.KIND == "policy" and r.premium_cents is not None]
-        if premiums:
-            self.summary.totals["premium_cents"] = sum(premiums)
-        yield batch
+        return head
 
 
 def _has_coverage(values: dict) -> bool:

@@ -41,8 +41,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ _DEFAULT_VALUE = r"\S.*?(?=\s{2,}|$)"
 class TemplateError(SchemaError):
     """A template file that cannot be used; the message names the file and the key, one line
     per problem (``problems``)."""
+
+
+#: The error for one key of the file being read: ``fail(where, message)``.
+Fail = Callable[[str, str], TemplateError]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,21 +154,22 @@ def parse_template(data: Mapping[str, Any], path: Path) -> Template:
         problems.lines.append(
             str(fail(", ".join(sorted(unknown)), f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})"))
         )
-    name = check(None, lambda: _top_name(data.get("name"), fail))
-    carrier = check(None, lambda: _carrier(data.get("carrier"), fail))
-    match = check(None, lambda: _match(data.get("match"), fail))
-    dates = check(None, lambda: _dates(data.get("dates", list(DEFAULT_DATE_FORMATS)), fail))
-    money = check(None, lambda: _money(data.get("money", {}), fail))
+    # The defaults stand in for a wrong part while the rest is checked; raise_if_any refuses the file.
+    name = check(None, partial(_top_name, data.get("name"), fail), "")
+    carrier = check(None, partial(_carrier, data.get("carrier"), fail), "")
+    match = check(None, partial(_match, data.get("match"), fail), ())
+    dates = check(None, partial(_dates, data.get("dates", list(DEFAULT_DATE_FORMATS)), fail), ())
+    money = check(None, partial(_money, data.get("money", {}), fail), MoneyFormat())
     fields_data = data.get("fields")
     fields: dict[str, FieldRule] = {}
     if not isinstance(fields_data, dict) or "policy_number" not in fields_data:
         problems.lines.append(str(fail("fields", "must be a table with at least [fields.policy_number]")))
     else:
         for key, spec in fields_data.items():
-            rule = check(None, lambda key=key, spec=spec: _field(key, spec, fail))
+            rule = check(None, partial(_field, key, spec, fail))
             if rule is not None:
                 fields[key] = rule
-    coverages = check(None, lambda: _coverages(data["coverages"], fail)) if "coverages" in data else None
+    coverages = check(None, partial(_coverages, data["coverages"], fail)) if "coverages" in data else None
     problems.raise_if_any()
     return Template(
         name=name,
@@ -177,31 +183,31 @@ def parse_template(data: Mapping[str, Any], path: Path) -> Template:
     )
 
 
-def _top_name(name: Any, fail) -> str:
+def _top_name(name: Any, fail: Fail) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise fail("name", "must be a string of lowercase letters, digits, '-' or '_'")
     return name
 
 
-def _carrier(carrier: Any, fail) -> str:
+def _carrier(carrier: Any, fail: Fail) -> str:
     if not isinstance(carrier, str) or not carrier.strip():
         raise fail("carrier", "must be the carrier's name")
     return carrier.strip()
 
 
-def _match(match: Any, fail) -> tuple[re.Pattern[str], ...]:
+def _match(match: Any, fail: Fail) -> tuple[re.Pattern[str], ...]:
     if not isinstance(match, list) or not match or not all(isinstance(m, str) and m for m in match):
         raise fail("match", "must be a non-empty list of regexes that identify the carrier's documents")
     return tuple(_regex(m, "match", fail, re.I) for m in match)
 
 
-def _dates(dates: Any, fail) -> tuple[str, ...]:
+def _dates(dates: Any, fail: Fail) -> tuple[str, ...]:
     if not isinstance(dates, list) or not dates or not all(isinstance(d, str) and "%" in d for d in dates):
         raise fail("dates", 'must be a list of strftime formats such as "%m/%d/%Y"')
     return tuple(dates)
 
 
-def _money(money_data: Any, fail) -> MoneyFormat:
+def _money(money_data: Any, fail: Fail) -> MoneyFormat:
     if not isinstance(money_data, dict) or set(money_data) - {"thousands", "decimal"}:
         raise fail("money", "must be a table with `thousands` and `decimal`")
     try:
@@ -210,7 +216,7 @@ def _money(money_data: Any, fail) -> MoneyFormat:
         raise fail("money", str(exc)) from None
 
 
-def _regex(text: Any, where: str, fail, flags: int = 0) -> re.Pattern[str]:
+def _regex(text: Any, where: str, fail: Fail, flags: int = 0) -> re.Pattern[str]:
     if not isinstance(text, str) or not text:
         raise fail(where, "must be a non-empty regex string")
     try:
@@ -219,7 +225,7 @@ def _regex(text: Any, where: str, fail, flags: int = 0) -> re.Pattern[str]:
         raise fail(where, f"not a valid regex: {exc}") from None
 
 
-def _field(key: str, spec: Any, fail) -> FieldRule:
+def _field(key: str, spec: Any, fail: Fail) -> FieldRule:
     where = f"fields.{key}"
     if not _NAME.match(key):
         raise fail(where, "field names are lowercase letters, digits and '_'")
@@ -253,7 +259,7 @@ def _field(key: str, spec: Any, fail) -> FieldRule:
     return FieldRule(key, pattern, kind, required)
 
 
-def _coverages(spec: Any, fail) -> CoverageRule:
+def _coverages(spec: Any, fail: Fail) -> CoverageRule:
     if not isinstance(spec, dict):
         raise fail("coverages", "must be a table")
     unknown = set(spec) - _COVERAGE_KEYS

@@ -145,3 +145,25 @@ def test_one_problem_reads_as_before() -> None:
         parse_layout(fixed, "x.toml")
     assert str(err.value) == "layout file x.toml: encoding must be one of ascii, ebcdic, got 'utf-9'"
     assert parse_layout(fixed.replace('"utf-9"', '"ascii"'), "x.toml").name == "acme"
+
+
+def test_check_goes_on_with_a_default() -> None:
+    """A wrong part records its problem and yields the default (None without one), so the rest
+    of the document is checked; a right part yields its value; all problems are raised at the end."""
+    from bankgate.parsers.schema import Problems
+
+    def named() -> str:
+        raise SchemaError("x.toml: table 'y': already names its place")
+
+    problems = Problems("x.toml", what="the x file")
+    assert problems.check("port", lambda: int("22a"), 0) == 0
+    assert problems.check("name", lambda: int("7"), 0) == 7
+    assert problems.check("size", lambda: int("big")) is None
+    assert problems.check("ignored", named, "") == ""
+    with pytest.raises(SchemaError) as err:
+        problems.raise_if_any()
+    assert three(err, "the x file") == [
+        "x.toml: port: invalid literal for int() with base 10: '22a'",
+        "x.toml: size: invalid literal for int() with base 10: 'big'",
+        "x.toml: table 'y': already names its place",
+    ]

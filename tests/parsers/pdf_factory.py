@@ -374,6 +374,22 @@ def _draw_acord_static(c, edition: Edition) -> None:
     _text(
         c, 34, 246, "THIS IS TO CERTIFY THAT THE POLICIES OF INSURANCE LISTED BELOW HAVE BEEN ISSUED TO THE INSURED", 5
     )
+    _draw_acord_table(c, edition)
+    c.line(30, PAGE_H - OTHER_TOP + 3, 582, PAGE_H - OTHER_TOP + 3)
+    _text(c, X_DOLLAR, OTHER_TOP, "$", 7)
+    _text(c, 34, 506, edition.remarks, 6)
+    _text(c, 34, 580, "CERTIFICATE HOLDER", 6, "Helvetica-Bold")
+    _text(c, 310, 580, "CANCELLATION", 6, "Helvetica-Bold")
+    for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
+        _text(c, 310, 594 + 7 * i, line, 5)
+    _text(c, 310, 640, "AUTHORIZED REPRESENTATIVE", 5)
+    _text(c, 200, 758, edition.copyright, 6)
+    _text(c, 34, 770, f"ACORD 25 ({edition.name})", 7, "Helvetica-Bold")
+    _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6)
+
+
+def _draw_acord_table(c, edition: Edition) -> None:
+    """The coverage table's column heads, and each section's type and limit labels."""
     for x, label in (
         (X_LTR, "INSR LTR"),
         (X_TYPE + 30, "TYPE OF INSURANCE"),
@@ -396,17 +412,6 @@ def _draw_acord_static(c, edition: Edition) -> None:
         for k, (_key, label, _field) in enumerate(limits):
             _text(c, X_LIMIT, top + ROW * k, label, 5)
             _text(c, X_DOLLAR, top + ROW * k, "$", 7)
-    c.line(30, PAGE_H - OTHER_TOP + 3, 582, PAGE_H - OTHER_TOP + 3)
-    _text(c, X_DOLLAR, OTHER_TOP, "$", 7)
-    _text(c, 34, 506, edition.remarks, 6)
-    _text(c, 34, 580, "CERTIFICATE HOLDER", 6, "Helvetica-Bold")
-    _text(c, 310, 580, "CANCELLATION", 6, "Helvetica-Bold")
-    for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
-        _text(c, 310, 594 + 7 * i, line, 5)
-    _text(c, 310, 640, "AUTHORIZED REPRESENTATIVE", 5)
-    _text(c, 200, 758, edition.copyright, 6)
-    _text(c, 34, 770, f"ACORD 25 ({edition.name})", 7, "Helvetica-Bold")
-    _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6)
 
 
 def _description_lines(text: str) -> list[str]:
@@ -544,35 +549,55 @@ def _type_rows(lob: str, style: CertStyle, edition: Edition) -> list[str]:
 
 def acord25_styled_pdf(style: CertStyle, edition: str = "2016/03", values: dict[str, str] | None = None) -> bytes:
     """A flattened certificate as ``style``'s agency system prints it, in the form ``edition``."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    v = acord_values() if values is None else values
-    ed, s = EDITIONS[edition], style
-    x_ltr, x_type, x_addl, x_subr, x_policy, x_eff, x_exp, x_limit, x_dollar, x_amount = s.columns
     buf = io.BytesIO()
     c = _canvas(buf)
-    left, right = s.columns[0], s.right
+    cert = _StyledCertificate(c, style, EDITIONS[edition], acord_values() if values is None else values)
+    top = cert.head()
+    top = cert.coverage_header(top)
+    for lob in SECTIONS:
+        top = cert.section(lob, top)
+    top = cert.other(top)
+    cert.foot(top, edition)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
 
-    def label(x: float, top: float, text: str, *, bold: bool = False, size: float | None = None) -> float:
+
+class _StyledCertificate:
+    """One certificate being drawn in a style: the drawing verbs (a label, a value, a party box,
+    limit rows) and the form's parts top down, each returning the top after it."""
+
+    def __init__(self, c, style: CertStyle, edition: Edition, values: dict[str, str]) -> None:
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        self.c, self.s, self.ed, self.v = c, style, edition, values
+        self.width = stringWidth
+        self.left, self.right = style.columns[0], style.right
+
+    # -- drawing verbs ------------------------------------------------------------------------
+
+    def label(self, x: float, top: float, text: str, *, bold: bool = False, size: float | None = None) -> float:
         """Draws a label; returns where a value beside it starts."""
+        s = self.s
         font, size = (s.bold if bold else s.label_font), size or s.label_size
-        _text(c, x, top, text, size, font)
-        return x + stringWidth(text, font, size) + 6
+        _text(self.c, x, top, text, size, font)
+        return x + self.width(text, font, size) + 6
 
-    def value(x: float, top: float, text: str | None) -> None:
+    def value(self, x: float, top: float, text: str | None) -> None:
         if text:
-            _text(c, x, top, text, s.size, s.font)
+            _text(self.c, x, top, text, self.s.size, self.s.font)
 
-    def labelled(x: float, top: float, text: str, key: str) -> None:
-        beside = label(x, top, text)
-        if s.labels_above:
-            value(x + 2, top + s.label_size + 2, v.get(key))
+    def labelled(self, x: float, top: float, text: str, key: str) -> None:
+        beside = self.label(x, top, text)
+        if self.s.labels_above:
+            self.value(x + 2, top + self.s.label_size + 2, self.v.get(key))
         else:
-            value(beside, top, v.get(key))
+            self.value(beside, top, self.v.get(key))
 
-    def party(x: float, top: float, text: str, prefix: str) -> float:
+    def party(self, x: float, top: float, text: str, prefix: str) -> float:
         """A party box: the label, then name, street, city line; returns the top after it."""
-        beside = label(x, top, text, bold=True)
+        s, v = self.s, self.v
+        beside = self.label(x, top, text, bold=True)
         city, state, postal = (v.get(f"{prefix}_MailingAddress_{k}_A", "") for k in MAILING_TAIL)
         comma = "," if s.city_comma else ""
         rows = [
@@ -582,130 +607,154 @@ def acord25_styled_pdf(style: CertStyle, edition: str = "2016/03", values: dict[
         ]
         x, top = (beside, top) if s.party_inline else (x + 2, top + s.label_size + 5)
         for k, row in enumerate(rows):
-            value(x, top + 10 * k, row)
+            self.value(x, top + 10 * k, row)
         return top + 10 * len(rows)
 
-    _text(c, left, 30, "ACORD", 16, "Helvetica-Bold")
-    _text(c, 170, 34, "CERTIFICATE OF LIABILITY INSURANCE", 13, s.bold)
-    labelled(456 if not s.labels_above else 492, 34, "DATE (MM/DD/YYYY)", "Form_CompletionDate_A")
-    for i, line in enumerate(textwrap.wrap(DISCLAIMER, 150)):
-        _text(c, left, 62 + 7 * i, line, 5, s.label_font)
-    party(left, 100, "PRODUCER", "Producer")
-    step = 18 if s.labels_above else 12
-    labelled(right, 100, "CONTACT NAME:", "Producer_ContactPerson_FullName_A")
-    labelled(right, 100 + step, "PHONE (A/C, No, Ext):", "Producer_ContactPerson_PhoneNumber_A")
-    label(right + 150, 100 + step, "FAX (A/C, No):")
-    labelled(right, 100 + 2 * step, "E-MAIL ADDRESS:", "Producer_ContactPerson_EmailAddress_A")
-    top = 100 + 3 * step + 4
-    label(right + 30, top, "INSURER(S) AFFORDING COVERAGE")
-    if not s.naic_per_row:
-        label(s.naic_header_x, top, "NAIC #")
-    first = top + 12
-    for i, letter in enumerate("ABCDEF"):
-        row = first + 11 * i
-        value(label(right, row, f"INSURER {letter} :") + 4, row, v.get(f"Insurer_FullName_{letter}"))
-        if s.naic_per_row:
-            label(s.naic_x - 26, row, "NAIC #")
-        value(s.naic_x, row, v.get(f"Insurer_NAICCode_{letter}"))
-    bottom = party(left, first, "INSURED", "NamedInsured")
-    top = max(bottom, first + 66) + 8
-    label(left, top, "COVERAGES", bold=True, size=7)
-    labelled(200, top, "CERTIFICATE NUMBER:", "CertificateOfInsurance_CertificateNumberIdentifier_A")
-    labelled(420, top, "REVISION NUMBER:", "CertificateOfInsurance_RevisionNumberIdentifier_A")
-    top += 20 if s.labels_above else 12
-    certify = (
-        "THIS IS TO CERTIFY THAT THE POLICIES OF INSURANCE LISTED BELOW HAVE BEEN ISSUED TO THE INSURED NAMED ABOVE"
-    )
-    _text(c, left, top, certify, 5, s.label_font)
-    top += 14
-    heads = [(x_ltr, "INSR", "LTR"), (x_addl, "ADDL", "INSD"), (x_subr, "SUBR", "WVD")]
-    for x, upper, lower in heads:
-        if s.header_wrap:
-            label(x, top, upper, bold=True)
-            label(x, top + 6.5, lower, bold=True)
-        else:
-            label(x, top, f"{upper} {lower}" if upper == "INSR" else upper, bold=True)
-    for x, text in ((x_type + 30, "TYPE OF INSURANCE"), (x_policy + 20, "POLICY NUMBER"), (x_eff, "POLICY EFF"),
-                    (x_exp, "POLICY EXP"), (x_limit + 60, "LIMITS")):  # fmt: skip
-        label(x, top, text, bold=True)
-    for x in (x_eff, x_exp):
-        label(x, top + 7, "(MM/DD/YYYY)", size=4.5)
-    top += 20
-
-    def amount(x: float, top: float, text: str | None) -> None:
+    def amount(self, x: float, top: float, text: str | None) -> None:
         """A limit's amount, drawn in the style's way (an empty limit still shows its "$")."""
+        s = self.s
         if s.dollar == "column":
-            label(x_dollar, top, "$", size=7)
-            value(x_amount, top, text)
+            self.label(s.columns[8], top, "$", size=7)
+            self.value(s.columns[9], top, text)
         else:
-            _text(c, x, top, f"${' ' if s.dollar == 'spaced' else ''}{text or ''}", s.size, s.font)
+            _text(self.c, x, top, f"${' ' if s.dollar == 'spaced' else ''}{text or ''}", s.size, s.font)
 
-    def limit_rows(top: float, rows: list[tuple[str, str | None, bool]]) -> float:
+    def limit_rows(self, top: float, rows: list[tuple[str, str | None, bool]]) -> float:
         """Limit names (labels) or names that are values, each with its amount; returns the top after."""
+        s = self.s
+        x_limit, x_amount = s.columns[7], s.columns[9]
         for name, text, is_value in rows:
             parts = LIMIT_WRAPS.get(name, (name,)) if s.limit_wrap else (name,)
             for k, part in enumerate(parts):
                 if is_value:
-                    value(x_limit, top, part)
+                    self.value(x_limit, top, part)
                 else:
-                    label(x_limit, top, part, size=5)
+                    self.label(x_limit, top, part, size=5)
                 if k + 1 < len(parts):
                     top += s.row
             if s.amounts_below:
                 top += s.row
-                amount(x_limit + 8, top, text)
+                self.amount(x_limit + 8, top, text)
             else:
-                amount(x_amount, top, text)
+                self.amount(x_amount, top, text)
             top += s.row
         return top
 
-    for lob, (_top, _labels, limits) in SECTIONS.items():
-        c.line(24, PAGE_H - top + 3, 588, PAGE_H - top + 3)
-        types = _type_rows(lob, s, ed)
+    # -- the form, top down -------------------------------------------------------------------
+
+    def head(self) -> float:
+        """Title, date, disclaimer, producer and contact, the insurers and the insured."""
+        c, s, v, left, right = self.c, self.s, self.v, self.left, self.right
+        label, value, labelled = self.label, self.value, self.labelled
+        _text(c, left, 30, "ACORD", 16, "Helvetica-Bold")
+        _text(c, 170, 34, "CERTIFICATE OF LIABILITY INSURANCE", 13, s.bold)
+        labelled(456 if not s.labels_above else 492, 34, "DATE (MM/DD/YYYY)", "Form_CompletionDate_A")
+        for i, line in enumerate(textwrap.wrap(DISCLAIMER, 150)):
+            _text(c, left, 62 + 7 * i, line, 5, s.label_font)
+        self.party(left, 100, "PRODUCER", "Producer")
+        step = 18 if s.labels_above else 12
+        labelled(right, 100, "CONTACT NAME:", "Producer_ContactPerson_FullName_A")
+        labelled(right, 100 + step, "PHONE (A/C, No, Ext):", "Producer_ContactPerson_PhoneNumber_A")
+        label(right + 150, 100 + step, "FAX (A/C, No):")
+        labelled(right, 100 + 2 * step, "E-MAIL ADDRESS:", "Producer_ContactPerson_EmailAddress_A")
+        top = 100 + 3 * step + 4
+        label(right + 30, top, "INSURER(S) AFFORDING COVERAGE")
+        if not s.naic_per_row:
+            label(s.naic_header_x, top, "NAIC #")
+        first = top + 12
+        for i, letter in enumerate("ABCDEF"):
+            row = first + 11 * i
+            value(label(right, row, f"INSURER {letter} :") + 4, row, v.get(f"Insurer_FullName_{letter}"))
+            if s.naic_per_row:
+                label(s.naic_x - 26, row, "NAIC #")
+            value(s.naic_x, row, v.get(f"Insurer_NAICCode_{letter}"))
+        bottom = self.party(left, first, "INSURED", "NamedInsured")
+        return max(bottom, first + 66) + 8
+
+    def coverage_header(self, top: float) -> float:
+        """COVERAGES with the certificate and revision numbers, then the table's column heads."""
+        s, label = self.s, self.label
+        x_ltr, x_type, x_addl, x_subr, x_policy, x_eff, x_exp, x_limit, _x_dollar, _x_amount = s.columns
+        label(self.left, top, "COVERAGES", bold=True, size=7)
+        self.labelled(200, top, "CERTIFICATE NUMBER:", "CertificateOfInsurance_CertificateNumberIdentifier_A")
+        self.labelled(420, top, "REVISION NUMBER:", "CertificateOfInsurance_RevisionNumberIdentifier_A")
+        top += 20 if s.labels_above else 12
+        certify = (
+            "THIS IS TO CERTIFY THAT THE POLICIES OF INSURANCE LISTED BELOW HAVE BEEN ISSUED TO THE INSURED NAMED ABOVE"
+        )
+        _text(self.c, self.left, top, certify, 5, s.label_font)
+        top += 14
+        heads = [(x_ltr, "INSR", "LTR"), (x_addl, "ADDL", "INSD"), (x_subr, "SUBR", "WVD")]
+        for x, upper, lower in heads:
+            if s.header_wrap:
+                label(x, top, upper, bold=True)
+                label(x, top + 6.5, lower, bold=True)
+            else:
+                label(x, top, f"{upper} {lower}" if upper == "INSR" else upper, bold=True)
+        for x, text in ((x_type + 30, "TYPE OF INSURANCE"), (x_policy + 20, "POLICY NUMBER"), (x_eff, "POLICY EFF"),
+                        (x_exp, "POLICY EXP"), (x_limit + 60, "LIMITS")):  # fmt: skip
+            label(x, top, text, bold=True)
+        for x in (x_eff, x_exp):
+            label(x, top + 7, "(MM/DD/YYYY)", size=4.5)
+        return top + 20
+
+    def section(self, lob: str, top: float) -> float:
+        """One line of business: its type rows, letter, policy number, dates and limits."""
+        s, v = self.s, self.v
+        x_ltr, x_type, x_addl, x_subr, x_policy, x_eff, x_exp, x_limit, _x_dollar, _x_amount = s.columns
+        _top, _labels, limits = SECTIONS[lob]
+        self.c.line(24, PAGE_H - top + 3, 588, PAGE_H - top + 3)
+        types = _type_rows(lob, s, self.ed)
         for k, text in enumerate(types):
-            label(x_type, top + s.row * k, text, size=5.5)
+            self.label(x_type, top + s.row * k, text, size=5.5)
         f_letter, f_number, f_eff, f_exp = POLICY_FIELDS[lob]
         middle = top + s.row * s.values_row
         for x, key in ((x_ltr + 4, f_letter), (x_policy, f_number), (x_eff, f_eff), (x_exp, f_exp)):
-            value(x, middle, v.get(key))
+            self.value(x, middle, v.get(key))
         if s.marks and lob in ("general_liability", "workers_compensation"):
-            value(x_addl + 4, middle, "Y")
-            value(x_subr + 4, middle, "Y")
+            self.value(x_addl + 4, middle, "Y")
+            self.value(x_subr + 4, middle, "Y")
         rows = [(name, v.get(field), False) for _key, name, field in limits]
         start = top
         if lob == "workers_compensation":
-            label(x_limit, top, ed.statute, size=5)
+            self.label(x_limit, top, self.ed.statute, size=5)
             start += s.row
-        end = limit_rows(start, rows)
-        top = max(end, top + s.row * len(types)) + 4
-    c.line(24, PAGE_H - top + 3, 588, PAGE_H - top + 3)
-    f_letter, f_number, f_eff, f_exp = POLICY_FIELDS["other"]
-    for x, key in ((x_ltr + 4, f_letter), (x_type, "OtherPolicy_OtherPolicyDescription_A"), (x_policy, f_number),
-                   (x_eff, f_eff), (x_exp, f_exp)):  # fmt: skip
-        value(x, top, v.get(key))
-    other = [(v.get("OtherPolicy_CoverageCode_A", ""), v.get("OtherPolicy_CoverageLimitAmount_A"), True)]
-    top = limit_rows(top, other) + 8
-    remarks = textwrap.wrap(ed.remarks, 72) if s.remarks_wrap else [ed.remarks]
-    for line in remarks:
-        label(left, top, line)
-        top += 7
-    top += 4
-    for line in textwrap.wrap(v.get("CertificateOfLiabilityInsurance_ACORDForm_RemarkText_A", ""), 110):
-        value(left, top, line)
-        top += 10
-    top += 12
-    label(310, top, "CANCELLATION", bold=True)
-    for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
-        _text(c, 310, top + 14 + 7 * i, line, 5, s.label_font)
-    label(310, top + 46, "AUTHORIZED REPRESENTATIVE", size=5)
-    if party(left, top, "CERTIFICATE HOLDER", "CertificateHolder") > 748:
-        raise ValueError(f"style {s.name!r} does not fit on one page")  # it would run into the footer
-    _text(c, 200, 758, ed.copyright, 6, s.label_font)
-    _text(c, left, 770, f"ACORD 25 ({edition})", 7, s.bold)
-    _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6, s.label_font)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
+        end = self.limit_rows(start, rows)
+        return max(end, top + s.row * len(types)) + 4
+
+    def other(self, top: float) -> float:
+        """The "other" coverage row: a described policy with one named limit."""
+        v = self.v
+        x_ltr, x_type, _addl, _subr, x_policy, x_eff, x_exp, *_limits = self.s.columns
+        self.c.line(24, PAGE_H - top + 3, 588, PAGE_H - top + 3)
+        f_letter, f_number, f_eff, f_exp = POLICY_FIELDS["other"]
+        for x, key in ((x_ltr + 4, f_letter), (x_type, "OtherPolicy_OtherPolicyDescription_A"), (x_policy, f_number),
+                       (x_eff, f_eff), (x_exp, f_exp)):  # fmt: skip
+            self.value(x, top, v.get(key))
+        other = [(v.get("OtherPolicy_CoverageCode_A", ""), v.get("OtherPolicy_CoverageLimitAmount_A"), True)]
+        return self.limit_rows(top, other) + 8
+
+    def foot(self, top: float, edition: str) -> None:
+        """Remarks, cancellation, the certificate holder and the footer."""
+        c, s, ed, left = self.c, self.s, self.ed, self.left
+        remarks = textwrap.wrap(ed.remarks, 72) if s.remarks_wrap else [ed.remarks]
+        for line in remarks:
+            self.label(left, top, line)
+            top += 7
+        top += 4
+        for line in textwrap.wrap(self.v.get("CertificateOfLiabilityInsurance_ACORDForm_RemarkText_A", ""), 110):
+            self.value(left, top, line)
+            top += 10
+        top += 12
+        self.label(310, top, "CANCELLATION", bold=True)
+        for i, line in enumerate(textwrap.wrap(CANCELLATION, 70)):
+            _text(c, 310, top + 14 + 7 * i, line, 5, s.label_font)
+        self.label(310, top + 46, "AUTHORIZED REPRESENTATIVE", size=5)
+        if self.party(left, top, "CERTIFICATE HOLDER", "CertificateHolder") > 748:
+            raise ValueError(f"style {s.name!r} does not fit on one page")  # it would run into the footer
+        _text(c, 200, 758, ed.copyright, 6, s.label_font)
+        _text(c, left, 770, f"ACORD 25 ({edition})", 7, s.bold)
+        _text(c, 200, 770, "The ACORD name and logo are registered marks of ACORD", 6, s.label_font)
 
 
 def random_style(seed: int) -> tuple[CertStyle, str, bytes]:
