@@ -27,7 +27,7 @@ import orjson
 
 from bankgate import settings
 from bankgate.config import PipelineConfig
-from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, REPORT_SUFFIX, Claim, Ledger, LedgerRecord
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
@@ -39,7 +39,6 @@ from parsers.problems import ParseError
 log = logging.getLogger(__name__)
 
 MAX_PGP_LAYERS = 2
-REPORT_SUFFIX = ".error.json"
 #: Output metadata naming what an output is the output of: a digest of the staged object's URL
 #: and the member's lineage, the same for every version of that source.
 OUTPUT_OF = "bankgate-output-of"
