@@ -142,9 +142,7 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     with _session(bank) as session:
         chosen = _select(session, bank)
     directory_of = chosen.directory_of
-    for path, why in sorted(chosen.refused.items()):
-        log.warning("%s: %r: %s", bank.name, path, why)
-    screened = screen(chosen.files, since=plan.since.timestamp(), end=plan.end.timestamp(), max_size=bank.max_file_size)
+    screened = screen(bank, chosen.files, since=plan.since.timestamp(), end=plan.end.timestamp())
     files = [_pointer(f, directory_of[f.path]) for f in screened.files]
     too_large = [_pointer(f, directory_of[f.path]) for f in screened.too_large]
     older, newer = len(screened.older), len(screened.newer)
@@ -364,13 +362,15 @@ def _nothing_found(plan: Plan, listing: Mapping[str, Any], selection: Mapping[st
 
 
 def raise_if_failed(report: Mapping[str, Any]) -> None:
-    """Fail the run when a step or a file failed or a post-pull action failed, a file waits too
-    long for its done marker, or a re-pull found nothing to pull; naming each."""
+    """Fail the run when a step or a file failed or a post-pull action failed, a name was
+    refused (the rest is pulled first), a file waits too long for its done marker, or a re-pull
+    found nothing to pull; naming each."""
     problems = [f"{step} failed: {why}" for step, why in report["step_failed"].items()]
     if report.get("nothing_found"):
         problems.append(report["nothing_found"])
     problems += [f"{path}: {why}" for path, why in (report.get("marker_overdue") or {}).items()]
     problems += [f"{path}: not pulled: {why}" for path, why in report["failed"].items()]
+    problems += [f"{path}: refused: {why}" for path, why in sorted((report.get("refused") or {}).items())]
     problems += [
         f"{path}: landed and recorded, but the post-pull action failed: {why}"
         for path, why in report["post_pull_errors"].items()
