@@ -358,17 +358,7 @@ def sla_dag(bank: BankConfig, source: Path) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=[*_bank_tags(bank), "sla"],
-        doc_md=f"""### {bank.name}: arrival SLA
-
-At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
-arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
-time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
-notifier (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
-(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what arrived, what is
-missing and what came late (with its time); the run's note says the same.
-
-To check a past day, trigger it with the form's **day**. Config: `{source}`.
-""",
+        doc_md=_sla_doc(bank, source),
         default_args={**DEFAULT_ARGS, "owner": bank.owner},
         params={
             "day": Param(
@@ -395,6 +385,22 @@ To check a past day, trigger it with the form's **day**. Config: `{source}`.
         check_arrivals()
 
     return check_sla()
+
+
+def _sla_doc(bank: BankConfig, source: Path) -> str:
+    assert bank.arrival_sla is not None
+    latest = bank.arrival_sla.latest
+    return f"""### {bank.name}: arrival SLA
+
+At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
+arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
+time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
+notifier (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
+(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what arrived, what is
+missing and what came late (with its time); the run's note says the same.
+
+To check a past day, trigger it with the form's **day**. Config: `{source}`.
+"""
 
 
 def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:

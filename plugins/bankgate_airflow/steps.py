@@ -457,13 +457,7 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
         "missed": "",
     }
     if len(found) < sla.min_files:
-        on_time = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(found.items()))
-        late_text = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(late.items()))
-        result["missed"] = (
-            f"bank {bank.name}: arrival SLA missed on {day}: {len(found)} of {sla.min_files} file(s) arrived by "
-            f"{deadline:%H:%M} {bank.timezone}{f' ({on_time})' if on_time else ''}; "
-            f"{sla.min_files - len(found)} missing" + (f"; arrived late: {late_text}" if late_text else "")
-        )
+        result["missed"] = _missed(bank, day, deadline, found, late)
         sent = (notifier or Notifier.from_env()).send(
             Alert(
                 "arrival_sla_missed",
@@ -481,6 +475,19 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
     else:
         log.info("%s: %d file(s) arrived by %s: SLA met", bank.name, len(found), deadline.isoformat())
     return result
+
+
+def _missed(bank: BankConfig, day: date, deadline: datetime, found: Mapping[str, int], late: Mapping[str, int]) -> str:
+    """The sentence of a missed SLA: what arrived by the deadline, how many are missing, what came late."""
+    assert bank.arrival_sla is not None
+    expected = bank.arrival_sla.min_files
+    on_time = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(found.items()))
+    late_text = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(late.items()))
+    return (
+        f"bank {bank.name}: arrival SLA missed on {day}: {len(found)} of {expected} file(s) arrived by "
+        f"{deadline:%H:%M} {bank.timezone}{f' ({on_time})' if on_time else ''}; "
+        f"{expected - len(found)} missing" + (f"; arrived late: {late_text}" if late_text else "")
+    )
 
 
 def raise_if_missed(result: Mapping[str, Any]) -> None:
