@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bankgate.config import ConfigError
 from bankgate.cron import Cron
+from bankgate.parsers.schema import Problems
 from bankgate.store import split_url
-from parsers.schema import Problems
 
 __all__ = [
     "DELETE",
@@ -475,7 +475,7 @@ _TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arr
 
 
 def _waivers(codes: tuple[str, ...]) -> frozenset[str]:
-    from parsers.registry import validate_waivers  # light: the registries, no parser
+    from bankgate.parsers.registry import validate_waivers  # light: the registries, no parser
 
     return validate_waivers(codes)
 

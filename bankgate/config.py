@@ -18,10 +18,10 @@ from typing import Any
 
 from bankgate import settings
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
+from bankgate.parsers.output import OUTPUT_FORMATS
+from bankgate.parsers.schema import Problems
 from bankgate.settings import DEFAULT_SCRATCH_BUDGET, ConfigError
 from bankgate.store import split_url
-from parsers.output import OUTPUT_FORMATS
-from parsers.schema import Problems
 
 __all__ = ["DEFAULT_SCRATCH_BUDGET", "ConfigError", "PipelineConfig", "Route"]
 #: The secret references of PGP decryption: ``bankgate.secrets`` resolves them.
@@ -190,7 +190,7 @@ def _route(name: str, value: Any, source: str) -> Route:
 
 def _waivers(codes: Any, where: str) -> frozenset[str]:
     """Rule codes, checked against every parser's registry: a typo fails the load, not silently."""
-    from parsers.registry import validate_waivers
+    from bankgate.parsers.registry import validate_waivers
 
     if isinstance(codes, str) or not all(isinstance(code, str) for code in codes):
         raise ConfigError(f"{where}: a list of rule codes, not {codes!r}")

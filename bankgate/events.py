@@ -1,6 +1,6 @@
 """Object-created events turned into the objects they point at.
 
-AWS events are read in ``lambdas.process`` with Powertools' event data classes; this module
+AWS events are read in ``bankgate.lambdas.process`` with Powertools' event data classes; this module
 holds what the entry points share and the GCS CloudEvent, which needs no AWS library.
 """
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from parsers.detect import GZIP, HEAD_BYTES, detect, read_head
+from bankgate.parsers.detect import GZIP, HEAD_BYTES, detect, read_head
 
 #: A truncated or corrupt gzip stream; raised by any read, so also in the middle of a parse.
 DECOMPRESS_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)

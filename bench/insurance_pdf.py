@@ -49,7 +49,7 @@ def generate(path: Path, pages: int) -> None:
 
 
 def measure_bankgate(path: str) -> dict:
-    from parsers.insurance import InsurancePdfParser
+    from bankgate.parsers.insurance import InsurancePdfParser
     from tests.parsers.pdf_factory import HARBORLINE_COVERAGES, bench_policies
 
     with open(path, "rb") as f:
@@ -104,7 +104,7 @@ MEASURES = {
 def child(name: str, path: str) -> None:
     # Imports are start-up cost, not extraction: load them before the clock starts.
     if name == "bankgate":
-        import parsers.insurance  # noqa: F401
+        import bankgate.parsers.insurance  # noqa: F401
     else:
         __import__(name)
     start = time.perf_counter()
@@ -218,8 +218,8 @@ def compare_libraries() -> None:
 
 
 def acord_accuracy(*, ocr: bool) -> None:
-    from parsers.insurance import InsurancePdfParser
-    from parsers.insurance.ocr import tesseract_path
+    from bankgate.parsers.insurance import InsurancePdfParser
+    from bankgate.parsers.insurance.ocr import tesseract_path
     from tests.parsers.pdf_factory import ACORD_VARIANTS, EDITIONS, acord_variant_pdf, field_accuracy
 
     copies = ["text"] + (["scan"] if ocr and tesseract_path() else [])

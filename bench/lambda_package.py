@@ -4,7 +4,7 @@
 
 Installs bankgate with the extras the Lambda needs (``aws``, ``pgp``) into a clean
 directory, without boto3/botocore (the Lambda runtime provides them), then reports the
-unzipped and zipped size and the time to import ``lambdas.process`` from that directory
+unzipped and zipped size and the time to import ``bankgate.lambdas.process`` from that directory
 alone in a fresh interpreter (best of 5), as a cold start does.
 """
 
@@ -59,7 +59,7 @@ def main() -> None:
             reverse=True,
         )[:6]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")} | {"PYTHONPATH": str(target)}
-        probe = "import time; t=time.perf_counter(); import lambdas.process; print(time.perf_counter()-t)"
+        probe = "import time; t=time.perf_counter(); import bankgate.lambdas.process; print(time.perf_counter()-t)"
         times = []
         for _ in range(5):
             out = subprocess.run([sys.executable, "-S", "-c", probe], env=env, capture_output=True, text=True, cwd=tmp)
@@ -69,7 +69,8 @@ def main() -> None:
         print(f"package: {size / 2**20:.1f} MiB unzipped, {archive.stat().st_size / 2**20:.1f} MiB zipped")
         print("largest parts: " + ", ".join(f"{name} {n / 2**20:.1f} MiB" for n, name in biggest))
         print(
-            f"cold import of lambdas.process: {min(times) * 1000:.0f} ms (best of 5), {max(times) * 1000:.0f} ms worst"
+            f"cold import of bankgate.lambdas.process: {min(times) * 1000:.0f} ms (best of 5), "
+            f"{max(times) * 1000:.0f} ms worst"
         )
 
 

@@ -28,7 +28,7 @@ SHAPES = ("exact 80", "short lines", "trailing data")
 
 def generate(lockboxes: int) -> bytes:
     """A valid lockbox transmission: ``lockboxes`` x 10 batches x 999 checks."""
-    from parsers.fixed import load_layout
+    from bankgate.parsers.fixed import load_layout
 
     encode = load_layout("bai-lockbox").encode
     day = date(2024, 3, 14)
@@ -76,7 +76,7 @@ def _file_name(shape: str) -> str:
 
 def measure(path: str, repeat: int) -> dict[str, float]:
     """Child process: parse+validate the file ``repeat`` times; best wall and CPU seconds."""
-    from parsers.fixed import FixedWidthParser, load_layout
+    from bankgate.parsers.fixed import FixedWidthParser, load_layout
 
     layout = load_layout("bai-lockbox")
     wall = cpu = float("inf")

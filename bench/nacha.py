@@ -39,7 +39,7 @@ SHAPES = {"wide": 10_000, "payroll": 200}
 
 
 def generate(path: Path, entries: int, per_batch: int) -> None:
-    from parsers.nacha.writer import NachaWriter
+    from bankgate.parsers.nacha.writer import NachaWriter
 
     with open(path, "wb", buffering=1 << 20) as out:
         w = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
@@ -101,7 +101,7 @@ def measure_naive(path: str) -> int:
 
 
 def measure_parse(path: str) -> int:
-    from parsers.nacha import NachaParser
+    from bankgate.parsers.nacha import NachaParser
 
     entries = 0
     with open(path, "rb") as f:
@@ -115,7 +115,7 @@ MEASURES = {"raw": measure_raw, "naive": measure_naive, "parse": measure_parse}
 
 
 def child(name: str, path: str) -> None:
-    import parsers.nacha  # noqa: F401 - imports are start-up cost, not parsing
+    import bankgate.parsers.nacha  # noqa: F401 - imports are start-up cost, not parsing
 
     start, cpu = time.perf_counter(), time.process_time()
     result = MEASURES[name](path)

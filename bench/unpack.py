@@ -218,9 +218,9 @@ def measure_pipeline(archive: Path, out: Path) -> dict:
 
 
 def child(name: str, archive: str, out: str) -> None:
-    import bankgate.archives  # noqa: F401 - imports are start-up cost, not unpacking
-    import parsers.bai2
-    import parsers.fixed  # noqa: F401 - detection's lazy imports, likewise
+    import bankgate.archives
+    import bankgate.parsers.bai2
+    import bankgate.parsers.fixed  # noqa: F401 - detection's lazy imports, likewise
 
     if name == "unzip":
         result = measure_unzip(Path(archive), Path(out))

@@ -3,6 +3,6 @@ default ``samples/banks.toml``), and a ``bank_sla__<bank>`` arrival check for ea
 arrival SLA. Built by ``plugins/bankgate_airflow/factory.py``; see each DAG's docs in the UI.
 """
 
-from plugins.bankgate_airflow.factory import build_bank_dags
+from bankgate.plugins.bankgate_airflow.factory import build_bank_dags
 
 globals().update(build_bank_dags())

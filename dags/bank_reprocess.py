@@ -3,6 +3,6 @@ form in the Airflow UI or the Files view (staged URLs, or a bank, days and a sta
 ``plugins/bankgate_airflow/factory.py``.
 """
 
-from plugins.bankgate_airflow.factory import build_reprocess_dag
+from bankgate.plugins.bankgate_airflow.factory import build_reprocess_dag
 
 bank_reprocess = build_reprocess_dag()

@@ -2,6 +2,6 @@
 (bank, first day, last day, force). Built by ``plugins/bankgate_airflow/factory.py``.
 """
 
-from plugins.bankgate_airflow.factory import build_repull_dag
+from bankgate.plugins.bankgate_airflow.factory import build_repull_dag
 
 bank_repull = build_repull_dag()

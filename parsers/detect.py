@@ -52,11 +52,11 @@ def detect(head: bytes, layout_dirs: Iterable[str | os.PathLike[str]] = ()) -> s
         return PGP
     if looks_like_nacha(head):
         return NACHA
-    from parsers.bai2 import looks_like_bai2
+    from bankgate.parsers.bai2 import looks_like_bai2
 
     if looks_like_bai2(head):
         return BAI2
-    from parsers.fixed import match_layout
+    from bankgate.parsers.fixed import match_layout
 
     layout = match_layout(head, layout_dirs)
     if layout:
@@ -69,9 +69,9 @@ def classify_pdf(stream: IO[bytes], **options: Any) -> str:
 
     Unlike ``detect`` this reads the document (its first pages, in a bounded worker process,
     with OCR for a scan), because a PDF's kind is in its text, not its first bytes. ``options``
-    are ``parsers.insurance.classify_pdf``'s (limits, template directories, tesseract).
+    are ``bankgate.parsers.insurance.classify_pdf``'s (limits, template directories, tesseract).
     """
-    from parsers.insurance import classify_pdf as classify
+    from bankgate.parsers.insurance import classify_pdf as classify
 
     return classify(stream, **options)
 

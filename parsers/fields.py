@@ -2,7 +2,7 @@
 
 One declaration of a record's fields (name, position, kind) drives reading, validating and
 writing, so the three can never drift apart. NACHA records and the user-written bank layouts
-(``parsers.fixed``) are both built from it.
+(``bankgate.parsers.fixed``) are both built from it.
 
 Decoding has two paths with the same results: ``Layout.decode`` handles one line in plain
 Python and is the single source of every problem message; ``Layout.decode_rows`` decodes a
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from parsers.problems import ProblemLog
-from parsers.rows import gc_paused
+from bankgate.parsers.problems import ProblemLog
+from bankgate.parsers.rows import gc_paused
 
 
 class Kind(StrEnum):

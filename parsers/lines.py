@@ -14,7 +14,7 @@ from typing import IO
 
 import numpy as np
 
-from parsers.problems import ProblemLog
+from bankgate.parsers.problems import ProblemLog
 
 BLOCK_BYTES = 4 << 20
 

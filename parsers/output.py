@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import orjson
 
-from parsers.rows import gc_paused, union_columns
+from bankgate.parsers.rows import gc_paused, union_columns
 
 
 @lru_cache(maxsize=512)

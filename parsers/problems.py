@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from parsers.rules import RuleSet
+    from bankgate.parsers.rules import RuleSet
 
 ERROR = "error"
 WARNING = "warning"
@@ -24,7 +24,7 @@ MAX_PROBLEMS = 1000
 class Problem:
     """One thing wrong with one record (or with the file as a whole when ``line`` is 0).
 
-    ``code`` names the rule broken (``nacha.entry.check_digit``; see ``parsers.rules``): it is
+    ``code`` names the rule broken (``nacha.entry.check_digit``; see ``bankgate.parsers.rules``): it is
     stable across releases, so programs act on it while people read ``message``. ``waived``
     says a waiver (``allow=``) turned what would have been an error into this warning.
     """

@@ -7,17 +7,17 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import IO, Any
 
-from parsers.base import FileParser
-from parsers.detect import BAI2, NACHA, PDF
-from parsers.problems import WARNING
-from parsers.rules import Rule, RuleSet, unknown_codes_message
+from bankgate.parsers.base import FileParser
+from bankgate.parsers.detect import BAI2, NACHA, PDF
+from bankgate.parsers.problems import WARNING
+from bankgate.parsers.rules import Rule, RuleSet, unknown_codes_message
 
 FIXED_PREFIX = "fixed:"
 INSURANCE_PDF = "insurance-pdf"
 
 
 def format_names(layout_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
-    from parsers.fixed import available_layouts
+    from bankgate.parsers.fixed import available_layouts
 
     return [NACHA, BAI2, *(FIXED_PREFIX + name for name in available_layouts(layout_dirs)), INSURANCE_PDF]
 
@@ -48,19 +48,19 @@ def open_parser(
     """
     options: dict[str, Any] = {"name": name, "lenient": lenient, "allow": allow, "enforce": enforce}
     if fmt == NACHA:
-        from parsers.nacha import NachaParser
+        from bankgate.parsers.nacha import NachaParser
 
         return NachaParser(stream, **options)
     if fmt == BAI2:
-        from parsers.bai2 import Bai2Parser
+        from bankgate.parsers.bai2 import Bai2Parser
 
         return Bai2Parser(stream, **options)
     if fmt.startswith(FIXED_PREFIX):
-        from parsers.fixed import FixedWidthParser, load_layout
+        from bankgate.parsers.fixed import FixedWidthParser, load_layout
 
         return FixedWidthParser(stream, load_layout(fmt[len(FIXED_PREFIX) :], layout_dirs), **options)
     if fmt == INSURANCE_PDF:
-        from parsers.insurance import InsurancePdfParser
+        from bankgate.parsers.insurance import InsurancePdfParser
 
         return InsurancePdfParser(stream, **options, **(pdf or {}))
     raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(format_names(layout_dirs))}")
@@ -73,10 +73,10 @@ def open_parser(
 def rule_sets() -> tuple[RuleSet, ...]:
     """Every format's rule registry. Light to import (no numpy, no PDF library), so config
     validation at a Lambda's cold start or at DAG parse time can call it."""
-    from parsers.bai2.rules import RULES as BAI2_RULES
-    from parsers.fixed.rules import RULES as FIXED_RULES
-    from parsers.insurance.rules import RULES as INSURANCE_RULES
-    from parsers.nacha.rules import RULES as NACHA_RULES
+    from bankgate.parsers.bai2.rules import RULES as BAI2_RULES
+    from bankgate.parsers.fixed.rules import RULES as FIXED_RULES
+    from bankgate.parsers.insurance.rules import RULES as INSURANCE_RULES
+    from bankgate.parsers.nacha.rules import RULES as NACHA_RULES
 
     return (NACHA_RULES, BAI2_RULES, FIXED_RULES, INSURANCE_RULES)
 

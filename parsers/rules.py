@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from parsers.problems import ERROR, WARNING
+from bankgate.parsers.problems import ERROR, WARNING
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ NO_RULES = RuleSet("", ())
 
 
 def field_rules(namespace: str) -> list[Rule]:
-    """The checks ``parsers.fields`` makes on any field of a fixed-width layout, per format."""
+    """The checks ``bankgate.parsers.fields`` makes on any field of a fixed-width layout, per format."""
     return [
         Rule(f"{namespace}.field.required", "a required field is blank"),
         Rule(f"{namespace}.field.all_zeros", "a required numeric field is all zeros"),
@@ -83,7 +83,7 @@ def field_rules(namespace: str) -> list[Rule]:
 
 
 def line_rules(namespace: str) -> list[Rule]:
-    """The checks ``parsers.lines`` makes on the physical records of a fixed-width file."""
+    """The checks ``bankgate.parsers.lines`` makes on the physical records of a fixed-width file."""
     return [
         Rule(f"{namespace}.file.line_too_long", "a line is so long the file cannot be fixed-width records"),
         Rule(f"{namespace}.file.record_length", "a record is not of the layout's length"),

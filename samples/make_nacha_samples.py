@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from parsers.nacha.writer import NachaWriter
+from bankgate.parsers.nacha.writer import NachaWriter
 
 HERE = Path(__file__).resolve().parent / "nacha"
 

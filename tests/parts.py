@@ -16,7 +16,7 @@ from typing import NoReturn
 import pytest
 
 from bankgate import settings
-from parsers.insurance.ocr import tesseract_path
+from bankgate.parsers.insurance.ocr import tesseract_path
 
 REQUIRE_PARTS = "BANKGATE_REQUIRE_PARTS"  # comma-separated part names, or "all"
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from bankgate.cli import main
-from parsers.nacha.writer import NachaWriter
-from parsers.registry import open_parser
+from bankgate.parsers.nacha.writer import NachaWriter
+from bankgate.parsers.registry import open_parser
 from tests.parsers.nacha_helpers import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,13 @@ def expected_type(path: Path) -> str:
 
 def bankgate(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([*BANKGATE, *map(str, args)], capture_output=True, cwd=cwd, env=ENV, timeout=60, check=False)
+
+
+def demo(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``./dev demo``'s ``python -m demo``, from any folder (``demo/`` is beside the package, not in it)."""
+    env = {**ENV, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "demo", *map(str, args)]
+    return subprocess.run(command, capture_output=True, cwd=cwd, env=env, timeout=60, check=False)
 
 
 def run_main(*args: str | Path) -> tuple[int, bytes, str]:
@@ -306,7 +313,7 @@ def test_output_to_a_named_pipe_is_not_replaced(tmp_path: Path) -> None:
 
 
 def columns_of(path: Path) -> list[str]:
-    from parsers.rows import union_columns
+    from bankgate.parsers.rows import union_columns
 
     with open(path, "rb") as f:
         return union_columns(open_parser(expected_type(path), f).record_classes)
@@ -678,7 +685,7 @@ def _one(root: Path, pattern: str) -> Path:
 def test_demo_pipeline_only(tmp_path: Path) -> None:
     """``demo --pipeline-only``: samples staged in local folders, processed, routed, archived."""
     out = tmp_path / "out"
-    result = bankgate("demo", "--pipeline-only", "--out", out, cwd=tmp_path)
+    result = demo("--pipeline-only", "--out", out, cwd=tmp_path)
     err_lines(result)
     assert result.returncode == 0
     stdout = result.stdout.decode()
@@ -703,13 +710,13 @@ def test_demo_pipeline_only(tmp_path: Path) -> None:
     assert all(p["record"] and p["message"] for p in report["problems"])
     ledger = [json.loads(p.read_text()) for p in (out / "ledger").rglob("*.json")]
     assert sorted(r["state"] for r in ledger) == ["done"] * (len(GOOD) + len(pdfs)) + ["quarantined"]
-    again = bankgate("demo", "--pipeline-only", "--out", out, cwd=tmp_path)  # re-running starts afresh
+    again = demo("--pipeline-only", "--out", out, cwd=tmp_path)  # re-running starts afresh
     assert again.returncode == 0 and f"{len(GOOD) + len(pdfs)} processed" in again.stdout.decode()
 
 
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("keep me")
-    result = bankgate("demo", "--pipeline-only", "--out", tmp_path)
+    result = demo("--pipeline-only", "--out", tmp_path)
     assert result.returncode != 0
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
@@ -722,7 +729,7 @@ def test_demo_quarantines_unreadable_and_non_bank_files(tmp_path: Path) -> None:
     packed = gzip.compress(NACHA_SAMPLE.read_bytes())
     (samples / "cut.ach.gz").write_bytes(packed[: len(packed) // 2])
     out = tmp_path / "out"
-    result = bankgate("demo", "--pipeline-only", "--samples", samples, "--out", out)
+    result = demo("--pipeline-only", "--samples", samples, "--out", out)
     err_lines(result)
     assert result.returncode == 0
     assert "1 processed, 2 quarantined" in result.stdout.decode()

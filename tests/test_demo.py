@@ -1,4 +1,4 @@
-"""The README's first command, run as a user runs it: ``bankgate demo`` in a fresh process.
+"""The README's first command, run as a user runs it: ``./dev demo`` (``python -m demo``) in a fresh process.
 
 It starts its own SFTP servers, moto and Airflow (SQLite), so it runs in a child process: this
 test process's Airflow is configured by ``tests/dags/conftest.py`` for the DAG tests.
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bankgate.demo.sftp_server import DemoSftpServer, new_ed25519
 from bankgate.sftp import AuthError, HostKeyError, connect
 from bankgate.sftp.connection import SftpSettings
+from demo.sftp_server import DemoSftpServer, new_ed25519
 
 pytestmark = pytest.mark.integration  # the demo's own servers: paramiko SFTP, moto, Airflow
 
@@ -35,7 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
     out = tmp_path_factory.mktemp("demo") / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_", "BANKGATE_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bankgate.cli", "demo", "--out", str(out)],
+        [sys.executable, "-m", "demo", "--out", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -11,37 +11,53 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOUDS = {"boto3", "botocore", "google", "airflow", "paramiko"}
-#: What each layer may not import (top-level module names).
+#: The folders installed as ``bankgate.<name>``: ``bankgate/<name>`` is a link to the top-level
+#: folder ``<name>/`` (setup.cfg), so ``bankgate.parsers.x`` is ``parsers/x.py``.
+LINKED = ("parsers", "lambdas", "plugins")
+#: What each layer may not import (layers: the core ``bankgate``, the linked folders, ``dags``;
+#: ``demo`` is outside the package, and nothing in the product may import it).
 FORBIDDEN = {
-    "parsers": {"bankgate", "plugins", "lambdas", "dags", *CLOUDS},
-    "bankgate": {"plugins", "lambdas", "dags", "airflow"},
-    "lambdas": {"plugins", "dags", "airflow"},
-    "plugins": {"lambdas", "dags", "paramiko"},  # Airflow glue only: the SFTP core is bankgate.sftp
-    "dags": {"bankgate", "parsers", "lambdas"},  # DAG files stay thin: they call the factory
+    "parsers": {"bankgate", "plugins", "lambdas", "dags", "demo", *CLOUDS},
+    "bankgate": {"plugins", "lambdas", "dags", "demo", "airflow"},
+    "lambdas": {"plugins", "dags", "demo", "airflow"},
+    "plugins": {"lambdas", "dags", "demo", "paramiko"},  # Airflow glue only: the SFTP core is bankgate.sftp
+    "dags": {"bankgate", "parsers", "lambdas", "demo"},  # DAG files stay thin: they call the factory
 }
-#: Known exceptions, to shrink: the demo runs the whole product (moto, Airflow, the Lambda
-#: handler) and is to move out of the runtime package (issue: "one model per concept").
-EXCEPTIONS = {"bankgate/demo/"}
 
 
-def _imports(path: Path) -> set[str]:
+def _modules(path: Path) -> set[str]:
+    """Every absolute module name ``path`` imports, lazy imports inside functions included."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
 
 
+def _layer_of(module: str) -> str:
+    """``bankgate.parsers.x`` is in the parsers layer, ``bankgate.x`` in the core, ``boto3.x`` is boto3."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "bankgate" and len(parts) > 1 and parts[1] in LINKED else parts[0]
+
+
+def _imports(path: Path) -> set[str]:
+    return {_layer_of(module) for module in _modules(path)}
+
+
 def _sources(layer: str) -> list[Path]:
-    return sorted((ROOT / layer).rglob("*.py"))
+    """A layer's own files (the core's folder holds the links to the others, not their files)."""
+    links = [ROOT / "bankgate" / name for name in LINKED]
+    return sorted(p for p in (ROOT / layer).rglob("*.py") if not any(p.is_relative_to(link) for link in links))
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
@@ -49,24 +65,46 @@ def test_imports_point_inward(layer: str) -> None:
     crossings = []
     for path in _sources(layer):
         relative = path.relative_to(ROOT).as_posix()
-        if any(relative.startswith(prefix) for prefix in EXCEPTIONS):
-            continue
         crossings += [f"{relative} imports {name}" for name in sorted(_imports(path) & FORBIDDEN[layer])]
     assert crossings == []
 
 
-def test_the_exceptions_are_still_needed() -> None:
-    """An exception that no longer crosses a layer is removed from the list."""
-    for prefix in EXCEPTIONS:
-        layer = prefix.split("/")[0]
-        files = [p for p in _sources(layer) if p.relative_to(ROOT).as_posix().startswith(prefix)]
-        assert any(_imports(p) & FORBIDDEN[layer] for p in files), f"{prefix} no longer needs its exception"
-
-
 def test_the_checker_sees_a_lazy_import(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
-    source.write_text("def f():\n    from plugins.bankgate_airflow import steps\n    import airflow.sdk\n")
+    source.write_text("def f():\n    from bankgate.plugins.bankgate_airflow import steps\n    import airflow.sdk\n")
     assert _imports(source) == {"plugins", "airflow"}
+
+
+def test_the_checker_tells_the_core_from_the_linked_folders(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("import bankgate.lambdas.process\nfrom bankgate.sftp import pull\nfrom bankgate import cli\n")
+    assert _imports(source) == {"lambdas", "bankgate"}
+
+
+def test_every_module_is_imported_by_its_bankgate_name() -> None:
+    """``parsers``, ``lambdas`` and ``plugins`` are folders, not import names: a checkout's root is
+    on ``sys.path`` in tests and tools, and a module imported under both names would be loaded
+    twice (two copies of every class). Their ``__init__`` refuses the bare name at run time too."""
+    found = []
+    for path in sorted(ROOT.glob("[!.]*/**/*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(tuple(f"bankgate/{name}/" for name in LINKED)):
+            continue
+        bare = {module for module in _modules(path) if module.split(".")[0] in LINKED}
+        found += [f"{relative} imports {name}" for name in sorted(bare)]
+    assert found == []
+
+
+@pytest.mark.parametrize("name", LINKED)
+def test_a_bare_import_of_a_linked_folder_is_refused(name: str) -> None:
+    result = subprocess.run([sys.executable, "-c", f"import {name}"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1 and f"import bankgate.{name}, not {name}" in result.stderr
+
+
+def test_the_linked_folders_are_links() -> None:
+    for name in LINKED:
+        link = ROOT / "bankgate" / name
+        assert link.is_symlink() and link.resolve() == ROOT / name
 
 
 # -- the environment: read in one place ------------------------------------------------------
@@ -75,7 +113,6 @@ SETTINGS_MODULE = "bankgate/settings.py"
 #: Modules that may touch ``os.environ`` besides the settings, each with its reason; none of
 #: them names a BANKGATE_* variable (the next test proves it).
 ENVIRON_ALLOWED = {
-    "bankgate/demo/": "the demo sets its own config explicitly (and starts Airflow, moto)",
     "bankgate/secrets.py": "an env:NAME secret reference names a variable of the user's choice",
     "bankgate/store/gcs.py": "the Google client's own STORAGE_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT",
     "parsers/insurance/sandbox.py": "hands its environment on to the PDF worker it starts; reads no setting",
@@ -137,7 +174,7 @@ def test_only_the_settings_module_names_a_setting() -> None:
     for layer in sorted(FORBIDDEN):
         for path in _sources(layer):
             relative = path.relative_to(ROOT).as_posix()
-            if relative != SETTINGS_MODULE and not relative.startswith("bankgate/demo/"):
+            if relative != SETTINGS_MODULE:
                 found += [f"{relative}:{name}" for name in _setting_names(path)]
     assert found == []
 

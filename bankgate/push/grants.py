@@ -397,7 +397,7 @@ class Grants:
     def expire_unused(self, *, now: float | None = None) -> list[str]:
         """Mark ``expired`` every grant whose link ran out unused, aborting its multipart
         upload; the upload ids. A grant whose object is in staging is left to the pipeline
-        (its event may still be queued). Run on a schedule (``lambdas.presign.expire``)."""
+        (its event may still be queued). Run on a schedule (``bankgate.lambdas.presign.expire``)."""
         now = self.clock() if now is None else now
         staging, _ = open_url(self.staging, s3_client=self.s3)
         expired = []

@@ -29,7 +29,7 @@ PYTHON = "3.12"
 PLATFORM = ("--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64")
 PLATFORM += ("--implementation", "cp", "--python-version", PYTHON)
 #: Never in a function: the pull side (Airflow, SSH, the Airflow plugin) and the demo.
-EXCLUDED = ("airflow", "paramiko", "plugins", "bankgate/demo")
+EXCLUDED = ("airflow", "paramiko", "bankgate/plugins", "demo")
 
 
 def build_wheel(out: Path) -> Path:
@@ -59,8 +59,7 @@ def install(target: Path, extras: str, wheel: Path) -> None:
     subprocess.run([*command, f"bankgate[{extras}] @ {wheel.as_uri()}"], check=True)
     for leftover in ("bin", "share"):  # console scripts and data files: nothing a function runs
         subprocess.run(["rm", "-rf", str(target / leftover)], check=True)
-    for ours in ("plugins", "bankgate/demo"):  # in bankgate's wheel, but for Airflow and the demo only
-        subprocess.run(["rm", "-rf", str(target / ours)], check=True)
+    subprocess.run(["rm", "-rf", str(target / "bankgate" / "plugins")], check=True)  # in the wheel, for Airflow only
     # Bytecode for the function's own Python: /var/task is read-only, so without it every cold
     # start compiles every module it imports.
     subprocess.run([lambda_python(), "-m", "compileall", "-q", "-j", "0", str(target)], check=True)

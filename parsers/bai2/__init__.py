@@ -5,9 +5,9 @@ into logical records (line ends, fixed-length records, continuations), ``parser`
 nesting and control totals. The public names are all importable from here.
 """
 
-from parsers.bai2.parser import Bai2Parser
-from parsers.bai2.physical import looks_like_bai2
-from parsers.bai2.records import (
+from bankgate.parsers.bai2.parser import Bai2Parser
+from bankgate.parsers.bai2.physical import looks_like_bai2
+from bankgate.parsers.bai2.records import (
     FUNDS_TYPES,
     RECORD_CLASSES,
     AccountIdentifier,

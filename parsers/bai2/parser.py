@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from parsers.bai2.physical import Logical, logical_records, physical_lines
-from parsers.bai2.records import RECORD_CLASSES, SPECS, TITLES, Where, title
-from parsers.bai2.rules import RULES
-from parsers.base import FileParser
-from parsers.problems import ProblemLog
+from bankgate.parsers.bai2.physical import Logical, logical_records, physical_lines
+from bankgate.parsers.bai2.records import RECORD_CLASSES, SPECS, TITLES, Where, title
+from bankgate.parsers.bai2.rules import RULES
+from bankgate.parsers.base import FileParser
+from bankgate.parsers.problems import ProblemLog
 
 
 @dataclass(slots=True)

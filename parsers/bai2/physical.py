@@ -34,8 +34,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, NamedTuple
 
-from parsers.bai2.records import parse_date, parse_time, title
-from parsers.problems import ProblemLog
+from bankgate.parsers.bai2.records import parse_date, parse_time, title
+from bankgate.parsers.problems import ProblemLog
 
 CHUNK_BYTES = 256 << 10
 #: A BAI2 line is short; a "line" longer than this means a file we cannot read line by line.

@@ -21,13 +21,13 @@ from datetime import date
 from enum import Enum
 from typing import Any, NamedTuple
 
-from parsers.problems import ProblemLog
+from bankgate.parsers.problems import ProblemLog
 
 # -- records ----------------------------------------------------------------------------
 # ``line`` is the physical line where the record starts; ``group`` (sequence number of the
 # group in the file) and ``account`` (customer account number) let rows of different record
 # types be joined once they are flattened into one table.
-# (Why each record is two classes, ``_Name`` and ``Name``: ``parsers.base.FileParser.record_classes``.)
+# (Why each record is two classes, ``_Name`` and ``Name``: ``bankgate.parsers.base.FileParser.record_classes``.)
 
 
 class _FileHeader(NamedTuple):

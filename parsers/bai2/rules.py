@@ -1,9 +1,9 @@
-"""Every rule the BAI2 parser checks, by its stable code (see ``parsers.rules``)."""
+"""Every rule the BAI2 parser checks, by its stable code (see ``bankgate.parsers.rules``)."""
 
 from __future__ import annotations
 
-from parsers.problems import WARNING
-from parsers.rules import Rule, RuleSet, common_rules
+from bankgate.parsers.problems import WARNING
+from bankgate.parsers.rules import Rule, RuleSet, common_rules
 
 NS = "bai2"
 

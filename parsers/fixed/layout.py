@@ -76,9 +76,9 @@ from typing import Any
 
 import numpy as np
 
-from parsers.fields import EMITTED, Field, Kind, Layout
-from parsers.lines import PAD, LengthMode
-from parsers.schema import Problems, SchemaError
+from bankgate.parsers.fields import EMITTED, Field, Kind, Layout
+from bankgate.parsers.lines import PAD, LengthMode
+from bankgate.parsers.schema import Problems, SchemaError
 
 ENCODINGS = ("ascii", "ebcdic")
 LENGTH_MODES = ("exact", "pad", "at_least")

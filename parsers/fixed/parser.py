@@ -1,6 +1,6 @@
 """``FixedWidthParser``: reads any fixed-width bank file its layout describes.
 
-The file is read in blocks of equal-length records (``parsers.lines.iter_blocks``). In each
+The file is read in blocks of equal-length records (``bankgate.parsers.lines.iter_blocks``). In each
 block the record type of every row is found at once from the discriminator positions, each
 record type's rows are decoded together (``Layout.decode_rows``, vectorized), and the records
 are put back in file order. A single pass over the records then checks the record order the
@@ -18,13 +18,13 @@ from typing import IO, Any
 
 import numpy as np
 
-from parsers.base import FileParser
-from parsers.fields import Kind
-from parsers.fixed.layout import ENCODINGS, Check, FixedLayout
-from parsers.fixed.registry import load_layout
-from parsers.fixed.rules import RULES
-from parsers.lines import Block, iter_blocks
-from parsers.problems import ProblemLog
+from bankgate.parsers.base import FileParser
+from bankgate.parsers.fields import Kind
+from bankgate.parsers.fixed.layout import ENCODINGS, Check, FixedLayout
+from bankgate.parsers.fixed.registry import load_layout
+from bankgate.parsers.fixed.rules import RULES
+from bankgate.parsers.lines import Block, iter_blocks
+from bankgate.parsers.problems import ProblemLog
 
 _START = -1  # the "previous record type" before the first record
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from parsers.fixed.layout import FixedLayout, LayoutError, read_layout
+from bankgate.parsers.fixed.layout import FixedLayout, LayoutError, read_layout
 
 SHIPPED_DIR = Path(__file__).with_name("layouts")
 

@@ -1,4 +1,4 @@
-"""Every rule the fixed-width parser checks, by its stable code (see ``parsers.rules``).
+"""Every rule the fixed-width parser checks, by its stable code (see ``bankgate.parsers.rules``).
 
 A layout's own checks (``[[checks]]`` in its TOML file) report under the ``fixed.check.*``
 code of their kind; the check's name is in the message and the field.
@@ -6,7 +6,7 @@ code of their kind; the check's name is in the message and the field.
 
 from __future__ import annotations
 
-from parsers.rules import Rule, RuleSet, common_rules, field_rules, line_rules
+from bankgate.parsers.rules import Rule, RuleSet, common_rules, field_rules, line_rules
 
 NS = "fixed"
 

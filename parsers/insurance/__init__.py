@@ -16,20 +16,20 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-# Names resolve on first use (PEP 562), so ``parsers.insurance.limits`` (the settings read it at
-# a Lambda's cold start) and ``parsers.insurance.rules`` import without the parser and its PDF code.
+# Names resolve on first use (PEP 562), so ``bankgate.parsers.insurance.limits`` (the settings read it at
+# a Lambda's cold start) and ``bankgate.parsers.insurance.rules`` import without the parser and its PDF code.
 _HOMES = {
-    **dict.fromkeys(["ACORD25", "DECLARATIONS", "UNKNOWN", "classify_pdf"], "parsers.insurance.classify"),
-    **dict.fromkeys(["Limits", "LimitsError"], "parsers.insurance.limits"),
-    **dict.fromkeys(["FORMAT", "InsurancePdfParser"], "parsers.insurance.parser"),
-    **dict.fromkeys(["TemplateError", "load_templates"], "parsers.insurance.templates"),
+    **dict.fromkeys(["ACORD25", "DECLARATIONS", "UNKNOWN", "classify_pdf"], "bankgate.parsers.insurance.classify"),
+    **dict.fromkeys(["Limits", "LimitsError"], "bankgate.parsers.insurance.limits"),
+    **dict.fromkeys(["FORMAT", "InsurancePdfParser"], "bankgate.parsers.insurance.parser"),
+    **dict.fromkeys(["TemplateError", "load_templates"], "bankgate.parsers.insurance.templates"),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(import_module(_HOMES[name]), name)
-    raise AttributeError(f"module 'parsers.insurance' has no attribute {name!r}")
+    raise AttributeError(f"module 'bankgate.parsers.insurance' has no attribute {name!r}")
 
 
 __all__ = [

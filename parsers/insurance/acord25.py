@@ -16,10 +16,10 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 
-from parsers.insurance.layout import Hit, Line, Page, Segment
-from parsers.insurance.records import Certificate, Coverage, Party
-from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat, clean, parse_date
-from parsers.problems import ProblemLog
+from bankgate.parsers.insurance.layout import Hit, Line, Page, Segment
+from bankgate.parsers.insurance.records import Certificate, Coverage, Party
+from bankgate.parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat, clean, parse_date
+from bankgate.parsers.problems import ProblemLog
 
 LETTERS = "ABCDEF"
 USD = MoneyFormat()

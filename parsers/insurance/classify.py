@@ -6,10 +6,10 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import IO
 
-from parsers.insurance import acord25
-from parsers.insurance.layout import Page
-from parsers.insurance.limits import Limits
-from parsers.insurance.templates import Template
+from bankgate.parsers.insurance import acord25
+from bankgate.parsers.insurance.layout import Page
+from bankgate.parsers.insurance.limits import Limits
+from bankgate.parsers.insurance.templates import Template
 
 ACORD25, DECLARATIONS, UNKNOWN = "acord25", "declarations", "insurance-pdf-unknown"
 #: Pages looked at to recognise a document (carrier names and form titles are on the first).
@@ -41,8 +41,8 @@ def classify_pdf(
     """The type of the PDF in ``stream`` (read from its position); ``insurance-pdf-unknown`` when
     it cannot be read. Reads and OCRs at most the first pages, in the bounded worker. The
     options are ``InsurancePdfParser``'s."""
-    from parsers.insurance.sandbox import PdfReadError, read_untrusted
-    from parsers.insurance.templates import load_templates
+    from bankgate.parsers.insurance.sandbox import PdfReadError, read_untrusted
+    from bankgate.parsers.insurance.templates import load_templates
 
     limits = limits or Limits()
     data = stream.read(limits.max_bytes + 1)

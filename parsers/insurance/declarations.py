@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from parsers.insurance.layout import Page
-from parsers.insurance.records import Coverage, Policy
-from parsers.insurance.templates import STANDARD_FIELDS, FieldRule, Template
-from parsers.insurance.values import clean, parse_date
-from parsers.problems import ProblemLog
+from bankgate.parsers.insurance.layout import Page
+from bankgate.parsers.insurance.records import Coverage, Policy
+from bankgate.parsers.insurance.templates import STANDARD_FIELDS, FieldRule, Template
+from bankgate.parsers.insurance.values import clean, parse_date
+from bankgate.parsers.problems import ProblemLog
 
 Found = tuple[str, int, str]  # (text, page, source)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from functools import partial
 
-from parsers.schema import Problems, SchemaError
+from bankgate.parsers.schema import Problems, SchemaError
 
 
 class LimitsError(SchemaError):

@@ -13,17 +13,17 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from parsers.base import FileParser
-from parsers.insurance import acord25, declarations
-from parsers.insurance.classify import ACORD25, DECLARATIONS, classify
-from parsers.insurance.layout import Page
-from parsers.insurance.limits import Limits
-from parsers.insurance.records import RECORD_CLASSES, Document
-from parsers.insurance.records import Page as PageRecord
-from parsers.insurance.rules import RULES
-from parsers.insurance.sandbox import PdfReadError, read_untrusted
-from parsers.insurance.templates import Template, load_templates
-from parsers.problems import ParseError, Problem
+from bankgate.parsers.base import FileParser
+from bankgate.parsers.insurance import acord25, declarations
+from bankgate.parsers.insurance.classify import ACORD25, DECLARATIONS, classify
+from bankgate.parsers.insurance.layout import Page
+from bankgate.parsers.insurance.limits import Limits
+from bankgate.parsers.insurance.records import RECORD_CLASSES, Document
+from bankgate.parsers.insurance.records import Page as PageRecord
+from bankgate.parsers.insurance.rules import RULES
+from bankgate.parsers.insurance.sandbox import PdfReadError, read_untrusted
+from bankgate.parsers.insurance.templates import Template, load_templates
+from bankgate.parsers.problems import ParseError, Problem
 
 FORMAT = "insurance-pdf"
 

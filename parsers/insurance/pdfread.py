@@ -15,8 +15,8 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from parsers.insurance import ocr
-from parsers.insurance.limits import Limits
+from bankgate.parsers.insurance import ocr
+from bankgate.parsers.insurance.limits import Limits
 
 #: pdfium's load errors (FPDF_GetLastError) in words a person can act on.
 LOAD_ERRORS = {

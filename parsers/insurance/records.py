@@ -6,7 +6,7 @@ problem prints as ``FILE:PAGE: ...`` exactly as a bank file's prints ``FILE:LINE
 text layer) or ``ocr`` (Tesseract on an image-only page), so a person knows where to look.
 Money is integer cents, dates are ``date`` (ISO in every output), nested values are plain
 lists and dicts, so JSON Lines, CSV and Parquet all take them as they are. (Why each record
-is two classes, ``_Name`` and ``Name``: ``parsers.base.FileParser.record_classes``.)
+is two classes, ``_Name`` and ``Name``: ``bankgate.parsers.base.FileParser.record_classes``.)
 """
 
 from __future__ import annotations

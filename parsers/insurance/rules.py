@@ -1,8 +1,8 @@
-"""Every rule the insurance PDF parser checks, by its stable code (see ``parsers.rules``)."""
+"""Every rule the insurance PDF parser checks, by its stable code (see ``bankgate.parsers.rules``)."""
 
 from __future__ import annotations
 
-from parsers.rules import Rule, RuleSet, common_rules
+from bankgate.parsers.rules import Rule, RuleSet, common_rules
 
 NS = "insurance"
 

@@ -2,7 +2,7 @@
 
 pdfium is C++: a hostile file can crash it (the whole process, not an exception), or make
 it inflate a bomb or walk a loop for minutes. So each file is read by a fresh worker
-process (``python -m parsers.insurance.worker``) that caps its own address space and CPU
+process (``python -m bankgate.parsers.insurance.worker``) that caps its own address space and CPU
 time before it reads a byte; the parent waits at most the wall-clock limit and then kills
 it. Whatever happens in the worker becomes a ``PdfReadError`` that says what: "PDF worker
 died: signal 11 (SIGSEGV)", "timed out after 20 s", or the worker's own refusal.
@@ -24,10 +24,12 @@ from typing import Any
 
 import orjson
 
-from parsers.insurance.limits import Limits
+from bankgate.parsers.insurance.limits import Limits
 
-#: Where ``parsers`` lives, put on the worker's path so a source checkout works uninstalled.
-_ROOT = str(Path(__file__).resolve().parents[2])
+#: The folder holding the top-level package (``bankgate``), put on the worker's path so a source
+#: checkout works uninstalled: this file's path as imported (through the ``bankgate/parsers`` link,
+#: not resolved), one level up per dot in the module's name.
+_ROOT = str(Path(__file__).parents[__name__.count(".")])
 
 
 class PdfReadError(Exception):
@@ -65,7 +67,7 @@ def read_untrusted(
     )
     try:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "parsers.insurance.worker"],
+            [sys.executable, "-m", "bankgate.parsers.insurance.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat
-from parsers.schema import Problems, SchemaError
+from bankgate.parsers.insurance.values import DEFAULT_DATE_FORMATS, MoneyFormat
+from bankgate.parsers.schema import Problems, SchemaError
 
 SHIPPED_DIR = Path(__file__).with_name("templates")
 STANDARD_FIELDS = {

@@ -1,4 +1,4 @@
-"""The child process that reads one untrusted PDF: ``python -m parsers.insurance.worker``.
+"""The child process that reads one untrusted PDF: ``python -m bankgate.parsers.insurance.worker``.
 
 It bounds itself before touching the file (address space, CPU seconds, no core dumps),
 reads a header and the PDF bytes from stdin, and writes one JSON object to stdout: the
@@ -27,12 +27,12 @@ def main() -> int:
     stdin = sys.stdin.buffer
     size = int.from_bytes(stdin.read(4), "big")
     header = orjson.loads(stdin.read(size))
-    from parsers.insurance.limits import Limits
+    from bankgate.parsers.insurance.limits import Limits
 
     limits = Limits(**header["limits"])
     apply_limits(limits.memory_mib, limits.cpu_seconds)
     data = stdin.read()
-    from parsers.insurance.pdfread import PdfError, read_pdf
+    from bankgate.parsers.insurance.pdfread import PdfError, read_pdf
 
     try:
         import pypdfium2  # noqa: F401 - the one dependency of PDF reading

@@ -8,10 +8,10 @@ __all__ = ["NachaParser"]
 
 
 def __getattr__(name: str) -> Any:
-    # Resolved on first use (PEP 562), so ``parsers.nacha.rules`` and ``codes`` import without
+    # Resolved on first use (PEP 562), so ``bankgate.parsers.nacha.rules`` and ``codes`` import without
     # numpy: config validation at a Lambda's cold start reads the rule registry, not the reader.
     if name == "NachaParser":
-        from parsers.nacha.reader import NachaParser
+        from bankgate.parsers.nacha.reader import NachaParser
 
         return NachaParser
-    raise AttributeError(f"module 'parsers.nacha' has no attribute {name!r}")
+    raise AttributeError(f"module 'bankgate.parsers.nacha' has no attribute {name!r}")

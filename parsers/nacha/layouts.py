@@ -6,7 +6,7 @@ against the book line by line. Every table drives reading, validation and writin
 
 from __future__ import annotations
 
-from parsers.fields import Field, Kind, Layout
+from bankgate.parsers.fields import Field, Kind, Layout
 
 TEXT, DIGITS, NUMBER, AMOUNT, DATE, TIME, CONST, FILLER = (
     Kind.TEXT,

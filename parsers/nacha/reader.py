@@ -1,6 +1,6 @@
 """Streaming NACHA (ACH) reader with validation.
 
-The file is read in blocks of lines (``parsers.lines``). Within a block, the rare structural
+The file is read in blocks of lines (``bankgate.parsers.lines``). Within a block, the rare structural
 records (file/batch headers and controls) are handled one by one; the runs of entry and
 addenda records between them are decoded and validated with numpy, which is what makes
 parsing plus validation run at over a million entries a second in Python. Records are
@@ -24,14 +24,14 @@ from typing import IO, Any
 
 import numpy as np
 
-from parsers.base import FileParser
-from parsers.fields import Columns
-from parsers.lines import Block, iter_blocks
-from parsers.nacha import codes
-from parsers.nacha import layouts as L
-from parsers.nacha.rules import RULES
-from parsers.problems import ProblemLog
-from parsers.rows import gc_paused
+from bankgate.parsers.base import FileParser
+from bankgate.parsers.fields import Columns
+from bankgate.parsers.lines import Block, iter_blocks
+from bankgate.parsers.nacha import codes
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.nacha.rules import RULES
+from bankgate.parsers.problems import ProblemLog
+from bankgate.parsers.rows import gc_paused
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")

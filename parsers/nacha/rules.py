@@ -1,4 +1,4 @@
-"""Every rule the NACHA reader checks, by its stable code (see ``parsers.rules``).
+"""Every rule the NACHA reader checks, by its stable code (see ``bankgate.parsers.rules``).
 
 Where moov-io/ach has a validation switch for the same rule, its name is given in brackets:
 waiving the code here (``allow=``, ``bankgate parse --allow CODE``) is the bankgate form of it.
@@ -6,8 +6,8 @@ waiving the code here (``allow=``, ``bankgate parse --allow CODE``) is the bankg
 
 from __future__ import annotations
 
-from parsers.problems import WARNING
-from parsers.rules import Rule, RuleSet, common_rules, field_rules, line_rules
+from bankgate.parsers.problems import WARNING
+from bankgate.parsers.rules import Rule, RuleSet, common_rules, field_rules, line_rules
 
 NS = "nacha"
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
-from parsers.nacha import codes
-from parsers.nacha import layouts as L
+from bankgate.parsers.nacha import codes
+from bankgate.parsers.nacha import layouts as L
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from bankgate.banks import BankConfig
-from plugins.bankgate_airflow.steps import _fail, _remote, _session, _stores
+from bankgate.plugins.bankgate_airflow.steps import _fail, _remote, _session, _stores
 
 log = logging.getLogger("bankgate.dags")
 

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from plugins.bankgate_airflow import files_api
+from bankgate.plugins.bankgate_airflow import files_api
 
 PREFIX = "/bankgate"
 REPROCESS_DAG = "bank_reprocess"

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from plugins.bankgate_airflow import files_app, run_notes
+from bankgate.plugins.bankgate_airflow import files_app, run_notes
 
 
 class BankgatePlugin(AirflowPlugin):

@@ -10,10 +10,10 @@ import pytest
 
 from bankgate.banks import load_banks
 from bankgate.config import ConfigError, PipelineConfig
-from parsers.fixed import LayoutError, parse_layout
-from parsers.insurance import Limits, LimitsError, TemplateError
-from parsers.insurance.templates import load_template
-from parsers.schema import SchemaError
+from bankgate.parsers.fixed import LayoutError, parse_layout
+from bankgate.parsers.insurance import Limits, LimitsError, TemplateError
+from bankgate.parsers.insurance.templates import load_template
+from bankgate.parsers.schema import SchemaError
 
 
 def three(err: pytest.ExceptionInfo[SchemaError], what: str) -> list[str]:

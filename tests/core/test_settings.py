@@ -12,7 +12,7 @@ import pytest
 from bankgate import settings
 from bankgate.config import ConfigError, PipelineConfig
 from bankgate.notify import Notifier
-from parsers.insurance import Limits
+from bankgate.parsers.insurance import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {

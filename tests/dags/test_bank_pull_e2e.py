@@ -96,7 +96,7 @@ def test_a_wrong_host_key_fails_clearly_and_touches_nothing(env: Env) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
     from bankgate.banks import load_banks
-    from plugins.bankgate_airflow import steps
+    from bankgate.plugins.bankgate_airflow import steps
 
     bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
     plan = steps.plan_from_params({BANK: bank}, {"bank": BANK, "start_date": "2025-01-01", "end_date": "2025-01-01"})
@@ -181,7 +181,7 @@ def test_missed_arrival_sla_alerts_through_the_webhook(env: Env, webhook: Callab
 def test_the_post_pull_task_refuses_a_pull_the_ledger_does_not_hold_as_verified(env: Env) -> None:
     """A reported landing is not enough: delete/move needs the ledger's verified record."""
     from bankgate.banks import load_banks
-    from plugins.bankgate_airflow import batches
+    from bankgate.plugins.bankgate_airflow import batches
 
     env.configure(post_pull='"delete"')
     path = env.put("orphan.ach", b"x" * 100)
@@ -293,9 +293,9 @@ def test_a_latin1_name_does_not_stop_its_folder_and_is_pulled_and_moved_by_its_e
 def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_selects(env: Env) -> None:
     """One selection function: the DAG tasks and the core's pull_bank pull exactly the same files."""
     from bankgate.banks import load_banks
+    from bankgate.plugins.bankgate_airflow.connection import get_settings
+    from bankgate.plugins.bankgate_airflow.steps import PullRunFailed, raise_if_failed
     from bankgate.sftp import pull_bank
-    from plugins.bankgate_airflow.connection import get_settings
-    from plugins.bankgate_airflow.steps import PullRunFailed, raise_if_failed
 
     env.configure(subfolders="1", include='["20??-??-??/*.ach", "*.txt"]', stability='{ done_marker = ".done" }')
     dated = env.put("2026-03-04/a.ach", b"in a dated folder")

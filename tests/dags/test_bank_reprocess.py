@@ -112,7 +112,7 @@ def test_a_reprocess_form_without_files_or_bank_fails_in_one_sentence(env: Env, 
 
 
 def test_files_api_lists_a_day_and_tells_a_files_journey(env: Env, processing: Processing) -> None:
-    from plugins.bankgate_airflow import files_api
+    from bankgate.plugins.bankgate_airflow import files_api
 
     url, day = _pull_bad_file_and_quarantine_it(env, processing)
 
@@ -134,7 +134,7 @@ def test_files_api_lists_a_day_and_tells_a_files_journey(env: Env, processing: P
 
 def test_a_pending_files_journey_names_the_airflow_task_that_pulled_it(env: Env, processing: Processing) -> None:
     """Before any processing there is no archived copy: the run comes from the pull record."""
-    from plugins.bankgate_airflow import files_api
+    from bankgate.plugins.bankgate_airflow import files_api
 
     remote = env.put("payroll.ach", SAMPLE.read_bytes(), age=3600)
     run, states = env.run(f"bank_pull__{BANK}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugins.bankgate_airflow.batches import BATCH_BYTES, MAX_BATCHES, file_results, make_batches
+from bankgate.plugins.bankgate_airflow.batches import BATCH_BYTES, MAX_BATCHES, file_results, make_batches
 
 MiB = 1 << 20
 

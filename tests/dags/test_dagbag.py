@@ -113,7 +113,7 @@ def test_parsing_is_quick_offline_and_light() -> None:
         elapsed = time.perf_counter() - start
         heavy = sorted(m for m in set(sys.modules) - before
                        if m.split(".")[0] in ("paramiko", "boto3", "botocore", "google", "bankgate.sftp")
-                       or m.startswith("bankgate.sftp") or m == "plugins.bankgate_airflow.steps")
+                       or m.startswith("bankgate.sftp") or m == "bankgate.plugins.bankgate_airflow.steps")
         print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
                           "dags": len(bag.dag_ids), "elapsed": elapsed, "heavy": heavy}}))
         """

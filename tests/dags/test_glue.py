@@ -10,8 +10,8 @@ import pytest
 
 from bankgate.banks import load_banks
 from bankgate.config import ConfigError
-from plugins.bankgate_airflow.connection import settings_from_connection
-from plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
+from bankgate.plugins.bankgate_airflow.connection import settings_from_connection
+from bankgate.plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
 from tests.dags.helpers import SAMPLE
 
 NY = ZoneInfo("America/New_York")

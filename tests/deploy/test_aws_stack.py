@@ -16,8 +16,8 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
-from bankgate.demo.local_aws import LambdaContext
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
+from demo.local_aws import LambdaContext
 from tests.deploy.conftest import ROOT
 from tests.deploy.stack import PARAMETERS, Stack, deploy
 from tests.fixtures.clouds import point_aws_at
@@ -101,7 +101,7 @@ def test_queue_timings_follow_the_lease_and_dead_letter(stack: Stack) -> None:
 def test_process_function_consumes_the_queue_with_partial_failures(stack: Stack) -> None:
     aws_lambda = stack.clients["lambda"]
     config = aws_lambda.get_function_configuration(FunctionName="bgtest-process")
-    assert config["Handler"] == "lambdas.process.handler"
+    assert config["Handler"] == "bankgate.lambdas.process.handler"
     assert (config["MemorySize"], config["Timeout"]) == (2048, 900)
     assert aws_lambda.get_function_concurrency(FunctionName="bgtest-process")["ReservedConcurrentExecutions"] == 20
     env = config["Environment"]["Variables"]
@@ -112,7 +112,7 @@ def test_process_function_consumes_the_queue_with_partial_failures(stack: Stack)
     assert mapping["EventSourceArn"] == queue_arn
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     presign = aws_lambda.get_function_configuration(FunctionName="bgtest-presign")
-    assert presign["Handler"] == "lambdas.presign.handler"
+    assert presign["Handler"] == "bankgate.lambdas.presign.handler"
     assert presign["Role"] != config["Role"]  # one role per function
 
 
@@ -200,7 +200,7 @@ def test_log_groups_are_retained(stack: Stack) -> None:
 
 def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's Lambda poller would try to run the function in Docker: it is paused, and the test
-    hands the queue's messages to ``lambdas.process.handler`` with the deployed environment."""
+    hands the queue's messages to ``bankgate.lambdas.process.handler`` with the deployed environment."""
     s3, sqs, aws_lambda = stack.clients["s3"], stack.clients["sqs"], stack.clients["lambda"]
     (mapping,) = aws_lambda.list_event_source_mappings(FunctionName="bgtest-process")["EventSourceMappings"]
     aws_lambda.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
@@ -219,9 +219,9 @@ def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monke
     env = aws_lambda.get_function_configuration(FunctionName="bgtest-process")["Environment"]["Variables"]
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
-    import lambdas.process
+    import bankgate.lambdas.process
 
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     queue_arn = stack.resolve({"Fn::GetAtt": ["EventsQueue", "Arn"]})
     sqs_event = {
         "Records": [
@@ -239,7 +239,7 @@ def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monke
             for m in messages
         ]
     }
-    assert lambdas.process.handler(sqs_event, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(sqs_event, LambdaContext()) == {"batchItemFailures": []}
     processed = s3.list_objects_v2(Bucket=stack.physical["ProcessedBucket"])["Contents"]
     assert [o["Key"] for o in processed] == ["nacha/acme/2026-03-04/payroll ppd.ach.jsonl"]
     archived = s3.list_objects_v2(Bucket=stack.physical["ArchiveBucket"], Prefix="originals/")["Contents"]
@@ -305,15 +305,15 @@ def test_with_iam_enforced_the_roles_suffice_and_no_more(
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
         monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
-        import lambdas.process
+        import bankgate.lambdas.process
 
-        monkeypatch.setattr(lambdas.process, "_pipeline", None)
+        monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials it first found
         records = [
             {"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs", "attributes": {}}
             for m in messages
         ]
-        assert lambdas.process.handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
+        assert bankgate.lambdas.process.handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
         s3 = process.client("s3", endpoint_url=moto_server)
         original = "originals/acme/2026-03-05/returns.ach"
         assert s3.head_object(Bucket=archive, Key=original)["ContentLength"] == len(body)

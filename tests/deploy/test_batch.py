@@ -18,9 +18,9 @@ import pytest
 
 from bankgate.batch import HandOff
 from bankgate.config import PipelineConfig
-from bankgate.demo.local_aws import LambdaContext
 from bankgate.ledger import DONE, HANDED_OFF
 from bankgate.pipeline import Pipeline, StagedObject
+from demo.local_aws import LambdaContext
 from tests.deploy.conftest import ROOT
 from tests.fixtures.clouds import point_aws_at
 
@@ -93,9 +93,9 @@ def test_lambda_hands_a_big_file_off_exactly_once(batch: dict[str, Any], moto_se
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    import lambdas.process
+    import bankgate.lambdas.process
 
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     key = "inbound/acme/2026-03-04/payroll.ach"
     etag = s3.put_object(Bucket="hand-staging", Key=key, Body=PAYROLL.read_bytes())["ETag"].strip('"')
     record = {
@@ -104,14 +104,14 @@ def test_lambda_hands_a_big_file_off_exactly_once(batch: dict[str, Any], moto_se
     }
     message = {"body": json.dumps({"Records": [record]}), "eventSource": "aws:sqs", "attributes": {}}
     duplicates = {"Records": [{**message, "messageId": "m1"}, {**message, "messageId": "m2"}]}
-    assert lambdas.process.handler(duplicates, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(duplicates, LambdaContext()) == {"batchItemFailures": []}
     redelivered = {"Records": [{**message, "messageId": "m3"}]}  # a later redelivery, same event
-    assert lambdas.process.handler(redelivered, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(redelivered, LambdaContext()) == {"batchItemFailures": []}
 
     (job,) = jobs(batch)
     assert job["jobDefinition"] == batch["definition"]
     assert job["container"]["command"] == ["s3://hand-staging/" + key]  # unversioned bucket: no --version-id
-    found = lambdas.process.pipeline().ledger.get("s3://hand-staging/" + key)
+    found = bankgate.lambdas.process.pipeline().ledger.get("s3://hand-staging/" + key)
     assert found is not None
     ledger_record, _ = found
     assert (ledger_record.state, ledger_record.job_id) == (HANDED_OFF, job["jobId"])

@@ -168,9 +168,9 @@ def test_the_service_image_serves_the_gcs_handler() -> None:
     assert argv[0] == "functions-framework" and "--target=process" in argv
     source = next(a.split("=", 1)[1] for a in argv if a.startswith("--source="))
     assert source.endswith("/site-packages/lambdas/gcs_process.py")
-    import lambdas.gcs_process
+    import bankgate.lambdas.gcs_process
 
-    assert callable(lambdas.gcs_process.process)
+    assert callable(bankgate.lambdas.gcs_process.process)
     hadolint = Path(sys.executable).with_name("hadolint")
     done = subprocess.run([str(hadolint), str(GCP / "Dockerfile")], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr

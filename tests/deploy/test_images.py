@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,20 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_zip.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+def test_the_wheel_installs_only_bankgate_named_modules(wheel: Path) -> None:
+    """No generic top-level names (``parsers``, ``lambdas``, ``plugins`` would collide with other
+    distributions), no demo, and the linked folders travel as files with their data."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == {"bankgate"}
+    assert not [name for name in names if "/demo/" in name or name.startswith("demo/")]
+    for member in ("parsers/nacha/reader.py", "lambdas/process.py", "plugins/bankgate_airflow/plugin.py"):
+        assert f"bankgate/{member}" in names
+    assert any(name.startswith("bankgate/parsers/fixed/layouts/") and name.endswith(".toml") for name in names)
+    assert "bankgate/plugins/bankgate_airflow/files.html" in names
+
+
 @pytest.fixture(scope="module")
 def lambda_root(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """/var/task of the zip build: what build_zip.py installs, for Lambda's platform."""
@@ -90,7 +105,7 @@ COLD_IMPORT = """
 import json, sys, time
 sys.path[:0] = [sys.argv[1]]
 wall, cpu = time.perf_counter(), time.process_time()
-import lambdas.process
+import bankgate.lambdas.process
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 print(json.dumps({"wall": wall, "cpu": cpu, "modules": sorted(sys.modules)}))
 """
@@ -116,9 +131,8 @@ def test_lambda_package_cold_imports_without_the_pull_side(lambda_root: Path) ->
     assert best["cpu"] < 0.3
     for handler in ("process", "presign"):
         if (ROOT / "lambdas" / f"{handler}.py").exists():  # presign.py comes from the uploads work
-            probe = (
-                f"import sys; sys.path[:0] = [sys.argv[1]]; import lambdas.{handler} as m; assert callable(m.handler)"
-            )
+            probe = "import sys; sys.path[:0] = [sys.argv[1]]; "
+            probe += f"import bankgate.lambdas.{handler} as m; assert callable(m.handler)"
             done = subprocess.run([python, "-S", "-c", probe, str(lambda_root)], capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
 
@@ -135,7 +149,7 @@ def test_airflow_and_batch_images_entry_points(wheel: Path, tmp_path: Path) -> N
     env = {**os.environ, "PYTHONPATH": str(site)}
     probe = """
 from importlib.metadata import distribution, entry_points
-import bankgate, plugins
+import bankgate, bankgate.plugins
 assert bankgate.__file__.startswith(SITE), bankgate.__file__
 (plugin,) = [e for e in entry_points(group="airflow.plugins") if e.name == "bankgate"]
 assert plugin.load().__name__ == "BankgatePlugin"

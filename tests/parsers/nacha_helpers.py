@@ -15,10 +15,10 @@ from typing import IO, Any
 
 import numpy as np
 
-from parsers.nacha import NachaParser
-from parsers.nacha import layouts as L
-from parsers.nacha.writer import NachaWriter
-from parsers.problems import ParseError, Problem
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.nacha.writer import NachaWriter
+from bankgate.parsers.problems import ParseError, Problem
 
 #: moov-io/ach sample files; the repo is cloned as a sibling of ``shared/``.
 CORPUS = Path(__file__).resolve().parents[3] / "shared/corpus/nacha"

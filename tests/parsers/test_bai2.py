@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.bai2 import (
+from bankgate.parsers.bai2 import (
     RECORD_CLASSES,
     AccountIdentifier,
     AccountTrailer,
@@ -28,8 +28,8 @@ from parsers.bai2 import (
     direction,
     looks_like_bai2,
 )
-from parsers.bai2.rules import RULES
-from parsers.problems import ERROR, WARNING, ParseError
+from bankgate.parsers.bai2.rules import RULES
+from bankgate.parsers.problems import ERROR, WARNING, ParseError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "bai2"
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "bai2" / "daily-balances.bai"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bankgate.files import open_detected
-from parsers.detect import (
+from bankgate.parsers.detect import (
     BAI2,
     GZIP,
     HEAD_BYTES,
@@ -27,7 +27,7 @@ from parsers.detect import (
     looks_like_nacha,
     read_head,
 )
-from parsers.fixed import available_layouts
+from bankgate.parsers.fixed import available_layouts
 from tests.parsers.nacha_helpers import CORPUS, batch, build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,7 +297,7 @@ def test_binary_that_only_starts_like_pgp_is_not_pgp(data: bytes) -> None:
 
 
 def test_nacha_with_a_utf8_bom_is_still_nacha() -> None:
-    from parsers.nacha import NachaParser
+    from bankgate.parsers.nacha import NachaParser
 
     plain = nacha_bytes()
     assert detect(b"\xef\xbb\xbf" + plain) == "nacha"

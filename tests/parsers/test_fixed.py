@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import parsers.fixed.parser as fixed_parser
-from parsers.fields import Field, Kind, Layout
-from parsers.fixed import (
+import bankgate.parsers.fixed.parser as fixed_parser
+from bankgate.parsers.fields import Field, Kind, Layout
+from bankgate.parsers.fixed import (
     FixedWidthParser,
     LayoutError,
     available_layouts,
@@ -23,8 +23,8 @@ from parsers.fixed import (
     match_layout,
     parse_layout,
 )
-from parsers.lines import iter_blocks
-from parsers.problems import ParseError, ProblemLog
+from bankgate.parsers.lines import iter_blocks
+from bankgate.parsers.problems import ParseError, ProblemLog
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "fixed"
@@ -1065,7 +1065,7 @@ def test_mutated_files_give_records_or_parse_error(which, mutations, cut):
         assert all(p.severity == "warning" for p in parser.problems)
 
 
-# -- the field capabilities added for layouts (parsers.fields) ---------------------------------
+# -- the field capabilities added for layouts (bankgate.parsers.fields) ---------------------------------
 
 PARITY = Layout(
     "mixed",
@@ -1130,8 +1130,8 @@ def test_signed_fields_round_trip():
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_detect_and_open_parser(name):
-    from parsers.detect import detect
-    from parsers.registry import format_names, open_parser
+    from bankgate.parsers.detect import detect
+    from bankgate.parsers.registry import format_names, open_parser
 
     assert detect(sample(name)[:8192]) == f"fixed:{name}"
     assert f"fixed:{name}" in format_names()

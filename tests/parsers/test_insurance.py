@@ -15,9 +15,9 @@ import pytest
 
 from bankgate import settings
 from bankgate.cli import main
-from parsers.insurance import InsurancePdfParser, Limits
-from parsers.insurance.sandbox import PdfReadError, read_untrusted
-from parsers.problems import ParseError
+from bankgate.parsers.insurance import InsurancePdfParser, Limits
+from bankgate.parsers.insurance.sandbox import PdfReadError, read_untrusted
+from bankgate.parsers.problems import ParseError
 from tests.parsers import pdf_factory as F
 from tests.parts import needs_tesseract
 

@@ -15,8 +15,8 @@ import io
 
 import pytest
 
-from parsers.insurance import InsurancePdfParser, acord25
-from parsers.insurance.layout import Page
+from bankgate.parsers.insurance import InsurancePdfParser, acord25
+from bankgate.parsers.insurance.layout import Page
 from tests.parsers import pdf_factory as F
 from tests.parts import needs_tesseract
 

@@ -17,9 +17,9 @@ import time
 import pytest
 
 from bankgate import settings
-from parsers.insurance import InsurancePdfParser, Limits
-from parsers.insurance.sandbox import _death
-from parsers.problems import ParseError
+from bankgate.parsers.insurance import InsurancePdfParser, Limits
+from bankgate.parsers.insurance.sandbox import _death
+from bankgate.parsers.problems import ParseError
 from tests.parsers import pdf_factory as F
 
 #: Every hostile file must be refused within this many seconds (generous for a loaded CI box).

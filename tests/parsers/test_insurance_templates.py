@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 
 from bankgate.cli import main
-from parsers.insurance import InsurancePdfParser, TemplateError, load_templates
-from parsers.insurance.templates import SHIPPED_DIR, load_template
-from parsers.insurance.values import MoneyFormat, parse_date
+from bankgate.parsers.insurance import InsurancePdfParser, TemplateError, load_templates
+from bankgate.parsers.insurance.templates import SHIPPED_DIR, load_template
+from bankgate.parsers.insurance.values import MoneyFormat, parse_date
 from tests.parsers import pdf_factory as F
 
 ENV_VAR = "BANKGATE_TEMPLATES"  # read by the core's settings (the CLI), never by the parsers

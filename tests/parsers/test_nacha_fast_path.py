@@ -14,8 +14,8 @@ import random
 
 import pytest
 
-from parsers.nacha import layouts as L
-from parsers.nacha import reader
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.nacha import reader
 from tests.parsers.nacha_helpers import (
     ROUTINGS,
     Batch,

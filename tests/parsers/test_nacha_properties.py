@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.nacha import NachaParser
-from parsers.nacha.codes import CREDIT_CODES, DEBIT_CODES, ZERO_AMOUNT_CODES, routing_check_digit
-from parsers.problems import ParseError
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.nacha.codes import CREDIT_CODES, DEBIT_CODES, ZERO_AMOUNT_CODES, routing_check_digit
+from bankgate.parsers.problems import ParseError
 from tests.parsers.nacha_helpers import (
     ODFI,
     ROUTINGS,

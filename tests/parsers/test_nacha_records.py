@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from parsers.nacha import layouts as L
-from parsers.nacha.codes import SEC_CODES
-from parsers.problems import ProblemLog
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.nacha.codes import SEC_CODES
+from bankgate.parsers.problems import ProblemLog
 from tests.parsers.nacha_helpers import CORPUS, batch, build, lines_of, parse
 
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from parsers.nacha import NachaParser
-from parsers.problems import ParseError
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.problems import ParseError
 
 CLEAN = (
     b"101 231380104 1210428822601011200A094101" + b" " * 54 + b"\n"

@@ -39,8 +39,8 @@ import json, sys, time
 from collections import Counter
 from pathlib import Path
 
-from parsers.nacha import NachaParser
-from parsers.problems import ParseError
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.problems import ParseError
 
 
 def status(key):

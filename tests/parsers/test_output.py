@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from parsers.bai2 import Bai2Parser
-from parsers.nacha import NachaParser
-from parsers.output import FORMATS, write_csv, write_jsonl, write_parquet, write_records
-from parsers.rows import union_columns
+from bankgate.parsers.bai2 import Bai2Parser
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.output import FORMATS, write_csv, write_jsonl, write_parquet, write_records
+from bankgate.parsers.rows import union_columns
 from tests.parsers.nacha_helpers import batch, build, line_number, put
 
 pa = pytest.importorskip("pyarrow")
@@ -339,7 +339,7 @@ def test_write_records_unknown_format() -> None:
 
 def test_the_output_formats_are_one_table() -> None:
     """Name, extension, content type and writer of each format live in one record."""
-    from parsers.output import OUTPUT_FORMATS, output_format
+    from bankgate.parsers.output import OUTPUT_FORMATS, output_format
 
     assert [(f.name, f.extension, f.content_type) for f in OUTPUT_FORMATS.values()] == [
         ("jsonl", "jsonl", "application/x-ndjson"),
@@ -357,8 +357,8 @@ def test_a_format_added_to_the_table_is_one_the_pipeline_routes_to(
     """The pipeline's config check, output name, content type and writer all come from the one
     row: nothing else in the pipeline knows the formats."""
     from bankgate.config import PipelineConfig, Route
+    from bankgate.parsers.output import OUTPUT_FORMATS, OutputFormat
     from bankgate.pipeline import Pipeline, StagedObject
-    from parsers.output import OUTPUT_FORMATS, OutputFormat
 
     def write_counts(batches, out, record_classes) -> None:
         out.write(b"%d\n" % sum(len(batch) for batch in batches))

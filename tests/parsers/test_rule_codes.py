@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from parsers.bai2 import Bai2Parser
-from parsers.fixed import FixedWidthParser
-from parsers.insurance import InsurancePdfParser
-from parsers.nacha import NachaParser
-from parsers.problems import ERROR, WARNING, ParseError, Problem
-from parsers.registry import all_rules, rule_sets
+from bankgate.parsers.bai2 import Bai2Parser
+from bankgate.parsers.fixed import FixedWidthParser
+from bankgate.parsers.insurance import InsurancePdfParser
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.problems import ERROR, WARNING, ParseError, Problem
+from bankgate.parsers.registry import all_rules, rule_sets
 from tests.parsers import pdf_factory as F
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -109,7 +109,7 @@ def test_validating_waivers_stays_light() -> None:
     """Config loading may check waivers at a Lambda's cold start or at DAG parse time: the
     registries import no numpy and no PDF library."""
     code = (
-        "import sys; from parsers.registry import validate_waivers;"
+        "import sys; from bankgate.parsers.registry import validate_waivers;"
         " validate_waivers(['nacha.entry.check_digit', 'bai2.account.control_total']);"
         " print([m for m in ('numpy', 'pyarrow', 'pypdfium2', 'pypdf') if m in sys.modules])"
     )

@@ -15,10 +15,10 @@ from datetime import date
 import pytest
 
 from bankgate.cli import main
-from parsers.nacha import NachaParser
-from parsers.nacha import layouts as L
-from parsers.problems import ERROR, WARNING, ParseError
-from parsers.registry import open_parser, validate_enforced, validate_waivers
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.problems import ERROR, WARNING, ParseError
+from bankgate.parsers.registry import open_parser, validate_enforced, validate_waivers
 from tests.parsers.nacha_helpers import (
     DATA,
     batch,

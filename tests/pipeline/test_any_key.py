@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bankgate.demo.local_aws import LambdaContext
+from demo.local_aws import LambdaContext
 from tests.pipeline.events import blob_keys, finalized_event, s3_put_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def s3_metadata_bytes(aws, bucket: str, key: str) -> int:
 @pytest.mark.parametrize("body", [PAYROLL, BROKEN], ids=["valid", "invalid"])
 @pytest.mark.parametrize("key", NAMES, ids=IDS)
 def test_s3(aws, key: str, body: bytes) -> None:
-    from lambdas.process import handler
+    from bankgate.lambdas.process import handler
 
     etag = aws.s3.put_object(Bucket=aws.staging, Key=key, Body=body)["ETag"].strip('"')
     handler(s3_put_event(aws.staging, key, etag=etag, sequencer="0055AED6DCD90281E5"), LambdaContext())
@@ -64,7 +64,7 @@ def test_s3(aws, key: str, body: bytes) -> None:
 
 @pytest.mark.parametrize("key", NAMES, ids=IDS)
 def test_gcs(gcs, key: str) -> None:
-    from lambdas.gcs_process import process
+    from bankgate.lambdas.gcs_process import process
 
     client, names = gcs
     client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)

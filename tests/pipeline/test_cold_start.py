@@ -11,7 +11,7 @@ HEAVY = ("airflow", "numpy", "pyarrow", "paramiko", "google.cloud.storage", "pyp
 PROBE = """
 import json, sys, time
 start = time.perf_counter()
-import lambdas.process
+import bankgate.lambdas.process
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "modules": sorted(sys.modules)}))
 """

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from bankgate.cli import main
-from bankgate.demo.local_aws import LambdaContext
-from lambdas.process import handler
+from bankgate.lambdas.process import handler
+from demo.local_aws import LambdaContext
 from tests.pipeline.events import s3_put_event
 
 ROOT = Path(__file__).resolve().parents[2]

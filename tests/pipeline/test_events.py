@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bankgate.events import EventError, from_gcs_cloudevent
-from lambdas.process import eventbridge_object, s3_objects, sqs_objects
+from bankgate.lambdas.process import eventbridge_object, s3_objects, sqs_objects
 
 
 def s3_record(key: str, name: str = "ObjectCreated:Put", **extra: str) -> dict:

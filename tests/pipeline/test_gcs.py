@@ -14,7 +14,7 @@ BROKEN = (ROOT / "samples/nacha/payroll-amount-edited-after-controls.ach").read_
 
 
 def test_finalized_event_processes_and_archives(gcs) -> None:
-    from lambdas.gcs_process import process
+    from bankgate.lambdas.gcs_process import process
 
     client, names = gcs
     key = "inbound/acme/2026-11-23/payroll.ach"
@@ -33,7 +33,7 @@ def test_finalized_event_processes_and_archives(gcs) -> None:
 
 
 def test_invalid_file_is_quarantined_on_gcs(gcs) -> None:
-    from lambdas.gcs_process import process
+    from bankgate.lambdas.gcs_process import process
 
     client, names = gcs
     key = "inbound/acme/2026-11-23/edited.ach"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-import lambdas.process
-from bankgate.demo.local_aws import LambdaContext
+import bankgate.lambdas.process
+from demo.local_aws import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
@@ -54,7 +54,7 @@ def local(fast_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.setenv("BANKGATE_LEDGER", f"file://{dirs['ledger']}")
     monkeypatch.setenv("BANKGATE_SCRATCH_ROOT", str(dirs["scratch"]))
     monkeypatch.setenv("BANKGATE_ROUTES", json.dumps({"*": {"destination": f"file://{dirs['processed']}"}}))
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     return dirs
 
 
@@ -99,16 +99,16 @@ def test_twenty_thousand_invocations_leave_fds_scratch_and_memory_flat(local) ->
     marks: dict[int, tuple[int, int]] = {}
     total = 20_000
     # The structured log lines would pile up in pytest's output capture and read as a leak.
-    lambdas.process.logger.setLevel("WARNING")
+    bankgate.lambdas.process.logger.setLevel("WARNING")
     try:
         for i in range(total):
             event = stage(local, f"inbound/acme/{i % 100}/{i}.ach", PAYROLL)
-            assert lambdas.process.handler(event, context) == {"batchItemFailures": []}
+            assert bankgate.lambdas.process.handler(event, context) == {"batchItemFailures": []}
             assert not any(local["scratch"].iterdir()), f"scratch left behind after invocation {i}"
             if i in (1999, total - 1):
                 marks[i] = (open_fds(), rss_bytes())
     finally:
-        lambdas.process.logger.setLevel("INFO")
+        bankgate.lambdas.process.logger.setLevel("INFO")
     (fds_early, rss_early), (fds_late, rss_late) = marks[1999], marks[total - 1]
     assert fds_late <= fds_early, f"file descriptors grew from {fds_early} to {fds_late}"
     assert rss_late - rss_early < 8 << 20, f"RSS grew by {(rss_late - rss_early) >> 20} MiB over {total} invocations"
@@ -124,7 +124,7 @@ def test_interleaved_invocations_share_nothing(local) -> None:
 
     def run(i: int) -> None:
         barrier.wait()
-        results[i] = lambdas.process.handler(events[i], LambdaContext())
+        results[i] = bankgate.lambdas.process.handler(events[i], LambdaContext())
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
@@ -137,8 +137,10 @@ def test_interleaved_invocations_share_nothing(local) -> None:
     assert {json.loads(x)["record"] for x in nacha} >= {"file_header", "entry_detail"}
     assert {json.loads(x)["record"] for x in bai2} >= {"group_header", "transaction_detail"}
     # Nothing about either request is left in module state: only config and clients.
-    pipeline = lambdas.process._pipeline
-    state = repr(vars(pipeline)) + repr({k: v for k, v in vars(lambdas.process).items() if not k.startswith("__")})
+    pipeline = bankgate.lambdas.process._pipeline
+    state = repr(vars(pipeline)) + repr(
+        {k: v for k, v in vars(bankgate.lambdas.process).items() if not k.startswith("__")}
+    )
     assert "same.ach" not in state and "same.bai" not in state
 
 
@@ -153,17 +155,17 @@ def test_failure_midway_leaves_no_scratch_and_loses_no_file(local, monkeypatch: 
 
     event = stage(local, "inbound/acme/d/payroll.ach", PAYROLL)
     with pytest.raises(BatchProcessingError):  # every record of the batch failed: Lambda retries it
-        lambdas.process.handler(event, LambdaContext())
+        bankgate.lambdas.process.handler(event, LambdaContext())
     assert not any(local["scratch"].iterdir())
     assert (local["staging"] / "inbound/acme/d/payroll.ach").read_bytes() == PAYROLL  # not lost
     assert not any(p.is_file() for p in local["processed"].rglob("*"))  # no partial output
     monkeypatch.undo()
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     for name in ("staging", "archive", "quarantine", "ledger", "processed"):
         monkeypatch.setenv(f"BANKGATE_{name.upper()}", f"file://{local[name]}")
     monkeypatch.setenv("BANKGATE_SCRATCH_ROOT", str(local["scratch"]))
     monkeypatch.setenv("BANKGATE_ROUTES", json.dumps({"*": {"destination": f"file://{local['processed']}"}}))
-    assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}  # the retry
+    assert bankgate.lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}  # the retry
     assert (local["archive"] / "acme/d/payroll.ach").read_bytes() == PAYROLL
     assert not any(local["scratch"].iterdir())
 
@@ -175,7 +177,7 @@ def test_local_store_lock_files_do_not_accumulate(local) -> None:
     events = [stage(local, f"inbound/acme/d/{i}.ach", PAYROLL) for i in range(20)]
     events.append(stage(local, "inbound/acme/d/edited.ach", broken))
     for event in events + events[:3]:  # the last three are duplicate deliveries
-        assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
+        assert bankgate.lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert len(list(local["ledger"].rglob("*.json"))) == 21
     locks = [p for d in local.values() for p in d.rglob("*") if ".locks" in p.parts and p.is_file()]
     assert locks == [], f"{len(locks)} lock files left behind"
@@ -218,7 +220,7 @@ def test_a_sigkilled_worker_leaves_nothing_once_its_lease_expires(local, tmp_pat
         [
             sys.executable,
             "-c",
-            "import json, sys, lambdas.process as p; from bankgate.demo.local_aws import LambdaContext; "
+            "import json, sys, bankgate.lambdas.process as p; from demo.local_aws import LambdaContext; "
             "p.handler(json.load(open(sys.argv[1])), LambdaContext())",
             str(tmp_path / "event.json"),
         ],
@@ -250,18 +252,18 @@ def test_a_sigkilled_worker_leaves_nothing_once_its_lease_expires(local, tmp_pat
     foreign[-1].write_text("mine")
 
     # Within the lease: another object processes, the leftovers stay, the killed object is busy.
-    assert lambdas.process.handler(stage(local, "inbound/acme/d/small.ach", PAYROLL), LambdaContext()) == {
+    assert bankgate.lambdas.process.handler(stage(local, "inbound/acme/d/small.ach", PAYROLL), LambdaContext()) == {
         "batchItemFailures": []
     }
     assert _bankgate_leftovers(local) == (scratch, partials)
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     with pytest.raises(BatchProcessingError, match="being processed by another worker"):
-        lambdas.process.handler(event, LambdaContext())  # the message returns to the queue
+        bankgate.lambdas.process.handler(event, LambdaContext())  # the message returns to the queue
 
     # After the lease: the redelivery sweeps and processes.
     time.sleep(max(0.0, killed_at + lease + 0.5 - time.time()))
-    assert lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert _bankgate_leftovers(local) == ([], [])
     assert all(path.exists() for path in foreign)
     [output] = local["processed"].rglob("conc.ach.jsonl")

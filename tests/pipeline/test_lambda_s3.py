@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from bankgate.demo.local_aws import LambdaContext
-from lambdas.process import handler
+from bankgate.lambdas.process import handler
+from demo.local_aws import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()

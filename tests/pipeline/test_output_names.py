@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.process import handler
+from bankgate.lambdas.process import handler
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()

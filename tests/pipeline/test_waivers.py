@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bankgate.config import ConfigError, PipelineConfig
+from bankgate.parsers.nacha import layouts as L
 from bankgate.pipeline import Pipeline, StagedObject
-from parsers.nacha import layouts as L
 from tests.parsers.nacha_helpers import clean_file, put_field
 
 RULE = "nacha.file.immediate_origin"

@@ -31,7 +31,7 @@ def test_a_pulled_files_journey_links_its_pull_to_its_processing(
     aws: Aws,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import lambdas.process
+    import bankgate.lambdas.process
 
     good = (SAMPLES / "payroll-ppd-ccd.ach").read_bytes()
     bad = (SAMPLES / "payroll-amount-edited-after-controls.ach").read_bytes()
@@ -41,7 +41,7 @@ def test_a_pulled_files_journey_links_its_pull_to_its_processing(
 
     report = pull_bank(settings, bank, f"s3://{aws.staging}/inbound/acme/")
     assert report.ok and len(report.pulled) == 2, report
-    aws.drain(lambdas.process.handler)
+    aws.drain(bankgate.lambdas.process.handler)
 
     ledger_url = f"s3://{aws.archive}/ledger/"
     root = open_root(ledger_url)

@@ -16,10 +16,10 @@ import paramiko
 import pytest
 
 from bankgate.banks import BankConfig, marker, unchanged
-from bankgate.demo.sftp_server import DemoSftpServer, _Root
 from bankgate.sftp import SftpSettings, connect, pull_bank
 from bankgate.sftp.selection import matches, select_remote
 from bankgate.store.local import LocalStore
+from demo.sftp_server import DemoSftpServer, _Root
 from tests.sftp.sshd import Sshd
 
 OLD = datetime(2026, 3, 6, 12, tzinfo=UTC).timestamp()  # a past day: a pull files keys under the mtime's date

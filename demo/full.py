@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bankgate.demo import airflow_runs, fresh_out
-from bankgate.demo.banks import BANKS, banks_toml, populate
-from bankgate.demo.local_aws import local_aws
+from demo import airflow_runs, fresh_out
+from demo.banks import BANKS, banks_toml, populate
+from demo.local_aws import local_aws
 
 STAGING, ARCHIVE, PROCESSED = "bankgate-staging", "bankgate-archive", "bankgate-processed"
 ROUTES = {"nacha": "nacha", "bai2": "bai2", "fixed:*": "fixed", "insurance-pdf": "insurance", "*": "other"}
@@ -114,7 +114,7 @@ def run_full_demo(samples: Path, out: Path) -> int:
             "or use 'bankgate demo --pipeline-only'"
         )
         return 2
-    from bankgate.demo.sftp_server import DemoSftpServer
+    from demo.sftp_server import DemoSftpServer
 
     out = out.resolve()
     fresh_out(out)
@@ -162,14 +162,14 @@ def run_full_demo(samples: Path, out: Path) -> int:
         pushed = _push_sample(aws.url, samples, out)
         _say(f"   acme pushed {pushed.name} -> s3://{STAGING}/{pushed.key} (upload {pushed.upload_id})")
 
-        _say("\n4. Processing: S3 events from SQS -> lambdas.process.handler")
+        _say("\n4. Processing: S3 events from SQS -> bankgate.lambdas.process.handler")
         os.environ.update(_pipeline_env())
-        import lambdas.process
+        import bankgate.lambdas.process
         from bankgate.config import PipelineConfig
         from bankgate.pipeline import Pipeline
 
         with airflow_runs.output_to(log):
-            aws.drain(lambdas.process.handler)
+            aws.drain(bankgate.lambdas.process.handler)
         records = Pipeline(PipelineConfig.from_env()).ledger.records()
         lines, counts = _processing_lines(records, pushed=pushed.staged_url)
         _say(f"   {aws.delivered} event message(s) delivered")

@@ -1,7 +1,7 @@
 """A local AWS for the demo: moto's S3 and SQS over HTTP on loopback, wired as in production.
 
 Production wiring: the staging bucket sends ``s3:ObjectCreated:*`` events under ``inbound/`` to
-an SQS queue, and Lambda's SQS event source hands batches of messages to ``lambdas.process``,
+an SQS queue, and Lambda's SQS event source hands batches of messages to ``bankgate.lambdas.process``,
 deleting the ones it did not report as failed. Here moto plays S3 and SQS (the notification is
 moto's own, not simulated) and :meth:`LocalAws.drain` plays the event source mapping.
 """

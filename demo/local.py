@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bankgate.config import PipelineConfig, Route
-from bankgate.demo import fresh_out
 from bankgate.pipeline import Outcome, Pipeline, StagedObject
+from demo import fresh_out
 
 SKIP_SUFFIXES = {".md", ".py", ".toml"}  # docs, generators and configs, not bank files
 ROUTES = {"nacha": "nacha", "bai2": "bai2", "fixed:*": "fixed", "insurance-pdf": "insurance", "*": "other"}
