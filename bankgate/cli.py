@@ -267,10 +267,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         time.sleep(3600)
 
 
+Subcommands = argparse._SubParsersAction  # what ``add_subparsers`` returns
+
+
 def build_parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bankgate", description="SFTP-to-cloud gateway for bank and insurance files.")
     sub = top.add_subparsers(dest="command", required=True)
+    _add_parse(sub)
+    _add_listings(sub)
+    _add_process(sub)
+    from bankgate.ledger import commands as ledger_commands
 
+    ledger_commands.add_parser(sub)
+    _add_push(sub)
+    return top
+
+
+def _add_parse(sub: Subcommands) -> None:
     p = sub.add_parser("parse", help="parse and validate one file, write its records")
     p.add_argument("file")
     p.add_argument("--format", default="auto", help="auto (default), nacha, bai2, fixed:LAYOUT or insurance-pdf")
@@ -297,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_parse)
 
+
+def _add_listings(sub: Subcommands) -> None:
+    """The commands that tell: rules, detect, layouts, settings."""
     r = sub.add_parser("rules", help="list the rule codes --allow and --enforce take, with their meaning")
     r.add_argument("--format", choices=("nacha", "bai2", "fixed", "insurance"), help="only this format's rules")
     r.set_defaults(func=cmd_rules)
@@ -312,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--format", choices=("table", "json", "env", "markdown"), default="table")
     st.set_defaults(func=cmd_settings)
 
+
+def _add_process(sub: Subcommands) -> None:
     proc = sub.add_parser("process", help="run the processing pipeline on one staged object")
     proc.add_argument("url", help="s3://BUCKET/KEY, gs://BUCKET/KEY or file:///PATH inside the staging area")
     proc.add_argument("--config", help="pipeline config TOML (default: $BANKGATE_CONFIG or BANKGATE_* variables)")
@@ -319,10 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--version-id", help="the object version to process (a versioned bucket; default: current)")
     proc.set_defaults(func=cmd_process)
 
-    from bankgate.ledger import commands as ledger_commands
 
-    ledger_commands.add_parser(sub)
-
+def _add_push(sub: Subcommands) -> None:
+    """The client push and its local server."""
     push = sub.add_parser("push", help="upload one file through the presign API (multipart, resumable)")
     push.add_argument("file")
     push.add_argument("--api", required=True, help="the API's base URL, e.g. https://upload.example.com/api")
@@ -335,7 +352,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--clients", help="TOML file with [clients.<id>] tables (default: one demo client, acme)")
     serve.set_defaults(func=cmd_serve)
-    return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -433,32 +433,12 @@ def decrypt(
         raise PgpError("scratch_dir is required when out is a stream")
     cleanup: list[Path] = []
     try:
-        if _is_stream(source):
-            src = scratch / f".pgp-in-{uuid.uuid4().hex}"
-            cleanup.append(src)
-            _spool(source, src)  # type: ignore[arg-type]
-        else:
-            src = Path(os.fspath(source))  # type: ignore[arg-type]
-            if not src.is_file():
-                raise PgpError(f"no such file: {src.name}")
+        src = _source_file(source, scratch, cleanup)
         header = _scan_header(src)
         tmp = (out_path.parent if out_path else scratch) / f".pgp-out-{uuid.uuid4().hex}.part"
         cleanup.append(tmp)
-        for cert, dec in keys._ordered(header.recipients):
-            try:  # a key that does not fit fails on the session key, before any plaintext is written
-                checked = _decrypt_with(src, tmp, cert, dec, signers, header, require_signature, max_verify_in_memory)
-            except _NoKey:
-                continue
-            break
-        else:
-            raise _no_matching_key(keys, header)
-        size = tmp.stat().st_size
-        if out_path is not None:
-            os.replace(tmp, out_path)
-            cleanup.remove(tmp)
-        else:
-            with tmp.open("rb") as f:
-                shutil.copyfileobj(f, out, _COPY_CHUNK)  # type: ignore[arg-type]
+        checked, dec = _with_first_fitting_key(keys, src, tmp, signers, header, require_signature, max_verify_in_memory)
+        size = _deliver(tmp, out_path, out, cleanup)
         return DecryptResult(
             bytes_out=size,
             signed=checked.signed,
@@ -471,6 +451,51 @@ def decrypt(
     finally:
         for path in cleanup:
             path.unlink(missing_ok=True)
+
+
+def _with_first_fitting_key(
+    keys: KeyRing,
+    src: Path,
+    tmp: Path,
+    signers: PublicKeys | None,
+    header: _Header,
+    require_signature: bool,
+    max_verify_in_memory: int,
+) -> tuple[_Checked, _Decryptor]:
+    """Decrypt into ``tmp`` with the first of ``keys`` that fits the message (and that key)."""
+    for cert, dec in keys._ordered(header.recipients):
+        try:  # a key that does not fit fails on the session key, before any plaintext is written
+            return _decrypt_with(src, tmp, cert, dec, signers, header, require_signature, max_verify_in_memory), dec
+        except _NoKey:
+            continue
+    raise _no_matching_key(keys, header)
+
+
+def _source_file(source: BinaryIO | str | os.PathLike[str], scratch: Path, cleanup: list[Path]) -> Path:
+    """The ciphertext as a file (Sequoia reads files): a path as it is, a stream spooled into
+    ``scratch`` (noted in ``cleanup``)."""
+    if _is_stream(source):
+        src = scratch / f".pgp-in-{uuid.uuid4().hex}"
+        cleanup.append(src)
+        _spool(source, src)  # type: ignore[arg-type]
+        return src
+    src = Path(os.fspath(source))  # type: ignore[arg-type]
+    if not src.is_file():
+        raise PgpError(f"no such file: {src.name}")
+    return src
+
+
+def _deliver(tmp: Path, out_path: Path | None, out: BinaryIO | str | os.PathLike[str], cleanup: list[Path]) -> int:
+    """The checked plaintext in ``tmp`` to its destination: renamed onto ``out_path``, or copied
+    into the stream ``out``. Returns its size."""
+    size = tmp.stat().st_size
+    if out_path is not None:
+        os.replace(tmp, out_path)
+        cleanup.remove(tmp)
+    else:
+        with tmp.open("rb") as f:
+            shutil.copyfileobj(f, out, _COPY_CHUNK)  # type: ignore[arg-type]
+    return size
 
 
 def _decrypt_with(

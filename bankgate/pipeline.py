@@ -27,7 +27,7 @@ import orjson
 
 from bankgate import settings
 from bankgate.config import PipelineConfig
-from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, REPORT_SUFFIX, Claim, Ledger, LedgerRecord
 from bankgate.parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
 from bankgate.parsers.output import output_format, write_records
 from bankgate.parsers.problems import ParseError
@@ -39,7 +39,6 @@ from bankgate.streams import HashingReader, peekable, sha256_of
 log = logging.getLogger(__name__)
 
 MAX_PGP_LAYERS = 2
-REPORT_SUFFIX = ".error.json"
 #: Output metadata naming what an output is the output of: a digest of the staged object's URL
 #: and the member's lineage, the same for every version of that source.
 OUTPUT_OF = "bankgate-output-of"
@@ -174,30 +173,67 @@ class Pipeline:
         try:
             # push: the upload this object fulfils, found through the link the claim read
             upload = push_records.for_origin(self.ledger.store, self.ledger.prefix, claim.record.origin)
-            if claim.record.failures >= self.config.max_failures:
-                raise self._poisoned(obj, claim.record)
-            if self.handoff is not None and self.handoff.wants(info.size):
-                return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
-            digest, size = self._process_content(obj, info, work)
-            # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
-            if mismatch := push_records.checksum_mismatch(upload, digest, size):
-                raise Rejected(mismatch, detail={"error": "ChecksumMismatch"})
+            done = self._content(obj, info, claim, work, upload)
         except TooBigHere as exc:  # raised only where a hand-off is configured
             self._discard(work)
             return self._hand_off(obj, claim, f"the scratch budget refused it: {exc.reason}")
         except Rejected as rejected:
-            self._discard(work)
-            try:
-                outcome = self._quarantine(obj, info, claim, rejected, work)
-            except BaseException as exc:
-                self._release(claim, exc)
-                raise
-            self._set_aside_all(obj, older)
-            return self._settle_push(outcome, upload)
+            return self._rejected(obj, info, claim, rejected, work, older, upload)
         except BaseException as exc:
             self._discard(work)
             self._release(claim, exc)
             raise
+        if isinstance(done, Outcome):  # handed off
+            return done
+        return self._processed(obj, info, claim, work, done, older, upload)
+
+    def _content(
+        self, obj: StagedObject, info: ObjectInfo, claim: Claim, work: _Work, upload: push_records.UploadRecord | None
+    ) -> Outcome | tuple[str, int]:
+        """The claimed object's content processed into ``work``: (SHA-256, size); or its outcome
+        when handed off to a batch job. Raises Rejected for a file to quarantine."""
+        if claim.record.failures >= self.config.max_failures:
+            raise self._poisoned(obj, claim.record)
+        if self.handoff is not None and self.handoff.wants(info.size):
+            return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
+        digest, size = self._process_content(obj, info, work)
+        # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
+        if mismatch := push_records.checksum_mismatch(upload, digest, size):
+            raise Rejected(mismatch, detail={"error": "ChecksumMismatch"})
+        return digest, size
+
+    def _rejected(
+        self,
+        obj: StagedObject,
+        info: ObjectInfo,
+        claim: Claim,
+        rejected: Rejected,
+        work: _Work,
+        older: list[ObjectInfo],
+        upload: push_records.UploadRecord | None,
+    ) -> Outcome:
+        """Quarantine a rejected file (its claim released if that fails), older versions set aside."""
+        self._discard(work)
+        try:
+            outcome = self._quarantine(obj, info, claim, rejected, work)
+        except BaseException as exc:
+            self._release(claim, exc)
+            raise
+        self._set_aside_all(obj, older)
+        return self._settle_push(outcome, upload)
+
+    def _processed(
+        self,
+        obj: StagedObject,
+        info: ObjectInfo,
+        claim: Claim,
+        work: _Work,
+        content: tuple[str, int],
+        older: list[ObjectInfo],
+        upload: push_records.UploadRecord | None,
+    ) -> Outcome:
+        """Archive the original (a verified copy, then delete) and record it done."""
+        digest, size = content
         try:
             target_key = self.archive.fit_key(self.archive_prefix + self.relative_key(obj.key))
             archived = self._move(obj, info, self.archive, target_key, digest)
@@ -218,7 +254,7 @@ class Pipeline:
         )
         self._set_aside_all(obj, older)
         records = sum(work.counts.values())
-        outcome = Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
+        outcome = Outcome(work.source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
         return self._settle_push(outcome, upload)
 
     def _refused(self, obj: StagedObject, info: ObjectInfo, claim: Claim) -> Outcome:

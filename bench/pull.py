@@ -269,7 +269,7 @@ def child_bankgate(spec: dict[str, Any]) -> int:
         landing=BANKGATE[spec["contender"]][0],
         verify=BANKGATE[spec["contender"]][1],
     )
-    report = pull_bank(settings, rules, spec["store_url"], day="2026-01-01")
+    report = pull_bank(settings, rules, spec["store_url"])
     if report.failed or not report.pulled:
         raise RuntimeError(f"bankgate pull failed: {report.summary()} {report.failed[:3]}")
     return report.bytes

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bankgate.ledger import index, links
-from bankgate.ledger.processing import DONE, FAILED, QUARANTINED, Ledger, LedgerRecord
+from bankgate.ledger.processing import DONE, FAILED, QUARANTINED, REPORT_SUFFIX, Ledger, LedgerRecord
 from bankgate.ledger.root import Root
 from bankgate.store import open_url
 
@@ -146,8 +146,6 @@ def _processing_stages(url: str, record: LedgerRecord | None, *, staged_sha256: 
         }
         stages.append(Stage("processed", record.finished_at, record.sha256, detail))
     elif record.state == QUARANTINED:
-        from bankgate.pipeline import REPORT_SUFFIX  # the reason beside the quarantined file
-
         detail = {
             "type": record.file_type,
             "size": record.size,

@@ -35,6 +35,9 @@ QUARANTINED: State = "quarantined"
 FAILED: State = "failed"
 #: Given to a batch job (``bankgate.batch``) with the job's id and a lease the job takes over.
 HANDED_OFF: State = "handed_off"
+#: The report written beside a quarantined original (``<quarantined key>.error.json``, by the
+#: pipeline): the journey and the Files view name it from the record's ``archived_to``.
+REPORT_SUFFIX = ".error.json"
 #: A claim older than this is taken to belong to a worker that died (Lambda's limit is 15 min).
 #: Must exceed the longest a worker may run; see the README for its relation to SQS.
 LEASE_SECONDS = 16 * 60

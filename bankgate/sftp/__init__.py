@@ -9,7 +9,7 @@ stability rules. No Airflow import: the DAGs, the CLI and the tests call the sam
                             known_hosts="sftp.bank.example ssh-ed25519 AAAA...")
     bank = BankConfig("acme", remote_dirs=("/outbound",), include=("*.ach",),
                       stability=(unchanged(120),), post_pull=DELETE)
-    report = pull_bank(settings, bank, "s3://staging/inbound/acme/", day="2026-11-23")
+    report = pull_bank(settings, bank, "s3://staging/inbound/acme/")
 
 The bank model (``BankConfig``, its stability rules and post-pull actions) is
 ``bankgate.banks``'s, the same one ``load_banks`` builds from the TOML config.

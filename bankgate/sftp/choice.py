@@ -3,7 +3,7 @@ Airflow tasks (they used to write it twice). It follows :func:`selection.select_
 halves, so the DAG can run them as two tasks (``list_files``, ``select_files``):
 
 1. :func:`screen` (no I/O): the run's window of mtimes, or a caller's predicate, and the bank's
-   size limit, give the :class:`Candidates`;
+   size limit (``max_file_size``, applied by both paths alike) give the :class:`Candidates`;
 2. :func:`ready` (ledger and server): candidates already pulled are set aside (unless forced),
    the rest go through the bank's stability rules, whose observations are kept in the ledger
    between runs; the :class:`Readiness` says which are ready and why the others wait.
@@ -45,15 +45,16 @@ class Readiness:
 
 
 def screen(
+    bank: BankConfig,
     files: Sequence[RemoteFile],
     *,
     since: float | None = None,
     end: float | None = None,
     select: Callable[[RemoteFile], bool] | None = None,
-    max_size: int | None = None,
 ) -> Candidates:
-    """Sort ``files`` by the window ``[since, end)``, the predicate ``select`` and ``max_size``
-    (each only when given), in that order."""
+    """Sort ``files`` by the window ``[since, end)`` and the predicate ``select`` (each only
+    when given), then by the bank's ``max_file_size``, in that order."""
+    max_size = bank.max_file_size
     out = Candidates()
     for f in files:
         if since is not None and f.mtime < since:
@@ -62,7 +63,7 @@ def screen(
             out.newer.append(f)
         elif select is not None and not select(f):
             out.not_selected.append(f)
-        elif max_size is not None and f.size > max_size:
+        elif f.size > max_size:
             out.too_large.append(f)
         else:
             out.files.append(f)

@@ -268,11 +268,46 @@ class SftpSession:
         return transport
 
     def _open(self) -> None:
+        """Connect with only the pinned host keys, refuse a revoked one, open the SFTP channel."""
         s = self.settings
         pinned = parse_known_hosts(s.known_hosts)
+        client = self._client(pinned)
+        transport = client.get_transport()
+        assert transport is not None
+        offered = transport.get_remote_server_key()
+        if any(offered == key for key in pinned.revoked):
+            client.close()
+            raise HostKeyError(
+                f"SFTP host key for {s.host} port {s.port} ({offered.get_name()} {fingerprint(offered)}) is marked"
+                " @revoked in the connection's known_hosts. Nothing was transferred."
+            )
+        if s.keepalive:
+            transport.set_keepalive(s.keepalive)
+        try:
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(s.timeout)  # a stalled read raises instead of hanging
+        except BaseException:
+            client.close()
+            raise
+        self.client, self._sftp = client, sftp
+        self.limits = _query_limits(sftp)
+        if s.gulp_pipe:  # the channel is idle now: nothing in flight to lose in the swap
+            GulpPipe.install(sftp.get_channel())
+        log.debug(
+            "connected to %s@%s (cipher %s, read length %d)",
+            s.username,
+            s.endpoint,
+            transport.remote_cipher,
+            self.limits.read_length,
+        )
+
+    def _client(self, pinned: PinnedKeys) -> paramiko.SSHClient:
+        """An SSH client connected and authenticated, trusting only the connection's own pinned
+        keys (never system files); a changed key or refused credentials raise our errors."""
+        s = self.settings
         pkey = _load_private_key(s)
         client = paramiko.SSHClient()
-        for name in pinned.names:  # only the connection's own pinned keys, never system files
+        for name in pinned.names:
             for key in pinned.host_keys.lookup(name).values():
                 client.get_host_keys().add(name, key.get_name(), key)
         client.set_missing_host_key_policy(_RejectUnknown(s, pinned))
@@ -304,34 +339,7 @@ class SftpSession:
         except BaseException:
             client.close()
             raise
-        transport = client.get_transport()
-        assert transport is not None
-        offered = transport.get_remote_server_key()
-        if any(offered == key for key in pinned.revoked):
-            client.close()
-            raise HostKeyError(
-                f"SFTP host key for {s.host} port {s.port} ({offered.get_name()} {fingerprint(offered)}) is marked"
-                " @revoked in the connection's known_hosts. Nothing was transferred."
-            )
-        if s.keepalive:
-            transport.set_keepalive(s.keepalive)
-        try:
-            sftp = client.open_sftp()
-            sftp.get_channel().settimeout(s.timeout)  # a stalled read raises instead of hanging
-        except BaseException:
-            client.close()
-            raise
-        self.client, self._sftp = client, sftp
-        self.limits = _query_limits(sftp)
-        if s.gulp_pipe:  # the channel is idle now: nothing in flight to lose in the swap
-            GulpPipe.install(sftp.get_channel())
-        log.debug(
-            "connected to %s@%s (cipher %s, read length %d)",
-            s.username,
-            s.endpoint,
-            transport.remote_cipher,
-            self.limits.read_length,
-        )
+        return client
 
     def reconnect(self) -> None:
         self.close()

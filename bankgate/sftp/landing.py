@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from bankgate.banks import Landing, Verify
-from bankgate.sftp import names, verify
+from bankgate.sftp import verify
 from bankgate.sftp.connection import SftpSession
 from bankgate.sftp.errors import RemoteChanged, VerificationFailed
 from bankgate.sftp.handoff import in_thread
@@ -58,10 +58,10 @@ META_SHA256 = "bankgate-sha256"
 
 
 def remote_metadata(remote: RemoteFile) -> dict[str, str]:
-    """Metadata known before the transfer. The path is its exact bytes, percent-encoded
-    (``names.quoted``): S3 metadata is ASCII, and a name may not be UTF-8."""
+    """Metadata known before the transfer. The path is the exact one (a name may not be UTF-8):
+    the store percent-encodes it once and reads it back as ``names.text`` (``store.encoding``)."""
     mtime = datetime.fromtimestamp(remote.mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {META_PATH: names.quoted(remote.path), META_MTIME: mtime}
+    return {META_PATH: remote.path, META_MTIME: mtime}
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,12 @@ class Destination:
 
     @classmethod
     def of(
-        cls, store: ObjectStore, key: str, remote: RemoteFile, metadata: Mapping[str, str] | None, partial_prefix: str
+        cls,
+        store: ObjectStore,
+        key: str,
+        remote: RemoteFile,
+        metadata: Mapping[str, str] | None,
+        partial_prefix: str = "bankgate-partial/",
     ) -> Destination:
         partial = partial_prefix if partial_prefix.endswith("/") else partial_prefix + "/"
         return cls(store, key, {**(metadata or {}), **remote_metadata(remote)}, partial)

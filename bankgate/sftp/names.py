@@ -13,8 +13,8 @@ decodes every name as UTF-8 and raises for the whole directory). So:
   each ``%`` written ``%XX``, so ``urllib.parse.unquote_to_bytes`` gives the exact bytes back
   (``caf\\xe9.ach`` -> ``caf%E9.ach``). Lone surrogates cannot be encoded as UTF-8, so they
   must never reach JSON, msgpack (Airflow's XCom) or S3;
-- the object metadata ``bankgate-remote-path`` is always the percent-encoded bytes
-  (:func:`quoted`), for every name and every store (S3 metadata is ASCII);
+- the object metadata ``bankgate-remote-path`` is the exact path, which every store writes
+  percent-encoded once as its bytes and reads back as :func:`text` (``bankgate.store.encoding``);
 - a JSON record (XCom pointer, pull ledger) carries ``path`` (the text) and, for a name that
   is not UTF-8 only, ``raw_path`` (the quoted bytes) from which the exact path is rebuilt
   (:func:`to_fields`, :func:`from_fields`).
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_to_bytes
 
 from bankgate.archives.names import UnsafeName, normalise
+from bankgate.store.encoding import as_text, is_utf8
 
 if TYPE_CHECKING:
     from bankgate.sftp.listing import RemoteFile
@@ -53,7 +54,6 @@ __all__ = [
 
 #: S3's limit on an object key, in UTF-8 bytes (GCS allows as much): no staging key is longer.
 MAX_KEY_BYTES = 1024
-_LOW, _HIGH = 0xDC80, 0xDCFF  # the surrogates ``surrogateescape`` decodes bytes 0x80-0xFF to
 
 
 def decode(raw: bytes) -> str:
@@ -66,20 +66,14 @@ def encode(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def is_utf8(path: str) -> bool:
-    """Whether the server's bytes for ``path`` were valid UTF-8 (no byte kept as a surrogate)."""
-    return not any(_LOW <= ord(c) <= _HIGH for c in path)
-
-
 def text(path: str) -> str:
-    """``path`` as text safe to store, send and log (see the module doc): unchanged if UTF-8."""
-    if is_utf8(path):
-        return path
-    return "".join(f"%{ord(c) - 0xDC00:02X}" if _LOW <= ord(c) <= _HIGH else "%25" if c == "%" else c for c in path)
+    """``path`` as text safe to store, send and log (see the module doc): unchanged if UTF-8
+    (``encoding.as_text``: the stores read metadata back the same way)."""
+    return as_text(path)
 
 
 def quoted(path: str) -> str:
-    """The percent-encoded bytes of ``path`` (``/`` kept): the ``bankgate-remote-path`` metadata."""
+    """The percent-encoded bytes of ``path`` (``/`` kept): a record's ``raw_path``."""
     return quote(encode(path), safe="/")
 
 

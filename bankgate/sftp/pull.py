@@ -1,9 +1,12 @@
 """One scheduled pull for one bank: list -> stable and not yet pulled -> transfer -> verify ->
-post-pull action -> record. What an Airflow task (or the CLI) calls; no Airflow in here.
+post-pull action -> record. What the CLI and the tests call; no Airflow in here (the DAG tasks
+run the same selection, ``choice`` and ``steps`` as separate tasks).
 
-The run fails as a whole (raises) only when the server cannot be trusted or entered: an
-unknown or changed host key, refused credentials. Anything that goes wrong with one file is
-reported for that file, and the others go on (the policy is ``steps``'s).
+The run stops (raises) only when the server cannot be trusted or entered: an unknown or
+changed host key, refused credentials. Anything that goes wrong with one file is reported for
+that file, and the others go on (the policy is ``steps``'s); a file that failed, or a name that
+was refused (``selection``), makes the report not ``ok``, with :meth:`PullReport.problems`
+naming each, once the rest is pulled.
 
 Files are transferred by a thread pool (``concurrency`` workers), each with its own SSH
 connection, so thousands of small files overlap their round trips while a big file keeps one
@@ -16,13 +19,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from bankgate.banks import BankConfig
-from bankgate.sftp.choice import ready, screen
+from bankgate.sftp.choice import Readiness, ready, screen
 from bankgate.sftp.connection import SftpSession, SftpSettings, connect
 from bankgate.sftp.errors import AuthError, HostKeyError
 from bankgate.sftp.landing import META_BANK
@@ -30,7 +33,8 @@ from bankgate.sftp.layout import StoreOpener, open_stores, partials_of, sweep_pa
 from bankgate.sftp.ledger import PullLedger, bank_day
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.names import destination_key
-from bankgate.sftp.selection import select_remote
+from bankgate.sftp.retry import RetryPolicy
+from bankgate.sftp.selection import Selection, select_remote
 from bankgate.sftp.steps import Claimed, Failed, Skipped, act, claimed
 from bankgate.sftp.transfer import pull_file
 from bankgate.sftp.verify import Landed
@@ -62,30 +66,37 @@ class PullReport:
     failed: list[Failed] = field(default_factory=list)
     #: Names not pulled because they cannot be used safely: text path -> why (see selection).
     refused: dict[str, str] = field(default_factory=dict)
+    #: Over the bank's ``max_file_size``: not pulled (the DAG alerts on them too).
+    too_large: list[RemoteFile] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.problems()
 
     @property
     def bytes(self) -> int:
         return sum(p.size for p in self.pulled)
 
+    def add(self, outcome: Pulled | Skipped | Failed) -> None:
+        if isinstance(outcome, Pulled):
+            self.pulled.append(outcome)
+        elif isinstance(outcome, Skipped):
+            self.skipped.append(outcome)
+        else:
+            self.failed.append(outcome)
+
+    def problems(self) -> list[str]:
+        """What makes the run a failure, one line per file: failed, or its name refused."""
+        failed = [f"{f.remote.text}: not pulled: {f.error}" for f in self.failed]
+        return failed + [f"{path}: refused: {why}" for path, why in sorted(self.refused.items())]
+
     def summary(self) -> str:
         duplicates = sum(1 for p in self.pulled if p.duplicate_of)
         return (
             f"{self.bank}: {len(self.pulled)} pulled ({self.bytes} bytes, {duplicates} duplicate content),"
-            f" {len(self.skipped)} skipped, {len(self.refused)} refused, {len(self.failed)} failed"
-            f" in {self.finished - self.started:.1f}s"
+            f" {len(self.skipped)} skipped, {len(self.too_large)} too large, {len(self.refused)} refused,"
+            f" {len(self.failed)} failed in {self.finished - self.started:.1f}s"
         )
-
-
-def _as_date(value: date | datetime | str | None) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).date() if value.tzinfo else value.date()
-    return date.fromisoformat(value[:10])
 
 
 def _as_epoch(value: float | datetime | None) -> float:
@@ -103,132 +114,138 @@ def pull_bank(
     *,
     force: bool = False,
     now: float | datetime | None = None,
-    day: date | datetime | str | None = None,
     open_store: StoreOpener = open_url,
     on_retry: Callable[[int, BaseException], None] | None = None,
     select: Callable[[RemoteFile], bool] | None = None,
 ) -> PullReport:
     """Pull what is new and stable from one bank into ``store_url`` (``s3://``, ``gs://``,
-    ``file://``). ``day`` (the Airflow run's data interval) names the date folder; ``force``
-    pulls again what the ledger says was already pulled; ``select`` narrows the candidates
-    (e.g. to the run's window of mtimes). Raises HostKeyError / AuthError."""
-    started = time.time()
-    moment = _as_epoch(now)
-    folder_day = _as_date(day)
-    report = PullReport(bank.name, started)
+    ``file://``), each file under its mtime's date, as the DAG lands it (``names.destination_key``).
+    ``force`` pulls again what the ledger says was already pulled; ``select`` narrows the
+    candidates (e.g. to a window of mtimes). Raises HostKeyError / AuthError."""
+    report = PullReport(bank.name, time.time())
     store, prefix, ledger = open_stores(bank, store_url, open_store)
-    partials = partials_of(bank)
-
     with connect(settings) as session:  # a bad host key raises here, before anything is touched
-        chosen = select_remote(session.sftp, bank, key_prefix=prefix)
-        report.refused.update(chosen.refused)
-        for path, why in sorted(chosen.refused.items()):
-            log.warning("%s: %r: %s", bank.name, path, why)
-        screened = screen(chosen.files, select=select)
-        report.skipped += [Skipped(f, "not selected for this run") for f in screened.not_selected]
-
-        def relist() -> list[RemoteFile]:
-            return select_remote(session.sftp, bank, key_prefix=prefix).files
-
-        verdict = ready(ledger, bank, screened.files, chosen.markers, force=force, now=moment, relist=relist)
-        report.skipped += [Skipped(f, "already pulled") for f in verdict.already_pulled]
-        by_path = {f.path: f for f in screened.files}
-        report.skipped += [Skipped(by_path[path], reason) for path, reason in verdict.waiting.items()]
-
-    todo = verdict.ready
-    if todo:
-        sweep_partials(store, partials, started)
-        _transfer_all(
-            settings,
-            bank,
-            store,
-            prefix,
-            ledger,
-            todo,
-            verdict.markers,
-            chosen.directory_of,
-            report,
-            force=force,
-            day=folder_day,
-            partials=partials,
-            on_retry=on_retry,
-        )
+        chosen, verdict = _choose(session, bank, prefix, ledger, report, force=force, now=_as_epoch(now), select=select)
+    if verdict.ready:
+        sweep_partials(store, partials_of(bank), report.started)
+        run = _Transfers(settings, bank, store, prefix, ledger, chosen, verdict, force, RetryPolicy.of(bank, on_retry))
+        _transfer_all(run, verdict.ready, report)
     report.finished = time.time()
     log.info("%s", report.summary())
+    for problem in report.problems():
+        log.error("%s: %s", bank.name, problem)
     return report
 
 
-def _transfer_all(
-    settings: SftpSettings,
+def _choose(
+    session: SftpSession,
     bank: BankConfig,
-    store: ObjectStore,
     prefix: str,
     ledger: PullLedger,
-    todo: Sequence[RemoteFile],
-    markers: dict[str, RemoteFile],
-    directory_of: dict[str, str],
     report: PullReport,
     *,
     force: bool,
-    day: date | None,
-    partials: str,
-    on_retry: Callable[[int, BaseException], None] | None,
-) -> None:
-    local = threading.local()
-    sessions: list[SftpSession] = []
-    sessions_lock = threading.Lock()
-    abort = threading.Event()
+    now: float,
+    select: Callable[[RemoteFile], bool] | None,
+) -> tuple[Selection, Readiness]:
+    """The DAG's ``list_files`` and ``select_files`` in one: select, screen (the caller's
+    predicate, the bank's size limit), set aside what was pulled, check stability."""
+    chosen = select_remote(session.sftp, bank, key_prefix=prefix)
+    report.refused.update(chosen.refused)
+    screened = screen(bank, chosen.files, select=select)
+    report.skipped += [Skipped(f, "not selected for this run") for f in screened.not_selected]
+    report.too_large += screened.too_large
 
-    def session() -> SftpSession:
-        current = getattr(local, "session", None)
+    def relist() -> list[RemoteFile]:
+        return select_remote(session.sftp, bank, key_prefix=prefix).files
+
+    verdict = ready(ledger, bank, screened.files, chosen.markers, force=force, now=now, relist=relist)
+    report.skipped += [Skipped(f, "already pulled") for f in verdict.already_pulled]
+    by_path = {f.path: f for f in screened.files}
+    report.skipped += [Skipped(by_path[path], reason) for path, reason in verdict.waiting.items()]
+    return chosen, verdict
+
+
+@dataclass
+class _Transfers:
+    """What the worker threads of one run share: the bank, its stores and ledger, what was
+    chosen, and one SSH session per thread (reconnected when it dropped, closed at the end)."""
+
+    settings: SftpSettings
+    bank: BankConfig
+    store: ObjectStore
+    prefix: str
+    ledger: PullLedger
+    chosen: Selection
+    verdict: Readiness
+    force: bool
+    retry: RetryPolicy
+    abort: threading.Event = field(default_factory=threading.Event)
+    _local: threading.local = field(default_factory=threading.local)
+    _sessions: list[SftpSession] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def session(self) -> SftpSession:
+        current: SftpSession | None = getattr(self._local, "session", None)
         if current is None:
-            current = connect(settings)
-            with sessions_lock:
-                sessions.append(current)
-            local.session = current
+            current = connect(self.settings)
+            with self._lock:
+                self._sessions.append(current)
+            self._local.session = current
         elif not current.alive:
             current.reconnect()
         return current
 
-    def one(remote: RemoteFile) -> Pulled | Skipped | Failed:
-        if abort.is_set():
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+
+    def one(self, remote: RemoteFile) -> Pulled | Skipped | Failed:
+        """Claim, land and verify, act on the server, record: one file, under ``steps``'s policy."""
+        if self.abort.is_set():
             return Skipped(remote, "run aborted")
-
-        key = destination_key(prefix, remote, directory_of[remote.path], day)
-
-        def land() -> tuple[SftpSession, Landed]:
-            worker = session()
-            return worker, pull_file(
-                worker,
-                remote,
-                store,
-                key,
-                metadata={META_BANK: bank.name},
-                retries=bank.retries,
-                backoff=bank.backoff,
-                verify=bank.verify,
-                partial_prefix=partials,
-                landing=bank.landing,
-                on_retry=on_retry,
-            )
-
+        key = destination_key(self.prefix, remote, self.chosen.directory_of[remote.path])
         try:
-            held = claimed(ledger, bank, remote, land, staged_url=store.url_of(key), force=force)
+            held = claimed(
+                self.ledger,
+                self.bank,
+                remote,
+                lambda: self._land(remote, key),
+                staged_url=self.store.url_of(key),
+                force=self.force,
+            )
         except (HostKeyError, AuthError):
-            abort.set()
+            self.abort.set()
             raise
-        if not isinstance(held, Claimed):
-            return held
+        return self._finish(held) if isinstance(held, Claimed) else held
+
+    def _land(self, remote: RemoteFile, key: str) -> tuple[SftpSession, Landed]:
+        worker = self.session()
+        bank = self.bank
+        metadata = {META_BANK: bank.name}
+        return worker, pull_file(
+            worker,
+            remote,
+            self.store,
+            key,
+            metadata=metadata,
+            verify=bank.verify,
+            landing=bank.landing,
+            retry=self.retry,
+        )
+
+    def _finish(self, held: Claimed[tuple[SftpSession, Landed]]) -> Pulled:
+        """Only a verified ``Landed`` reaches here; the action re-checks the file is unchanged."""
         worker, landed = held.value
-        # Only a verified Landed reaches here; the action re-checks the file is unchanged.
-        outcome = act(worker, bank, landed, markers.get(remote.path))
-        record = ledger.record(
+        remote, bank = landed.remote, self.bank
+        outcome = act(worker, bank, landed, self.verdict.markers.get(remote.path))
+        record = self.ledger.record(
             held.claim,
             sha256=landed.sha256,
             key=landed.key,
             url=landed.url,
             post_pull=outcome,
-            forced=force,
+            forced=self.force,
             day=bank_day(remote, bank.tz),
         )
         if record.duplicate_of:
@@ -243,28 +260,38 @@ def _transfer_all(
             remote, landed.key, landed.url, landed.size, landed.sha256, landed.seconds, outcome, record.duplicate_of
         )
 
-    workers = min(bank.concurrency, len(todo))
+
+def _transfer_all(run: _Transfers, todo: Sequence[RemoteFile], report: PullReport) -> None:
+    """Every file of ``todo`` on the thread pool; a host key or credential refusal stops the
+    rest and is raised once every worker is done."""
     fatal: BaseException | None = None
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"pull-{bank.name}") as pool:
-            futures = [pool.submit(one, f) for f in todo]
+        workers = min(run.bank.concurrency, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"pull-{run.bank.name}") as pool:
+            futures = [pool.submit(run.one, f) for f in todo]
             for remote, future in zip(todo, futures):
                 try:
-                    outcome = future.result()
+                    report.add(_outcome(run.bank, remote, future))
                 except (HostKeyError, AuthError) as error:
                     fatal = fatal or error
-                    continue
-                except Exception as error:  # the ledger's store failed, say: this file only
-                    log.error("%s: %s failed: %s", bank.name, remote.text, error)
-                    outcome = Failed(remote, f"{type(error).__name__}: {error}", False)
-                if isinstance(outcome, Pulled):
-                    report.pulled.append(outcome)
-                elif isinstance(outcome, Skipped):
-                    report.skipped.append(outcome)
-                else:
-                    report.failed.append(outcome)
     finally:
-        for s in sessions:
-            s.close()
+        run.close()
     if fatal is not None:
         raise fatal
+
+
+def _outcome(
+    bank: BankConfig, remote: RemoteFile, future: Future[Pulled | Skipped | Failed]
+) -> Pulled | Skipped | Failed:
+    """A worker's result; an error the per-file policy raised (the ledger's store failed, say)
+    fails this file only."""
+    try:
+        return future.result()
+    except (HostKeyError, AuthError):
+        raise
+    except Exception as error:
+        log.error("%s: %s failed: %s", bank.name, remote.text, error)
+        return Failed(remote, f"{type(error).__name__}: {error}", False)
+
+
+__all__ = ["PullReport", "Pulled", "destination_key", "pull_bank"]

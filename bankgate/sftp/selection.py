@@ -13,6 +13,7 @@ and stability come after, in ``choice``.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import paramiko
 from bankgate.banks import BankConfig
 from bankgate.sftp import names, stability
 from bankgate.sftp.listing import RemoteFile, walk
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,6 +75,8 @@ def select_remote(sftp: paramiko.SFTPClient, bank: BankConfig, *, key_prefix: st
             chosen.refused[f.text] = f"unsafe name, not pulled: {exc}"
             continue
         chosen.files.append(f)
+    for path, why in sorted(chosen.refused.items()):
+        log.warning("%s: %r: %s", bank.name, path, why)
     return chosen
 
 

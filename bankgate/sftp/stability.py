@@ -75,6 +75,23 @@ def check(
     """Apply ``rules`` to the data ``files``; ``relist`` lists the directories again (for the
     confirming second look at already-old files)."""
     result = Stability()
+    candidates = _with_markers(files, rules, markers, result)
+    windows = [r for r in rules if isinstance(r, Unchanged)]
+    if not windows:
+        result.ready = candidates
+        return result
+    seconds = max(r.seconds for r in windows)
+    confirm = _observe(candidates, seconds, previous, now, result)
+    if confirm:
+        _confirm(confirm, max(r.settle for r in windows), relist, now, result)
+    result.ready.sort()
+    return result
+
+
+def _with_markers(
+    files: Sequence[RemoteFile], rules: Sequence[StabilityRule], markers: Sequence[RemoteFile], result: Stability
+) -> list[RemoteFile]:
+    """The files whose every marker rule is met (their markers noted in ``result``); the others wait."""
     marker_paths = {m.path: m for m in markers}
     candidates: list[RemoteFile] = []
     for f in files:
@@ -90,14 +107,18 @@ def check(
             result.waiting[f.path] = reason
         else:
             candidates.append(f)
+    return candidates
 
-    windows = [r for r in rules if isinstance(r, Unchanged)]
-    if not windows:
-        result.ready = candidates
-        return result
-    seconds = max(r.seconds for r in windows)
-    settle = max(r.settle for r in windows)
 
+def _observe(
+    candidates: Sequence[RemoteFile],
+    seconds: float,
+    previous: Mapping[str, Observation],
+    now: float,
+    result: Stability,
+) -> list[RemoteFile]:
+    """Compare with the last run's observations: ready (unchanged long enough), waiting (with
+    why), or returned for a second look now (already old by its mtime)."""
     confirm: list[RemoteFile] = []
     for f in candidates:
         before = previous.get(f.path)
@@ -108,28 +129,37 @@ def check(
             result.ready.append(f)
         elif now - f.mtime >= seconds:
             confirm.append(f)
-        elif before is None:
-            result.waiting[f.path] = f"first seen now; pulled once unchanged for {seconds:g}s"
-        elif not same:
-            result.waiting[f.path] = (
-                f"still changing (size {before.size} -> {f.size}, mtime {before.mtime} -> {f.mtime})"
-            )
         else:
-            result.waiting[f.path] = f"unchanged for {now - seen_at:.0f}s of {seconds:g}s"
+            result.waiting[f.path] = _why_waiting(f, before, now - seen_at, seconds)
+    return confirm
 
-    if confirm:
-        if settle:
-            _sleep(settle)
-        again = {f.path: f for f in relist()}
-        for f in confirm:
-            later = again.get(f.path)
-            if later == f:
-                result.ready.append(f)
-            elif later is None:
-                result.waiting[f.path] = "disappeared while being checked"
-                result.observations.pop(f.path, None)
-            else:
-                result.waiting[f.path] = f"changed while being checked (size {f.size} -> {later.size})"
-                result.observations[f.path] = Observation(later.size, later.mtime, now)
-    result.ready.sort()
-    return result
+
+def _why_waiting(f: RemoteFile, before: Observation | None, unchanged_for: float, seconds: float) -> str:
+    if before is None:
+        return f"first seen now; pulled once unchanged for {seconds:g}s"
+    if (before.size, before.mtime) != (f.size, f.mtime):
+        return f"still changing (size {before.size} -> {f.size}, mtime {before.mtime} -> {f.mtime})"
+    return f"unchanged for {unchanged_for:.0f}s of {seconds:g}s"
+
+
+def _confirm(
+    confirm: Sequence[RemoteFile],
+    settle: float,
+    relist: Callable[[], Sequence[RemoteFile]],
+    now: float,
+    result: Stability,
+) -> None:
+    """The second look, ``settle`` seconds later: ready if unchanged, else waiting."""
+    if settle:
+        _sleep(settle)
+    again = {f.path: f for f in relist()}
+    for f in confirm:
+        later = again.get(f.path)
+        if later == f:
+            result.ready.append(f)
+        elif later is None:
+            result.waiting[f.path] = "disappeared while being checked"
+            result.observations.pop(f.path, None)
+        else:
+            result.waiting[f.path] = f"changed while being checked (size {f.size} -> {later.size})"
+            result.observations[f.path] = Observation(later.size, later.mtime, now)

@@ -20,7 +20,7 @@ between steps is :class:`Staged` as a small dict (``to_xcom``), never bytes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from bankgate.sftp.connection import SftpSession
 from bankgate.sftp.errors import RemoteChanged
 from bankgate.sftp.landing import Destination, promote_temp, upload_temp
 from bankgate.sftp.listing import RemoteFile
-from bankgate.sftp.retry import retrying
+from bankgate.sftp.retry import DEFAULT_RETRY, RetryPolicy, retrying
 from bankgate.sftp.verify import Digest, Landed, landed, landed_from_record
 from bankgate.store.base import ObjectStore
 
@@ -38,7 +38,9 @@ from bankgate.store.base import ObjectStore
 class Staged:
     """A remote file streamed into ``temp_key``: ``size`` bytes read, hashing to ``sha256``
     (and to ``checksum`` with the store's own algorithm, if it has one). Not verified yet;
-    ``key`` is where :func:`promote` puts it."""
+    ``key`` is where :func:`promote` puts it, with the caller's ``metadata`` and the remote
+    file's own (``landing.remote_metadata``, made again from ``remote``: its exact path may not
+    be UTF-8, which an XCom cannot carry)."""
 
     temp_key: str
     key: str
@@ -80,23 +82,19 @@ def stage_file(
     key: str,
     *,
     metadata: Mapping[str, str] | None = None,
-    retries: int = 3,
-    backoff: float = 2.0,
-    partial_prefix: str = "bankgate-partial/",
-    on_retry: Callable[[int, BaseException], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> Staged:
     """Stream ``remote`` into a fresh temporary key, retried from byte zero on a dropped
     connection. Raises RemoteChanged if the file changes while it is read (nothing is left)."""
-    to = Destination.of(store, key, remote, metadata, partial_prefix)
+    to = Destination.of(store, key, remote, metadata, retry.partial_prefix)
 
     def attempt() -> Staged:
         started = time.monotonic()
         temp, read = upload_temp(session, remote, to)
         seconds = time.monotonic() - started
-        return Staged(temp, key, read.size, read.sha256, remote, dict(to.metadata), seconds, read.checksum)
+        return Staged(temp, key, read.size, read.sha256, remote, dict(metadata or {}), seconds, read.checksum)
 
-    return retrying(session, remote, attempt, retries=retries, backoff=backoff, on_retry=on_retry, sleep=sleep)
+    return retrying(session, remote, attempt, retry)
 
 
 def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "checksum") -> Landed:
@@ -107,7 +105,7 @@ def promote(store: ObjectStore, staged: Staged, *, verify: Verify = "checksum") 
     if store.info(staged.temp_key) is None:
         raise RemoteChanged(f"{store.url_of(staged.temp_key)} is gone; the file must be pulled again")
     started = time.monotonic()
-    to = Destination(store, staged.key, staged.metadata)
+    to = Destination.of(store, staged.key, staged.remote, staged.metadata)
     verified = promote_temp(to, staged.temp_key, staged.read, verify)
     return landed(store, verified, staged.remote, staged.seconds + time.monotonic() - started)
 

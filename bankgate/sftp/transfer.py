@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from bankgate.banks import VERIFY_MODES, Landing, Verify
 from bankgate.sftp.connection import SftpSession
 from bankgate.sftp.landing import Destination, land, resolve_landing
 from bankgate.sftp.listing import RemoteFile
-from bankgate.sftp.retry import retrying
+from bankgate.sftp.retry import DEFAULT_RETRY, RetryPolicy, retrying
 from bankgate.sftp.verify import Landed
 from bankgate.sftp.verify import landed as landed_of
 from bankgate.store.base import ObjectStore
@@ -36,31 +36,27 @@ def pull_file(
     key: str,
     *,
     metadata: Mapping[str, str] | None = None,
-    retries: int = 3,
-    backoff: float = 2.0,
     verify: Verify = "checksum",
-    partial_prefix: str = "bankgate-partial/",
     landing: Landing = "auto",
-    on_retry: Callable[[int, BaseException], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> Landed:
     """Pull ``remote`` into ``store`` at ``key`` (or ``key~<sha>`` if another file holds it).
 
     Raises RemoteChanged (the file is not stable: leave it for the next run),
     VerificationFailed (the store did not keep what was sent), HostKeyError/AuthError on
-    reconnect, or the last connection error once ``retries`` are used up.
+    reconnect, or the last connection error once ``retry``'s retries are used up.
     """
     if verify not in VERIFY_MODES:
         raise ValueError(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}")
     how = resolve_landing(landing, store)
-    to = Destination.of(store, key, remote, metadata, partial_prefix)
+    to = Destination.of(store, key, remote, metadata, retry.partial_prefix)
 
     def attempt() -> Landed:
         started = time.monotonic()
         verified = land(session, remote, to, verify, how)
         return landed_of(store, verified, remote, time.monotonic() - started)
 
-    landed = retrying(session, remote, attempt, retries=retries, backoff=backoff, on_retry=on_retry, sleep=sleep)
+    landed = retrying(session, remote, attempt, retry)
     mib_s = landed.size / (1 << 20) / max(landed.seconds, 1e-9)
     log.info(
         "pulled %s -> %s (%d bytes, %.1f MiB/s, sha256 %s%s)",

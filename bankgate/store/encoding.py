@@ -2,11 +2,16 @@
 
 Metadata. S3 takes only ASCII in user metadata (and at most 2 KB of it, keys and values
 counted together); a key with ``é`` in it would otherwise make every copy that records its
-name fail. So every store, not only S3, holds each value percent-encoded as UTF-8 (RFC 3986,
-as ``urllib.parse.quote``): printable ASCII stays as it is, except ``%`` itself (``%25``);
-anything else becomes ``%XX`` escapes (``é`` -> ``%C3%A9``, a space stays a space). The stores
-decode on reading, so callers see what they wrote. A value too long for the store's budget is
-cut at a character boundary and ends in ``…`` (``%E2%80%A6``); the ledger keeps the whole one.
+name fail. So every store, not only S3, holds each value percent-encoded, once, as its bytes
+(RFC 3986, as ``urllib.parse.quote``): printable ASCII stays as it is, except ``%`` itself
+(``%25``); anything else becomes ``%XX`` escapes (``é`` -> ``%C3%A9``, a space stays a space).
+A value may hold bytes that are not UTF-8, kept as lone surrogates (``surrogateescape``, as a
+remote file name is: ``bankgate.sftp.names``); they are written as those exact bytes
+(``caf\udce9`` -> ``caf%E9``). The stores decode on reading, so callers see what they wrote,
+except that a value whose bytes are not UTF-8 is read back as its text (:func:`as_text`:
+``caf%E9``), which ``urllib.parse.unquote_to_bytes`` turns into the exact bytes and which JSON
+and logs can carry. A value too long for the store's budget is cut at a character boundary and
+ends in ``…`` (``%E2%80%A6``); the ledger keeps the whole one.
 
 Key names. S3 and GCS keys are at most 1,024 bytes of UTF-8; a local file name is at most
 255 bytes. A key bankgate derives (archive, quarantine, output) from a staging key that is
@@ -27,10 +32,28 @@ _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 _ELLIPSIS = quote("…")
 _DIGEST_HEX = 16
 _MAX_EXTENSION = 10
+_LOW, _HIGH = 0xDC80, 0xDCFF  # the surrogates ``surrogateescape`` decodes bytes 0x80-0xFF to
+
+
+def is_utf8(value: str) -> bool:
+    """Whether ``value``'s bytes were valid UTF-8 (no byte kept as a lone surrogate)."""
+    return not any(_LOW <= ord(c) <= _HIGH for c in value)
+
+
+def as_text(value: str) -> str:
+    """``value`` as text that encodes as UTF-8: unchanged if its bytes were UTF-8, else each
+    byte kept as a surrogate and each ``%`` written ``%XX`` (``unquote_to_bytes`` inverts it)."""
+    if is_utf8(value):
+        return value
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if _LOW <= ord(c) <= _HIGH else "%25" if c == "%" else c for c in value)
 
 
 def encode_value(value: str) -> str:
-    return quote(value, safe=_SAFE)
+    return quote(value, safe=_SAFE, errors="surrogateescape")
+
+
+def decode_value(stored: str) -> str:
+    return as_text(unquote(stored, errors="surrogateescape"))
 
 
 def encode_metadata(metadata: Mapping[str, str], max_bytes: int | None = None) -> dict[str, str]:
@@ -63,8 +86,9 @@ def _shortened(value: str, max_len: int) -> str:
 
 
 def decode_metadata(stored: Mapping[str, str]) -> dict[str, str]:
-    """Metadata as written: the inverse of ``encode_metadata``."""
-    return {name: unquote(value) for name, value in stored.items()}
+    """Metadata as written: the inverse of ``encode_metadata`` (bytes that are not UTF-8 as
+    their text, see the module doc)."""
+    return {name: decode_value(value) for name, value in stored.items()}
 
 
 def fit_key(key: str, *, suffix: str = "", max_key_bytes: int, max_name_bytes: int | None = None) -> str:

@@ -117,7 +117,7 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
 def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledger: Any, item: Mapping[str, Any]):
     from bankgate.sftp import AuthError, HostKeyError, destination_key
     from bankgate.sftp.landing import META_BANK
-    from bankgate.sftp.layout import partials_of
+    from bankgate.sftp.retry import RetryPolicy
     from bankgate.sftp.stages import stage_file
     from bankgate.sftp.steps import Claimed, claimed
 
@@ -125,16 +125,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
     key = destination_key(prefix, remote, item["dir"])
 
     def stage() -> Any:
-        return stage_file(
-            session,
-            remote,
-            store,
-            key,
-            metadata={META_BANK: bank.name},
-            retries=bank.retries,
-            backoff=bank.backoff,
-            partial_prefix=partials_of(bank),
-        )
+        return stage_file(session, remote, store, key, metadata={META_BANK: bank.name}, retry=RetryPolicy.of(bank))
 
     try:
         held = claimed(ledger, bank, remote, stage, staged_url=store.url_of(key), force=bool(item.get("force")))

@@ -149,6 +149,17 @@ def _bank_tags(bank: BankConfig) -> list[str]:
 def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_name: str = "") -> None:
     """plan -> list_files -> select_files -> pull_files (a task group mapped over batches of
     files: transfer -> verify -> post_pull) -> record."""
+    list_files, select_files = _choosing_tasks(banks)
+    pull_files = _batch_group(banks, concurrency)
+    record = _record_task(banks, bank_name)
+    listing = list_files(plan)
+    selected = select_files(plan, listing)
+    done = pull_files.expand(batch=selected)
+    record(plan, listing, done) << selected
+
+
+def _choosing_tasks(banks: dict[str, BankConfig]) -> tuple[Any, Any]:
+    """The run-level tasks that choose the files: ``list_files`` and ``select_files``."""
 
     @one_result(execution_timeout=LIST_TIMEOUT)
     def list_files(plan: dict[str, Any]) -> dict[str, Any]:
@@ -172,8 +183,15 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
         get_current_context()["ti"].xcom_push(key="selection", value=selection)
         return batches.make_batches(selection["selected"], bank.concurrency)
 
-    def _label(batch: dict[str, Any]) -> None:
-        get_current_context()["batch_label"] = batch["label"]  # type: ignore[typeddict-unknown-key]
+    return list_files, select_files
+
+
+def _label(batch: dict[str, Any]) -> None:
+    get_current_context()["batch_label"] = batch["label"]  # type: ignore[typeddict-unknown-key]
+
+
+def _batch_group(banks: dict[str, BankConfig], concurrency: int) -> Any:
+    """``pull_files``: the task group mapped over batches, at most ``concurrency`` transferring."""
 
     @one_result(
         max_active_tis_per_dagrun=concurrency,
@@ -210,6 +228,12 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
         """One batch of files: transfer -> verify -> post_pull. A failure stops this batch only."""
         return post_pull(verify(transfer(batch)))
 
+    return pull_files
+
+
+def _record_task(banks: dict[str, BankConfig], bank_name: str) -> Any:
+    """``record``: the run's report, after everything else, whatever happened to it."""
+
     @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
     def record(plan: dict[str, Any] | None, listing: dict[str, Any] | None, done: Any) -> dict[str, Any]:
         """Report the run (pulled, waiting, skipped, too large, failed and why, or the step that
@@ -234,10 +258,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
         steps.raise_if_failed(report)
         return report
 
-    listing = list_files(plan)
-    selected = select_files(plan, listing)
-    done = pull_files.expand(batch=selected)
-    record(plan, listing, done) << selected
+    return record
 
 
 def bank_pull_dag(bank: BankConfig, banks: dict[str, BankConfig], source: Path) -> DAG:
@@ -337,17 +358,7 @@ def sla_dag(bank: BankConfig, source: Path) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=[*_bank_tags(bank), "sla"],
-        doc_md=f"""### {bank.name}: arrival SLA
-
-At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
-arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
-time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
-notifier (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
-(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what arrived, what is
-missing and what came late (with its time); the run's note says the same.
-
-To check a past day, trigger it with the form's **day**. Config: `{source}`.
-""",
+        doc_md=_sla_doc(bank, source),
         default_args={**DEFAULT_ARGS, "owner": bank.owner},
         params={
             "day": Param(
@@ -376,10 +387,24 @@ To check a past day, trigger it with the form's **day**. Config: `{source}`.
     return check_sla()
 
 
+def _sla_doc(bank: BankConfig, source: Path) -> str:
+    assert bank.arrival_sla is not None
+    latest = bank.arrival_sla.latest
+    return f"""### {bank.name}: arrival SLA
+
+At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
+arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
+time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
+notifier (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
+(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what arrived, what is
+missing and what came late (with its time); the run's note says the same.
+
+To check a past day, trigger it with the form's **day**. Config: `{source}`.
+"""
+
+
 def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
     """``bank_reprocess``: the form (or the Files view) selects files; see ``reprocess``."""
-    from bankgate.plugins.bankgate_airflow.reprocess import STATE_CHOICES
-
     names = sorted(banks)
 
     @dag(
@@ -389,7 +414,19 @@ def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
         start_date=START,
         catchup=False,
         tags=["bankgate", "reprocess"],
-        doc_md=f"""### Reprocess files
+        doc_md=_reprocess_doc(names, source),
+        default_args={**DEFAULT_ARGS, "owner": "bankgate"},
+        max_active_runs=1,
+        params=_reprocess_params(names),
+    )
+    def bank_reprocess() -> None:
+        _reprocess_tasks(names)
+
+    return bank_reprocess()
+
+
+def _reprocess_doc(names: list[str], source: Path) -> str:
+    return f"""### Reprocess files
 
 Give the files' staged URLs (one per line; the Files view fills them in), **or** a bank, a
 first and last bank-local day and a state (default: the quarantined files of those days).
@@ -402,59 +439,64 @@ run's note) and fails if any file ends quarantined, failed or skipped.
 {UNPAUSE_NOTE}
 
 Banks: {", ".join(names)} (config `{source}`).
-""",
-        default_args={**DEFAULT_ARGS, "owner": "bankgate"},
-        max_active_runs=1,
-        params={
-            "urls": Param(
-                [],
-                type="array",
-                items={"type": "string"},
-                title="Files",
-                description="Staged URLs, one per line. When given, the bank and days below are ignored.",
-            ),
-            "bank": Param(None, type=["null", "string"], enum=[None, *names], title="Bank"),
-            "start_date": Param(None, type=["null", "string"], format="date", title="First day"),
-            "end_date": Param(None, type=["null", "string"], format="date", title="Last day", description="Inclusive"),
-            "state": Param("quarantined", type="string", enum=list(STATE_CHOICES), title="Files in state"),
-        },
-    )
-    def bank_reprocess() -> None:
-        @one_result()
-        def select() -> dict[str, Any]:
-            """The files the form selects (a form mistake fails at once, without retries)."""
-            from bankgate.plugins.bankgate_airflow import reprocess
+"""
 
-            with noting_failure():
-                return reprocess.select(names, get_current_context()["params"])
 
-        @one_result()
-        def reprocess_files(selection: dict[str, Any]) -> list[dict[str, Any]]:
-            """Each original back into staging, processed again with force."""
-            from bankgate.plugins.bankgate_airflow import reprocess
+def _reprocess_params(names: list[str]) -> dict[str, Any]:
+    """The form: files by URL, or a bank, its days and a state."""
+    from bankgate.plugins.bankgate_airflow.reprocess import STATE_CHOICES
 
-            with noting_failure():
-                return reprocess.reprocess(selection["urls"])
+    return {
+        "urls": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Files",
+            description="Staged URLs, one per line. When given, the bank and days below are ignored.",
+        ),
+        "bank": Param(None, type=["null", "string"], enum=[None, *names], title="Bank"),
+        "start_date": Param(None, type=["null", "string"], format="date", title="First day"),
+        "end_date": Param(None, type=["null", "string"], format="date", title="Last day", description="Inclusive"),
+        "state": Param("quarantined", type="string", enum=list(STATE_CHOICES), title="Files in state"),
+    }
 
-        @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
-        def record(selection: dict[str, Any] | None, results: list[dict[str, Any]] | None) -> dict[str, Any]:
-            """Per file what happened; fail the run if any did not end processed."""
-            from bankgate.plugins.bankgate_airflow import reprocess
 
-            ti = get_current_context()["ti"]
-            outputs = {"select": selection, "reprocess_files": results}
-            first = next((step for step, output in outputs.items() if output is None), None)  # the rest never ran
-            why = first and (ti.xcom_pull(task_ids=first, key="error") or "ended without a result; see its log")
-            step_failed = {first: str(why)} if first else {}
-            summary = reprocess.report(selection, results, step_failed=step_failed)
-            ti.xcom_push(key="report", value=summary)  # kept when failing below
-            reprocess.raise_if_failed(summary)
-            return summary
+def _reprocess_tasks(names: list[str]) -> None:
+    """select -> reprocess_files -> record."""
 
-        chosen = select()
-        record(chosen, reprocess_files(chosen))
+    @one_result()
+    def select() -> dict[str, Any]:
+        """The files the form selects (a form mistake fails at once, without retries)."""
+        from bankgate.plugins.bankgate_airflow import reprocess
 
-    return bank_reprocess()
+        with noting_failure():
+            return reprocess.select(names, get_current_context()["params"])
+
+    @one_result()
+    def reprocess_files(selection: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each original back into staging, processed again with force."""
+        from bankgate.plugins.bankgate_airflow import reprocess
+
+        with noting_failure():
+            return reprocess.reprocess(selection["urls"])
+
+    @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
+    def record(selection: dict[str, Any] | None, results: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """Per file what happened; fail the run if any did not end processed."""
+        from bankgate.plugins.bankgate_airflow import reprocess
+
+        ti = get_current_context()["ti"]
+        outputs = {"select": selection, "reprocess_files": results}
+        first = next((step for step, output in outputs.items() if output is None), None)  # the rest never ran
+        why = first and (ti.xcom_pull(task_ids=first, key="error") or "ended without a result; see its log")
+        step_failed = {first: str(why)} if first else {}
+        summary = reprocess.report(selection, results, step_failed=step_failed)
+        ti.xcom_push(key="report", value=summary)  # kept when failing below
+        reprocess.raise_if_failed(summary)
+        return summary
+
+    chosen = select()
+    record(chosen, reprocess_files(chosen))
 
 
 def build_reprocess_dag(path: str | Path | None = None) -> DAG:

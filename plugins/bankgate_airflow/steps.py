@@ -142,9 +142,7 @@ def list_files(bank: BankConfig, plan_raw: Mapping[str, Any]) -> dict[str, Any]:
     with _session(bank) as session:
         chosen = _select(session, bank)
     directory_of = chosen.directory_of
-    for path, why in sorted(chosen.refused.items()):
-        log.warning("%s: %r: %s", bank.name, path, why)
-    screened = screen(chosen.files, since=plan.since.timestamp(), end=plan.end.timestamp(), max_size=bank.max_file_size)
+    screened = screen(bank, chosen.files, since=plan.since.timestamp(), end=plan.end.timestamp())
     files = [_pointer(f, directory_of[f.path]) for f in screened.files]
     too_large = [_pointer(f, directory_of[f.path]) for f in screened.too_large]
     older, newer = len(screened.older), len(screened.newer)
@@ -276,22 +274,35 @@ def record(
     ``list_files``, ``select_files``: then ``plan_raw``/``listing``/``selection`` are None and
     the report says which step failed and why). ``raise_if_failed`` then fails the run."""
     plan = Plan.from_xcom(plan_raw) if plan_raw else None
-    listing, selection = listing or {}, selection or {}
+    report = _report(name, plan, listing or {}, selection or {}, results, step_failed or {})
+    _log_report(report)
+    _alert(report, bank, notifier)
+    return report
+
+
+def _report(
+    name: str,
+    plan: Plan | None,
+    listing: Mapping[str, Any],
+    selection: Mapping[str, Any],
+    results: Sequence[Mapping[str, Any]],
+    step_failed: Mapping[str, str],
+) -> dict[str, Any]:
+    """The report's fields, from the run-level steps' XComs and the per-file results."""
     selected = list(selection.get("selected") or [])
     pulled = [r for r in results if "key" in r and "failed" not in r]
-    skipped = {r["path"]: r["skipped"] for r in results if "skipped" in r}
     failed = {r["path"]: r["failed"] for r in results if "failed" in r}
     for path in sorted({s["path"] for s in selected} - {r["path"] for r in results}):
         failed[path] = "its batch's task failed; see that task's log"
     post_pull_errors = {r["path"]: r["post_pull"] for r in pulled if str(r.get("post_pull", "")).startswith("error:")}
-    report: dict[str, Any] = {
+    return {
         "bank": name,
         "window": [plan.since.isoformat(), plan.end.isoformat()] if plan else None,
         "force": plan.force if plan else None,
-        "step_failed": dict(step_failed or {}),
+        "step_failed": dict(step_failed),
         "pulled": [{k: r[k] for k in ("path", "url", "size", "sha256", "post_pull")} for r in pulled],
         "bytes": sum(int(r["size"]) for r in pulled),
-        "skipped": skipped,
+        "skipped": {r["path"]: r["skipped"] for r in results if "skipped" in r},
         "waiting": dict(selection.get("waiting") or {}),
         "already_pulled": int(selection.get("already_pulled") or 0),
         "gone_from_server": dict(selection.get("gone") or {}),
@@ -303,16 +314,19 @@ def record(
         "marker_overdue": dict(selection.get("overdue") or {}),
         "nothing_found": _nothing_found(plan, listing, selection) if plan and listing else "",
     }
+
+
+def _log_report(report: Mapping[str, Any]) -> None:
     log.info(
         "%s: %d pulled (%d bytes), %d already pulled, %d waiting, %d skipped, %d too large, %d failed%s",
-        name,
-        len(pulled),
+        report["bank"],
+        len(report["pulled"]),
         report["bytes"],
         report["already_pulled"],
         len(report["waiting"]),
-        len(skipped),
+        len(report["skipped"]),
         len(report["too_large"]),
-        len(failed),
+        len(report["failed"]),
         "".join(f"; {step} failed: {why}" for step, why in report["step_failed"].items()),
     )
     if report["gone_from_server"]:
@@ -320,10 +334,15 @@ def record(
             "%s: %d file(s) in this window were pulled before but are no longer on the server, so they "
             "cannot be pulled again: %s. Their pulled copies went to the staging keys named; reprocess "
             "them from the archive (bankgate process <archive URL>) instead.",
-            name,
+            report["bank"],
             len(report["gone_from_server"]),
             ", ".join(report["gone_from_server"]),
         )
+
+
+def _alert(report: Mapping[str, Any], bank: BankConfig | None, notifier: Notifier | None) -> None:
+    """Alert on files waiting too long for their marker, and on files over the size limit."""
+    name = report["bank"]
     if report["marker_overdue"]:
         (notifier or Notifier.from_env()).send(
             Alert(
@@ -342,7 +361,6 @@ def record(
                 {"files": report["too_large"], "max_file_size": bank.max_file_size},
             )
         )
-    return report
 
 
 def _nothing_found(plan: Plan, listing: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
@@ -364,13 +382,15 @@ def _nothing_found(plan: Plan, listing: Mapping[str, Any], selection: Mapping[st
 
 
 def raise_if_failed(report: Mapping[str, Any]) -> None:
-    """Fail the run when a step or a file failed or a post-pull action failed, a file waits too
-    long for its done marker, or a re-pull found nothing to pull; naming each."""
+    """Fail the run when a step or a file failed or a post-pull action failed, a name was
+    refused (the rest is pulled first), a file waits too long for its done marker, or a re-pull
+    found nothing to pull; naming each."""
     problems = [f"{step} failed: {why}" for step, why in report["step_failed"].items()]
     if report.get("nothing_found"):
         problems.append(report["nothing_found"])
     problems += [f"{path}: {why}" for path, why in (report.get("marker_overdue") or {}).items()]
     problems += [f"{path}: not pulled: {why}" for path, why in report["failed"].items()]
+    problems += [f"{path}: refused: {why}" for path, why in sorted((report.get("refused") or {}).items())]
     problems += [
         f"{path}: landed and recorded, but the post-pull action failed: {why}"
         for path, why in report["post_pull_errors"].items()
@@ -437,13 +457,7 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
         "missed": "",
     }
     if len(found) < sla.min_files:
-        on_time = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(found.items()))
-        late_text = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(late.items()))
-        result["missed"] = (
-            f"bank {bank.name}: arrival SLA missed on {day}: {len(found)} of {sla.min_files} file(s) arrived by "
-            f"{deadline:%H:%M} {bank.timezone}{f' ({on_time})' if on_time else ''}; "
-            f"{sla.min_files - len(found)} missing" + (f"; arrived late: {late_text}" if late_text else "")
-        )
+        result["missed"] = _missed(bank, day, deadline, found, late)
         sent = (notifier or Notifier.from_env()).send(
             Alert(
                 "arrival_sla_missed",
@@ -461,6 +475,19 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
     else:
         log.info("%s: %d file(s) arrived by %s: SLA met", bank.name, len(found), deadline.isoformat())
     return result
+
+
+def _missed(bank: BankConfig, day: date, deadline: datetime, found: Mapping[str, int], late: Mapping[str, int]) -> str:
+    """The sentence of a missed SLA: what arrived by the deadline, how many are missing, what came late."""
+    assert bank.arrival_sla is not None
+    expected = bank.arrival_sla.min_files
+    on_time = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(found.items()))
+    late_text = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(late.items()))
+    return (
+        f"bank {bank.name}: arrival SLA missed on {day}: {len(found)} of {expected} file(s) arrived by "
+        f"{deadline:%H:%M} {bank.timezone}{f' ({on_time})' if on_time else ''}; "
+        f"{expected - len(found)} missing" + (f"; arrived late: {late_text}" if late_text else "")
+    )
 
 
 def raise_if_missed(result: Mapping[str, Any]) -> None:

@@ -294,6 +294,7 @@ def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_se
     """One selection function: the DAG tasks and the core's pull_bank pull exactly the same files."""
     from bankgate.banks import load_banks
     from bankgate.plugins.bankgate_airflow.connection import get_settings
+    from bankgate.plugins.bankgate_airflow.steps import PullRunFailed, raise_if_failed
     from bankgate.sftp import pull_bank
 
     env.configure(subfolders="1", include='["20??-??-??/*.ach", "*.txt"]', stability='{ done_marker = ".done" }')
@@ -311,14 +312,19 @@ def test_subfolders_to_a_depth_and_unsafe_names_refused_the_same_way_the_core_se
 
     run, states = env.run(f"bank_pull__{BANK}")
 
-    assert run.state == "success", states
+    # A refused name fails the run (it was a green run that only listed it), after the rest is pulled.
+    assert run.state == "failed", states
+    assert states[("record", -1)][0] == "failed" and states[("pull_files.post_pull", 0)][0] == "success"
     assert env.landed() == {
         f"{day}/2026-03-04/a.ach": b"in a dated folder",
         f"{day}/2026-03-04/c.txt": b"a name pattern matches at any depth",
     }
-    report = xcom(run, "record")
+    report = xcom(run, "record", key="report")
     unsafe = "unsafe name, not pulled: name contains NUL or a control character"
     assert report["refused"] == {"/outbound/bell\a.txt": unsafe}
+    with pytest.raises(PullRunFailed) as failed:
+        raise_if_failed(report)
+    assert str(failed.value) == f"bank {BANK}: /outbound/bell\a.txt: refused: {unsafe}"
 
     bank = load_banks(os.environ["BANKGATE_BANKS"])[BANK]
     core = pull_bank(get_settings(bank.conn_id), bank, f"file://{env.tmp_path / 'core'}")

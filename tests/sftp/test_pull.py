@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import io
 import os
 import threading
@@ -11,6 +12,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, unquote_to_bytes
@@ -24,6 +26,7 @@ from bankgate.sftp import (
     SftpSettings,
     connect,
     list_files,
+    names,
     pull_bank,
     pull_file,
     stability,
@@ -31,14 +34,23 @@ from bankgate.sftp import (
 from bankgate.sftp.landing import SMALL_FILE
 from bankgate.sftp.listing import RemoteFile
 from bankgate.sftp.reader import RemoteReader, read_whole
+from bankgate.sftp.retry import RetryPolicy
 from bankgate.store import open_url
 from bankgate.store.base import ObjectInfo, ObjectStore
 from bankgate.store.local import LocalStore
+from tests.fixtures.clouds import raw_metadata
 from tests.fixtures.sftp import settings_for
 from tests.sftp.netproxy import TcpProxy
 from tests.sftp.sshd import Sshd
 
 OLD = time.time() - 3600  # an mtime well past any stability window
+
+
+def on_day(day: str) -> float:
+    """Noon UTC of a past day: a pull files the file under that date (its mtime's)."""
+    return datetime.fromisoformat(f"{day}T12:00:00+00:00").timestamp()
+
+
 QUICK = (unchanged(60, settle=0),)
 
 
@@ -111,8 +123,8 @@ def test_large_file_to_s3_is_a_multipart_upload(
     server: Sshd, settings: SftpSettings, s3_url: str, landing: str
 ) -> None:
     data = os.urandom(40 * 1024 * 1024 + 5)  # three 16 MiB parts
-    server.put("/outbound/big.bin", data, mtime=OLD)
-    report = pull_bank(settings, rules(landing=landing), s3_url, day="2026-01-02")
+    server.put("/outbound/big.bin", data, mtime=on_day("2026-01-02"))
+    report = pull_bank(settings, rules(landing=landing), s3_url)
     assert report.ok
     assert landed(s3_url) == {"2026-01-02/big.bin": data}
     store, base = open_url(s3_url)
@@ -457,9 +469,8 @@ def test_dropped_connection_is_retried_and_no_partial_object_is_ever_visible(
         settings = settings_for(server, port=proxy.port)
         with connect(settings) as session:
             remote = RemoteFile("/outbound/big.ach", len(data), int(OLD))
-            result = pull_file(
-                session, remote, store, "inbound/big.ach", retries=3, backoff=0.05, landing=landing, on_retry=on_retry
-            )
+            retry = RetryPolicy(retries=3, backoff=0.05, on_retry=on_retry)
+            result = pull_file(session, remote, store, "inbound/big.ach", landing=landing, retry=retry)
         assert proxy.cut_connections == 1 and proxy.connections == 2
     assert seen_during_retry == [{}]  # after the failed attempt: no object at all, partial or final
     assert store.read_bytes("inbound/big.ach") == data
@@ -542,12 +553,13 @@ def test_concurrent_runs_pull_each_file_once(server: Sshd, settings: SftpSetting
 
 
 def test_patterns_day_folder_and_non_regular_files(server: Sshd, settings: SftpSettings, local_url: str) -> None:
-    server.put("/outbound/a.ach", b"a", mtime=OLD)
-    server.put("/outbound/notes.txt", b"n", mtime=OLD)
-    server.put("/outbound/in/b.ach", b"b", mtime=OLD)
+    march_4 = on_day("2026-03-04")
+    server.put("/outbound/a.ach", b"a", mtime=march_4)
+    server.put("/outbound/notes.txt", b"n", mtime=march_4)
+    server.put("/outbound/in/b.ach", b"b", mtime=march_4)
     os.mkfifo(server.outbound / "pipe.ach")
     (server.outbound / "link.ach").symlink_to("/etc/passwd")
-    report = pull_bank(settings, rules(include=("*.ach",), exclude=("a.*",), subfolders=1), local_url, day="2026-03-04")
+    report = pull_bank(settings, rules(include=("*.ach",), exclude=("a.*",), subfolders=1), local_url)
     assert [p.key for p in report.pulled] == ["2026-03-04/in/b.ach"]
 
 
@@ -592,3 +604,75 @@ def test_a_latin1_name_is_pulled_under_a_percent_encoded_key_and_its_folder_stil
     os.utime(os.fsencode(server.chroot) + LATIN1, (OLD, OLD))
     again = pull_bank(settings, rules(), url)
     assert again.pulled == [] and [s.reason for s in again.skipped] == ["already pulled"]
+
+
+@pytest.mark.parametrize("where", ["local_url", "s3_url"])
+def test_the_remote_path_metadata_is_percent_encoded_once_and_read_back_as_the_names_text(
+    request: pytest.FixtureRequest, server: Sshd, settings: SftpSettings, where: str
+) -> None:
+    """It was encoded twice: the pull quoted the name's bytes, then the store quoted that
+    (``caf%25E9``). Now the store encodes the exact name once and decodes it on reading."""
+    url = request.getfixturevalue(where)
+    server.put(os.fsdecode(LATIN1), b"latin-1 named", mtime=OLD)
+    server.put("/outbound/ünï.ach", b"utf-8 named", mtime=OLD)
+
+    assert pull_bank(settings, rules(), url).ok
+    store, base = open_url(url)
+    day = time.strftime("%Y-%m-%d", time.gmtime(OLD))
+    latin1, utf8 = f"{base}{day}/caf%E9 r%E9sum%E9 50%25.ach", f"{base}{day}/ünï.ach"
+    assert raw_metadata(store, latin1)["bankgate-remote-path"] == "/outbound/caf%E9 r%E9sum%E9 50%25.ach"
+    assert raw_metadata(store, utf8)["bankgate-remote-path"] == "/outbound/%C3%BCn%C3%AF.ach"
+    assert store.info(utf8).metadata["bankgate-remote-path"] == "/outbound/ünï.ach"  # type: ignore[union-attr]
+    # a name that is not UTF-8 reads back as its text, the same as the report's and the ledger's
+    text = store.info(latin1).metadata["bankgate-remote-path"]  # type: ignore[union-attr]
+    assert text == names.text(os.fsdecode(LATIN1)) == "/outbound/caf%E9 r%E9sum%E9 50%25.ach"
+
+
+# -- the core's pull and the DAG's agree -------------------------------------------------------------
+
+
+def test_pull_bank_sets_aside_files_over_the_banks_size_limit_as_the_dag_does(
+    server: Sshd, settings: SftpSettings, local_url: str
+) -> None:
+    """``max_file_size`` was honoured by the DAG's list_files only: pull_bank pulled any size."""
+    server.put("/outbound/small.ach", b"s" * 100, mtime=OLD)
+    big = server.put("/outbound/big.ach", b"b" * 101, mtime=OLD)
+
+    report = pull_bank(settings, rules(max_file_size=100), local_url)
+
+    assert [p.remote.path for p in report.pulled] == ["/outbound/small.ach"]
+    assert [f.path for f in report.too_large] == ["/outbound/big.ach"]
+    assert "1 too large" in report.summary() and report.ok  # reported, not a failure (as in the DAG)
+    day = time.strftime("%Y-%m-%d", time.gmtime(OLD))
+    assert landed(local_url) == {f"{day}/small.ach": b"s" * 100}
+    assert big.exists()
+
+
+def test_pull_bank_files_each_file_under_its_mtimes_date_as_the_dag_does(
+    server: Sshd, settings: SftpSettings, local_url: str
+) -> None:
+    """pull_bank took a ``day`` that put every file under that date, where the DAG (and the
+    README) file it under its mtime's date: the same file landed on two different keys."""
+    server.put("/outbound/monday.ach", b"m", mtime=on_day("2026-03-02"))
+    server.put("/outbound/tuesday.ach", b"t", mtime=on_day("2026-03-03"))
+
+    report = pull_bank(settings, rules(), local_url)
+
+    assert sorted(p.key for p in report.pulled) == ["2026-03-02/monday.ach", "2026-03-03/tuesday.ach"]
+    assert "day" not in inspect.signature(pull_bank).parameters  # no second way to name the folder
+
+
+def test_a_refused_name_fails_the_run_naming_it_after_the_rest_is_pulled(
+    server: Sshd, settings: SftpSettings, local_url: str
+) -> None:
+    """A refused name used to be reported while the run counted as ok."""
+    server.put("/outbound/good.ach", b"good", mtime=OLD)
+    server.put("/outbound/bell\a.ach", b"x", mtime=OLD)
+
+    report = pull_bank(settings, rules(), local_url)
+
+    assert [p.remote.path for p in report.pulled] == ["/outbound/good.ach"]  # the rest is pulled
+    assert not report.ok
+    assert report.problems() == [
+        "/outbound/bell\a.ach: refused: unsafe name, not pulled: name contains NUL or a control character"
+    ]

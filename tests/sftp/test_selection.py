@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,7 +22,7 @@ from bankgate.store.local import LocalStore
 from demo.sftp_server import DemoSftpServer, _Root
 from tests.sftp.sshd import Sshd
 
-OLD = time.time() - 3600
+OLD = datetime(2026, 3, 6, 12, tzinfo=UTC).timestamp()  # a past day: a pull files keys under the mtime's date
 QUICK = (unchanged(60, settle=0),)
 
 
@@ -79,7 +79,7 @@ def test_pull_bank_pulls_dated_folders_to_the_depth_into_the_same_relative_keys(
     server.put("/outbound/2026-03-05/x/too-deep.ach", b"x", mtime=OLD)
     server.put("/outbound/notes.txt", b"n", mtime=OLD)
 
-    report = pull_bank(settings, rules(include=("20??-??-??/*.ach",), subfolders=1), local_url, day="2026-03-06")
+    report = pull_bank(settings, rules(include=("20??-??-??/*.ach",), subfolders=1), local_url)
 
     assert report.ok and report.refused == {}
     assert sorted(p.key for p in report.pulled) == ["2026-03-06/2026-03-04/a.ach", "2026-03-06/2026-03-05/a.ach"]
@@ -94,7 +94,7 @@ def test_names_with_control_characters_or_too_long_a_key_are_refused_and_the_res
     server.put("/outbound/" + "n" * 200 + ".ach", b"x", mtime=OLD)
     deep = s3_url + "p" * 820  # inbound/acme/ppp.../2026-03-06/nnn....ach: 1,049 bytes, over S3's 1,024
 
-    report = pull_bank(settings, rules(), deep, day="2026-03-06")
+    report = pull_bank(settings, rules(), deep)
 
     assert [p.remote.path for p in report.pulled] == ["/outbound/ok.ach"]
     assert report.refused == {
@@ -166,7 +166,7 @@ def test_names_a_server_sends_that_climb_out_are_refused_never_opened_or_staged(
     )
     staging = tmp_path / "staging"
 
-    report = pull_bank(settings, rules(), f"file://{staging}", day="2026-03-06")
+    report = pull_bank(settings, rules(), f"file://{staging}")
 
     assert [p.key for p in report.pulled] == ["2026-03-06/ok.ach"]
     assert landed(staging) == ["2026-03-06/ok.ach"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bankgate.sftp import PullLedger, RemoteFile
 from bankgate.store import open_url
+from tests.fixtures.clouds import raw_metadata
 
 pytestmark = pytest.mark.contract
 
@@ -157,22 +160,6 @@ def test_a_local_object_is_on_disk_before_it_appears_under_its_key(tmp_path, mon
 AWKWARD = "s3://staging/inbound/acme/2026-11-23/café ü 東京 a+b 100% (1)\t.ach"
 
 
-def _raw_metadata(store, key: str) -> dict[str, str]:
-    """What the service itself holds, below the store's decoding."""
-    from bankgate.store.gcs import GCSStore
-    from bankgate.store.local import LocalStore
-    from bankgate.store.s3 import S3Store
-
-    if isinstance(store, S3Store):
-        return store.client.head_object(Bucket=store.bucket, Key=key)["Metadata"]
-    if isinstance(store, GCSStore):
-        return dict(store.bucket.get_blob(key).metadata)
-    assert isinstance(store, LocalStore)
-    import json
-
-    return json.loads(store._meta_path(key).read_text())
-
-
 @pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
 def test_any_metadata_value_round_trips_the_same_way_on_every_store(request: pytest.FixtureRequest, where: str) -> None:
     """S3 takes only ASCII metadata: every store encodes values the same way (UTF-8,
@@ -192,9 +179,24 @@ def test_any_metadata_value_round_trips_the_same_way_on_every_store(request: pyt
     for name in ("put", "written", "copied", "streamed"):
         key = f"{base}{name}.bin"
         assert dict(store.info(key).metadata) == meta, name
-        raw = _raw_metadata(store, key)
+        raw = raw_metadata(store, key)
         assert raw == encode_metadata(meta) and all(v.isascii() and v.isprintable() for v in raw.values()), name
     assert store.info(f"{base}replaced.bin").metadata["bankgate-source"] == AWKWARD
+
+
+def test_a_value_whose_bytes_are_not_utf8_is_encoded_once_and_read_back_as_its_text() -> None:
+    """A remote name kept as lone surrogates (``surrogateescape``) is written as its exact
+    bytes, each escaped once, and read back as the text the ledger and the report show."""
+    from urllib.parse import unquote_to_bytes
+
+    from bankgate.store.encoding import decode_metadata, encode_metadata
+
+    name = os.fsdecode(b"/outbound/caf\xe9 50%.ach")  # Latin-1: not UTF-8
+    raw = encode_metadata({"bankgate-remote-path": name, "utf8": "/outbound/ünï.ach"})
+    assert raw == {"bankgate-remote-path": "/outbound/caf%E9 50%25.ach", "utf8": "/outbound/%C3%BCn%C3%AF.ach"}
+    back = decode_metadata(raw)
+    assert back == {"bankgate-remote-path": "/outbound/caf%E9 50%25.ach", "utf8": "/outbound/ünï.ach"}
+    assert unquote_to_bytes(back["bankgate-remote-path"]) == b"/outbound/caf\xe9 50%.ach"
 
 
 def test_encoded_metadata_is_bounded_and_decodes_what_it_kept() -> None:
