@@ -102,11 +102,14 @@ class Calendar:
         return day.weekday() < 5 and not self.holiday(day)
 
     def why_not_business(self, day: date) -> str:
-        """Why ``day`` is not a business day ("" when it is): "Saturday", "Labor Day (FED)"."""
+        """Why ``day`` is not a business day ("" when it is): "Saturday", "Labor Day, a FED holiday"."""
         if day.weekday() >= 5:
             return day.strftime("%A")
+        return self.why_holiday(day)
+
+    def why_holiday(self, day: date) -> str:
         holiday = self.holiday(day)
-        return f"{holiday} ({self.name})" if holiday else ""
+        return f"{holiday}, a {self.name} holiday" if holiday else ""
 
 
 @functools.cache
@@ -164,8 +167,7 @@ class Expectation:
         if self.days == "schedule":
             if not fires_on(day):
                 return "not a schedule day"
-            holiday = cal.holiday(day)
-            return f"{holiday} ({cal.name})" if holiday else ""
+            return cal.why_holiday(day)
         return cal.why_not_business(day)
 
 
