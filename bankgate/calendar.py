@@ -54,7 +54,6 @@ __all__ = [
     "Due",
     "Expectation",
     "calendar",
-    "calendar_names",
     "due_on",
 ]
 
@@ -71,14 +70,18 @@ MAX_GAP_DAYS = 14
 
 @functools.cache
 def _holidays(name: str) -> Any:
-    """The ``holidays`` calendar object for a name (it fills in years as they are asked for)."""
-    import holidays
-
+    """The ``holidays`` calendar object for a name (it fills in years as they are asked for);
+    NotImplementedError for a name the library does not know."""
+    try:
+        import holidays
+    except ImportError:  # a core install without the extra: say which one
+        raise ValueError("holiday calendars need the holidays library: pip install 'bankgate[sftp]'") from None
     if name == FED:
         return holidays.country_holidays("US")  # observed days included; Calendar.holiday drops Fridays
-    if name in holidays.list_supported_financial():
+    try:
         return holidays.financial_holidays(name)
-    return holidays.country_holidays(name)
+    except NotImplementedError:
+        return holidays.country_holidays(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +124,18 @@ def _fed_actual(year: int) -> frozenset[date]:
 
 
 def calendar(name: str) -> Calendar:
-    """A checked calendar: ValueError names the known calendars when ``name`` is not one."""
-    if name and name not in calendar_names():
-        raise ValueError(
-            f"{name!r} is not a holiday calendar: use {FED!r} (US Federal Reserve), a market code such"
-            " as 'NYSE', or a country code such as 'US' (the holidays library's)"
-        )
+    """A checked calendar: ValueError names the kinds of names when ``name`` is not one. "FED"
+    is known without importing the library, so loading the sample config (and parsing the DAG
+    files) does not pay for it."""
+    if name and name != FED:
+        try:
+            _holidays(name)
+        except NotImplementedError:
+            raise ValueError(
+                f"{name!r} is not a holiday calendar: use {FED!r} (US Federal Reserve), a market code such"
+                " as 'NYSE', or a country code such as 'US' (the holidays library's)"
+            ) from None
     return Calendar(name)
-
-
-@functools.cache
-def calendar_names() -> frozenset[str]:
-    try:
-        import holidays
-    except ImportError:  # a core install without the extra: say which one
-        raise ValueError("holiday calendars need the holidays library: pip install 'bankgate[sftp]'") from None
-
-    return frozenset({FED, *holidays.list_supported_financial(), *holidays.list_supported_countries()})
 
 
 @dataclass(frozen=True, slots=True)

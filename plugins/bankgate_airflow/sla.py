@@ -104,7 +104,7 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
         return result
     result["missed"] = f"bank {bank.name}: arrival SLA missed on {day}: " + ". ".join(_miss(c) for c in misses)
     summary = "; ".join(
-        f"{c['files'] + ': ' if c['files'] else ''}{len(c['arrived'])} of {c['min_files']} file(s) by {c['by']}"
+        f"{c['files'] + ': ' if c['files'] else ''}{len(c['arrived'])} of {c['min_files']} file(s) arrived by {c['by']}"
         for c in misses
     )
     details = {

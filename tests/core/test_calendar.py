@@ -170,7 +170,8 @@ def test_expect_tables_and_a_calendar_load(tmp_path: Path) -> None:
     bank = load(
         tmp_path,
         BANK + 'calendar = "FED"\n'
-        '[[banks.harbor.expect]]\nlabel = "ACH returns"\npattern = "ACH_RET_*.ach"\nby = "09:00"\ntz = "America/New_York"\n'
+        '[[banks.harbor.expect]]\nlabel = "ACH returns"\npattern = "ACH_RET_*.ach"\n'
+        'by = "09:00"\ntz = "America/New_York"\n'
         '[[banks.harbor.expect]]\npattern = "*.bai"\nby = "09:00"\ntz = "America/New_York"\nmin_files = 2\n',
     )["harbor"]
     assert bank.calendar == "FED" and bank.business_days == FED

@@ -64,8 +64,8 @@ def test_late_and_missing_files_fail_the_run_naming_them_in_the_banks_time(env: 
     assert run_note(run) == message
     (alert,) = webhook()
     assert alert["kind"] == "arrival_sla_missed" and alert["bank"] == BANK
-    assert alert["summary"] == "ACH returns: 0 of 1 file(s) by 09:00 America/New_York; " + (
-        "BAI2 prior-day: 0 of 1 file(s) by 09:00 America/New_York on 2026-01-20"
+    assert alert["summary"] == "ACH returns: 0 of 1 file(s) arrived by 09:00 America/New_York; " + (
+        "BAI2 prior-day: 0 of 1 file(s) arrived by 09:00 America/New_York on 2026-01-20"
     )
     assert alert["details"]["late"] == {"/outbound/ACH_RET_0120.ach": "2026-01-20T09:47:00-05:00"}
 
