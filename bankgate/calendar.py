@@ -41,6 +41,7 @@ its public holidays. Without a calendar no day is a holiday.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -64,6 +65,7 @@ DAYS: Mapping[str, str] = {
     "daily": "every day, holidays included",
 }
 FED = "FED"
+_CODE = re.compile(r"^[A-Z]{2,4}$")
 #: How far back the previous due day is looked for (a window never opens earlier than this).
 MAX_GAP_DAYS = 14
 
@@ -72,10 +74,8 @@ MAX_GAP_DAYS = 14
 def _holidays(name: str) -> Any:
     """The ``holidays`` calendar object for a name (it fills in years as they are asked for);
     NotImplementedError for a name the library does not know."""
-    try:
-        import holidays
-    except ImportError:  # a core install without the extra: say which one
-        raise ValueError("holiday calendars need the holidays library: pip install 'bankgate[sftp]'") from None
+    import holidays
+
     if name == FED:
         return holidays.country_holidays("US")  # observed days included; Calendar.holiday drops Fridays
     try:
@@ -124,12 +124,19 @@ def _fed_actual(year: int) -> frozenset[date]:
 
 
 def calendar(name: str) -> Calendar:
-    """A checked calendar: ValueError names the kinds of names when ``name`` is not one. "FED"
-    is known without importing the library, so loading the sample config (and parsing the DAG
-    files) does not pay for it."""
+    """A checked calendar: ValueError names the kinds of names when ``name`` is not one.
+
+    "FED" is known without importing the library, so loading the sample config (and parsing the
+    DAG files) does not pay for it. An install without the library (the processing Lambda,
+    which reads the bank file only for its waivers; ``holidays`` is in the ``sftp`` extra that
+    pulls and the DAGs install) checks only the form of a code; the DAGs check the name.
+    """
     if name and name != FED:
         try:
             _holidays(name)
+        except ModuleNotFoundError:
+            if not _CODE.match(name):
+                raise ValueError(f"{name!r} is not a holiday calendar code (e.g. 'FED', 'NYSE', 'US')") from None
         except NotImplementedError:
             raise ValueError(
                 f"{name!r} is not a holiday calendar: use {FED!r} (US Federal Reserve), a market code such"

@@ -4,6 +4,7 @@ the DST changes in New York on a worker whose own zone is Tokyo's."""
 
 from __future__ import annotations
 
+import sys
 import time as clock
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -84,6 +85,15 @@ def test_weekends_are_never_business_days_and_no_calendar_has_no_holidays() -> N
 def test_an_unknown_calendar_names_the_choices() -> None:
     with pytest.raises(ValueError, match="'FEDS' is not a holiday calendar: use 'FED'"):
         calendar("FEDS")
+
+
+def test_without_the_library_a_code_is_checked_for_its_form_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The processing Lambda reads the bank file for its waivers, without the holidays library."""
+    monkeypatch.setitem(sys.modules, "holidays", None)  # import holidays -> ModuleNotFoundError
+    assert calendar("XTSE") == Calendar("XTSE")
+    assert calendar("FED") == Calendar("FED")
+    with pytest.raises(ValueError, match="'nyse!' is not a holiday calendar code"):
+        calendar("nyse!")
 
 
 def test_a_monday_holiday_expects_nothing_and_tuesday_expects_its_own_files() -> None:
