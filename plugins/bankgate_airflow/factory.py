@@ -365,8 +365,9 @@ Expected (holiday calendar: {bank.calendar or "none, weekends only"}):
 {expected}
 
 At each cut-off, the files that arrived for the day (pulled, per the pull ledger, or waiting on
-the server, by their modification time) are counted. A weekend or holiday expects nothing; what
-the bank sends then counts toward the next due day. A miss raises an alert through the notifier
+the server, by their modification time) are counted from midnight to the cut-off. A weekend or
+holiday expects nothing (a file sent then is named on the next due day as early, not counted).
+A miss raises an alert through the notifier
 (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
 (`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what is missing and what
 came late (with its time); the run's note says the same.
