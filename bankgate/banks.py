@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bankgate.calendar import DAYS, Calendar, Expectation, calendar, due_on
 from bankgate.config import ConfigError
 from bankgate.cron import Cron
+from bankgate.parsers.schema import Problems
 from bankgate.store import split_url
-from parsers.schema import Problems
 
 __all__ = [
     "DELETE",
@@ -539,7 +539,7 @@ _TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arr
 
 
 def _waivers(codes: tuple[str, ...]) -> frozenset[str]:
-    from parsers.registry import validate_waivers  # light: the registries, no parser
+    from bankgate.parsers.registry import validate_waivers  # light: the registries, no parser
 
     return validate_waivers(codes)
 

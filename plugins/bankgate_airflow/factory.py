@@ -69,7 +69,7 @@ def noting_failure() -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        from plugins.bankgate_airflow import steps
+        from bankgate.plugins.bankgate_airflow import steps
 
         get_current_context()["ti"].xcom_push(key="error", value=steps.failure_summary(exc))
         raise
@@ -159,7 +159,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
     def list_files(plan: dict[str, Any]) -> dict[str, Any]:
         """List the remote directories: matching files modified in the run's window, with their
         done markers; files over the bank's size limit are set aside."""
-        from plugins.bankgate_airflow import steps
+        from bankgate.plugins.bankgate_airflow import steps
 
         with noting_failure():
             return steps.list_files(banks[plan["bank"]], plan)
@@ -169,7 +169,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
         """Keep the stable files not pulled yet (every stable one when forced) and group them
         into batches (see ``batches.make_batches``). What waits and why goes to the
         ``selection`` XCom for the report."""
-        from plugins.bankgate_airflow import batches, steps
+        from bankgate.plugins.bankgate_airflow import batches, steps
 
         bank = banks[plan["bank"]]
         with noting_failure():
@@ -188,7 +188,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
     def transfer(batch: dict[str, Any]) -> dict[str, Any]:
         """Claim each file in the pull ledger and stream it into a temporary key outside the
         watched prefix, hashing (SHA-256) and counting on the way; a dropped link is retried."""
-        from plugins.bankgate_airflow import batches
+        from bankgate.plugins.bankgate_airflow import batches
 
         _label(batch)
         return batches.transfer(banks[batch["bank"]], batch)
@@ -197,7 +197,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
     def verify(batch: dict[str, Any]) -> dict[str, Any]:
         """Check each staged copy (size, SHA-256 read back) against the bytes read; only then put
         it on its final staging key with its metadata and record the pull in the ledger."""
-        from plugins.bankgate_airflow import batches
+        from bankgate.plugins.bankgate_airflow import batches
 
         _label(batch)
         return batches.verify(banks[batch["bank"]], batch)
@@ -205,7 +205,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
     @one_result(execution_timeout=LIST_TIMEOUT, map_index_template="{{ batch_label }}")
     def post_pull(batch: dict[str, Any]) -> dict[str, Any]:
         """Keep, delete or move each remote file, only for a pull the ledger holds as verified."""
-        from plugins.bankgate_airflow import batches
+        from bankgate.plugins.bankgate_airflow import batches
 
         _label(batch)
         return batches.post_pull(banks[batch["bank"]], batch)
@@ -219,7 +219,7 @@ def _pull_tasks(banks: dict[str, BankConfig], plan: Any, concurrency: int, bank_
     def record(plan: dict[str, Any] | None, listing: dict[str, Any] | None, done: Any) -> dict[str, Any]:
         """Report the run (pulled, waiting, skipped, too large, failed and why, or the step that
         failed before any file was chosen); fail it if anything failed."""
-        from plugins.bankgate_airflow import batches, steps
+        from bankgate.plugins.bankgate_airflow import batches, steps
 
         context = get_current_context()
         ti = context["ti"]
@@ -269,7 +269,7 @@ def bank_pull_dag(bank: BankConfig, banks: dict[str, BankConfig], source: Path) 
         @one_result()
         def plan() -> dict[str, Any]:
             """This run's window of remote modification times (see the DAG docs)."""
-            from plugins.bankgate_airflow import steps
+            from bankgate.plugins.bankgate_airflow import steps
 
             with noting_failure():
                 return steps.plan_from_context(bank, get_current_context())
@@ -317,7 +317,7 @@ Banks: {", ".join(names)} (config `{source}`).
         @one_result()
         def plan() -> dict[str, Any]:
             """The chosen bank and days, checked."""
-            from plugins.bankgate_airflow import steps
+            from bankgate.plugins.bankgate_airflow import steps
 
             with noting_failure():
                 return steps.plan_from_params(banks, get_current_context()["params"])
@@ -389,7 +389,7 @@ To check a past day, trigger it with the form's **day**. Config: `{source}`.
         @one_result(execution_timeout=LIST_TIMEOUT)
         def check_arrivals() -> dict[str, Any]:
             """Count the day's arrivals by each cut-off; alert and fail if any is missed."""
-            from plugins.bankgate_airflow import sla
+            from bankgate.plugins.bankgate_airflow import sla
 
             context = get_current_context()
             result = sla.check_arrivals(bank, context)
@@ -404,7 +404,7 @@ To check a past day, trigger it with the form's **day**. Config: `{source}`.
 
 def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
     """``bank_reprocess``: the form (or the Files view) selects files; see ``reprocess``."""
-    from plugins.bankgate_airflow.reprocess import STATE_CHOICES
+    from bankgate.plugins.bankgate_airflow.reprocess import STATE_CHOICES
 
     names = sorted(banks)
 
@@ -449,7 +449,7 @@ Banks: {", ".join(names)} (config `{source}`).
         @one_result()
         def select() -> dict[str, Any]:
             """The files the form selects (a form mistake fails at once, without retries)."""
-            from plugins.bankgate_airflow import reprocess
+            from bankgate.plugins.bankgate_airflow import reprocess
 
             with noting_failure():
                 return reprocess.select(names, get_current_context()["params"])
@@ -457,7 +457,7 @@ Banks: {", ".join(names)} (config `{source}`).
         @one_result()
         def reprocess_files(selection: dict[str, Any]) -> list[dict[str, Any]]:
             """Each original back into staging, processed again with force."""
-            from plugins.bankgate_airflow import reprocess
+            from bankgate.plugins.bankgate_airflow import reprocess
 
             with noting_failure():
                 return reprocess.reprocess(selection["urls"])
@@ -465,7 +465,7 @@ Banks: {", ".join(names)} (config `{source}`).
         @one_result(trigger_rule=TriggerRule.ALL_DONE, retries=0)  # reports; retrying cannot change a report
         def record(selection: dict[str, Any] | None, results: list[dict[str, Any]] | None) -> dict[str, Any]:
             """Per file what happened; fail the run if any did not end processed."""
-            from plugins.bankgate_airflow import reprocess
+            from bankgate.plugins.bankgate_airflow import reprocess
 
             ti = get_current_context()["ti"]
             outputs = {"select": selection, "reprocess_files": results}

@@ -20,8 +20,8 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from plugins.bankgate_airflow.runs import repull_note
-from plugins.bankgate_airflow.sla import sla_note
+from bankgate.plugins.bankgate_airflow.runs import repull_note
+from bankgate.plugins.bankgate_airflow.sla import sla_note
 
 REPULL_DAG = "bank_repull"
 REPROCESS_DAG = "bank_reprocess"
@@ -31,7 +31,7 @@ Note = Callable[[Mapping[str, Any], Mapping[str, Any] | None], str]
 
 
 def _reprocess_note(conf: Mapping[str, Any], report: Mapping[str, Any] | None) -> str:
-    from plugins.bankgate_airflow.reprocess import note
+    from bankgate.plugins.bankgate_airflow.reprocess import note
 
     return note(conf, report)
 

@@ -35,8 +35,8 @@ log = logging.getLogger("bankgate.dags")
 def arrivals(bank: BankConfig, since: datetime, until: datetime) -> dict[str, int]:
     """Files modified in ``[since, until)``: path -> mtime, from the pull ledger (pulled files
     may already be gone from the server) and the server (not pulled yet)."""
+    from bankgate.plugins.bankgate_airflow import steps
     from bankgate.sftp.names import text
-    from plugins.bankgate_airflow import steps
 
     _store, _prefix, ledger = steps._stores(bank)
     pulled = ledger.pulled_between(bank.name, since.timestamp(), until.timestamp())
@@ -58,7 +58,7 @@ def sla_day(bank: BankConfig, context: Mapping[str, Any]) -> tuple[date, tuple[E
             return date.fromisoformat(str(chosen)), bank.expectations
         except ValueError:
             _fail(f"bank_sla__{bank.name} form: the day {chosen!r} is not YYYY-MM-DD.")
-    from plugins.bankgate_airflow.runs import aware
+    from bankgate.plugins.bankgate_airflow.runs import aware
 
     moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
     local = aware(moment or datetime.now(UTC), "the run's logical date", ZoneInfo(bank.sla_timezone))
@@ -184,6 +184,6 @@ def sla_note(result: Mapping[str, Any]) -> str:
 
 
 def _fail(message: str) -> Any:
-    from plugins.bankgate_airflow.steps import _fail as fail
+    from bankgate.plugins.bankgate_airflow.steps import _fail as fail
 
     return fail(message)

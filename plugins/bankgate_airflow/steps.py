@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bankgate.banks import BankConfig
 from bankgate.config import ConfigError
 from bankgate.notify import Alert, Notifier
-from plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
+from bankgate.plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
     from bankgate.sftp import PullLedger, RemoteFile
@@ -91,8 +91,8 @@ def _fail(message: str) -> Any:
 @contextmanager
 def _session(bank: BankConfig) -> Iterator[Any]:
     """An SFTP session for the bank's connection; refusals fail the task without retries."""
+    from bankgate.plugins.bankgate_airflow.connection import get_settings
     from bankgate.sftp import AuthError, HostKeyError, connect
-    from plugins.bankgate_airflow.connection import get_settings
 
     try:
         settings = get_settings(bank.conn_id)
