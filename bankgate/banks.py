@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bankgate.calendar import DAYS, Calendar, Expectation, calendar, due_on
 from bankgate.config import ConfigError
 from bankgate.cron import Cron
 from bankgate.parsers.schema import Problems
@@ -31,6 +32,7 @@ __all__ = [
     "BankConfig",
     "ConfigError",
     "Delete",
+    "Expectation",
     "Keep",
     "Landing",
     "Marker",
@@ -181,7 +183,8 @@ Landing = Literal["auto", "copy", "direct"]
 @dataclass(frozen=True, slots=True)
 class ArrivalSla:
     """At least ``min_files`` files must have arrived by ``latest`` (bank-local time) on each
-    day the schedule fires; otherwise the notifier raises an alert."""
+    day the schedule fires (less the calendar's holidays); otherwise the notifier raises an
+    alert. The short form of one ``Expectation`` of any file (``BankConfig.expectations``)."""
 
     latest: time
     min_files: int = 1
@@ -209,6 +212,11 @@ class BankConfig:
     stability: tuple[StabilityRule, ...] = (Unchanged(60.0),)
     post_pull: PostPull = KEEP
     arrival_sla: ArrivalSla | None = None
+    #: The holiday calendar of the bank's business days ("FED", "NYSE", "US"; "": none); see
+    #: bankgate/calendar.py for the names, the due days and the weekend rule.
+    calendar: str = ""
+    #: Expected files by pattern, each with its cut-off time, zone and due days.
+    expect: tuple[Expectation, ...] = ()
     max_file_size: int = 2 << 30
     concurrency: int = 4
     #: How a landed copy is proven before any post-pull action: "checksum" (the store's own
@@ -255,6 +263,23 @@ class BankConfig:
     def schedule(self) -> Cron:
         return Cron.parse(self.cron)
 
+    @property
+    def business_days(self) -> Calendar:
+        return Calendar(self.calendar)
+
+    @property
+    def expectations(self) -> tuple[Expectation, ...]:
+        """Everything the arrival SLA checks: ``arrival_sla`` (any file, on schedule days) and
+        the ``expect`` tables."""
+        short = self.arrival_sla
+        legacy = (Expectation(short.latest, self.timezone, "*", "schedule", short.min_files),) if short else ()
+        return legacy + self.expect
+
+    @property
+    def sla_timezone(self) -> str:
+        """The zone of the SLA's deadlines (one per bank, checked on load): its DAG's schedule."""
+        return self.expect[0].tz if self.expect else self.timezone
+
     def interval_ending(self, end: datetime) -> tuple[datetime, datetime]:
         """The run's data interval: from the schedule's previous fire time to ``end``.
 
@@ -272,10 +297,12 @@ class BankConfig:
         return start - timedelta(seconds=self.lookback_seconds), end
 
     def sla_deadline(self, day: date) -> datetime | None:
-        """When files for ``day`` (a bank-local date) are due, if the schedule fires that day."""
-        if self.arrival_sla is None or not self.schedule.fires_on(day):
+        """When ``arrival_sla``'s files for ``day`` (a bank-local date) are due, if the schedule
+        fires that day and it is no holiday."""
+        if self.arrival_sla is None:
             return None
-        return datetime.combine(day, self.arrival_sla.latest, tzinfo=self.tz)
+        found = due_on(self.expectations[0], self.business_days, day, self.schedule.fires_on)
+        return None if isinstance(found, str) else found.deadline
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -294,6 +321,8 @@ BANK_KEYS = frozenset(
         "stability",
         "post_pull",
         "arrival_sla",
+        "calendar",
+        "expect",
         "max_file_size",
         "concurrency",
         "verify",
@@ -451,6 +480,40 @@ def _arrival_sla(value: Any, where: str, problems: Problems) -> ArrivalSla | Non
     return None if latest is None or min_files is None else ArrivalSla(latest, min_files)
 
 
+EXPECT_KEYS = {"pattern", "by", "tz", "days", "min_files", "label"}
+
+
+def _expect(value: Any, where: str, problems: Problems) -> tuple[Expectation, ...] | None:
+    """``[[banks.<name>.expect]]`` tables; a missing ``tz`` is filled with the bank's zone later."""
+    if not isinstance(value, list) or not value:
+        problems.add(where, "must be one or more [[banks.<name>.expect]] tables")
+        return None
+    found: list[Expectation] = []
+    for number, item in enumerate(value, 1):
+        here = f"{where}[{number}]"
+        table = _table(item, EXPECT_KEYS, here, problems)
+        if table is None:
+            continue
+        for key in ("pattern", "by"):
+            if key not in table:
+                problems.add(f"{here}.{key}", f"missing ({'a file pattern' if key == 'pattern' else 'a cut-off time'})")
+        checks: dict[str, Callable[[Any], Any]] = {
+            "pattern": _pattern,
+            "by": _clock,
+            "tz": _timezone,
+            "days": lambda v: _one_of(_string(v), DAYS),
+            "min_files": lambda v: _int(v, 1, 10_000),
+            "label": _string,
+        }
+        parsed: dict[str, Any] = {
+            k: problems.check(f"{here}.{k}", partial(checks[k], v)) for k, v in table.items() if k in checks
+        }
+        if None in parsed.values() or not {"pattern", "by"} <= set(parsed):
+            continue
+        found.append(Expectation(**{"tz": "", **parsed}))
+    return tuple(found) if len(found) == len(value) else None
+
+
 _SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "conn_id": ("conn_id", lambda v: _match(CONN_ID, _string(v), "letters, digits, '_', '.' or '-'")),
     "remote_dirs": ("remote_dirs", lambda v: tuple(_remote_dir(d) for d in _strings(v, "remote directories"))),
@@ -465,13 +528,14 @@ _SIMPLE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "concurrency": ("concurrency", lambda v: _int(v, 1, MAX_CONCURRENCY)),
     "verify": ("verify", lambda v: _one_of(_string(v), VERIFY_MODES)),
     "lookback": ("lookback_seconds", parse_duration),
+    "calendar": ("calendar", lambda v: calendar(_string(v, "a holiday calendar name")).name),
     "marker_overdue": ("marker_overdue_seconds", parse_duration),
     "allow": ("allow", lambda v: _waivers(_strings(v, "rule codes"))),
     "description": ("description", lambda v: v.strip() if isinstance(v, str) else _string(v)),
     "owner": ("owner", _string),
     "tags": ("tags", lambda v: () if v == [] else _strings(v, "tags")),
 }
-_TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arrival_sla}
+_TABLES = {"stability": _stability, "post_pull": _post_pull, "arrival_sla": _arrival_sla, "expect": _expect}
 
 
 def _waivers(codes: tuple[str, ...]) -> frozenset[str]:
@@ -514,6 +578,7 @@ def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig |
             values[field_name] = problems.check(f"{where}: {key}", partial(parse, value))
         elif key in _TABLES:
             values[key] = _TABLES[key](value, f"{where}: {key}", problems)
+    values["expect"] = _expect_zones(values, where, problems)
     _check_folders(values, where, problems)
     if len(problems.lines) > before:
         return None
@@ -522,20 +587,36 @@ def _bank(name: str, raw: Mapping[str, Any], problems: Problems) -> BankConfig |
 
 def _check_folders(values: Mapping[str, Any], where: str, problems: Problems) -> None:
     """Settings that are right alone but not together: a post-pull folder that is pulled, and
-    patterns deeper than ``subfolders`` reaches."""
+    patterns (to pull, or expected) deeper than ``subfolders`` reaches."""
     post_pull, dirs = values.get("post_pull"), values.get("remote_dirs") or ()
     depth = values.get("subfolders") or 0
     if isinstance(post_pull, MoveTo) and any(_pulled(post_pull.folder, d, depth) for d in dirs):
         pulled = "a pulled directory" if post_pull.folder in dirs else f"within subfolders = {depth} of one"
         problems.add(f"{where}: post_pull.to", f"{post_pull.folder!r} is {pulled}; files would be re-pulled")
-    for key in ("include", "exclude"):
-        for pattern in values.get(key) or ():
-            if pattern.count("/") > depth:
-                problems.add(
-                    f"{where}: {key}",
-                    f"{pattern!r} matches files {pattern.count('/')} folder(s) below the remote directory,"
-                    f" but subfolders = {depth} (set subfolders to pull below the remote directories)",
-                )
+    patterns = [(key, p) for key in ("include", "exclude") for p in values.get(key) or ()]
+    patterns += [(f"expect[{n}].pattern", e.pattern) for n, e in enumerate(values.get("expect") or (), 1)]
+    for key, pattern in patterns:
+        if pattern.count("/") > depth:
+            problems.add(
+                f"{where}: {key}",
+                f"{pattern!r} matches files {pattern.count('/')} folder(s) below the remote directory,"
+                f" but subfolders = {depth} (set subfolders to pull below the remote directories)",
+            )
+
+
+def _expect_zones(values: dict[str, Any], where: str, problems: Problems) -> tuple[Expectation, ...]:
+    """The expectations with the bank's zone where they name none; one zone per bank, since one
+    SLA DAG is scheduled at the cut-offs (an Airflow timetable has one zone)."""
+    bank_zone = values.get("timezone") or "UTC"
+    expect = tuple(replace(e, tz=e.tz or bank_zone) for e in values.get("expect") or ())
+    zones = {e.tz for e in expect} | ({bank_zone} if values.get("arrival_sla") and expect else set())
+    if len(zones) > 1:
+        problems.add(
+            f"{where}: expect",
+            f"the cut-offs use more than one time zone ({', '.join(sorted(zones))}); a bank's SLA has one"
+            " (arrival_sla uses the bank's timezone): give each expectation the same tz",
+        )
+    return expect
 
 
 def _pulled(folder: str, directory: str, depth: int) -> bool:

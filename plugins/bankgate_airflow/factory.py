@@ -27,6 +27,7 @@ from typing import Any
 from airflow.sdk import (
     DAG,
     CronTriggerTimetable,
+    MultipleCronTriggerTimetable,
     Param,
     TriggerRule,
     dag,
@@ -37,6 +38,7 @@ from airflow.sdk import (
 
 from bankgate import settings
 from bankgate.banks import BankConfig, MoveTo, PostPull, StabilityRule, Unchanged, load_banks
+from bankgate.calendar import DAYS
 
 __all__ = ["build_bank_dags", "build_reprocess_dag", "build_repull_dag", "default_banks_path"]
 
@@ -104,8 +106,11 @@ def _doc(bank: BankConfig, source: Path) -> str:
     stability = " and ".join(_describe_rule(rule) for rule in bank.stability) or "at once (no stability rule)"
     post = _describe_action(bank.post_pull)
     sla = (
-        f"{bank.arrival_sla.min_files} file(s) by {bank.arrival_sla.latest:%H:%M} ({bank.timezone}) on schedule days"
-        if bank.arrival_sla
+        "; ".join(
+            f"{e.title or 'any file'}: {e.min_files} by {e.by:%H:%M} {e.tz} ({e.days} days)" for e in bank.expectations
+        )
+        + (f"; holidays: {bank.calendar}" if bank.calendar else "")
+        if bank.expectations
         else "none"
     )
     rows = [
@@ -343,22 +348,53 @@ Banks: {", ".join(names)} (config `{source}`).
     return bank_repull()
 
 
+def sla_crons(bank: BankConfig) -> list[str]:
+    """One cron per cut-off: on the pull's days for ``arrival_sla``, on weekdays for business
+    days (the task says "no files expected" on a holiday), every day for ``daily``."""
+    _minute, _hour, *schedule_days = bank.schedule.fields
+    days = {"schedule": " ".join(schedule_days), "business": "* * 1-5", "daily": "* * *"}
+    return list(dict.fromkeys(f"{e.by.minute} {e.by.hour} {days[e.days]}" for e in bank.expectations))
+
+
 def sla_dag(bank: BankConfig, source: Path) -> DAG:
-    """Runs at the deadline on each schedule day; alerts when too few files arrived."""
-    assert bank.arrival_sla is not None
-    latest = bank.arrival_sla.latest
-    _minute, _hour, *days = bank.schedule.fields
-    cron = f"{latest.minute} {latest.hour} {' '.join(days)}"
+    """Runs at each cut-off; fails when an expected file has not arrived (see ``sla``, which
+    also says why this is a failing task rather than an Airflow Deadline Alert)."""
+    crons, zone = sla_crons(bank), bank.sla_timezone
+    cutoffs = sorted({f"{e.by:%H:%M}" for e in bank.expectations})
+    expected = "\n".join(
+        f"- {e.title or 'any file'}: {e.min_files} file(s) matching `{e.pattern}` by {e.by:%H:%M} {e.tz}, "
+        f"{DAYS[e.days]}"
+        for e in bank.expectations
+    )
 
     @dag(
         dag_id=f"bank_sla__{bank.name}",
-        description=f"Alert when {bank.name}'s files have not arrived by {latest:%H:%M} {bank.timezone}",
-        schedule=CronTriggerTimetable(cron, timezone=bank.timezone),
+        description=f"Alert when {bank.name}'s files have not arrived by {', '.join(cutoffs)} {zone}",
+        schedule=(
+            CronTriggerTimetable(crons[0], timezone=zone)
+            if len(crons) == 1
+            else MultipleCronTriggerTimetable(*crons, timezone=zone)
+        ),
         start_date=START,
         catchup=False,
         max_active_runs=1,
         tags=[*_bank_tags(bank), "sla"],
-        doc_md=_sla_doc(bank, source),
+        doc_md=f"""### {bank.name}: arrival SLA
+
+Expected (holiday calendar: {bank.calendar or "none, weekends only"}):
+
+{expected}
+
+At each cut-off, the files that arrived for the day (pulled, per the pull ledger, or waiting on
+the server, by their modification time) are counted from midnight to the cut-off. A weekend or
+holiday expects nothing (a file sent then is named on the next due day as early, not counted).
+A miss raises an alert through the notifier
+(always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
+(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what is missing and what
+came late (with its time); the run's note says the same.
+
+To check a past day, trigger it with the form's **day**. Config: `{source}`.
+""",
         default_args={**DEFAULT_ARGS, "owner": bank.owner},
         params={
             "day": Param(
@@ -366,41 +402,25 @@ def sla_dag(bank: BankConfig, source: Path) -> DAG:
                 type=["null", "string"],
                 format="date",
                 title="Day to check",
-                description="A bank-local day (YYYY-MM-DD); empty: the run's own day.",
+                description=f"A day (YYYY-MM-DD, {zone}) whose every expectation is checked; empty: the run's own.",
             )
         },
     )
     def check_sla() -> None:
         @one_result(execution_timeout=LIST_TIMEOUT)
         def check_arrivals() -> dict[str, Any]:
-            """Count the day's arrivals up to the deadline; alert and fail if too few."""
-            from bankgate.plugins.bankgate_airflow import steps
+            """Count the day's arrivals by each cut-off; alert and fail if any is missed."""
+            from bankgate.plugins.bankgate_airflow import sla
 
             context = get_current_context()
-            result = steps.check_arrivals(bank, context)
+            result = sla.check_arrivals(bank, context)
             context["ti"].xcom_push(key="result", value=result)  # kept when the check fails below
-            steps.raise_if_missed(result)
+            sla.raise_if_missed(result)
             return result
 
         check_arrivals()
 
     return check_sla()
-
-
-def _sla_doc(bank: BankConfig, source: Path) -> str:
-    assert bank.arrival_sla is not None
-    latest = bank.arrival_sla.latest
-    return f"""### {bank.name}: arrival SLA
-
-At {latest:%H:%M} ({bank.timezone}) on each day `{bank.cron}` fires, count the files that
-arrived that day (pulled, per the pull ledger, or waiting on the server) with a modification
-time up to the deadline. Fewer than {bank.arrival_sla.min_files} raises an alert through the
-notifier (always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
-(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what arrived, what is
-missing and what came late (with its time); the run's note says the same.
-
-To check a past day, trigger it with the form's **day**. Config: `{source}`.
-"""
 
 
 def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
@@ -513,7 +533,7 @@ def build_bank_dags(path: str | Path | None = None) -> dict[str, DAG]:
     dags: dict[str, DAG] = {}
     for bank in banks.values():
         dags[f"bank_pull__{bank.name}"] = bank_pull_dag(bank, banks, source)
-        if bank.arrival_sla is not None:
+        if bank.expectations:
             dags[f"bank_sla__{bank.name}"] = sla_dag(bank, source)
     return dags
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from bankgate.plugins.bankgate_airflow.runs import repull_note, sla_note
+from bankgate.plugins.bankgate_airflow.runs import repull_note
+from bankgate.plugins.bankgate_airflow.sla import sla_note
 
 REPULL_DAG = "bank_repull"
 REPROCESS_DAG = "bank_reprocess"

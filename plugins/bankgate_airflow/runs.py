@@ -79,13 +79,6 @@ def _optional(value: datetime | None, what: str, tz: tzinfo) -> datetime | None:
     return None if value is None else aware(value, what, tz)
 
 
-def day_window(bank: BankConfig, day: date, deadline: datetime) -> Window:
-    """The arrival SLA's window: the bank-local ``day`` from midnight up to and including
-    ``deadline`` (server mtimes are whole seconds)."""
-    start = datetime.combine(day, time(0), tzinfo=bank.tz)
-    return Window(start, aware(deadline, "deadline", bank.tz) + timedelta(seconds=1))
-
-
 def scheduled_plan(
     bank: BankConfig,
     *,
@@ -149,13 +142,3 @@ def repull_note(conf: Mapping[str, Any], report: Mapping[str, Any] | None = None
             "since: reprocess them with bank_reprocess"
         )
     return f"{note}\n{found}."
-
-
-def sla_note(result: Mapping[str, Any]) -> str:
-    """The note of a ``bank_sla__<bank>`` run: the miss in one sentence, or that it was met."""
-    if result.get("missed"):
-        return str(result["missed"])
-    if not result.get("checked", True):
-        return f"No files expected on {result.get('day', 'that day')} (not a schedule day)."
-    deadline = datetime.fromisoformat(result["deadline"])
-    return f"SLA met on {result['day']}: {len(result['arrived'])} file(s) by {deadline:%H:%M}."

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bankgate.banks import BankConfig
 from bankgate.config import ConfigError
 from bankgate.notify import Alert, Notifier
-from bankgate.plugins.bankgate_airflow.runs import Plan, aware, day_window, repull_plan, scheduled_plan
+from bankgate.plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
     from bankgate.sftp import PullLedger, RemoteFile
@@ -399,112 +399,12 @@ def raise_if_failed(report: Mapping[str, Any]) -> None:
         raise PullRunFailed(f"bank {report['bank']}: " + "; ".join(problems))
 
 
-# -- arrival SLA -----------------------------------------------------------------------------------
-
-
-def arrivals(bank: BankConfig, day: date, deadline: datetime) -> dict[str, int]:
-    """Files that arrived on ``day`` (bank-local) by ``deadline``: path -> mtime, from the pull
-    ledger (pulled files may already be gone from the server) and the server (not pulled yet)."""
-    from bankgate.sftp.names import text
-
-    window = day_window(bank, day, deadline)
-    _store, _prefix, ledger = _stores(bank)
-    pulled = ledger.pulled_between(bank.name, window.since.timestamp(), window.end.timestamp())
-    found = {r.path: r.mtime for r in pulled}
-    with _session(bank) as session:
-        for f in _select(session, bank).files:
-            if window.covers(f.mtime):
-                found.setdefault(text(f.path), f.mtime)
-    return found
-
-
-def sla_day(bank: BankConfig, context: Mapping[str, Any]) -> date:
-    """The bank-local day an SLA run checks: the form's ``day`` when given (a past day), else
-    the run's own logical date."""
-    chosen = (context.get("params") or {}).get("day")
-    if chosen:
-        try:
-            return date.fromisoformat(str(chosen))
-        except ValueError:
-            _fail(f"bank_sla__{bank.name} form: the day {chosen!r} is not YYYY-MM-DD.")
-    moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
-    return aware(moment or datetime.now(UTC), "the run's logical date", bank.tz).date()
-
-
-def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notifier | None = None) -> dict[str, Any]:
-    """Check the day's arrivals by the deadline; when too few came, alert and say so in
-    ``missed`` (``raise_if_missed`` then fails the run: a missed SLA is red in the UI, never a
-    green run that only logged an alert). Files of the same day that came after the deadline
-    are named with their times, since "late" is what an analyst asks about first."""
-    sla = bank.arrival_sla
-    if sla is None:
-        return {"bank": bank.name, "checked": False}
-    day = sla_day(bank, context)
-    deadline = bank.sla_deadline(day)
-    if deadline is None:
-        log.info("%s: %s is not a schedule day; no files expected", bank.name, day)
-        return {"bank": bank.name, "day": day.isoformat(), "checked": False}
-    end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=bank.tz) - timedelta(seconds=1)
-    whole_day = arrivals(bank, day, min(end_of_day, max(deadline, datetime.now(UTC))))
-    found = {p: m for p, m in whole_day.items() if m <= deadline.timestamp()}
-    late = {p: m for p, m in whole_day.items() if p not in found}
-    result: dict[str, Any] = {
-        "bank": bank.name,
-        "day": day.isoformat(),
-        "deadline": deadline.isoformat(),
-        "arrived": sorted(found),
-        "late": {p: datetime.fromtimestamp(m, bank.tz).isoformat() for p, m in sorted(late.items())},
-        "missed": "",
-    }
-    if len(found) < sla.min_files:
-        result["missed"] = _missed(bank, day, deadline, found, late)
-        sent = (notifier or Notifier.from_env()).send(
-            Alert(
-                "arrival_sla_missed",
-                bank.name,
-                f"{len(found)} of {sla.min_files} file(s) arrived by {deadline:%H:%M} {bank.timezone} on {day}",
-                {
-                    "day": day.isoformat(),
-                    "deadline": deadline.isoformat(),
-                    "arrived": sorted(found),
-                    "late": result["late"],
-                },
-            )
-        )
-        result["alerted"] = sent
-    else:
-        log.info("%s: %d file(s) arrived by %s: SLA met", bank.name, len(found), deadline.isoformat())
-    return result
-
-
-def _missed(bank: BankConfig, day: date, deadline: datetime, found: Mapping[str, int], late: Mapping[str, int]) -> str:
-    """The sentence of a missed SLA: what arrived by the deadline, how many are missing, what came late."""
-    assert bank.arrival_sla is not None
-    expected = bank.arrival_sla.min_files
-    on_time = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(found.items()))
-    late_text = ", ".join(f"{p} at {datetime.fromtimestamp(m, bank.tz):%H:%M}" for p, m in sorted(late.items()))
-    return (
-        f"bank {bank.name}: arrival SLA missed on {day}: {len(found)} of {expected} file(s) arrived by "
-        f"{deadline:%H:%M} {bank.timezone}{f' ({on_time})' if on_time else ''}; "
-        f"{expected - len(found)} missing" + (f"; arrived late: {late_text}" if late_text else "")
-    )
-
-
-def raise_if_missed(result: Mapping[str, Any]) -> None:
-    """Fail the SLA task (no retries: a retry cannot make files arrive before a past deadline)."""
-    if result.get("missed"):
-        _fail(result["missed"])
-
-
 __all__ = [
     "PullRunFailed",
-    "arrivals",
-    "check_arrivals",
     "list_files",
     "plan_from_context",
     "plan_from_params",
     "raise_if_failed",
-    "raise_if_missed",
     "record",
     "select_files",
 ]

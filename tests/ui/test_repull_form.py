@@ -9,6 +9,10 @@ into its own staging, so a pick the form ignored would show), sets the first and
 keeps Force and "Unpause on trigger" as they are, and submits. The run is then followed
 through the REST API until it ends, and the staging directory is checked: exactly the files of
 the chosen day, with their bytes, and the run's note naming the bank and the day.
+
+The same Airflow then shows a late bank: the analyst checks a past day of ``bank_sla__harbor``
+from its trigger form, and the run's page shows it failed, its note naming the late file and
+its time (a screenshot goes to ``tests/ui/artifacts/``, ignored by git).
 """
 
 from __future__ import annotations
@@ -34,9 +38,19 @@ CONN_ID = "sftp_ui"
 BANK = "harbor"  # the bank picked in the form
 DECOY = "atlantic"  # sorted first: were the form to preselect a bank, it would be this one
 DAG_ID = "bank_repull"
+SLA_DAG = f"bank_sla__{BANK}"
+ARTIFACTS = Path(__file__).with_name("artifacts")
+#: The harbor's payroll file is due by 09:00 UTC every day; the test's files come at noon.
+EXPECT = """
+[[banks.harbor.expect]]
+label = "Payroll ACH"
+pattern = "*.ach"
+by = "09:00"
+days = "daily"
+"""
 
 
-def _bank(name: str, staging: Path) -> str:
+def _bank(name: str, staging: Path, extra: str = "") -> str:
     return f"""\
 [banks.{name}]
 conn_id = "{CONN_ID}"
@@ -48,7 +62,7 @@ destination = "file://{staging}/"
 stability = {{ unchanged_for = "3 s" }}
 post_pull = "keep"
 concurrency = 2
-"""
+{extra}"""
 
 
 def _noon(day: date) -> float:
@@ -67,9 +81,13 @@ def _landed(staging: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.fixture
-def airflow(chromium_path: Path, sshd: Sshd, tmp_path: Path) -> Iterator[tuple[Airflow, dict[str, Any]]]:
-    """The bank's files on the server, the two-bank config, and Airflow serving ``bank_repull``."""
+@pytest.fixture(scope="module")
+def airflow(
+    chromium_path: Path, sshd: Sshd, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Airflow, dict[str, Any]]]:
+    """The bank's files on the server, the two-bank config, and Airflow serving ``bank_repull``
+    (and the harbor's SLA DAG): one Airflow for the module's tests."""
+    tmp_path = tmp_path_factory.mktemp("repull-form")
     sshd.clear()
     day = datetime.now(UTC).date() - timedelta(days=3)
     other = day + timedelta(days=1)
@@ -80,7 +98,7 @@ def airflow(chromium_path: Path, sshd: Sshd, tmp_path: Path) -> Iterator[tuple[A
 
     staging, decoy_staging = tmp_path / "staging", tmp_path / "decoy-staging"
     banks = tmp_path / "banks.toml"
-    banks.write_text(_bank(DECOY, decoy_staging) + "\n" + _bank(BANK, staging))
+    banks.write_text(_bank(DECOY, decoy_staging) + "\n" + _bank(BANK, staging, EXPECT))
     conn = {
         "conn_type": "sftp",
         "host": sshd.host,
@@ -110,7 +128,7 @@ def airflow(chromium_path: Path, sshd: Sshd, tmp_path: Path) -> Iterator[tuple[A
 
 
 def _wait_for_run(server: Airflow, timeout: float = 150) -> dict[str, Any]:
-    """The DAG's only run, once it has ended."""
+    """The re-pull DAG's only run, once it has ended."""
     deadline = time.monotonic() + timeout
     runs: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
@@ -182,3 +200,53 @@ def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
     assert _landed(case["staging"]) == case["wanted"]  # the day's two files, their bytes; not the next day's
     assert _landed(case["decoy_staging"]) == {}
     assert {state for _task, _index, state in states} == {"success"}, states
+
+
+def _wait_for(server: Airflow, dag_id: str, run_id: str, timeout: float = 150) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        server.check_alive()
+        try:
+            run = server.api("GET", f"dags/{dag_id}/dagRuns/{run_id}").json()
+        except requests.RequestException:
+            time.sleep(1)
+            continue
+        if run.get("state") in ("success", "failed"):
+            return run
+        time.sleep(1)
+    raise AssertionError(f"{dag_id} {run_id} did not finish within {timeout}s: {run}\n{server.logs()}")
+
+
+def test_an_analyst_sees_a_late_banks_sla_run_fail_with_the_right_message(
+    airflow: tuple[Airflow, dict[str, Any]], browser_page: Any
+) -> None:
+    """UI step 6: a past day checked from the SLA DAG's form; the run is red and says why."""
+    from playwright.sync_api import expect
+
+    server, case = airflow
+    page = browser_page
+    server.wait_for_dag(SLA_DAG)
+    page.goto(f"{server.url}/dags/{SLA_DAG}")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(f"Trigger Dag - {SLA_DAG}")).to_be_visible()
+    dialog.locator("#element_day").fill(case["day"])
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/dags/{SLA_DAG}/runs/manual__"))
+    run_id = page.url.rsplit("/runs/", 1)[1].split("/")[0].split("?")[0]
+
+    run = _wait_for(server, SLA_DAG, run_id)
+
+    message = (
+        f"bank {BANK}: arrival SLA missed on {case['day']}: Payroll ACH: 0 of 1 file(s) arrived by 09:00 UTC; "
+        "1 missing; arrived late: /outbound/payroll.ach at 12:00"
+    )
+    assert run["state"] == "failed", server.logs()
+    assert run["conf"] == {"day": case["day"]}
+    assert run["note"] == message
+    page.reload()
+    expect(page.get_by_text("Failed").first).to_be_visible(timeout=90_000)
+    expect(page.get_by_text(message).first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "sla-late-bank.png"), full_page=True)
