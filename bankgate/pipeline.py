@@ -188,7 +188,7 @@ class Pipeline:
         except Rejected as rejected:
             self._discard(work)
             try:
-                outcome = self._quarantine(obj, info, claim, rejected, work)
+                outcome = self._quarantine(obj, info, claim, rejected, work, declared=upload.sha256 if upload else "")
             except BaseException as exc:
                 self._release(claim, exc)
                 raise
@@ -209,6 +209,7 @@ class Pipeline:
             state=DONE,
             file_type=work.file_type,
             sha256=digest,
+            declared_sha256=upload.sha256 if upload else "",
             size=size,
             outputs=work.outputs,
             counts=work.counts,
@@ -508,8 +509,9 @@ class Pipeline:
         )
 
     def _quarantine(
-        self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work
+        self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work, *, declared: str = ""
     ) -> Outcome:
+        """Report, move and record a rejected file; ``declared`` is a pushed file's declared SHA-256."""
         source = self.staging.url_of(obj.key)
         target_key = self._quarantine_key(self.relative_key(obj.key))
         digest = _sha256_of(self.staging, obj.key, obj.version)
@@ -527,6 +529,7 @@ class Pipeline:
             state=QUARANTINED,
             file_type=work.file_type,
             sha256=digest,
+            declared_sha256=declared,
             size=info.size,
             reason=rejected.reason,
             problems=rejected.problems[:100],
