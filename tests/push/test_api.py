@@ -147,7 +147,7 @@ def test_two_uploads_of_one_name_never_share_a_key(push: Push) -> None:
 def test_a_declared_checksum_and_the_content_type_are_signed_into_the_put(push: Push) -> None:
     """S3 checks SigV4 over the signed headers, so other bytes (another x-amz-checksum-sha256)
     or another content type fail there. moto does not check presigned signatures or checksums,
-    so the test reads what the URL signs and recomputes its signature with another checksum."""
+    so the test reads what the URL signs (``test_presigned`` recomputes its signature as S3 does)."""
     data = b"101 091000019 1234567891\n"
     digest = hashlib.sha256(data).hexdigest()
     status, answer = post(push, {"name": "p.ach", "size": len(data), "content_type": "text/plain", "sha256": digest})
