@@ -69,6 +69,17 @@ def test_a_missing_claim_is_401_and_an_unknown_client_403(push: Push) -> None:
     assert json.loads(handle(push.grants, raw)["body"])["error"] == "forbidden"
 
 
+def test_an_oversized_request_body_is_413_in_one_sentence(push: Push) -> None:
+    name = "x" * (20 << 10)  # over the 16 KiB an upload request needs, under the pre-decoding bound
+    status, answer = post(push, {"name": name, "size": 1, "content_type": "text/plain"})
+    assert (status, answer) == (
+        413,
+        {"error": "body_too_large", "message": "The request body is larger than the 16,384 bytes allowed."},
+    )
+    raw = event("jwt-post-uploads.json", body="x" * (40 << 10))
+    assert json.loads(handle(push.grants, raw)["body"])["error"] == "body_too_large"
+
+
 def test_the_body_never_decides_the_client(push: Push) -> None:
     status, answer = post(push, {"name": "x.ach", "size": 1, "content_type": "text/plain", "client": "globex"})
     assert (status, answer["error"]) == (400, "bad_request")
