@@ -238,6 +238,36 @@ def test_the_page_works_from_the_keyboard(page: Any, site: Site, tmp_path: Path)
     assert staged_sha256(site, record.key) == hashlib.sha256(chosen.read_bytes()).hexdigest()
 
 
+def test_a_part_tampered_on_the_way_is_quarantined_with_declared_against_received(
+    page: Any, site: Site, tmp_path: Path
+) -> None:
+    """S3 checks no whole-object SHA-256 of a multipart upload: a part altered between the
+    browser and S3 (here by the test, on the wire) lands, and the pipeline quarantines the
+    file; its journey shows the browser's declared SHA-256 against the received one."""
+    from playwright.sync_api import expect
+
+    big = tmp_path / "tampered.csv"
+    declared = random_file(big, 17 * MiB)  # over the page's 16 MiB: multipart
+
+    def tamper(route: Any) -> None:
+        body = bytearray(route.request.post_data_buffer or b"")
+        body[0] ^= 0xFF
+        route.continue_(post_data=bytes(body))
+
+    page.route(re.compile(r".*[?&]partNumber=2(&|$).*"), tamper)
+    upload(page, site, big)
+    expect(result(page, "tampered.csv")).to_have_attribute("data-state", "uploaded", timeout=60_000)
+    (record,) = granted(site)
+    received = staged_sha256(site, record.key)
+    assert record.sha256 == declared != received
+    outcome = pipeline_of(site).process(StagedObject(record.key))
+    assert outcome.status == "quarantined"  # why first: not the declared bytes; then: no parser for them
+    assert outcome.reason.startswith(f"pushed file 'tampered.csv' (upload {record.upload_id} of acme): its SHA-256")
+    assert f"but the client declared {declared}; its content fails too: " in outcome.reason
+    code, raw, _ = run_main("ledger", "show", record.staged_url, "--ledger", f"s3://{site.push.archive}/ledger/")
+    assert code == 0 and f"declared_sha256: {declared}" in raw.decode() and f"sha256 {received}" in raw.decode()
+
+
 def test_refusals_are_shown_in_words(page: Any, site: Site, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 

@@ -64,6 +64,19 @@ def test_bytes_other_than_the_declared_ones_are_quarantined_with_that_reason(aws
     assert body["error"] == "ChecksumMismatch" and body["sha256"] == hashlib.sha256(tampered).hexdigest()
 
 
+def test_altered_bytes_that_also_fail_validation_are_quarantined_for_the_checksum_first(aws: Aws) -> None:
+    data = SAMPLE.read_bytes()
+    tampered = b"9" + data[1:]  # the same size, and no longer a valid NACHA file
+    status, record = push_and_process(aws, data, tampered, "post")
+    assert status.startswith("quarantined: pushed file 'payroll.ach' (upload ")
+    assert f"SHA-256 is {hashlib.sha256(tampered).hexdigest()}, but the client declared " in status
+    assert "; its content fails too: " in status  # the validation's reason follows
+    listed = aws.s3.list_objects_v2(Bucket=aws.archive, Prefix="quarantine/")["Contents"]
+    report = next(o["Key"] for o in listed if o["Key"].endswith(".error.json"))
+    assert json.loads(aws.s3.get_object(Bucket=aws.archive, Key=report)["Body"].read())["error"] == "ChecksumMismatch"
+    assert record.state == "quarantined"
+
+
 def test_another_size_than_the_declared_one_is_quarantined(aws: Aws) -> None:
     data = SAMPLE.read_bytes()
     status, record = push_and_process(aws, data, data, "put", size=len(data) - 1)  # S3 signs no length on a PUT
