@@ -398,7 +398,7 @@ class Grants:
         """Mark ``expired`` every grant whose link ran out unused, aborting its multipart
         upload; the upload ids. A grant whose object is in staging is left to the pipeline
         (its event may still be queued): a listing of its key finds it, so the cleanup's role
-        reads no client's bytes. Run on a schedule (``lambdas.presign.expire``)."""
+        reads no client's bytes. Run on a schedule (``bankgate.lambdas.presign.expire``)."""
         now = self.clock() if now is None else now
         staging, _ = open_url(self.staging, s3_client=self.s3)
         expired = []

@@ -18,8 +18,8 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
-from bankgate.demo.local_aws import LambdaContext
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
+from demo.local_aws import LambdaContext
 from tests.deploy.conftest import ROOT
 from tests.deploy.stack import PARAMETERS, Stack, deploy
 from tests.fixtures.clouds import point_aws_at
@@ -103,7 +103,7 @@ def test_queue_timings_follow_the_lease_and_dead_letter(stack: Stack) -> None:
 def test_process_function_consumes_the_queue_with_partial_failures(stack: Stack) -> None:
     aws_lambda = stack.clients["lambda"]
     config = aws_lambda.get_function_configuration(FunctionName="bgtest-process")
-    assert config["Handler"] == "lambdas.process.handler"
+    assert config["Handler"] == "bankgate.lambdas.process.handler"
     assert (config["MemorySize"], config["Timeout"]) == (2048, 900)
     assert aws_lambda.get_function_concurrency(FunctionName="bgtest-process")["ReservedConcurrentExecutions"] == 20
     env = config["Environment"]["Variables"]
@@ -114,7 +114,7 @@ def test_process_function_consumes_the_queue_with_partial_failures(stack: Stack)
     assert mapping["EventSourceArn"] == queue_arn
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     presign = aws_lambda.get_function_configuration(FunctionName="bgtest-presign")
-    assert presign["Handler"] == "lambdas.presign.handler"
+    assert presign["Handler"] == "bankgate.lambdas.presign.handler"
     assert presign["Role"] != config["Role"]  # one role per function
 
 
@@ -208,7 +208,7 @@ def test_roles_grant_least_privilege(stack: Stack) -> None:
 def test_grants_that_expire_unused_are_swept_hourly_by_their_own_function(stack: Stack) -> None:
     aws_lambda, events = stack.clients["lambda"], stack.clients["events"]
     config = aws_lambda.get_function_configuration(FunctionName="bgtest-expire-uploads")
-    assert config["Handler"] == "lambdas.presign.expire"
+    assert config["Handler"] == "bankgate.lambdas.presign.expire"
     assert config["Role"] == stack.resolve({"Fn::GetAtt": ["ExpireRole", "Arn"]})
     assert (
         aws_lambda.get_function_concurrency(FunctionName="bgtest-expire-uploads")["ReservedConcurrentExecutions"] == 1
@@ -227,7 +227,7 @@ def test_with_iam_enforced_the_expire_function_sweeps_with_its_role_and_no_more(
     resources but not the ``s3:prefix`` conditions (``test_roles_grant_least_privilege`` does)."""
     import requests
 
-    import lambdas.presign
+    import bankgate.lambdas.presign
     from bankgate.push import records
     from bankgate.store import open_url
 
@@ -262,11 +262,13 @@ def test_with_iam_enforced_the_expire_function_sweeps_with_its_role_and_no_more(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
     monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
-    monkeypatch.setattr(lambdas.presign, "_grants", None)
+    monkeypatch.setattr(bankgate.lambdas.presign, "_grants", None)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     requests.post(f"{moto_server}/moto-api/reset-auth", data=b"0", timeout=10)
     try:
-        assert lambdas.presign.expire({"source": "aws.events"}, LambdaContext()) == {"expired": ["0123456789ab"]}
+        assert bankgate.lambdas.presign.expire({"source": "aws.events"}, LambdaContext()) == {
+            "expired": ["0123456789ab"]
+        }
         own = role.client("s3", endpoint_url=moto_server)
         assert _denied(own.get_object, Bucket=staging, Key=keys["staged"])  # a client's bytes: never
         assert _denied(own.delete_object, Bucket=staging, Key=keys["staged"])
@@ -296,7 +298,7 @@ def test_log_groups_are_retained(stack: Stack) -> None:
 
 def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's Lambda poller would try to run the function in Docker: it is paused, and the test
-    hands the queue's messages to ``lambdas.process.handler`` with the deployed environment."""
+    hands the queue's messages to ``bankgate.lambdas.process.handler`` with the deployed environment."""
     s3, sqs, aws_lambda = stack.clients["s3"], stack.clients["sqs"], stack.clients["lambda"]
     (mapping,) = aws_lambda.list_event_source_mappings(FunctionName="bgtest-process")["EventSourceMappings"]
     aws_lambda.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
@@ -315,9 +317,9 @@ def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monke
     env = aws_lambda.get_function_configuration(FunctionName="bgtest-process")["Environment"]["Variables"]
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
-    import lambdas.process
+    import bankgate.lambdas.process
 
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     queue_arn = stack.resolve({"Fn::GetAtt": ["EventsQueue", "Arn"]})
     sqs_event = {
         "Records": [
@@ -335,7 +337,7 @@ def test_an_inbound_upload_reaches_the_queue_and_the_handler(stack: Stack, monke
             for m in messages
         ]
     }
-    assert lambdas.process.handler(sqs_event, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(sqs_event, LambdaContext()) == {"batchItemFailures": []}
     processed = s3.list_objects_v2(Bucket=stack.physical["ProcessedBucket"])["Contents"]
     assert [o["Key"] for o in processed] == ["nacha/acme/2026-03-04/payroll ppd.ach.jsonl"]
     archived = s3.list_objects_v2(Bucket=stack.physical["ArchiveBucket"], Prefix="originals/")["Contents"]
@@ -401,15 +403,15 @@ def test_with_iam_enforced_the_roles_suffice_and_no_more(
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
         monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
-        import lambdas.process
+        import bankgate.lambdas.process
 
-        monkeypatch.setattr(lambdas.process, "_pipeline", None)
+        monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials it first found
         records = [
             {"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs", "attributes": {}}
             for m in messages
         ]
-        assert lambdas.process.handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
+        assert bankgate.lambdas.process.handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
         s3 = process.client("s3", endpoint_url=moto_server)
         original = "originals/acme/2026-03-05/returns.ach"
         assert s3.head_object(Bucket=archive, Key=original)["ContentLength"] == len(body)
