@@ -215,7 +215,7 @@ class Pipeline:
         """Quarantine a rejected file (its claim released if that fails), older versions set aside."""
         self._discard(work)
         try:
-            outcome = self._quarantine(obj, info, claim, rejected, work)
+            outcome = self._quarantine(obj, info, claim, rejected, work, upload=upload)
         except BaseException as exc:
             self._release(claim, exc)
             raise
@@ -245,6 +245,7 @@ class Pipeline:
             state=DONE,
             file_type=work.file_type,
             sha256=digest,
+            declared_sha256=upload.sha256 if upload else "",
             size=size,
             outputs=work.outputs,
             counts=work.counts,
@@ -544,11 +545,20 @@ class Pipeline:
         )
 
     def _quarantine(
-        self, obj: StagedObject, info: ObjectInfo, claim: Claim, rejected: Rejected, work: _Work
+        self,
+        obj: StagedObject,
+        info: ObjectInfo,
+        claim: Claim,
+        rejected: Rejected,
+        work: _Work,
+        *,
+        upload: push_records.UploadRecord | None = None,
     ) -> Outcome:
+        """Report, move and record a rejected file (``upload``: a pushed file's grant)."""
         source = self.staging.url_of(obj.key)
         target_key = self._quarantine_key(self.relative_key(obj.key))
         digest = _sha256_of(self.staging, obj.key, obj.version)
+        rejected = _declared_first(rejected, upload, digest, info.size)
         report = {
             "source": source,
             **rejected.detail,
@@ -563,12 +573,24 @@ class Pipeline:
             state=QUARANTINED,
             file_type=work.file_type,
             sha256=digest,
+            declared_sha256=upload.sha256 if upload else "",
             size=info.size,
             reason=rejected.reason,
             problems=rejected.problems[:100],
             archived_to=moved,
         )
         return Outcome(source, "quarantined", work.file_type, reason=rejected.reason)
+
+
+def _declared_first(rejected: Rejected, upload: push_records.UploadRecord | None, digest: str, size: int) -> Rejected:
+    """push: bytes other than the ones its client declared are why a pushed file is quarantined,
+    whatever else they fail (altered bytes mostly fail the content checks first, which run
+    before the whole file's digest is known)."""
+    mismatch = push_records.checksum_mismatch(upload, digest, size)
+    if not mismatch or rejected.detail.get("error") == "ChecksumMismatch":
+        return rejected
+    detail = {**rejected.detail, "error": "ChecksumMismatch"}
+    return Rejected(f"{mismatch}; its content fails too: {rejected.reason}", rejected.problems, detail)
 
 
 def _housekeeping(what: str, sweep: Callable[[], int]) -> int:

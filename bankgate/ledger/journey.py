@@ -1,6 +1,7 @@
 """One file's whole story, read back from the ledger: its origin's record (pulled or pushed),
 its link, and its processing record, as a list of stages each with a time and, where one
-exists, a SHA-256.
+exists, a SHA-256 of bytes read (a pushed file's declared one is a detail, shown beside the
+received one at the end).
 
 Three reads for a URL (link, origin record, processing record); a bare name is first found in
 the day indexes (one GET per day searched).
@@ -112,12 +113,27 @@ def _origin_stages(root: Root, link: links.Link) -> list[Stage]:
         detail["mtime"] = datetime.fromtimestamp(int(record.get("mtime", 0)), UTC).isoformat()
         detail["record"] = link.record
         return [Stage("pulled", float(record.get("pulled_at", 0)), str(record.get("sha256", "")), detail)]
-    # A push record (client push writes it): its grant, then its upload when there was one.
+    # A push record (client push writes it): its grant, then its upload when there was one. Its
+    # SHA-256 is the client's word, not a digest of bytes anyone read: a detail, not the stage's.
     stages = [Stage("pushed", float(record.get("granted_at", 0) or 0), "", {**record, "record": link.record})]
     uploaded = next((h for h in record.get("history", ()) if h.get("state") == "uploaded"), None)
     if uploaded:  # bankgate.push.records: each move of the record, with its time
-        stages.append(Stage("uploaded", float(uploaded.get("at", 0)), str(record.get("sha256", ""))))
+        declared = {"declared_sha256": record.get("sha256", ""), "declared_size": record.get("size")}
+        stages.append(Stage("uploaded", float(uploaded.get("at", 0)), "", declared))
     return stages
+
+
+def _checksum(record: LedgerRecord) -> dict[str, str]:
+    """Declared vs received, for a pushed file whose client declared a SHA-256."""
+    if not record.declared_sha256:
+        return {}
+    same = record.declared_sha256 == record.sha256
+    return {
+        "declared_sha256": record.declared_sha256,
+        "checksum": "received bytes match the declared SHA-256"
+        if same
+        else "received bytes differ from the declared SHA-256",
+    }
 
 
 def _processing_stages(url: str, record: LedgerRecord | None, *, staged_sha256: str) -> list[Stage]:
@@ -143,6 +159,7 @@ def _processing_stages(url: str, record: LedgerRecord | None, *, staged_sha256: 
             "members": sorted({str(o.get("member", "")) for o in record.outputs}),
             "outputs": record.outputs,
             "archived_to": record.archived_to,
+            **_checksum(record),
         }
         stages.append(Stage("processed", record.finished_at, record.sha256, detail))
     elif record.state == QUARANTINED:
@@ -153,6 +170,7 @@ def _processing_stages(url: str, record: LedgerRecord | None, *, staged_sha256: 
             "problems": record.problems,
             "quarantined_to": record.archived_to,
             "report": record.archived_to + REPORT_SUFFIX if record.archived_to else "",
+            **_checksum(record),
         }
         stages.append(Stage("quarantined", record.finished_at, record.sha256, detail))
     elif record.state == FAILED:

@@ -77,7 +77,9 @@ class LedgerRecord:
     failures: int = 0  # failed attempts at this sequencer so far (infrastructure errors, dead workers)
     last_failure: str = ""  # why the latest of them failed
     file_type: str = ""
-    sha256: str = ""
+    sha256: str = ""  # of the bytes received
+    #: What a pushed file's client declared (``bankgate.push``); "" for a pull, or none declared.
+    declared_sha256: str = ""
     size: int = 0
     outputs: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)

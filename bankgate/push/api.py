@@ -76,11 +76,14 @@ def body_of(event: Mapping[str, Any]) -> Any:
     raw = event.get("body")
     if raw in (None, ""):
         return {}
-    if not isinstance(raw, str) or len(raw) > MAX_BODY * 2:
-        raise PushError(413, "bad_request", "The request body is too large.")
+    too_large = PushError(413, "body_too_large", f"The request body is larger than the {MAX_BODY:,} bytes allowed.")
+    if not isinstance(raw, str) or len(raw) > MAX_BODY * 2:  # a bound before decoding anything
+        raise too_large
     try:
-        text = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else raw
-        return json.loads(text)
+        data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+        if len(data) > MAX_BODY:
+            raise too_large
+        return json.loads(data.decode())
     except (ValueError, UnicodeDecodeError):
         raise PushError(400, "bad_request", "The request body is not valid JSON.") from None
 

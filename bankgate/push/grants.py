@@ -397,13 +397,14 @@ class Grants:
     def expire_unused(self, *, now: float | None = None) -> list[str]:
         """Mark ``expired`` every grant whose link ran out unused, aborting its multipart
         upload; the upload ids. A grant whose object is in staging is left to the pipeline
-        (its event may still be queued). Run on a schedule (``bankgate.lambdas.presign.expire``)."""
+        (its event may still be queued): a listing of its key finds it, so the cleanup's role
+        reads no client's bytes. Run on a schedule (``bankgate.lambdas.presign.expire``)."""
         now = self.clock() if now is None else now
         staging, _ = open_url(self.staging, s3_client=self.s3)
         expired = []
         for info in self.ledger.list(f"{self.ledger_prefix}uploads/"):
             record = records.UploadRecord.from_json(self.ledger.read_bytes(info.key))
-            if record.state != "granted" or now < record.expires_at or staging.info(record.key) is not None:
+            if record.state != "granted" or now < record.expires_at or _listed(staging, record.key):
                 continue
             if record.multipart_id:
                 with contextlib.suppress(self.s3.exceptions.NoSuchUpload):
@@ -422,6 +423,10 @@ class Grants:
 
 
 _ID = re.compile(r"^[0-9a-f]{12}$")
+
+
+def _listed(store: ObjectStore, key: str) -> bool:
+    return any(info.key == key for info in store.list(key))
 
 
 def _b64(hex_digest: str) -> str:

@@ -167,8 +167,8 @@ def _stage(url: str, stage: Stage, record: LedgerRecord | None) -> dict[str, Any
             links = {"quarantined": d["quarantined_to"], ".error.json": d["report"]}
     elif stage.name == "failed":
         detail = d.get("reason") or (record.last_failure if record else "")
-    else:  # uploaded
-        detail = ""
+    else:  # uploaded: what the client declared (the received digest is the outcome's)
+        detail = f"declared SHA-256 {d['declared_sha256']}" if d.get("declared_sha256") else ""
     return {"stage": stage.name, "at": _iso(stage.at), "detail": detail, "sha256": stage.sha256, "links": links}
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -37,7 +39,7 @@ NOT_IN_MOTO = {
 def stack(moto_server: str) -> Iterator[Stack]:
     monkeypatch = pytest.MonkeyPatch()
     point_aws_at(moto_server, monkeypatch)
-    names = ("s3", "sqs", "iam", "lambda", "logs", "cloudformation", "ec2", "batch")
+    names = ("s3", "sqs", "iam", "lambda", "logs", "cloudformation", "ec2", "batch", "events")
     clients = {name: boto3.client(name) for name in names}
     yield deploy(clients["s3"], clients["cloudformation"], clients)
     monkeypatch.undo()
@@ -159,6 +161,7 @@ def test_roles_grant_least_privilege(stack: Stack) -> None:
     roles = {"ProcessRole": _policies(stack, "ProcessRole"), "PresignRole": _policies(stack, "PresignRole")}
     roles["UploadRole"] = _policies(stack, "UploadRole")
     roles["BatchJobRole"] = _policies(stack, "BatchJobRole")
+    roles["ExpireRole"] = _policies(stack, "ExpireRole")
     for statements in roles.values():
         for statement in statements:
             assert all("*" not in action for action in _actions(statement)), statement
@@ -189,12 +192,107 @@ def test_roles_grant_least_privilege(stack: Stack) -> None:
     trust = stack.clients["iam"].get_role(RoleName=stack.physical["UploadRole"])["Role"]["AssumeRolePolicyDocument"]
     presign_arn = stack.resolve({"Fn::GetAtt": ["PresignRole", "Arn"]})
     assert [s["Principal"] for s in trust["Statement"]] == [{"AWS": presign_arn}]
+    # the cleanup moves upload records and aborts multipart uploads: no client's bytes, no delete
+    expire = roles["ExpireRole"]
+    s3_actions = {a for s in expire for a in _actions(s) if a.startswith("s3:")}
+    assert s3_actions == {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}
+    assert _allowed(expire, "s3:GetObject") == _allowed(expire, "s3:PutObject") == {f"{archive}/ledger/uploads/*"}
+    assert _allowed(expire, "s3:AbortMultipartUpload") == {f"{staging}/inbound/*"}
+    listing = {s["Resource"]: s["Condition"] for s in expire if "s3:ListBucket" in _actions(s)}
+    assert listing == {
+        archive: {"StringLike": {"s3:prefix": "ledger/uploads/*"}},
+        staging: {"StringLike": {"s3:prefix": "inbound/*"}},
+    }
+
+
+def test_grants_that_expire_unused_are_swept_hourly_by_their_own_function(stack: Stack) -> None:
+    aws_lambda, events = stack.clients["lambda"], stack.clients["events"]
+    config = aws_lambda.get_function_configuration(FunctionName="bgtest-expire-uploads")
+    assert config["Handler"] == "bankgate.lambdas.presign.expire"
+    assert config["Role"] == stack.resolve({"Fn::GetAtt": ["ExpireRole", "Arn"]})
+    assert (
+        aws_lambda.get_function_concurrency(FunctionName="bgtest-expire-uploads")["ReservedConcurrentExecutions"] == 1
+    )
+    (rule,) = events.list_rule_names_by_target(TargetArn=config["FunctionArn"])["RuleNames"]
+    assert events.describe_rule(Name=rule)["ScheduleExpression"] == "rate(1 hour)"
+
+
+def test_with_iam_enforced_the_expire_function_sweeps_with_its_role_and_no_more(
+    stack: Stack, moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two grants whose links ran out: one unused with its multipart upload begun, one whose file
+    is staged (left to the pipeline). The handler, with the deployed environment (the clients
+    file is the deployer's, here a small one) and the expire role's credentials, expires the
+    first only; the role reads no staged bytes and deletes nothing. moto checks the actions and
+    resources but not the ``s3:prefix`` conditions (``test_roles_grant_least_privilege`` does)."""
+    import requests
+
+    import bankgate.lambdas.presign
+    from bankgate.push import records
+    from bankgate.store import open_url
+
+    s3, staging = stack.clients["s3"], stack.physical["StagingBucket"]
+    deployed = stack.clients["lambda"].get_function_configuration(FunctionName="bgtest-expire-uploads")
+    env = deployed["Environment"]["Variables"]
+    ledger, prefix = open_url(env["BANKGATE_LEDGER"], s3_client=s3)
+    then = time.time() - 3600
+    keys = {}
+    for upload_id, name in (("0123456789ab", "late"), ("0123456789cd", "staged")):
+        keys[name] = key = f"inbound/acme/2026-03-06/{name}~{upload_id}.ach"
+        multipart = s3.create_multipart_upload(Bucket=staging, Key=key)["UploadId"] if name == "late" else ""
+        record = records.UploadRecord(
+            upload_id, "acme", f"{name}.ach", key, f"s3://{staging}/{key}", 10, "text/plain", "",
+            "multipart", "2026-03-06", then, then + 600, multipart_id=multipart,
+        )  # fmt: skip
+        assert records.grant(ledger, prefix, record)
+    aws_lambda, sqs, queue = stack.clients["lambda"], stack.clients["sqs"], stack.physical["EventsQueue"]
+    (mapping,) = aws_lambda.list_event_source_mappings(FunctionName="bgtest-process")["EventSourceMappings"]
+    aws_lambda.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)  # no processing here
+    s3.put_object(Bucket=staging, Key=keys["staged"], Body=b"0123456789")
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:  # its event: the stack's other tests count the queue's
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    clients = tmp_path / "clients.toml"
+    clients.write_text('[clients.acme]\nextensions = [".ach"]\ncontent_types = ["text/plain"]\n')
+    role = _session(stack, "ExpireRole")
+    creds = role.get_credentials()
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setenv("BANKGATE_CLIENTS", str(clients))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.token)
+    monkeypatch.setattr(bankgate.lambdas.presign, "_grants", None)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    requests.post(f"{moto_server}/moto-api/reset-auth", data=b"0", timeout=10)
+    try:
+        assert bankgate.lambdas.presign.expire({"source": "aws.events"}, LambdaContext()) == {
+            "expired": ["0123456789ab"]
+        }
+        own = role.client("s3", endpoint_url=moto_server)
+        assert _denied(own.get_object, Bucket=staging, Key=keys["staged"])  # a client's bytes: never
+        assert _denied(own.delete_object, Bucket=staging, Key=keys["staged"])
+        archive = stack.physical["ArchiveBucket"]
+        assert _denied(own.get_object, Bucket=archive, Key="ledger/links/x.json")  # upload records only
+        assert _denied(own.put_object, Bucket=archive, Key="originals/x.ach", Body=b"x")
+    finally:
+        requests.post(f"{moto_server}/moto-api/reset-auth", data=b"inf", timeout=10)
+    late, staged = (records.get(ledger, prefix, "acme", i) for i in ("0123456789ab", "0123456789cd"))
+    assert late is not None and (late.state, late.reason) == ("expired", "link expired unused")
+    assert staged is not None and staged.state == "granted"  # its file is staged: the pipeline settles it
+    assert not s3.list_multipart_uploads(Bucket=staging, Prefix=keys["late"]).get("Uploads")
+    s3.delete_object(Bucket=staging, Key=keys["staged"])  # the stack's other tests count staging's objects
 
 
 def test_log_groups_are_retained(stack: Stack) -> None:
     logs = stack.clients["logs"]
     groups = {g["logGroupName"]: g for g in logs.describe_log_groups(logGroupNamePrefix="/aws/")["logGroups"]}
-    for name in ("/aws/lambda/bgtest-process", "/aws/lambda/bgtest-presign", "/aws/apigateway/bgtest-upload-api"):
+    for name in (
+        "/aws/lambda/bgtest-process",
+        "/aws/lambda/bgtest-presign",
+        "/aws/lambda/bgtest-expire-uploads",
+        "/aws/apigateway/bgtest-upload-api",
+    ):
         assert groups[name]["retentionInDays"] == int(stack.parameters["LogRetentionDays"])
 
 

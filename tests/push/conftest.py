@@ -30,6 +30,12 @@ CLIENTS = {
             "multipart_threshold": "8 MiB",
         },
         "globex": {"extensions": [".ach"], "content_types": ["text/plain"]},
+        "hooli": {  # big files: the 200 MiB browser upload
+            "extensions": [".csv"],
+            "content_types": ["text/csv"],
+            "max_size": "256 MiB",
+            "multipart_threshold": "8 MiB",
+        },
     }
 }
 

@@ -69,6 +69,17 @@ def test_a_missing_claim_is_401_and_an_unknown_client_403(push: Push) -> None:
     assert json.loads(handle(push.grants, raw)["body"])["error"] == "forbidden"
 
 
+def test_an_oversized_request_body_is_413_in_one_sentence(push: Push) -> None:
+    name = "x" * (20 << 10)  # over the 16 KiB an upload request needs, under the pre-decoding bound
+    status, answer = post(push, {"name": name, "size": 1, "content_type": "text/plain"})
+    assert (status, answer) == (
+        413,
+        {"error": "body_too_large", "message": "The request body is larger than the 16,384 bytes allowed."},
+    )
+    raw = event("jwt-post-uploads.json", body="x" * (40 << 10))
+    assert json.loads(handle(push.grants, raw)["body"])["error"] == "body_too_large"
+
+
 def test_the_body_never_decides_the_client(push: Push) -> None:
     status, answer = post(push, {"name": "x.ach", "size": 1, "content_type": "text/plain", "client": "globex"})
     assert (status, answer["error"]) == (400, "bad_request")
@@ -147,7 +158,7 @@ def test_two_uploads_of_one_name_never_share_a_key(push: Push) -> None:
 def test_a_declared_checksum_and_the_content_type_are_signed_into_the_put(push: Push) -> None:
     """S3 checks SigV4 over the signed headers, so other bytes (another x-amz-checksum-sha256)
     or another content type fail there. moto does not check presigned signatures or checksums,
-    so the test reads what the URL signs and recomputes its signature with another checksum."""
+    so the test reads what the URL signs (``test_presigned`` recomputes its signature as S3 does)."""
     data = b"101 091000019 1234567891\n"
     digest = hashlib.sha256(data).hexdigest()
     status, answer = post(push, {"name": "p.ach", "size": len(data), "content_type": "text/plain", "sha256": digest})
