@@ -153,15 +153,7 @@ class Pipeline:
         # From here on every step reads, copies and deletes this one version (where the store
         # keeps versions), never whatever is current by then.
         obj = dataclasses.replace(obj, version=obj.version or info.version)
-        claim = self.ledger.claim(
-            source,
-            obj.sequencer,
-            etag=info.etag,
-            version=obj.version,
-            modified_ns=info.modified_ns,
-            force=force,
-            job_id=job_id,
-        )
+        claim, stuck = self._claim(obj, info, source, force=force, job_id=job_id)
         if not claim.granted:
             return self._refused(obj, info, claim)
         older = (
@@ -176,8 +168,9 @@ class Pipeline:
             upload = push_records.for_origin(self.ledger.store, self.ledger.prefix, claim.record.origin)
             if claim.record.failures >= self.config.max_failures:
                 raise self._poisoned(obj, claim.record)
-            if self.handoff is not None and self.handoff.wants(info.size):
-                return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
+            if self.handoff is not None and (stuck or self.handoff.wants(info.size)):
+                why = f"resubmitted: {claim.record.last_failure}" if stuck else ""
+                return self._hand_off(obj, claim, why or f"{info.size:,} bytes, above the batch threshold", stuck)
             digest, size = self._process_content(obj, info, work)
             # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
             if mismatch := push_records.checksum_mismatch(upload, digest, size):
@@ -221,6 +214,44 @@ class Pipeline:
         outcome = Outcome(source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
         return self._settle_push(outcome, upload)
 
+    def _claim(
+        self, obj: StagedObject, info: ObjectInfo, source: str, *, force: bool, job_id: str
+    ) -> tuple[Claim, str]:
+        """The ledger's claim of the object, and the id of the job it is retaken from ("" if
+        none): a hand-off whose job has not started in time (``HandOff.stuck``) is retaken to
+        be submitted again (``Ledger.retake``: once, however many deliveries race for it)."""
+        claim = self.ledger.claim(
+            source,
+            obj.sequencer,
+            etag=info.etag,
+            version=obj.version,
+            modified_ns=info.modified_ns,
+            force=force,
+            job_id=job_id,
+        )
+        why = self.handoff.stuck(claim.record) if claim.status == "handed_off" and self.handoff is not None else ""
+        if not why:
+            return claim, ""
+        stuck = claim.record.job_id
+        retaken = self.ledger.retake(source, stuck, why)
+        return retaken, stuck if retaken.granted else ""
+
+    def resubmit_stuck(self) -> list[Outcome]:
+        """The scheduled sweep: each staged object handed to a job longer ago than the hand-off's
+        start time is delivered again, which resubmits it if its job never started. Staging
+        holds only unfinished objects: one LIST, one ledger read per object, and a job-state
+        request per old hand-off."""
+        if self.handoff is None:
+            return []
+        outcomes = []
+        for info in self.staging.list(self.config.watched_prefix):
+            found = self.ledger.get(self.staging.url_of(info.key))
+            if found is None or found[0].state != HANDED_OFF:
+                continue
+            if time.time() - found[0].finished_at >= self.handoff.start_seconds:
+                outcomes.append(self.process(StagedObject(info.key, version=found[0].version)))
+        return outcomes
+
     def _refused(self, obj: StagedObject, info: ObjectInfo, claim: Claim) -> Outcome:
         """The ledger did not grant the claim: a stale version is set aside, the rest reported."""
         if claim.status == "stale" and obj.version:
@@ -249,16 +280,19 @@ class Pipeline:
             log.warning("recording the outcome of pushed %s on its upload record failed", outcome.source, exc_info=True)
         return outcome
 
-    def _hand_off(self, obj: StagedObject, claim: Claim, why: str) -> Outcome:
+    def _hand_off(self, obj: StagedObject, claim: Claim, why: str, replaces: str = "") -> Outcome:
         """Submit the object to the batch runner and record the hand-off: the job's id, and a
-        lease long enough for it to start and finish, which the job takes over when it claims."""
+        lease long enough for it to start and finish, which the job takes over when it claims.
+        ``replaces``: the stuck job this one is resubmitted for, cancelled once this is recorded."""
         try:
-            job_id = self.handoff.submit(claim.record.source, obj.key, obj.version)
+            job_id = self.handoff.submit(claim.record.source, obj.version)
             until = time.time() + self.handoff.lease_seconds
             self.ledger.finish(claim, state=HANDED_OFF, job_id=job_id, expires_at=until, reason=why)
         except BaseException as exc:
             self._release(claim, exc)
             raise
+        if replaces:
+            self.handoff.cancel(replaces, f"not started in time; the object was resubmitted as batch job {job_id}")
         return Outcome(claim.record.source, "handed_off", reason=f"{why}; batch job {job_id}")
 
     def _sweep_if_due(self) -> None:

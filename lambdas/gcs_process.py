@@ -2,7 +2,8 @@
 
 Deployed with the Functions Framework (``--target=process``) on the
 ``google.cloud.storage.object.v1.finalized`` CloudEvent. The same pipeline as the AWS
-Lambda; the object's generation orders versions of a key.
+Lambda; the object's generation orders versions of a key. A file above the batch threshold
+goes to the Cloud Run job ``BANKGATE_CLOUD_RUN_JOB`` names (``bankgate.batch.CloudRunJob``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ _pipeline: Pipeline | None = None
 def pipeline() -> Pipeline:
     global _pipeline
     if _pipeline is None:
-        _pipeline = Pipeline(PipelineConfig.from_env())
+        from bankgate.batch import HandOff
+
+        handoff = HandOff.from_env()  # big files go to a Cloud Run job where one is configured
+        _pipeline = Pipeline(PipelineConfig.from_env(), handoff=handoff)
     return _pipeline
 
 
