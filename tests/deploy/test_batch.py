@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from bankgate.batch import AwsBatch, HandOff
 from bankgate.config import PipelineConfig
@@ -379,3 +380,151 @@ def test_a_zip_the_scratch_budget_refuses_is_handed_off_not_quarantined(
     assert job["container"]["command"] == ["s3://spill-staging/inbound/acme/2026-03-04/bundle.zip"]
     assert not s3.list_objects_v2(Bucket="spill-archive", Prefix="quarantine/").get("Contents")
     assert not s3.list_objects_v2(Bucket="spill-processed").get("Contents")
+
+
+# -- a job that never starts: resubmitted once ---------------------------------------------------
+
+
+@pytest.fixture
+def jobs_never_start(moto_server: str) -> Iterator[None]:
+    """moto's Batch jobs stay SUBMITTED (its state manager: a transition after 10^9 status
+    reads), as in a queue whose compute environment cannot place them; moto's default after."""
+    url = f"{moto_server}/moto-api/state-manager"
+    held = {"model_name": "batch::job", "transition": {"progression": "manual", "times": 10**9}}
+    requests.post(f"{url}/set-transition", json=held, timeout=10).raise_for_status()
+    try:
+        yield
+    finally:
+        requests.post(f"{url}/unset-transition", json={"model_name": "batch::job"}, timeout=10).raise_for_status()
+
+
+def _local_stores(tmp_path: Path) -> PipelineConfig:
+    dirs = {name: tmp_path / name for name in ("staging", "archive", "quarantine", "ledger", "processed")}
+    return PipelineConfig.from_mapping(
+        {
+            "staging": f"file://{dirs['staging']}",
+            "archive": f"file://{dirs['archive']}/",
+            "quarantine": f"file://{dirs['quarantine']}/",
+            "ledger": f"file://{dirs['ledger']}/",
+            "routes": {"*": {"destination": f"file://{dirs['processed']}/"}},
+        }
+    )
+
+
+def _stage(config: PipelineConfig, name: str) -> None:
+    target = Path(config.staging.removeprefix("file://")) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(PAYROLL.read_bytes())
+
+
+def _status(batch: dict[str, Any], job_id: str) -> dict[str, Any]:
+    (job,) = batch["client"].describe_jobs(jobs=[job_id])["jobs"]
+    return job
+
+
+def test_a_job_still_submitted_after_the_start_time_is_resubmitted_once_under_concurrent_sweeps(
+    batch: dict[str, Any], tmp_path: Path, jobs_never_start: None
+) -> None:
+    import threading
+
+    config = _local_stores(tmp_path)
+    name = "inbound/bank/2026-03-04/payroll.ach"
+    _stage(config, name)
+    submitter = AwsBatch(batch["queue"], batch["definition"], batch["client"])
+    patient = Pipeline(config, handoff=HandOff(submitter, threshold_bytes=1000, start_seconds=3600))
+    handed = patient.process(StagedObject(name))
+    assert handed.status == "handed_off", handed
+    first = patient.ledger.get(handed.source)[0].job_id
+    assert _status(batch, first)["status"] == "SUBMITTED"
+
+    # Within the start time a redelivery, and the sweep, leave the job alone.
+    assert patient.process(StagedObject(name)).status == "handed_off"
+    assert patient.resubmit_stuck() == []
+    assert patient.ledger.get(handed.source)[0].job_id == first
+    assert [j["jobId"] for j in jobs(batch) if j["jobName"] == _status(batch, first)["jobName"]] == [first]
+
+    # Past it (1 s here), four sweeps at once: exactly one resubmits.
+    time.sleep(1.1)
+    before = {j["jobId"] for j in jobs(batch)}
+    sweeps = [Pipeline(config, handoff=HandOff(submitter, threshold_bytes=1000, start_seconds=1)) for _ in range(4)]
+    start = threading.Barrier(len(sweeps))
+    results: list[list[Any]] = []
+
+    def sweep(pipeline: Pipeline) -> None:
+        start.wait()
+        results.append(pipeline.resubmit_stuck())
+
+    threads = [threading.Thread(target=sweep, args=(p,)) for p in sweeps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    outcomes = [o for found in results for o in found]
+    # (a sweep that reads the record while the winner holds it sees it busy)
+    assert len(results) == 4 and {o.status for o in outcomes} <= {"handed_off", "busy"}
+    resubmitted = [o for o in outcomes if o.reason.startswith("resubmitted")]
+    assert len(resubmitted) == 1, outcomes
+    (new,) = [j for j in jobs(batch) if j["jobId"] not in before]
+    record = patient.ledger.get(handed.source)[0]
+    assert (record.state, record.job_id, record.failures) == (HANDED_OFF, new["jobId"], 1)
+    assert f"batch job {first} was waiting" in record.last_failure
+    assert new["container"]["command"] == [handed.source]
+    cancelled = _status(batch, first)
+    assert "resubmitted as batch job " + new["jobId"] in cancelled["statusReason"]
+
+    # The stuck job, should it start after all, finds another job's hand-off: a no-op; the new
+    # job takes it over and processes the file.
+    runner = Pipeline(config)
+    assert runner.process(StagedObject(name), job_id=first).status == "handed_off"
+    done = runner.process(StagedObject(name), job_id=new["jobId"])
+    assert done.status == "processed", done
+    assert runner.ledger.get(handed.source)[0].state == DONE
+
+
+def test_a_job_that_failed_without_claiming_is_resubmitted_by_the_scheduled_sweep(
+    batch: dict[str, Any], moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """moto runs no container (no Docker engine here): its jobs fail before the runner could
+    claim anything, as a job whose image cannot be pulled does. The process Lambda's schedule
+    (an EventBridge "Scheduled Event") resubmits; a job that claimed and then failed is left to
+    its lease."""
+    point_aws_at(moto_server, monkeypatch)
+    config = _local_stores(tmp_path)
+    name = "inbound/bank/2026-03-04/payroll.ach"
+    _stage(config, name)
+    env = {
+        "BANKGATE_STAGING": config.staging,
+        "BANKGATE_ARCHIVE": config.archive,
+        "BANKGATE_QUARANTINE": config.quarantine,
+        "BANKGATE_LEDGER": config.ledger,
+        "BANKGATE_ROUTES": json.dumps({"*": {"destination": config.routes["*"].destination}}),
+        "BANKGATE_BATCH_JOB_QUEUE": batch["queue"],
+        "BANKGATE_BATCH_JOB_DEFINITION": batch["definition"],
+        "BANKGATE_BATCH_THRESHOLD": "1000",
+        "BANKGATE_BATCH_START_SECONDS": "0",
+    }
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    import lambdas.process
+
+    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    handed = lambdas.process.pipeline().process(StagedObject(name))
+    assert handed.status == "handed_off", handed
+    first = lambdas.process.pipeline().ledger.get(handed.source)[0].job_id
+    deadline = time.monotonic() + 30
+    while _status(batch, first)["status"] != "FAILED":
+        assert time.monotonic() < deadline, _status(batch, first)
+        time.sleep(0.2)
+
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    swept = lambdas.process.handler(scheduled, LambdaContext())
+    assert swept == {"swept": 1, "resubmitted": [handed.source]}
+    record = lambdas.process.pipeline().ledger.get(handed.source)[0]
+    assert record.state == HANDED_OFF and record.job_id not in ("", first)
+    assert f"batch job {first} was failed" in record.last_failure
+
+    # A job that took the claim and then died is not "never started": its lease decides.
+    ledger = Pipeline(config).ledger
+    claimed = ledger.claim(handed.source, "", etag=record.etag, modified_ns=record.modified_ns, job_id=record.job_id)
+    assert claimed.granted
+    assert lambdas.process.handler(scheduled, LambdaContext()) == {"swept": 0, "resubmitted": []}
