@@ -31,7 +31,7 @@ from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, Claim, Ledger
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
-from bankgate.streams import HashingReader, peekable, sha256_of
+from bankgate.streams import OVERLAP_BYTES, HashingReader, peekable, read_ahead, sha256_of, write_behind
 from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
 from parsers.output import output_format, write_records
 from parsers.problems import ParseError
@@ -109,6 +109,7 @@ class _Work:
     totals: dict[str, int] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)  # waived rules among them
     file_type: str = ""
+    overlap: bool = False  # a big object: reads and writes in threads of their own (bankgate.streams)
 
 
 class Pipeline:
@@ -161,7 +162,7 @@ class Pipeline:
             if obj.version and isinstance(self.staging, Versioned)
             else []
         )
-        work = _Work(source)
+        work = _Work(source, overlap=info.size >= OVERLAP_BYTES)
         upload: push_records.UploadRecord | None = None
         try:
             # push: the upload this object fulfils, found through the link the claim read
@@ -344,17 +345,21 @@ class Pipeline:
         with scratch_dir(self._scratch_root(), self.config.scratch_budget_bytes) as scratch:
             with self.staging.open(obj.key, version=obj.version) as raw:
                 hashing = HashingReader(raw)
-                stream = peekable(hashing)
-                kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
-                local = self.staging if isinstance(self.staging, LocalFiles) else None
-                seekable = local.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
+                # Reading and hashing overlap the parse (bankgate.streams); the read-ahead stops
+                # before the digest takes the rest, so it covers every byte, in order.
+                with read_ahead(hashing, work.overlap) as ahead:
+                    stream = peekable(ahead)
+                    kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
+                    local = self.staging if isinstance(self.staging, LocalFiles) else None
+                    seekable = local.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
+                    if seekable is None:
+                        self._handle(stream, lineage, scratch, work, depth=0, kind=kind)
                 if seekable is not None:
                     # A zip read in place: no copy in scratch. The digest takes its own pass.
                     hashing.drain()
                     with seekable:
                         self._unpack(seekable, lineage, scratch, work)
                 else:
-                    self._handle(stream, lineage, scratch, work, depth=0, kind=kind)
                     hashing.drain()
             return hashing.hexdigest, hashing.size
 
@@ -382,11 +387,14 @@ class Pipeline:
                 stream, name=lineage[-1], scratch=scratch, limits=limits, layout_dirs=settings.layout_dirs()
             ):
                 member_lineage = (*lineage[:-1], *member.path)
-                inner = peekable(member.stream)
-                if member.kind == PGP:
-                    self._decrypt(inner, member_lineage, scratch, work, 0)
-                else:
-                    self._parse(inner, member.kind, member_lineage, work)
+                # The member inflates in the read-ahead's thread; an archive error it meets
+                # there is raised by the parser's read, as without it.
+                with read_ahead(member.stream, work.overlap) as ahead:
+                    inner = peekable(ahead)
+                    if member.kind == PGP:
+                        self._decrypt(inner, member_lineage, scratch, work, 0)
+                    else:
+                        self._parse(inner, member.kind, member_lineage, work)
         except OutOfScratch as exc:
             if self.handoff is None:  # nowhere bigger to go: as any other archive error
                 raise Rejected(exc.reason, detail=exc.to_dict()) from None
@@ -449,8 +457,12 @@ class Pipeline:
         key, owner = self._output_key(store, prefix, lineage, "." + fmt.extension, work)
         metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
-            with store.writer(key, metadata=metadata, content_type=fmt.content_type) as out:
-                write_records(fmt.name, parser.iter_batches(), out, parser.record_classes)
+            # A big object's output is written in a thread of its own, overlapping the parse.
+            with (
+                store.writer(key, metadata=metadata, content_type=fmt.content_type) as out,
+                write_behind(out, work.overlap) as behind,
+            ):
+                write_records(fmt.name, parser.iter_batches(), behind, parser.record_classes)
         except ParseError as exc:
             problems = [p.as_dict() for p in exc.problems]
             first = exc.problems[0] if exc.problems else None
