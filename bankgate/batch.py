@@ -179,7 +179,11 @@ class HandOff:
         now = time.time() if now is None else now
         if record.state != HANDED_OFF or not record.job_id or now - record.finished_at < self.start_seconds:
             return ""
-        state = self.submitter.state(record.job_id)
+        try:
+            state = self.submitter.state(record.job_id)
+        except Exception:  # the service cannot say: a duplicate event stays a no-op, the lease decides
+            log.warning("reading the state of batch job %s failed", record.job_id, exc_info=True)
+            return ""
         if state == "running":
             return ""  # it is starting or running: it claims, or its lease frees the object
         waited = round(now - record.finished_at)

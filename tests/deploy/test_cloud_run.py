@@ -38,6 +38,7 @@ class CloudRunApi:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     started: set[str] = field(default_factory=set)  # executions whose tasks started
     executions: list[str] = field(default_factory=list)
+    broken: bool = False  # GET answers 500, as an API having a bad moment
 
     def runs(self) -> list[Any]:
         return [body for method, path, body in self.calls if method == "POST" and path.endswith(":run")]
@@ -77,6 +78,9 @@ def _handler(api: CloudRunApi) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             name = self._name()
             api.calls.append(("GET", name, None))
+            if api.broken:
+                self._answer(500, {"error": {"code": 500, "message": "internal error", "status": "INTERNAL"}})
+                return
             if name not in api.executions:
                 self._answer(404, {"error": {"code": 404, "message": f"{name} not found", "status": "NOT_FOUND"}})
                 return
@@ -167,6 +171,11 @@ def test_an_execution_that_never_starts_is_resubmitted_and_cancelled(
     event = finalized_event(client, names["staging"], key)
     assert process(event)["status"] == "handed_off"
     (first,) = cloud_run.executions
+
+    cloud_run.broken = True  # the API cannot say: the redelivery is a no-op, as before the start time
+    assert process(event)["status"] == "handed_off"
+    assert len(cloud_run.runs()) == 1 and cloud_run.cancelled() == []
+    cloud_run.broken = False
 
     result = process(event)  # a redelivery finds the execution not started
     assert result["status"] == "handed_off" and result["reason"].startswith("resubmitted"), result
