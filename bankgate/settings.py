@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bankgate.ledger import LEASE_SECONDS, MAX_FAILURES
-from parsers.insurance.limits import Limits
-from parsers.schema import Problems, SchemaError
+from bankgate.parsers.insurance.limits import Limits
+from bankgate.parsers.schema import Problems, SchemaError
 
 Kind = Literal["text", "url", "path", "paths", "secret", "int", "number", "bool", "json"]
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -273,7 +273,7 @@ SETTINGS: tuple[Setting, ...] = (
         "a handed-off job still waiting (or ended without claiming) after this long is resubmitted",
         "batch",
     ),
-    # push: the presign API (lambdas.presign, bankgate.push)
+    # push: the presign API (bankgate.lambdas.presign, bankgate.push)
     Setting(
         "BANKGATE_CLIENTS",
         "path",
@@ -389,12 +389,12 @@ def config_values(env: Mapping[str, str] | None = None, keys: Iterable[str] | No
 
 
 def layout_dirs(explicit: Any = None, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-    """User layout directories for ``parsers.fixed`` (searched before the shipped ones)."""
+    """User layout directories for ``bankgate.parsers.fixed`` (searched before the shipped ones)."""
     return tuple(value("BANKGATE_LAYOUTS", explicit, env))
 
 
 def template_dirs(explicit: Any = None, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-    """User carrier template directories for ``parsers.insurance``."""
+    """User carrier template directories for ``bankgate.parsers.insurance``."""
     return tuple(value("BANKGATE_TEMPLATES", explicit, env))
 
 
@@ -406,7 +406,7 @@ def tesseract(env: Mapping[str, str] | None = None) -> str | None:
 
 def pdf_limits(env: Mapping[str, str] | None = None, **explicit: object) -> Limits:
     """``Limits`` from ``BANKGATE_PDF_*``, each overridden by an explicit keyword; every bad value
-    is reported (``parsers.schema``), naming its variable."""
+    is reported (``bankgate.parsers.schema``), naming its variable."""
     raw: dict[str, object] = {}
     for f in fields(Limits):
         name = PDF_PREFIX + f.name.upper()
@@ -416,7 +416,7 @@ def pdf_limits(env: Mapping[str, str] | None = None, **explicit: object) -> Limi
 
 
 def parser_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``parsers.registry.open_parser``'s search paths and PDF options, from the settings."""
+    """``bankgate.parsers.registry.open_parser``'s search paths and PDF options, from the settings."""
     pdf = {"limits": pdf_limits(env), "template_dirs": template_dirs(env=env), "tesseract": tesseract(env)}
     return {"layout_dirs": layout_dirs(env=env), "pdf": pdf}
 

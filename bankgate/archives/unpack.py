@@ -41,7 +41,7 @@ from bankgate.archives.streams import (
     describe,
 )
 from bankgate.archives.zipscan import scan_zip
-from parsers.detect import GZIP, HEAD_BYTES, TAR, ZIP, detect
+from bankgate.parsers.detect import GZIP, HEAD_BYTES, TAR, ZIP, detect
 
 ARCHIVES = frozenset({ZIP, GZIP, TAR})
 
@@ -63,7 +63,7 @@ class Member:
     ``path`` is its lineage: the archive's name, then member names down the nested levels.
     ``stream`` yields its decompressed bytes and is valid until the iteration moves on.
     ``size_hint`` is the size the archive declares (``None`` if unknown); it is only a hint,
-    the stream itself enforces the limits. ``kind`` is ``parsers.detect.detect`` of its head.
+    the stream itself enforces the limits. ``kind`` is ``bankgate.parsers.detect.detect`` of its head.
     """
 
     path: tuple[str, ...]
@@ -97,7 +97,7 @@ def iter_members(
     limit: the caller quarantines the whole archive and discards what earlier members
     produced, so outputs should be committed only once the iteration has finished. Close
     the generator (or exhaust it) to release spills early; ``stats``, if given, is filled in.
-    ``layout_dirs`` are the user layout directories detection looks in (``parsers.detect``).
+    ``layout_dirs`` are the user layout directories detection looks in (``bankgate.parsers.detect``).
     """
     stats = stats if stats is not None else UnpackStats()
     unpacker = _Unpacker(limits or UnpackLimits(), scratch, stats, tuple(layout_dirs))

@@ -19,9 +19,9 @@ import requests
 
 from bankgate.batch import AwsBatch, HandOff
 from bankgate.config import PipelineConfig
-from bankgate.demo.local_aws import LambdaContext
 from bankgate.ledger import DONE, HANDED_OFF
 from bankgate.pipeline import Pipeline, StagedObject
+from demo.local_aws import LambdaContext
 from tests.deploy.conftest import ROOT
 from tests.fixtures.clouds import point_aws_at
 
@@ -94,9 +94,9 @@ def test_lambda_hands_a_big_file_off_exactly_once(batch: dict[str, Any], moto_se
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    import lambdas.process
+    import bankgate.lambdas.process
 
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     key = "inbound/acme/2026-03-04/payroll.ach"
     etag = s3.put_object(Bucket="hand-staging", Key=key, Body=PAYROLL.read_bytes())["ETag"].strip('"')
     record = {
@@ -105,14 +105,14 @@ def test_lambda_hands_a_big_file_off_exactly_once(batch: dict[str, Any], moto_se
     }
     message = {"body": json.dumps({"Records": [record]}), "eventSource": "aws:sqs", "attributes": {}}
     duplicates = {"Records": [{**message, "messageId": "m1"}, {**message, "messageId": "m2"}]}
-    assert lambdas.process.handler(duplicates, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(duplicates, LambdaContext()) == {"batchItemFailures": []}
     redelivered = {"Records": [{**message, "messageId": "m3"}]}  # a later redelivery, same event
-    assert lambdas.process.handler(redelivered, LambdaContext()) == {"batchItemFailures": []}
+    assert bankgate.lambdas.process.handler(redelivered, LambdaContext()) == {"batchItemFailures": []}
 
     (job,) = jobs(batch)
     assert job["jobDefinition"] == batch["definition"]
     assert job["container"]["command"] == ["s3://hand-staging/" + key]  # unversioned bucket: no --version-id
-    found = lambdas.process.pipeline().ledger.get("s3://hand-staging/" + key)
+    found = bankgate.lambdas.process.pipeline().ledger.get("s3://hand-staging/" + key)
     assert found is not None
     ledger_record, _ = found
     assert (ledger_record.state, ledger_record.job_id) == (HANDED_OFF, job["jobId"])
@@ -506,21 +506,21 @@ def test_a_job_that_failed_without_claiming_is_resubmitted_by_the_scheduled_swee
     }
     for variable, value in env.items():
         monkeypatch.setenv(variable, value)
-    import lambdas.process
+    import bankgate.lambdas.process
 
-    monkeypatch.setattr(lambdas.process, "_pipeline", None)
-    handed = lambdas.process.pipeline().process(StagedObject(name))
+    monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
+    handed = bankgate.lambdas.process.pipeline().process(StagedObject(name))
     assert handed.status == "handed_off", handed
-    first = lambdas.process.pipeline().ledger.get(handed.source)[0].job_id
+    first = bankgate.lambdas.process.pipeline().ledger.get(handed.source)[0].job_id
     deadline = time.monotonic() + 30
     while _status(batch, first)["status"] != "FAILED":
         assert time.monotonic() < deadline, _status(batch, first)
         time.sleep(0.2)
 
     scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
-    swept = lambdas.process.handler(scheduled, LambdaContext())
+    swept = bankgate.lambdas.process.handler(scheduled, LambdaContext())
     assert swept == {"swept": 1, "resubmitted": [handed.source]}
-    record = lambdas.process.pipeline().ledger.get(handed.source)[0]
+    record = bankgate.lambdas.process.pipeline().ledger.get(handed.source)[0]
     assert record.state == HANDED_OFF and record.job_id not in ("", first)
     assert f"batch job {first} was failed" in record.last_failure
 
@@ -528,4 +528,4 @@ def test_a_job_that_failed_without_claiming_is_resubmitted_by_the_scheduled_swee
     ledger = Pipeline(config).ledger
     claimed = ledger.claim(handed.source, "", etag=record.etag, modified_ns=record.modified_ns, job_id=record.job_id)
     assert claimed.granted
-    assert lambdas.process.handler(scheduled, LambdaContext()) == {"swept": 0, "resubmitted": []}
+    assert bankgate.lambdas.process.handler(scheduled, LambdaContext()) == {"swept": 0, "resubmitted": []}

@@ -1,4 +1,4 @@
-"""The GCS path's hand-off: ``lambdas.gcs_process`` gives big files to a Cloud Run job.
+"""The GCS path's hand-off: ``bankgate.lambdas.gcs_process`` gives big files to a Cloud Run job.
 
 No emulator of the Cloud Run Admin API exists (gcp-storage-emulator speaks only the storage
 JSON API). The submitter runs against a loopback HTTP server that records the REST calls the
@@ -122,7 +122,7 @@ def _clients(url: str) -> tuple[Any, Any]:
 
 @pytest.fixture
 def handing_off(gcs, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch):
-    """``lambdas.gcs_process`` configured to hand files above 1,000 bytes to the Cloud Run job;
+    """``bankgate.lambdas.gcs_process`` configured to hand files above 1,000 bytes to the Cloud Run job;
     the official clients it builds talk to the loopback API (the one factory replaced)."""
     import bankgate.batch
 
@@ -133,7 +133,7 @@ def handing_off(gcs, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_big_file_is_run_as_a_cloud_run_job_execution_once(handing_off, cloud_run: CloudRunApi) -> None:
-    from lambdas.gcs_process import pipeline, process
+    from bankgate.lambdas.gcs_process import pipeline, process
 
     client, names = handing_off
     key = "inbound/acme/2026-03-04/payroll.ach"
@@ -162,7 +162,7 @@ def test_a_big_file_is_run_as_a_cloud_run_job_execution_once(handing_off, cloud_
 def test_an_execution_that_never_starts_is_resubmitted_and_cancelled(
     handing_off, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambdas.gcs_process import pipeline, process
+    from bankgate.lambdas.gcs_process import pipeline, process
 
     monkeypatch.setenv("BANKGATE_BATCH_START_SECONDS", "0")
     client, names = handing_off

@@ -137,7 +137,7 @@ def test_batch_job_has_the_functions_settings_and_outlives_its_timeout(expanded:
 
 
 def test_a_schedule_sweeps_for_jobs_that_never_started(expanded: dict[str, Any]) -> None:
-    """The process function's "Scheduled Event" (lambdas.process) resubmits a hand-off whose job
+    """The process function's "Scheduled Event" (bankgate.lambdas.process) resubmits a hand-off whose job
     has not started; the start time comes before the hand-off's lease would free it anyway."""
     function = of_type(expanded, "AWS::Lambda::Function")["ProcessFunction"]["Environment"]["Variables"]
     assert function["BANKGATE_BATCH_START_SECONDS"] == {"Ref": "BatchStartSeconds"}
