@@ -34,7 +34,7 @@ from bankgate.parsers.problems import ParseError
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
-from bankgate.streams import HashingReader, peekable, sha256_of
+from bankgate.streams import OVERLAP_BYTES, HashingReader, peekable, read_ahead, sha256_of, write_behind
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ class _Work:
     totals: dict[str, int] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)  # waived rules among them
     file_type: str = ""
+    overlap: bool = False  # a big object: reads and writes in threads of their own (bankgate.streams)
 
 
 class Pipeline:
@@ -152,15 +153,7 @@ class Pipeline:
         # From here on every step reads, copies and deletes this one version (where the store
         # keeps versions), never whatever is current by then.
         obj = dataclasses.replace(obj, version=obj.version or info.version)
-        claim = self.ledger.claim(
-            source,
-            obj.sequencer,
-            etag=info.etag,
-            version=obj.version,
-            modified_ns=info.modified_ns,
-            force=force,
-            job_id=job_id,
-        )
+        claim, stuck = self._claim(obj, info, source, force=force, job_id=job_id)
         if not claim.granted:
             return self._refused(obj, info, claim)
         older = (
@@ -168,12 +161,12 @@ class Pipeline:
             if obj.version and isinstance(self.staging, Versioned)
             else []
         )
-        work = _Work(source)
+        work = _Work(source, overlap=info.size >= OVERLAP_BYTES)
         upload: push_records.UploadRecord | None = None
         try:
             # push: the upload this object fulfils, found through the link the claim read
             upload = push_records.for_origin(self.ledger.store, self.ledger.prefix, claim.record.origin)
-            done = self._content(obj, info, claim, work, upload)
+            done = self._content(obj, info, claim, work, upload, stuck)
         except TooBigHere as exc:  # raised only where a hand-off is configured
             self._discard(work)
             return self._hand_off(obj, claim, f"the scratch budget refused it: {exc.reason}")
@@ -188,14 +181,22 @@ class Pipeline:
         return self._processed(obj, info, claim, work, done, older, upload)
 
     def _content(
-        self, obj: StagedObject, info: ObjectInfo, claim: Claim, work: _Work, upload: push_records.UploadRecord | None
+        self,
+        obj: StagedObject,
+        info: ObjectInfo,
+        claim: Claim,
+        work: _Work,
+        upload: push_records.UploadRecord | None,
+        stuck: str,
     ) -> Outcome | tuple[str, int]:
         """The claimed object's content processed into ``work``: (SHA-256, size); or its outcome
-        when handed off to a batch job. Raises Rejected for a file to quarantine."""
+        when handed off to a batch job (``stuck``: the job it is resubmitted for, see ``_claim``).
+        Raises Rejected for a file to quarantine."""
         if claim.record.failures >= self.config.max_failures:
             raise self._poisoned(obj, claim.record)
-        if self.handoff is not None and self.handoff.wants(info.size):
-            return self._hand_off(obj, claim, f"{info.size:,} bytes, above the batch threshold")
+        if self.handoff is not None and (stuck or self.handoff.wants(info.size)):
+            why = f"resubmitted: {claim.record.last_failure}" if stuck else ""
+            return self._hand_off(obj, claim, why or f"{info.size:,} bytes, above the batch threshold", stuck)
         digest, size = self._process_content(obj, info, work)
         # push: a pushed file is the bytes its client declared, or quarantined (bankgate.push)
         if mismatch := push_records.checksum_mismatch(upload, digest, size):
@@ -258,6 +259,44 @@ class Pipeline:
         outcome = Outcome(work.source, "processed", work.file_type, [o["url"] for o in work.outputs], records=records)
         return self._settle_push(outcome, upload)
 
+    def _claim(
+        self, obj: StagedObject, info: ObjectInfo, source: str, *, force: bool, job_id: str
+    ) -> tuple[Claim, str]:
+        """The ledger's claim of the object, and the id of the job it is retaken from ("" if
+        none): a hand-off whose job has not started in time (``HandOff.stuck``) is retaken to
+        be submitted again (``Ledger.retake``: once, however many deliveries race for it)."""
+        claim = self.ledger.claim(
+            source,
+            obj.sequencer,
+            etag=info.etag,
+            version=obj.version,
+            modified_ns=info.modified_ns,
+            force=force,
+            job_id=job_id,
+        )
+        why = self.handoff.stuck(claim.record) if claim.status == "handed_off" and self.handoff is not None else ""
+        if not why:
+            return claim, ""
+        stuck = claim.record.job_id
+        retaken = self.ledger.retake(source, stuck, why)
+        return retaken, stuck if retaken.granted else ""
+
+    def resubmit_stuck(self) -> list[Outcome]:
+        """The scheduled sweep: each staged object handed to a job longer ago than the hand-off's
+        start time is delivered again, which resubmits it if its job never started. Staging
+        holds only unfinished objects: one LIST, one ledger read per object, and a job-state
+        request per old hand-off."""
+        if self.handoff is None:
+            return []
+        outcomes = []
+        for info in self.staging.list(self.config.watched_prefix):
+            found = self.ledger.get(self.staging.url_of(info.key))
+            if found is None or found[0].state != HANDED_OFF:
+                continue
+            if time.time() - found[0].finished_at >= self.handoff.start_seconds:
+                outcomes.append(self.process(StagedObject(info.key, version=found[0].version)))
+        return outcomes
+
     def _refused(self, obj: StagedObject, info: ObjectInfo, claim: Claim) -> Outcome:
         """The ledger did not grant the claim: a stale version is set aside, the rest reported."""
         if claim.status == "stale" and obj.version:
@@ -286,16 +325,19 @@ class Pipeline:
             log.warning("recording the outcome of pushed %s on its upload record failed", outcome.source, exc_info=True)
         return outcome
 
-    def _hand_off(self, obj: StagedObject, claim: Claim, why: str) -> Outcome:
+    def _hand_off(self, obj: StagedObject, claim: Claim, why: str, replaces: str = "") -> Outcome:
         """Submit the object to the batch runner and record the hand-off: the job's id, and a
-        lease long enough for it to start and finish, which the job takes over when it claims."""
+        lease long enough for it to start and finish, which the job takes over when it claims.
+        ``replaces``: the stuck job this one is resubmitted for, cancelled once this is recorded."""
         try:
-            job_id = self.handoff.submit(claim.record.source, obj.key, obj.version)
+            job_id = self.handoff.submit(claim.record.source, obj.version)
             until = time.time() + self.handoff.lease_seconds
             self.ledger.finish(claim, state=HANDED_OFF, job_id=job_id, expires_at=until, reason=why)
         except BaseException as exc:
             self._release(claim, exc)
             raise
+        if replaces:
+            self.handoff.cancel(replaces, f"not started in time; the object was resubmitted as batch job {job_id}")
         return Outcome(claim.record.source, "handed_off", reason=f"{why}; batch job {job_id}")
 
     def _sweep_if_due(self) -> None:
@@ -347,17 +389,21 @@ class Pipeline:
         with scratch_dir(self._scratch_root(), self.config.scratch_budget_bytes) as scratch:
             with self.staging.open(obj.key, version=obj.version) as raw:
                 hashing = HashingReader(raw)
-                stream = peekable(hashing)
-                kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
-                local = self.staging if isinstance(self.staging, LocalFiles) else None
-                seekable = local.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
+                # Reading and hashing overlap the parse (bankgate.streams); the read-ahead stops
+                # before the digest takes the rest, so it covers every byte, in order.
+                with read_ahead(hashing, work.overlap) as ahead:
+                    stream = peekable(ahead)
+                    kind = detect(stream.peek(HEAD_BYTES)[:HEAD_BYTES], settings.layout_dirs())
+                    local = self.staging if isinstance(self.staging, LocalFiles) else None
+                    seekable = local.open_seekable(obj.key, version=obj.version) if kind == ZIP and local else None
+                    if seekable is None:
+                        self._handle(stream, lineage, scratch, work, depth=0, kind=kind)
                 if seekable is not None:
                     # A zip read in place: no copy in scratch. The digest takes its own pass.
                     hashing.drain()
                     with seekable:
                         self._unpack(seekable, lineage, scratch, work)
                 else:
-                    self._handle(stream, lineage, scratch, work, depth=0, kind=kind)
                     hashing.drain()
             return hashing.hexdigest, hashing.size
 
@@ -385,11 +431,14 @@ class Pipeline:
                 stream, name=lineage[-1], scratch=scratch, limits=limits, layout_dirs=settings.layout_dirs()
             ):
                 member_lineage = (*lineage[:-1], *member.path)
-                inner = peekable(member.stream)
-                if member.kind == PGP:
-                    self._decrypt(inner, member_lineage, scratch, work, 0)
-                else:
-                    self._parse(inner, member.kind, member_lineage, work)
+                # The member inflates in the read-ahead's thread; an archive error it meets
+                # there is raised by the parser's read, as without it.
+                with read_ahead(member.stream, work.overlap) as ahead:
+                    inner = peekable(ahead)
+                    if member.kind == PGP:
+                        self._decrypt(inner, member_lineage, scratch, work, 0)
+                    else:
+                        self._parse(inner, member.kind, member_lineage, work)
         except OutOfScratch as exc:
             if self.handoff is None:  # nowhere bigger to go: as any other archive error
                 raise Rejected(exc.reason, detail=exc.to_dict()) from None
@@ -452,8 +501,12 @@ class Pipeline:
         key, owner = self._output_key(store, prefix, lineage, "." + fmt.extension, work)
         metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
-            with store.writer(key, metadata=metadata, content_type=fmt.content_type) as out:
-                write_records(fmt.name, parser.iter_batches(), out, parser.record_classes)
+            # A big object's output is written in a thread of its own, overlapping the parse.
+            with (
+                store.writer(key, metadata=metadata, content_type=fmt.content_type) as out,
+                write_behind(out, work.overlap) as behind,
+            ):
+                write_records(fmt.name, parser.iter_batches(), behind, parser.record_classes)
         except ParseError as exc:
             problems = [p.as_dict() for p in exc.problems]
             first = exc.problems[0] if exc.problems else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import partial
@@ -33,10 +34,12 @@ class ConfigError(SchemaError):
     """The configuration is unusable; the message says which setting and why."""
 
 
-#: The batch hand-off's defaults (``bankgate.batch``): files above 1 GiB go to the runner, and a
-#: hand-off's lease lets a job that never started be resubmitted after six hours.
+#: The batch hand-off's defaults (``bankgate.batch``): files above 1 GiB go to the runner; a job
+#: not started 30 minutes after its hand-off is resubmitted; a hand-off's lease frees the object
+#: after six hours whatever became of its job.
 BATCH_THRESHOLD = 1 << 30
 BATCH_LEASE_SECONDS = 6 * 3600
+BATCH_START_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +242,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BANKGATE_ALERT_WEBHOOK", "url", None, "http(s) URL alerts are POSTed to as JSON", "pulls"),
     Setting("BANKGATE_ALERT_SNS_TOPIC", "text", None, "SNS topic ARN alerts are published to", "pulls"),
-    # batch: big files handed to AWS Batch (bankgate.batch)
+    # batch: big files handed to AWS Batch or a Cloud Run job (bankgate.batch)
     Setting("BANKGATE_BATCH_JOB_QUEUE", "text", None, "AWS Batch job queue for big files; unset: no hand-off", "batch"),
     Setting("BANKGATE_BATCH_JOB_DEFINITION", "text", None, "AWS Batch job definition of the runner", "batch"),
+    Setting(
+        "BANKGATE_CLOUD_RUN_JOB",
+        "text",
+        None,
+        "Cloud Run job (projects/P/locations/L/jobs/J) big GCS files are handed to; unset: no hand-off",
+        "batch",
+    ),
     Setting(
         "BANKGATE_BATCH_THRESHOLD",
         "int",
@@ -252,8 +262,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BANKGATE_BATCH_LEASE_SECONDS",
         "int",
-        6 * 3600,
-        "the hand-off lease: frees a job that never starts",
+        BATCH_LEASE_SECONDS,
+        "the hand-off lease: frees the object whatever became of its job",
+        "batch",
+    ),
+    Setting(
+        "BANKGATE_BATCH_START_SECONDS",
+        "int",
+        BATCH_START_SECONDS,
+        "a handed-off job still waiting (or ended without claiming) after this long is resubmitted",
         "batch",
     ),
     # push: the presign API (bankgate.lambdas.presign, bankgate.push)
@@ -439,24 +456,35 @@ def alert_channels(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def batch_job(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The batch hand-off's settings ({} when no job queue is named)."""
+    """The batch hand-off's settings ({} when neither a job queue nor a Cloud Run job is named):
+    ``service`` ("aws-batch" or "cloud-run"), its job's names, and the shared limits."""
     names = ("BANKGATE_BATCH_JOB_QUEUE", "BANKGATE_BATCH_JOB_DEFINITION")
     queue, definition = (value(name, env=env) or "" for name in names)
-    if not queue and not definition:
+    cloud_run = value("BANKGATE_CLOUD_RUN_JOB", env=env) or ""
+    if not queue and not definition and not cloud_run:
         return {}
-    if not (queue and definition):
+    if cloud_run and (queue or definition):
+        raise ConfigError("BANKGATE_CLOUD_RUN_JOB and BANKGATE_BATCH_JOB_QUEUE: name one batch runner, not both")
+    if not cloud_run and not (queue and definition):
         raise ConfigError("BANKGATE_BATCH_JOB_QUEUE and BANKGATE_BATCH_JOB_DEFINITION go together")
+    if cloud_run and not re.fullmatch(r"projects/[^/]+/locations/[^/]+/jobs/[^/]+", cloud_run):
+        raise ConfigError(f"BANKGATE_CLOUD_RUN_JOB: not projects/PROJECT/locations/REGION/jobs/JOB: {cloud_run!r}")
+    service = {"service": "cloud-run", "cloud_run_job": cloud_run} if cloud_run else {"service": "aws-batch"}
     return {
+        **service,
         "job_queue": queue,
         "job_definition": definition,
         "threshold_bytes": value("BANKGATE_BATCH_THRESHOLD", env=env),
         "lease_seconds": value("BANKGATE_BATCH_LEASE_SECONDS", env=env),
+        "start_seconds": value("BANKGATE_BATCH_START_SECONDS", env=env),
     }
 
 
 def batch_job_id(env: Mapping[str, str] | None = None) -> str:
-    """This process's AWS Batch job id (``AWS_BATCH_JOB_ID``, set by Batch), or "" outside a job."""
-    return (os.environ if env is None else env).get("AWS_BATCH_JOB_ID", "")
+    """This process's batch job id, or "" outside a job: ``AWS_BATCH_JOB_ID`` (set by AWS Batch)
+    or ``CLOUD_RUN_EXECUTION`` (set by Cloud Run: the execution's short name)."""
+    environ = os.environ if env is None else env
+    return environ.get("AWS_BATCH_JOB_ID", "") or environ.get("CLOUD_RUN_EXECUTION", "")
 
 
 # -- listing ------------------------------------------------------------------------------------

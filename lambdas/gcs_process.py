@@ -2,12 +2,13 @@
 
 Deployed with the Functions Framework (``--target=process``) on the
 ``google.cloud.storage.object.v1.finalized`` CloudEvent. The same pipeline as the AWS
-Lambda; the object's generation orders versions of a key.
+Lambda; the object's generation orders versions of a key. A file above the batch threshold
+goes to the Cloud Run job ``BANKGATE_CLOUD_RUN_JOB`` names (``bankgate.batch.CloudRunJob``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from bankgate.config import PipelineConfig
 from bankgate.events import from_gcs_cloudevent
@@ -20,7 +21,10 @@ _pipeline: Pipeline | None = None
 def pipeline() -> Pipeline:
     global _pipeline
     if _pipeline is None:
-        _pipeline = Pipeline(PipelineConfig.from_env())
+        from bankgate.batch import HandOff
+
+        handoff = HandOff.from_env()  # big files go to a Cloud Run job where one is configured
+        _pipeline = Pipeline(PipelineConfig.from_env(), handoff=handoff)
     return _pipeline
 
 
@@ -38,9 +42,11 @@ def process(cloud_event: Any) -> dict[str, Any]:
     return {"source": outcome.source, "status": outcome.status, "outputs": outcome.outputs, "reason": outcome.reason}
 
 
-try:  # registers the function when running under the Functions Framework
+try:  # registers the function when running under the Functions Framework (the gcp extra)
     import functions_framework
-
-    process = functions_framework.cloud_event(process)
-except ImportError:  # pragma: no cover - the framework is only on the deployment image
+except ImportError:  # pragma: no cover - installed without the gcp extra
     pass
+else:
+    # The decorator registers the name as a CloudEvent function; its wrapper adds nothing, and
+    # is typed for functions that return None (the framework ignores what this one returns).
+    functions_framework.cloud_event(cast(Any, process))

@@ -3,6 +3,7 @@
 Accepts S3 event notifications (direct invocation), SQS messages carrying S3 events (the
 usual wiring, with partial batch failures so one bad message does not redeliver the
 others) and EventBridge "Object Created" events. Every record is processed independently.
+An EventBridge "Scheduled Event" runs the sweep for batch jobs that never started.
 
 Only configuration and clients live at module level (built once per container); nothing
 about a request is stored outside the handler call (the product brief's lesson 3).
@@ -117,8 +118,19 @@ def _sqs_record(record: SQSRecord) -> list[str]:
     return [_process(event).status for event in sqs_objects(record.body)]
 
 
+def resubmit_stuck() -> dict[str, Any]:
+    """The scheduled sweep (an EventBridge schedule): hand-offs whose batch job never started
+    are submitted again (``Pipeline.resubmit_stuck``)."""
+    outcomes = pipeline().resubmit_stuck()
+    resubmitted = [o.source for o in outcomes if o.reason.startswith("resubmitted")]
+    logger.info("stuck hand-offs swept", extra={"looked_at": len(outcomes), "resubmitted": resubmitted})
+    return {"swept": len(outcomes), "resubmitted": resubmitted}
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if event.get("detail-type") == "Scheduled Event":
+        return resubmit_stuck()
     records = event.get("Records") or []
     if records and records[0].get("eventSource") == "aws:sqs":
         processor = BatchProcessor(event_type=EventType.SQS)

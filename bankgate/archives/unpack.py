@@ -366,7 +366,10 @@ def _consumed(chunks: DeflateChunks | StoredChunks | GzipChunks) -> Callable[[],
 
 
 def _gunzipped_name(name: str) -> str:
-    """The name of a gzip's payload: ``x.ach.gz`` -> ``x.ach``, ``x.tgz`` -> ``x.tar``."""
+    """The name of a gzip's payload: ``x.ach.gz`` -> ``x.ach``, ``x.tgz`` -> ``x.tar``; of the
+    name's last segment, so ``in/x.ach.gz`` holds ``x.ach``, not ``in/x.ach`` (an output path
+    repeating the folders)."""
+    name = name.rsplit("/", 1)[-1]
     lower = name.lower()
     for suffix, replacement in ((".tgz", ".tar"), (".gz", ""), (".gzip", ""), ("-gz", ""), (".z", "")):
         if lower.endswith(suffix) and len(name) > len(suffix):

@@ -183,6 +183,31 @@ class Ledger:
             self._index(record)
         return Claim(written is not None, status, record, written or "")
 
+    def retake(self, source: str, job_id: str, reason: str) -> Claim:
+        """Take back a hand-off whose job ``job_id`` never started (``bankgate.batch``), to
+        submit another: granted only while the record is still handed to that job, so of
+        several workers or sweeps retaking it at once exactly one wins (one compare-and-swap);
+        the others see it claimed or handed to the new job. Counted as a failure (``reason``)."""
+
+        def change(current: lease.Current | None) -> tuple[bytes | None, tuple[ClaimStatus, LedgerRecord | None]]:
+            record = LedgerRecord.from_json(current.data) if current is not None else None
+            if record is None or record.state != HANDED_OFF or record.job_id != job_id:
+                return None, ("handed_off" if record is not None and record.state == HANDED_OFF else "busy", record)
+            now = time.time()
+            record.state, record.claimed_at, record.expires_at = PROCESSING, now, now + self.lease_seconds
+            record.attempts, record.failures, record.last_failure = record.attempts + 1, record.failures + 1, reason
+            record.job_id = ""  # the stuck job, should it start now, no longer takes the claim over
+            return record.to_json(), ("claimed", record)
+
+        try:
+            written, (status, found) = lease.swap(self.store, self.key_for(source), change)
+        except lease.Contended:
+            written, status, found = None, "busy", None
+        record = found or LedgerRecord(source, "", PROCESSING)
+        if written is not None:
+            self._index(record)
+        return Claim(written is not None, status, record, written or "")
+
     def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> ClaimStatus:
         if force:
             return "claimed"

@@ -26,7 +26,7 @@ PARTIAL_PREFIX = ".bankgate-partial/"
 
 
 def default_client() -> Any:
-    from google.cloud import storage
+    import google.cloud.storage as storage  # (google.cloud is a namespace: typed run_v2, untyped storage)
 
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials

@@ -134,3 +134,19 @@ def test_batch_job_has_the_functions_settings_and_outlives_its_timeout(expanded:
     assert int(defaults["BatchHandOffLease"]) > int(defaults["BatchJobLease"])  # room to wait in the queue
     assert int(defaults["BatchScratchBudget"]) < int(defaults["BatchEphemeralStorage"]) << 30
     assert function["BANKGATE_BATCH_JOB_QUEUE"] == {"Ref": "BatchJobQueue"}
+
+
+def test_a_schedule_sweeps_for_jobs_that_never_started(expanded: dict[str, Any]) -> None:
+    """The process function's "Scheduled Event" (bankgate.lambdas.process) resubmits a hand-off whose job
+    has not started; the start time comes before the hand-off's lease would free it anyway."""
+    function = of_type(expanded, "AWS::Lambda::Function")["ProcessFunction"]["Environment"]["Variables"]
+    assert function["BANKGATE_BATCH_START_SECONDS"] == {"Ref": "BatchStartSeconds"}
+    process = {"Fn::GetAtt": ["ProcessFunction", "Arn"]}
+    rules = of_type(expanded, "AWS::Events::Rule").values()
+    (rule,) = [r for r in rules if "ScheduleExpression" in r and any(t["Arn"] == process for t in r["Targets"])]
+    assert rule["ScheduleExpression"] == {"Ref": "BatchSweepSchedule"}
+    defaults = {name: spec.get("Default") for name, spec in expanded["Parameters"].items()}
+    assert int(defaults["BatchStartSeconds"]) < int(defaults["BatchHandOffLease"])
+    role = of_type(expanded, "AWS::IAM::Role")["ProcessRole"]
+    actions = {s["Sid"]: s["Action"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    assert (actions["CancelStuckJobs"], actions["ReadJobStates"]) == ("batch:TerminateJob", "batch:DescribeJobs")

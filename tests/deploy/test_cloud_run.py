@@ -1,0 +1,201 @@
+"""The GCS path's hand-off: ``bankgate.lambdas.gcs_process`` gives big files to a Cloud Run job.
+
+No emulator of the Cloud Run Admin API exists (gcp-storage-emulator speaks only the storage
+JSON API). The submitter runs against a loopback HTTP server that records the REST calls the
+official client (``google-cloud-run``, REST transport) makes and answers in the API's shape:
+``POST /v2/{job}:run`` returns a long-running operation whose metadata is the new execution,
+``GET /v2/{execution}`` the execution (not started until the test says so), and
+``POST /v2/{execution}:cancel`` an operation. What the real service does beyond these shapes
+(IAM, quotas, scheduling) only a deployment shows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from bankgate.batch import CloudRunJob, current_job_id
+from bankgate.ledger import DONE, HANDED_OFF
+from bankgate.pipeline import Pipeline, StagedObject
+from tests.deploy.conftest import ROOT
+from tests.pipeline.events import finalized_event
+
+JOB = "projects/bank-project/locations/europe-west1/jobs/bankgate-batch"
+PAYROLL = (ROOT / "samples/nacha/payroll-ppd-ccd.ach").read_bytes()
+
+
+@dataclass
+class CloudRunApi:
+    """What the loopback Cloud Run Admin API was asked, and its executions' state."""
+
+    url: str = ""
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)  # executions whose tasks started
+    executions: list[str] = field(default_factory=list)
+    broken: bool = False  # GET answers 500, as an API having a bad moment
+
+    def runs(self) -> list[Any]:
+        return [body for method, path, body in self.calls if method == "POST" and path.endswith(":run")]
+
+    def cancelled(self) -> list[str]:
+        return [path.removesuffix(":cancel") for method, path, _ in self.calls if path.endswith(":cancel")]
+
+
+def _handler(api: CloudRunApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _name(self) -> str:
+            return self.path.split("?", 1)[0].removeprefix("/v2/")
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            name = self._name()
+            api.calls.append(("POST", name, body))
+            if name.endswith(":run"):
+                job = name.removesuffix(":run")
+                execution = f"{job}/executions/bankgate-batch-{len(api.executions) + 1:05d}"
+                api.executions.append(execution)
+                metadata = {"@type": "type.googleapis.com/google.cloud.run.v2.Execution", "name": execution}
+                self._answer(200, {"name": f"{job}/operations/run-{len(api.executions)}", "metadata": metadata})
+            elif name.endswith(":cancel"):
+                self._answer(200, {"name": f"{name}/operations/cancel", "done": True})
+            else:
+                self._answer(404, {"error": {"code": 404, "message": f"{name} not found", "status": "NOT_FOUND"}})
+
+        def do_GET(self) -> None:
+            name = self._name()
+            api.calls.append(("GET", name, None))
+            if api.broken:
+                self._answer(500, {"error": {"code": 500, "message": "internal error", "status": "INTERNAL"}})
+                return
+            if name not in api.executions:
+                self._answer(404, {"error": {"code": 404, "message": f"{name} not found", "status": "NOT_FOUND"}})
+                return
+            execution: dict[str, Any] = {"name": name, "taskCount": 1}
+            if name in api.started:
+                execution |= {"startTime": "2026-03-04T10:00:00Z", "runningCount": 1}
+            self._answer(200, execution)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def cloud_run() -> Iterator[CloudRunApi]:
+    api = CloudRunApi()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
+    api.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _clients(url: str) -> tuple[Any, Any]:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import run_v2
+
+    options = {"api_endpoint": url}  # the REST transport takes the scheme from it
+    return (
+        run_v2.JobsClient(transport="rest", credentials=AnonymousCredentials(), client_options=options),
+        run_v2.ExecutionsClient(transport="rest", credentials=AnonymousCredentials(), client_options=options),
+    )
+
+
+@pytest.fixture
+def handing_off(gcs, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch):
+    """``bankgate.lambdas.gcs_process`` configured to hand files above 1,000 bytes to the Cloud Run job;
+    the official clients it builds talk to the loopback API (the one factory replaced)."""
+    import bankgate.batch
+
+    monkeypatch.setenv("BANKGATE_CLOUD_RUN_JOB", JOB)
+    monkeypatch.setenv("BANKGATE_BATCH_THRESHOLD", "1000")
+    monkeypatch.setattr(bankgate.batch, "_cloud_run_clients", lambda: _clients(cloud_run.url))
+    return gcs
+
+
+def test_a_big_file_is_run_as_a_cloud_run_job_execution_once(handing_off, cloud_run: CloudRunApi) -> None:
+    from bankgate.lambdas.gcs_process import pipeline, process
+
+    client, names = handing_off
+    key = "inbound/acme/2026-03-04/payroll.ach"
+    client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
+    event = finalized_event(client, names["staging"], key)
+    result = process(event)
+    assert result["status"] == "handed_off", result
+    assert process(event)["status"] == "handed_off"  # a redelivery: no second execution
+
+    source = f"gs://{names['staging']}/{key}"
+    generation = str(event["data"]["generation"])
+    assert cloud_run.runs() == [
+        {"overrides": {"containerOverrides": [{"args": [source, "--version-id", generation]}], "taskCount": 1}}
+    ]
+    record, _ = pipeline().ledger.get(source)
+    assert (record.state, record.job_id) == (HANDED_OFF, "bankgate-batch-00001")
+
+    # The execution's container knows itself by CLOUD_RUN_EXECUTION and takes the hand-off over.
+    job_id = current_job_id({"CLOUD_RUN_EXECUTION": "bankgate-batch-00001"})
+    runner = Pipeline(pipeline().config)
+    done = runner.process(StagedObject(key, version=generation), job_id=job_id)
+    assert done.status == "processed", done
+    assert runner.ledger.get(source)[0].state == DONE
+
+
+def test_an_execution_that_never_starts_is_resubmitted_and_cancelled(
+    handing_off, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bankgate.lambdas.gcs_process import pipeline, process
+
+    monkeypatch.setenv("BANKGATE_BATCH_START_SECONDS", "0")
+    client, names = handing_off
+    key = "inbound/acme/2026-03-04/payroll.ach"
+    client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
+    event = finalized_event(client, names["staging"], key)
+    assert process(event)["status"] == "handed_off"
+    (first,) = cloud_run.executions
+
+    cloud_run.broken = True  # the API cannot say: the redelivery is a no-op, as before the start time
+    assert process(event)["status"] == "handed_off"
+    assert len(cloud_run.runs()) == 1 and cloud_run.cancelled() == []
+    cloud_run.broken = False
+
+    result = process(event)  # a redelivery finds the execution not started
+    assert result["status"] == "handed_off" and result["reason"].startswith("resubmitted"), result
+    assert len(cloud_run.runs()) == 2 and cloud_run.cancelled() == [first]
+    second = cloud_run.executions[1]
+    record, _ = pipeline().ledger.get(f"gs://{names['staging']}/{key}")
+    assert (record.job_id, record.failures) == (second.rsplit("/", 1)[-1], 1)
+    assert f"batch job {first.rsplit('/', 1)[-1]} was waiting" in record.last_failure
+
+    cloud_run.started.add(second)  # now it runs: a redelivery leaves it to its lease
+    assert process(event)["status"] == "handed_off"
+    assert len(cloud_run.runs()) == 2 and cloud_run.cancelled() == [first]
+
+
+def test_the_cloud_run_submitter_reads_an_execution_s_state(cloud_run: CloudRunApi) -> None:
+    jobs, executions = _clients(cloud_run.url)
+    submitter = CloudRunJob(JOB, jobs, executions)
+    job_id = submitter.submit("gs://staging/inbound/x.ach", None)
+    assert cloud_run.runs()[0]["overrides"]["containerOverrides"] == [{"args": ["gs://staging/inbound/x.ach"]}]
+    assert submitter.state(job_id) == "waiting"
+    cloud_run.started.add(f"{JOB}/executions/{job_id}")
+    assert submitter.state(job_id) == "running"
+    assert submitter.state("bankgate-batch-99999") == "unknown"  # the API answers 404
