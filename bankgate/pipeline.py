@@ -141,8 +141,9 @@ class Pipeline:
 
     # -- one object ----------------------------------------------------------------------------
 
-    def process(self, obj: StagedObject, *, force: bool = False, job_id: str = "") -> Outcome:
-        """``job_id``: this worker is the batch job ``obj`` was handed off to (``bankgate.batch``)."""
+    def process(self, obj: StagedObject, *, force: bool = False, over: str | None = None, job_id: str = "") -> Outcome:
+        """``job_id``: this worker is the batch job ``obj`` was handed off to (``bankgate.batch``).
+        ``force``/``over``: a reprocess, of the ledger record whose etag is ``over`` (``Ledger.claim``)."""
         self._sweep_if_due()
         source = self.staging.url_of(obj.key)
         info = self.staging.info(obj.key, version=obj.version)
@@ -160,6 +161,7 @@ class Pipeline:
             version=obj.version,
             modified_ns=info.modified_ns,
             force=force,
+            over=over,
             job_id=job_id,
         )
         if not claim.granted:

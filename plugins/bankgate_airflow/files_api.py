@@ -154,22 +154,37 @@ def _stage(url: str, stage: Stage, record: LedgerRecord | None) -> dict[str, Any
         detail, links = url, {"staged": url}
     elif stage.name == "processing":
         after = d.get("last_failure")
-        detail = f"attempt {d.get('attempts')}" + (f" (after: {after})" if after else "")
+        detail = f"attempt {d.get('attempts')}" + (", a reprocess" if d.get("forced") else "")
+        detail += f" (after: {after})" if after else ""
+    elif d.get("earlier") or stage.name == "quarantined":
+        detail, links = _outcome(stage)
     elif stage.name == "processed":
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(d.get("counts", {}).items()))
         detail = f"{d.get('type') or 'file'}: {counts or 'no records'}"
         links = {f"output {i + 1}": o.get("url", "") for i, o in enumerate(d.get("outputs", ()))}
         if d.get("archived_to"):
             links["archived"] = d["archived_to"]
-    elif stage.name == "quarantined":
-        detail = d.get("reason", "")
-        if d.get("quarantined_to"):
-            links = {"quarantined": d["quarantined_to"], ".error.json": d["report"]}
     elif stage.name == "failed":
         detail = d.get("reason") or (record.last_failure if record else "")
     else:  # uploaded
         detail = ""
     return {"stage": stage.name, "at": _iso(stage.at), "detail": detail, "sha256": stage.sha256, "links": links}
+
+
+def _outcome(stage: Stage) -> tuple[str, dict[str, str]]:
+    """A quarantine, or an earlier attempt's outcome a reprocess replaced, as text and links."""
+    d = stage.detail
+    if stage.name == "processing":
+        return f"attempt {d.get('attempts')}" + (", a reprocess" if d.get("forced") else ""), {}
+    if stage.name == "processed":
+        links = {"archived": d["archived_to"]} if d.get("archived_to") else {}
+        return f"attempt {d.get('attempts')}: {d.get('type') or 'file'}, processed again since", links
+    detail = d.get("reason", "")
+    if d.get("earlier"):
+        detail = f"attempt {d.get('attempts')}: {detail}"
+        detail += " (its copy and report moved to the quarantine's history)" if d.get("retired") else ""
+    links = {"quarantined": d["quarantined_to"], ".error.json": d["report"]} if d.get("quarantined_to") else {}
+    return detail, links
 
 
 #: The pull DAG's ``verify`` task writes the pull record (so its ``airflow`` names it); the bytes
