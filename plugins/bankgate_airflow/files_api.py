@@ -3,10 +3,10 @@
 about files comes through these functions.
 
 A day's listing reads the ledger's per-owner day index (``bankgate.ledger.index``): one GET per
-day, whatever the number of files; the pull writes each file's entry when it is staged and the
-processing moves it on. ``journey`` is the core's ``bankgate.ledger.journey`` (link, origin
-record, processing record: three GETs) plus the file's day-index entry (one more), shaped for the
-page. The ledger root is the deployment's one
+day, or for a day of thousands of files a GET, a LIST and its shards; the pull writes each
+file's entry when it is staged and the processing moves it on. ``journey`` is the core's
+``bankgate.ledger.journey`` (link, origin record, processing record: three GETs) plus the
+file's day-index entry, shaped for the page. The ledger root is the deployment's one
 (``bankgate.config.ledger_root_url``), read on each call with the bank config, so the
 api-server needs no restart when they change.
 """
@@ -64,6 +64,7 @@ def _entry_row(owner: str, entry: index.Entry) -> dict[str, Any]:
         "modified": _iso(entry.mtime),
         "pulled_at": _iso(entry.staged_at),
         "state": state,
+        "updated": _iso(entry.at),  # when it reached that state
         "type": entry.type,
         "records": entry.records,
         "totals": dict(entry.totals),
@@ -151,7 +152,7 @@ def _stage(url: str, stage: Stage, record: LedgerRecord | None) -> dict[str, Any
     elif stage.name == "pushed":
         detail = f"by client {d.get('client')}: {d.get('name')} ({int(d.get('size') or 0):,} bytes)"
     elif stage.name == "staged":
-        detail, links = url, {"staged": url}
+        detail, links = "", {"staged": url}  # the URL once, as its link
     elif stage.name == "processing":
         after = d.get("last_failure")
         detail = f"attempt {d.get('attempts')}" + (", a reprocess" if d.get("forced") else "")
