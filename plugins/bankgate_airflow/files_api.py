@@ -35,7 +35,7 @@ __all__ = ["STATES", "banks", "journey", "list_day"]
 
 def banks() -> dict[str, BankConfig]:
     """The configured banks (the owners whose days can be listed)."""
-    from plugins.bankgate_airflow.factory import default_banks_path
+    from bankgate.plugins.bankgate_airflow.factory import default_banks_path
 
     return load_banks(default_banks_path())
 

@@ -34,7 +34,7 @@ class ReprocessFailed(RuntimeError):
 
 
 def _fail(message: str) -> Any:
-    from plugins.bankgate_airflow.steps import _fail as fail
+    from bankgate.plugins.bankgate_airflow.steps import _fail as fail
 
     return fail(message)
 
@@ -42,7 +42,7 @@ def _fail(message: str) -> Any:
 def select(banks: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
     """The files a run reprocesses, from its form: URLs win; else bank + days + state. A form
     mistake fails the task in one sentence (no retries)."""
-    from plugins.bankgate_airflow import files_api
+    from bankgate.plugins.bankgate_airflow import files_api
 
     urls = [str(u).strip() for u in params.get("urls") or [] if str(u).strip()]
     if urls:
