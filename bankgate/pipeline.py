@@ -141,8 +141,9 @@ class Pipeline:
 
     # -- one object ----------------------------------------------------------------------------
 
-    def process(self, obj: StagedObject, *, force: bool = False, job_id: str = "") -> Outcome:
-        """``job_id``: this worker is the batch job ``obj`` was handed off to (``bankgate.batch``)."""
+    def process(self, obj: StagedObject, *, force: bool = False, over: str | None = None, job_id: str = "") -> Outcome:
+        """``job_id``: this worker is the batch job ``obj`` was handed off to (``bankgate.batch``).
+        ``force``/``over``: a reprocess, of the ledger record whose etag is ``over`` (``Ledger.claim``)."""
         self._sweep_if_due()
         source = self.staging.url_of(obj.key)
         info = self.staging.info(obj.key, version=obj.version)
@@ -153,7 +154,7 @@ class Pipeline:
         # From here on every step reads, copies and deletes this one version (where the store
         # keeps versions), never whatever is current by then.
         obj = dataclasses.replace(obj, version=obj.version or info.version)
-        claim, stuck = self._claim(obj, info, source, force=force, job_id=job_id)
+        claim, stuck = self._claim(obj, info, source, force=force, over=over, job_id=job_id)
         if not claim.granted:
             return self._refused(obj, info, claim)
         older = (
@@ -260,7 +261,7 @@ class Pipeline:
         return self._settle_push(outcome, upload)
 
     def _claim(
-        self, obj: StagedObject, info: ObjectInfo, source: str, *, force: bool, job_id: str
+        self, obj: StagedObject, info: ObjectInfo, source: str, *, force: bool, over: str | None, job_id: str
     ) -> tuple[Claim, str]:
         """The ledger's claim of the object, and the id of the job it is retaken from ("" if
         none): a hand-off whose job has not started in time (``HandOff.stuck``) is retaken to
@@ -272,6 +273,7 @@ class Pipeline:
             version=obj.version,
             modified_ns=info.modified_ns,
             force=force,
+            over=over,
             job_id=job_id,
         )
         why = self.handoff.stuck(claim.record) if claim.status == "handed_off" and self.handoff is not None else ""

@@ -12,7 +12,8 @@ record schema, each a readable JSON object written with conditional writes (``ba
   its origin's record, written by the origin *before* the object reaches staging, so the
   processing claim always finds it and copies it into the processing record as ``origin``;
 - ``<root>index/<bank or client>/<YYYY-MM-DD>.json``: the per-owner, per-day index
-  (``index``), one object a listing reads, updated at each stage change.
+  (``index``), updated at each stage change; one object a listing reads, split into shards
+  (``<YYYY-MM-DD>/<hex>.json``) as the day grows.
 
 The records are the truth; the index is a view of them kept for cheap listing. ``journey``
 reads the three records of one file back into its story, ``reconcile`` checks that every

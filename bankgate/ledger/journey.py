@@ -136,16 +136,44 @@ def _checksum(record: LedgerRecord) -> dict[str, str]:
     }
 
 
+def _earlier_stages(attempt: dict[str, Any]) -> list[Stage]:
+    """An earlier attempt the record replaced (``LedgerRecord.history``): its claim and outcome,
+    with where its quarantine copy went when a reprocess retired it (``bankgate.reprocess``)."""
+    n, state = attempt.get("attempts", 0), str(attempt.get("state", ""))
+    claimed = {"attempts": n, "forced": bool(attempt.get("forced")), "earlier": True}
+    detail: dict[str, Any] = {"attempts": n, "type": attempt.get("file_type", ""), "earlier": True}
+    retired = attempt.get("retired_to") or {}
+    if state == QUARANTINED:
+        where = str(attempt.get("archived_to", ""))
+        detail |= {"reason": attempt.get("reason", ""), "codes": attempt.get("codes", [])}
+        detail["quarantined_to"] = retired.get("original", where)
+        detail["report"] = retired.get("report", where + REPORT_SUFFIX if where else "")
+        detail["retired"] = bool(retired)
+    else:
+        detail["archived_to"] = attempt.get("archived_to", "")
+    name = "quarantined" if state == QUARANTINED else "processed"
+    return [
+        Stage("processing", float(attempt.get("claimed_at", 0)), detail=claimed),
+        Stage(name, float(attempt.get("finished_at", 0)), str(attempt.get("sha256", "")), detail),
+    ]
+
+
 def _processing_stages(url: str, record: LedgerRecord | None, *, staged_sha256: str) -> list[Stage]:
     if record is None:
         return [Stage("staged", 0, staged_sha256, {"url": url, "processed": False})]
     staged_at = record.modified_ns / 1e9 if record.modified_ns else 0
     stages = [
         Stage("staged", staged_at, staged_sha256, {"url": url, "version": record.version, "etag": record.etag}),
+        *(stage for earlier in record.history for stage in _earlier_stages(earlier)),
         Stage(
             "processing",
             record.claimed_at,
-            detail={"attempts": record.attempts, "failures": record.failures, "last_failure": record.last_failure},
+            detail={
+                "attempts": record.attempts,
+                "failures": record.failures,
+                "last_failure": record.last_failure,
+                "forced": record.forced,
+            },
         ),
     ]
     warnings = Counter(str(p.get("code", "")) for p in record.problems if p.get("severity") != "error")

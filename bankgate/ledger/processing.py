@@ -8,6 +8,13 @@ time: an event older than the one already claimed is stale and does nothing, so 
 version wins deterministically whatever order the events come in. Only one worker holds a
 key at a time: a newer version's event waits (``busy``) while an older one is processed.
 
+A forced claim (a reprocess: ``bankgate.reprocess``) takes over only a finished record (done,
+quarantined, failed) or an expired lease, never a live one, and only the version of the record
+its caller read (``over``, the record's etag): the conditional write then fails if anything
+claimed the object in between, such as the S3 event for the restaged copy, so the reprocess and
+the event's worker never both process it. Each claim over a finished outcome keeps a summary of
+that outcome in ``history``, so the record tells old attempt -> new attempt.
+
 Why conditional writes on the object store (S3 ``If-None-Match``/``If-Match``, GCS
 generation preconditions, link/lock on a local directory) rather than DynamoDB: the ledger
 then needs no other service, lives beside the data it describes with the same durability,
@@ -47,6 +54,8 @@ MAX_FAILURES = 3
 #: What earlier bankgate recorded for a run without an event sequencer: the modification time
 #: in nanoseconds, zero-padded to 20 digits, as if it were a sequencer (read back as a time).
 _LEGACY_MTIME_SEQUENCER = re.compile(r"0[1-9][0-9]{18}")
+#: Earlier outcomes a record keeps (``history``), newest last.
+HISTORY = 20
 #: A processing record's key below the root (other schemas share the root: see the package doc).
 _RECORD_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}\.json")
 
@@ -91,6 +100,9 @@ class LedgerRecord:
     #: empty when none was written (an object dropped into staging by hand, or an old record).
     origin: dict[str, str] = field(default_factory=dict)
     job_id: str = ""  # the batch job a big file was handed to, or the job processing it
+    forced: bool = False  # this attempt is a forced reprocess
+    #: The outcomes of earlier attempts this record replaced (``attempt_summary``), oldest first.
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -102,6 +114,18 @@ class LedgerRecord:
         if "modified_ns" not in raw and _LEGACY_MTIME_SEQUENCER.fullmatch(str(raw.get("sequencer", ""))):
             raw["modified_ns"], raw["sequencer"] = int(raw["sequencer"]), ""  # a time, not a sequencer
         return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+
+def attempt_summary(record: LedgerRecord) -> dict[str, Any]:
+    """What ``history`` keeps of a finished attempt: enough to tell it and find its original."""
+    codes = sorted({str(p["code"]) for p in record.problems if p.get("code")})
+    fields = ("attempts", "state", "sequencer", "claimed_at", "finished_at", "file_type", "sha256", "forced")
+    return {
+        **{name: getattr(record, name) for name in fields},
+        "reason": record.reason,
+        "codes": codes,
+        "archived_to": record.archived_to,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +165,15 @@ class Ledger:
         version: str | None = None,
         modified_ns: int = 0,
         force: bool = False,
+        over: str | None = None,
         job_id: str = "",
     ) -> Claim:
         """Claim the object ``source`` names, at its event's ``sequencer`` ("" when there is no
         event: a manual run). Exactly one of concurrent claimants is granted. ``job_id`` is the
-        batch job's own id when the claimant is the job an object was handed off to.
+        batch job's own id when the claimant is the job an object was handed off to. ``force``:
+        a reprocess, granted over a finished record or an expired lease; with ``over``, only while
+        the record is still the version whose etag that is ("": while there is none; see the
+        module doc).
         The claim copies the object's link into the record (``origin``) and marks it
         ``processing`` in the index."""
         link = links.read(self.root, source)
@@ -157,13 +185,20 @@ class Ledger:
             fresh.expires_at = now + self.lease_seconds
             fresh.origin = origin
             fresh.job_id = job_id
+            fresh.forced = force
             if current is None:
                 return fresh.to_json(), ("claimed", fresh)
             record = LedgerRecord.from_json(current.data)
-            decision = self._decide(record, fresh, now, force)
+            if force:
+                decision = self._decide_forced(record, now, over is not None and current.etag != over)
+            else:
+                decision = self._decide(record, fresh, now)
             if decision != "claimed":
                 return None, (decision, record)
             fresh.attempts = record.attempts + 1
+            fresh.history = record.history[-HISTORY:]
+            if record.state in (DONE, QUARANTINED):
+                fresh.history = [*record.history, attempt_summary(record)][-HISTORY:]
             same_job = bool(job_id) and job_id == record.job_id
             if same_job:
                 fresh.sequencer = record.sequencer  # the job takes over the hand-off's claim and lease
@@ -208,9 +243,16 @@ class Ledger:
             self._index(record)
         return Claim(written is not None, status, record, written or "")
 
-    def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float, force: bool) -> ClaimStatus:
-        if force:
-            return "claimed"
+    def _decide_forced(self, record: LedgerRecord, now: float, changed: bool) -> ClaimStatus:
+        """A forced claim: never over a live lease, nor over a record changed since it was read."""
+        live = record.state in (PROCESSING, HANDED_OFF) and lease.Lease.live(self._holder(record), now)
+        if live:
+            return "handed_off" if record.state == HANDED_OFF else "busy"
+        if changed:
+            return "duplicate"  # another worker processed it since the caller read the record
+        return "claimed"
+
+    def _decide(self, record: LedgerRecord, claimant: LedgerRecord, now: float) -> ClaimStatus:
         order = _order(claimant, record)
         if order < 0:
             return "stale"  # a newer version of this key was already claimed

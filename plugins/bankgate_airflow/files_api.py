@@ -3,10 +3,10 @@
 about files comes through these functions.
 
 A day's listing reads the ledger's per-owner day index (``bankgate.ledger.index``): one GET per
-day, whatever the number of files; the pull writes each file's entry when it is staged and the
-processing moves it on. ``journey`` is the core's ``bankgate.ledger.journey`` (link, origin
-record, processing record: three GETs) plus the file's day-index entry (one more), shaped for the
-page. The ledger root is the deployment's one
+day, or for a day of thousands of files a GET, a LIST and its shards; the pull writes each
+file's entry when it is staged and the processing moves it on. ``journey`` is the core's
+``bankgate.ledger.journey`` (link, origin record, processing record: three GETs) plus the
+file's day-index entry, shaped for the page. The ledger root is the deployment's one
 (``bankgate.config.ledger_root_url``), read on each call with the bank config, so the
 api-server needs no restart when they change.
 """
@@ -64,6 +64,7 @@ def _entry_row(owner: str, entry: index.Entry) -> dict[str, Any]:
         "modified": _iso(entry.mtime),
         "pulled_at": _iso(entry.staged_at),
         "state": state,
+        "updated": _iso(entry.at),  # when it reached that state
         "type": entry.type,
         "records": entry.records,
         "totals": dict(entry.totals),
@@ -151,25 +152,40 @@ def _stage(url: str, stage: Stage, record: LedgerRecord | None) -> dict[str, Any
     elif stage.name == "pushed":
         detail = f"by client {d.get('client')}: {d.get('name')} ({int(d.get('size') or 0):,} bytes)"
     elif stage.name == "staged":
-        detail, links = url, {"staged": url}
+        detail, links = "", {"staged": url}  # the URL once, as its link
     elif stage.name == "processing":
         after = d.get("last_failure")
-        detail = f"attempt {d.get('attempts')}" + (f" (after: {after})" if after else "")
+        detail = f"attempt {d.get('attempts')}" + (", a reprocess" if d.get("forced") else "")
+        detail += f" (after: {after})" if after else ""
+    elif d.get("earlier") or stage.name == "quarantined":
+        detail, links = _outcome(stage)
     elif stage.name == "processed":
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(d.get("counts", {}).items()))
         detail = f"{d.get('type') or 'file'}: {counts or 'no records'}"
         links = {f"output {i + 1}": o.get("url", "") for i, o in enumerate(d.get("outputs", ()))}
         if d.get("archived_to"):
             links["archived"] = d["archived_to"]
-    elif stage.name == "quarantined":
-        detail = d.get("reason", "")
-        if d.get("quarantined_to"):
-            links = {"quarantined": d["quarantined_to"], ".error.json": d["report"]}
     elif stage.name == "failed":
         detail = d.get("reason") or (record.last_failure if record else "")
     else:  # uploaded: what the client declared (the received digest is the outcome's)
         detail = f"declared SHA-256 {d['declared_sha256']}" if d.get("declared_sha256") else ""
     return {"stage": stage.name, "at": _iso(stage.at), "detail": detail, "sha256": stage.sha256, "links": links}
+
+
+def _outcome(stage: Stage) -> tuple[str, dict[str, str]]:
+    """A quarantine, or an earlier attempt's outcome a reprocess replaced, as text and links."""
+    d = stage.detail
+    if stage.name == "processing":
+        return f"attempt {d.get('attempts')}" + (", a reprocess" if d.get("forced") else ""), {}
+    if stage.name == "processed":
+        links = {"archived": d["archived_to"]} if d.get("archived_to") else {}
+        return f"attempt {d.get('attempts')}: {d.get('type') or 'file'}, processed again since", links
+    detail = d.get("reason", "")
+    if d.get("earlier"):
+        detail = f"attempt {d.get('attempts')}: {detail}"
+        detail += " (its copy and report moved to the quarantine's history)" if d.get("retired") else ""
+    links = {"quarantined": d["quarantined_to"], ".error.json": d["report"]} if d.get("quarantined_to") else {}
+    return detail, links
 
 
 #: The pull DAG's ``verify`` task writes the pull record (so its ``airflow`` names it); the bytes

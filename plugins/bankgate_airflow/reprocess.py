@@ -6,12 +6,10 @@ through ``files_api``. Each file's original is where its processing ledger recor
 (``archived_to``: the archive, or quarantine), so a file the bank's server deleted or moved
 after the pull is reprocessed from there and no re-pull is needed.
 
-Reprocessing one file: copy the original back to staging under its original key (metadata
-``bankgate-reprocess-of`` names where it came from), then run the pipeline on it with
-``force``: the ledger grants a forced claim over a finished record and counts the attempt
-(``attempts``), and the pipeline writes, archives or quarantines as for any file. Where the
-staging bucket sends object-created events, the processing Lambda sees the copy too; the
-ledger's claim lets exactly one of the two process it at a time, and the other finds it done.
+Reprocessing one file is the core's ``bankgate.reprocess.reprocess_one``: the original back in
+staging under its original key, processed with a forced claim that never takes a live lease
+(so the S3 event for the restaged copy and this run process it exactly once between them),
+and a quarantine copy retired to the quarantine's history once the new outcome is processed.
 
 A run that leaves any file quarantined or failed fails, naming each with its reason: a
 reprocess whose file is quarantined again is not a success.
@@ -26,7 +24,6 @@ from typing import Any
 
 log = logging.getLogger("bankgate.dags")
 
-META_REPROCESS_OF = "bankgate-reprocess-of"
 STATE_CHOICES = ("quarantined", "failed", "done", "pending", "any")
 #: Outcomes that fail the run: the file did not end processed.
 BAD = ("quarantined", "failed", "missing", "skipped")
@@ -70,54 +67,12 @@ def select(banks: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
     return {"urls": [r["url"] for r in rows], "by": "days", "bank": bank, "days": [str(first), str(last)]}
 
 
-def _key_in(store: Any, url: str) -> str | None:
-    base = store.url_of("")
-    return url[len(base) :] if url.startswith(base) else None
-
-
-def reprocess_one(pipeline: Any, url: str) -> dict[str, Any]:
-    """Put ``url``'s original back in staging and process it with ``force``; what happened."""
-    from bankgate.pipeline import StagedObject
-
-    result: dict[str, Any] = {"url": url, "name": url.rsplit("/", 1)[-1]}
-    key = _key_in(pipeline.staging, url)
-    if key is None:
-        return {**result, "status": "skipped", "reason": f"not in the staging store {pipeline.staging.url_of('')}"}
-    found = pipeline.ledger.get(url)
-    record = found[0] if found else None
-    result["before"] = record.state if record else "pending"
-    if record is not None and record.state == "processing":
-        return {**result, "status": "skipped", "reason": "being processed right now; try again when it is done"}
-    if pipeline.staging.info(key) is None:
-        original = record.archived_to if record else ""
-        source = next(
-            ((store, k) for store in (pipeline.archive, pipeline.quarantine) if (k := _key_in(store, original))),
-            None,
-        )
-        if source is None or source[0].info(source[1]) is None:
-            why = f"its original {original} is gone" if original else "no original in the archive or quarantine"
-            return {**result, "status": "skipped", "reason": why}
-        store, original_key = source
-        metadata = {**store.info(original_key).metadata, META_REPROCESS_OF: original}
-        store.copy_to(original_key, pipeline.staging, key, metadata=metadata)
-        result["from"] = original
-    outcome = pipeline.process(StagedObject(key), force=True)
-    log.info("%s: %s -> %s %s", url, result["before"], outcome.status, outcome.reason)
-    return {
-        **result,
-        "status": outcome.status,
-        "type": outcome.file_type,
-        "records": outcome.records,
-        "reason": outcome.reason,
-        "outputs": outcome.outputs,
-    }
-
-
 def reprocess(urls: Sequence[str]) -> list[dict[str, Any]]:
     """Each file in turn through one pipeline; a file's infrastructure error is its result
     (``failed``), not the end of the others."""
     from bankgate.config import PipelineConfig
     from bankgate.pipeline import Pipeline
+    from bankgate.reprocess import reprocess_one
 
     pipeline = Pipeline(PipelineConfig.from_env())
     results = []

@@ -39,6 +39,7 @@ def test_done_is_a_duplicate_and_older_events_are_stale(store: ObjectStore) -> N
     assert ledger.claim(SOURCE, "0004").status == "stale"
     newer = ledger.claim(SOURCE, "0006")
     assert newer.granted and newer.record.attempts == 2
+    ledger.finish(newer, state=DONE)  # a forced reprocess takes a finished record, never a live claim
     assert ledger.claim(SOURCE, "0005", force=True).granted  # forced reprocess
 
 
@@ -113,7 +114,9 @@ def test_a_manual_run_is_never_compared_with_event_sequencers(store: ObjectStore
     ledger = Ledger(store)
     manual = ledger.claim(SOURCE, "", etag="e1", modified_ns=2_000_000_000 * 10**9)
     ledger.finish(manual, state=DONE)
-    assert ledger.claim(SOURCE, "0055AED6DCD90281E5", etag="e2", modified_ns=2_000_000_100 * 10**9).granted
+    event = ledger.claim(SOURCE, "0055AED6DCD90281E5", etag="e2", modified_ns=2_000_000_100 * 10**9)
+    assert event.granted
+    ledger.finish(event, state=DONE)  # a forced claim never takes a live one
     ledger.finish(ledger.claim(SOURCE, "", etag="e3", modified_ns=2_000_000_200 * 10**9, force=True), state=DONE)
     older = ledger.claim(SOURCE, "0055AED6DCD90281E6", etag="e2", modified_ns=2_000_000_100 * 10**9)
     assert older.status == "stale"  # the object it names is older than the one reprocessed
@@ -127,3 +130,42 @@ def test_a_live_claim_makes_a_newer_version_wait(store: ObjectStore) -> None:
     assert ledger.claim(SOURCE, "0002").status == "busy"
     ledger.finish(held, state=DONE)
     assert ledger.claim(SOURCE, "0002").granted
+
+
+def test_a_forced_claim_never_takes_a_live_lease(store: ObjectStore) -> None:
+    """A reprocess racing the event for the object it restaged: while the event's worker holds
+    the claim, the forced claim waits (``busy``), and the holder still records its outcome."""
+    ledger = Ledger(store, lease_seconds=3600)
+    held = ledger.claim(SOURCE, "0009")
+    forced = ledger.claim(SOURCE, "", force=True)
+    assert (forced.granted, forced.status) == (False, "busy")
+    assert ledger.finish(held, state=DONE).state == DONE  # not taken over: its result stands
+    expired = Ledger(store, prefix="expired/", lease_seconds=0)
+    dead = expired.claim(SOURCE, "0009")
+    assert dead.granted and expired.claim(SOURCE, "", force=True).granted  # a dead worker's lease
+
+
+def test_a_forced_claim_takes_over_only_the_record_version_it_read(store: ObjectStore) -> None:
+    """Compare-and-swap on the record's version: a reprocess that read the quarantined record is
+    refused once another worker processed the object since (``duplicate``), as one that found
+    no record is once a record appears; over the version it read, it is granted."""
+    ledger = Ledger(store)
+    ledger.finish(ledger.claim(SOURCE, "0001"), state="quarantined", reason="bad totals", archived_to="q://x")
+    _record, read_etag = ledger.get(SOURCE)
+    other = ledger.claim(SOURCE, "0002")  # the restaged copy's event, first
+    ledger.finish(other, state=DONE, archived_to="a://x")
+    late = ledger.claim(SOURCE, "", force=True, over=read_etag)
+    assert (late.granted, late.status, late.record.state) == (False, "duplicate", DONE)
+    pending = ledger.claim("s3://staging/other.ach", "0001")  # no record when the reprocess read it
+    assert ledger.claim("s3://staging/other.ach", "", force=True, over="").status == "busy"
+    ledger.finish(pending, state=DONE)
+    assert ledger.claim("s3://staging/other.ach", "", force=True, over="").status == "duplicate"
+
+    _record, etag = ledger.get(SOURCE)
+    granted = ledger.claim(SOURCE, "", force=True, over=etag)
+    assert granted.granted and granted.record.forced and granted.record.attempts == 3
+    # Each finished outcome it replaced is kept, oldest first: old attempt -> new attempt.
+    assert [(h["attempts"], h["state"], h["reason"]) for h in granted.record.history] == [
+        (1, "quarantined", "bad totals"),
+        (2, DONE, ""),
+    ]

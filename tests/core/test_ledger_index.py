@@ -4,6 +4,7 @@ own event hooks) and on a local directory: the stores whose conditional writes a
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -14,6 +15,7 @@ import boto3
 import pytest
 
 from bankgate.ledger import DONE, QUARANTINED, Ledger, Root, index, links
+from bankgate.ledger.root import url_digest
 from bankgate.store.base import ObjectStore
 from bankgate.store.local import LocalStore
 from bankgate.store.s3 import S3Store
@@ -166,3 +168,115 @@ def test_a_record_written_before_origins_reads_back() -> None:
 
     old = b'{"source": "s3://s/inbound/a.ach", "sequencer": "01", "state": "done", "attempts": 1}'
     assert LedgerRecord.from_json(old).origin == {}
+
+
+# -- shards: a day far above a few thousand files (``index`` module doc) --------------------------
+
+
+def _shards(store: ObjectStore) -> set[str]:
+    base = f"ledger/index/acme/{DAY}/"
+    return {i.key[len(base) : -len(".json")] for i in store.list(base)}
+
+
+def test_a_growing_day_splits_into_shards_and_is_listed_whole_in_few_requests(
+    s3: tuple[S3Store, Wire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a shard limit of 8, 120 files split the day twice over (16 shards, then some of them
+    16 more): every file is listed with its latest stage, in one GET of the day, one LIST and
+    one GET per shard in use (read in parallel); an update costs a GET per level above its shard."""
+    monkeypatch.setattr(index, "SPLIT_AT", 8)
+    store, wire = s3
+    root = Root(store, "ledger/")
+    urls = [staged(n) for n in range(120)]
+    for n, url in enumerate(urls):
+        assert index.update(root, "acme", DAY, url, "staged", 100.0 + n, name=f"file-{n:03}.ach", size=n)
+    for url in urls[::4]:
+        assert index.update(root, "acme", DAY, url, "done", 1000.0, records=7)
+    shards = _shards(store)
+    assert {s for s in shards if len(s) == 1} == set("0123456789abcdef") and any(len(s) == 2 for s in shards)
+    top = json.loads(store.read_bytes(f"ledger/{index.key('acme', DAY)}"))
+    assert top["split"] == index.FANOUT and top["files"] == {}  # emptied once its children existed
+    in_use = {s for s in shards if not all(s + d in shards for d in "0123456789abcdef")}
+    laid_out = set(index.layout("acme", DAY, {url: {} for url in urls}))  # what a rebuild writes
+    assert laid_out == {index.key("acme", DAY)} | {index.shard_key("acme", DAY, s) for s in shards}
+    wire()
+
+    entries = index.read(root, "acme", DAY)
+
+    assert wire() == {"GET": 2 + len(in_use)}  # the day's first shard, the LIST, the shards in use
+    assert sorted(entries) == urls
+    assert [e.state for e in entries.values()].count("done") == len(urls[::4])
+    assert all(entries[u].records == 7 for u in urls[::4]) and entries[urls[1]].name == "file-001.ach"
+    assert max(len(json.loads(store.read_bytes(f"ledger/index/acme/{DAY}/{s}.json"))["files"]) for s in in_use) <= 8
+    (home,) = [s for s in in_use if url_digest(urls[5]).startswith(s)]  # the shard holding it
+    wire()
+    assert index.update(root, "acme", DAY, urls[5], "done", 2000.0)
+    assert wire() == {"GET": len(home) + 1, "PUT": 1}  # each level down to its shard, then its shard
+    assert index.days(root, "acme") == [DAY]
+
+
+def test_writers_racing_across_splits_lose_no_update(store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight workers write 96 files of one day at once while it splits under them."""
+    monkeypatch.setattr(index, "SPLIT_AT", 8)
+    root = Root(store, "ledger/")
+    urls = [staged(n) for n in range(96)]
+    barrier = threading.Barrier(8)
+    failed: list[str] = []
+
+    def worker(mine: list[str]) -> None:
+        barrier.wait()
+        for url in mine:
+            for state, at in (("processing", 10.0), ("done", 20.0)):
+                if not index.update(root, "acme", DAY, url, state, at, name=url.rsplit("/", 1)[-1]):
+                    failed.append(url)
+
+    threads = [threading.Thread(target=worker, args=(urls[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failed == []
+    entries = index.read(root, "acme", DAY)
+    assert sorted(entries) == urls and {e.state for e in entries.values()} == {"done"}
+
+
+def test_an_unsharded_day_of_an_earlier_release_reads_as_before_and_splits_when_it_grows(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Root(store, "ledger/")
+    old = {staged(n): {"name": f"file-{n:03}.ach", "state": "done", "at": 5.0, "records": n} for n in range(30)}
+    store.put_bytes(
+        f"ledger/{index.key('acme', DAY)}", json.dumps({"owner": "acme", "day": DAY, "files": old}).encode()
+    )
+    assert {u: e.records for u, e in index.read(root, "acme", DAY).items()} == {u: e["records"] for u, e in old.items()}
+    assert _shards(store) == set()
+
+    monkeypatch.setattr(index, "SPLIT_AT", 20)
+    assert index.update(root, "acme", DAY, staged(30), "staged", 6.0, name="file-030.ach")
+
+    entries = index.read(root, "acme", DAY)
+    assert len(_shards(store)) == 16 and len(entries) == 31
+    assert all(entries[u].records == e["records"] and entries[u].state == "done" for u, e in old.items())
+
+
+def test_a_split_that_stopped_half_way_loses_nothing(store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The splitter died after freezing the day and creating 5 of its 16 children: a listing
+    takes the others' files from the frozen day, and a writer creates a missing child from them."""
+    monkeypatch.setattr(index, "SPLIT_AT", 1000)
+    root = Root(store, "ledger/")
+    for n in range(64):
+        index.update(root, "acme", DAY, staged(n), "staged", 1.0, name=f"file-{n:03}.ach")
+    top = f"ledger/{index.key('acme', DAY)}"
+    frozen = json.loads(store.read_bytes(top))
+    store.put_bytes(top, json.dumps({**frozen, "split": 16}).encode())
+    for digit in "01234":
+        files = {u: e for u, e in frozen["files"].items() if url_digest(u)[0] == digit}
+        store.put_bytes(f"ledger/index/acme/{DAY}/{digit}.json", json.dumps({"files": files}).encode())
+
+    assert sorted(index.read(root, "acme", DAY)) == sorted(frozen["files"])
+    missing = next(u for u in frozen["files"] if url_digest(u)[0] == "f")
+    assert index.update(root, "acme", DAY, missing, "done", 2.0)
+    assert "f" in _shards(store)
+    entries = index.read(root, "acme", DAY)
+    assert sorted(entries) == sorted(frozen["files"]) and entries[missing].state == "done"
+    assert sum(e.state == "staged" for e in entries.values()) == 63

@@ -199,15 +199,20 @@ def test_an_analyst_finds_a_quarantined_file_reprocesses_it_and_sees_it_processe
     server: AuthAirflow = world["server"]
     day: date = world["day"]
     page = browser_page
-    # 1. Signed in as the analyst: the UI keeps Airflow's JWT in its _token cookie.
-    page.context.add_cookies([{"name": "_token", "value": server.token("analyst"), "url": server.url}])
+    # 1. The analyst signs in on Airflow's own login page (the simple auth manager's form).
     page.goto(server.url)
+    page.locator("input[name=username]").fill("analyst")
+    page.locator("input[name=password]").fill("analyst-pw")
+    page.get_by_role("button", name=re.compile("sign in", re.IGNORECASE)).click()
+    expect(page.get_by_role("link", name="Files").first).to_be_visible(timeout=60_000)
+    assert any(c["name"] == "_token" for c in page.context.cookies())  # Airflow's JWT, set by its login
     # 2. Files, from the UI's navigation.
     page.get_by_role("link", name="Files").first.click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(server.url)}/plugin/bankgate-files"))  # the view, in the UI
     files = page.frame_locator("iframe").first
     files.get_by_label("Day").fill(day.isoformat())
     files.get_by_label("Day").dispatch_event("change")
+    files.get_by_label("Day").blur()  # (no caret in the screenshot)
     expect(files.locator("tr.file")).to_have_count(2)
     _shot(page, "1-files")
 
@@ -238,7 +243,9 @@ def test_an_analyst_finds_a_quarantined_file_reprocesses_it_and_sees_it_processe
     run_id = notice.get_by_role("link").inner_text()
     _shot(page, "3-reprocess-triggered")
 
-    # 5. Watch it become processed.
+    # 5. Watch it become processed: the page refreshes itself until the file has its new outcome.
+    expect(row.locator(".badge")).to_have_text("done", timeout=240_000)
+    expect(notice).to_contain_text("payroll-edited.ach: done")
     run = server.wait_for_run("bank_reprocess", run_id)
     assert run["state"] == "success", server.logs()
     assert run["note"] == "Reprocess of 1 file(s): payroll-edited.ach\n1 processed."
@@ -246,7 +253,13 @@ def test_an_analyst_finds_a_quarantined_file_reprocesses_it_and_sees_it_processe
     expect(files.locator("tr.file")).to_have_count(1)
     expect(files.locator("tr.file .badge")).to_have_text("done")
     expect(files.locator("tr.file .name")).to_have_text("payroll-edited.ach")
-    expect(journey.locator("li")).to_have_count(4)  # the open journey follows the list
+    # The open journey follows the list: pulled, staged, the first attempt and its quarantine
+    # (its copy retired to the quarantine's history), the reprocess and its outcome.
+    expect(journey.locator("li")).to_have_count(6)
+    expect(journey.locator("li").nth(3)).to_contain_text("moved to the quarantine's history")
+    expect(journey.locator("li").nth(4)).to_contain_text("attempt 2, a reprocess")
     expect(journey.locator("li").last).to_contain_text(re.compile("processed", re.IGNORECASE))
     expect(journey.locator("li").last).to_contain_text("archived: file://")
+    live = [p for p in (world["root"] / "quarantine").rglob("*.ach*") if not {"_history", ".meta"} & set(p.parts)]
+    assert live == []  # nothing left in quarantine that looks like a live problem
     _shot(page, "4-processed")
