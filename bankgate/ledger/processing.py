@@ -195,18 +195,7 @@ class Ledger:
                 decision = self._decide(record, fresh, now)
             if decision != "claimed":
                 return None, (decision, record)
-            fresh.attempts = record.attempts + 1
-            fresh.history = record.history[-HISTORY:]
-            if record.state in (DONE, QUARANTINED):
-                fresh.history = [*record.history, attempt_summary(record)][-HISTORY:]
-            same_job = bool(job_id) and job_id == record.job_id
-            if same_job:
-                fresh.sequencer = record.sequencer  # the job takes over the hand-off's claim and lease
-            if record.state == HANDED_OFF and same_job:
-                pass  # the hand-off arriving where it was sent: not a failure
-            elif fresh.sequencer == record.sequencer and record.state in (FAILED, PROCESSING, HANDED_OFF) and not force:
-                fresh.failures = record.failures + 1  # the attempt before this one failed
-                fresh.last_failure = record.reason if record.state == FAILED else self._expired(record)
+            self._inherit(fresh, record)
             return fresh.to_json(), ("claimed", fresh)
 
         try:
@@ -217,6 +206,26 @@ class Ledger:
         if written is not None:
             self._index(record)
         return Claim(written is not None, status, record, written or "")
+
+    def _inherit(self, fresh: LedgerRecord, record: LedgerRecord) -> None:
+        """What a granted claim keeps of the record it replaces: the attempt count and history,
+        the hand-off's sequencer for its own job, and a failure when the attempt before failed."""
+        fresh.attempts = record.attempts + 1
+        fresh.history = record.history[-HISTORY:]
+        if record.state in (DONE, QUARANTINED):
+            fresh.history = [*record.history, attempt_summary(record)][-HISTORY:]
+        same_job = bool(fresh.job_id) and fresh.job_id == record.job_id
+        if same_job:
+            fresh.sequencer = record.sequencer  # the job takes over the hand-off's claim and lease
+        if record.state == HANDED_OFF and same_job:
+            return  # the hand-off arriving where it was sent: not a failure
+        if (
+            fresh.sequencer == record.sequencer
+            and record.state in (FAILED, PROCESSING, HANDED_OFF)
+            and not fresh.forced
+        ):
+            fresh.failures = record.failures + 1  # the attempt before this one failed
+            fresh.last_failure = record.reason if record.state == FAILED else self._expired(record)
 
     def retake(self, source: str, job_id: str, reason: str) -> Claim:
         """Take back a hand-off whose job ``job_id`` never started (``bankgate.batch``), to

@@ -361,11 +361,6 @@ def sla_dag(bank: BankConfig, source: Path) -> DAG:
     also says why this is a failing task rather than an Airflow Deadline Alert)."""
     crons, zone = sla_crons(bank), bank.sla_timezone
     cutoffs = sorted({f"{e.by:%H:%M}" for e in bank.expectations})
-    expected = "\n".join(
-        f"- {e.title or 'any file'}: {e.min_files} file(s) matching `{e.pattern}` by {e.by:%H:%M} {e.tz}, "
-        f"{DAYS[e.days]}"
-        for e in bank.expectations
-    )
 
     @dag(
         dag_id=f"bank_sla__{bank.name}",
@@ -379,22 +374,7 @@ def sla_dag(bank: BankConfig, source: Path) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=[*_bank_tags(bank), "sla"],
-        doc_md=f"""### {bank.name}: arrival SLA
-
-Expected (holiday calendar: {bank.calendar or "none, weekends only"}):
-
-{expected}
-
-At each cut-off, the files that arrived for the day (pulled, per the pull ledger, or waiting on
-the server, by their modification time) are counted from midnight to the cut-off. A weekend or
-holiday expects nothing (a file sent then is named on the next due day as early, not counted).
-A miss raises an alert through the notifier
-(always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
-(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what is missing and what
-came late (with its time); the run's note says the same.
-
-To check a past day, trigger it with the form's **day**. Config: `{source}`.
-""",
+        doc_md=_sla_doc(bank, source),
         default_args={**DEFAULT_ARGS, "owner": bank.owner},
         params={
             "day": Param(
@@ -421,6 +401,31 @@ To check a past day, trigger it with the form's **day**. Config: `{source}`.
         check_arrivals()
 
     return check_sla()
+
+
+def _sla_doc(bank: BankConfig, source: Path) -> str:
+    """The SLA DAG's page: what is expected, when, and what a miss does."""
+    expected = "\n".join(
+        f"- {e.title or 'any file'}: {e.min_files} file(s) matching `{e.pattern}` by {e.by:%H:%M} {e.tz}, "
+        f"{DAYS[e.days]}"
+        for e in bank.expectations
+    )
+    return f"""### {bank.name}: arrival SLA
+
+Expected (holiday calendar: {bank.calendar or "none, weekends only"}):
+
+{expected}
+
+At each cut-off, the files that arrived for the day (pulled, per the pull ledger, or waiting on
+the server, by their modification time) are counted from midnight to the cut-off. A weekend or
+holiday expects nothing (a file sent then is named on the next due day as early, not counted).
+A miss raises an alert through the notifier
+(always the task log, plus the webhook (`BANKGATE_ALERT_WEBHOOK`) or SNS topic
+(`BANKGATE_ALERT_SNS_TOPIC`) when set) and **fails the run**, naming what is missing and what
+came late (with its time); the run's note says the same.
+
+To check a past day, trigger it with the form's **day**. Config: `{source}`.
+"""
 
 
 def reprocess_dag(banks: dict[str, BankConfig], source: Path) -> DAG:
