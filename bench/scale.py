@@ -235,27 +235,30 @@ def stage(moto: Moto, files: list[Staged], duplicates: float, seed: int) -> tupl
     config = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": rule}]}
     s3.put_bucket_notification_configuration(Bucket=STAGING, NotificationConfiguration=config)
     root = Root(S3Store(ARCHIVE, client=s3), "ledger/")
+    now = time.time()
+    days: dict[str, dict[str, Any]] = {}
+    for f in files:  # each bank's day index as the pulls leave it: every file "staged" (one PUT a bank)
+        entry = {"name": f.key.rsplit("/", 1)[-1], "kind": "pull", "size": len(f.body), "staged_at": now}
+        days.setdefault(f.bank, {})[f"s3://{STAGING}/{f.key}"] = {**entry, "state": "staged", "at": now}
+    for bank, entries in days.items():
+        doc = json.dumps({"owner": bank, "day": DAY, "files": entries}, sort_keys=True, separators=(",", ":"))
+        s3.put_object(Bucket=ARCHIVE, Key=root.key(index.key(bank, DAY)), Body=doc.encode())
 
-    def one_bank(bank_files: list[Staged]) -> None:  # as a pull leaves each file: link, index, object
-        for f in bank_files:
-            url = f"s3://{STAGING}/{f.key}"
-            link = links.Link("pull", f.bank, f"sftp/{f.bank}/pulled/{DAY}/{uuid.uuid4().hex}.json", f.key, DAY)
-            links.write(root, url, link)
-            index.staged(root, url, link, time.time(), size=len(f.body))
-            s3.put_object(Bucket=STAGING, Key=f.key, Body=f.body)
+    def one_file(f: Staged) -> None:  # as a pull leaves each file: its link, then the object
+        url = f"s3://{STAGING}/{f.key}"
+        link = links.Link("pull", f.bank, f"sftp/{f.bank}/pulled/{DAY}/{uuid.uuid4().hex}.json", f.key, DAY)
+        links.write(root, url, link)
+        s3.put_object(Bucket=STAGING, Key=f.key, Body=f.body)
 
-    by_bank: dict[str, list[Staged]] = {}
-    for f in files:
-        by_bank.setdefault(f.bank, []).append(f)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(one_bank, by_bank.values()))
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one_file, files))
     bodies = [b for b in drain_bodies(sqs, notify) if "s3:TestEvent" not in b]  # sent on configuration
     if len(bodies) != len(files):
         raise RuntimeError(f"moto sent {len(bodies)} notifications for {len(files)} objects")
     stream = event_stream(sorted(bodies), duplicates, random.Random(seed))
     for i in range(0, len(stream), 10):
-        entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(stream[i : i + 10])]
-        sqs.send_message_batch(QueueUrl=work, Entries=entries)
+        batch = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(stream[i : i + 10])]
+        sqs.send_message_batch(QueueUrl=work, Entries=batch)
     return work, len(stream)
 
 
@@ -451,6 +454,23 @@ def report_run(run: Run, first: Run | None, bad: int) -> None:
     )
     top = ", ".join(f"{k} {v / run.files:.2f}" for k, v in sorted(calls.items()))
     print(f"        requests per file: {top}")
+
+
+def summary(runs: list[Run]) -> None:
+    """The runs as one Markdown table (docs/scaling.md quotes it)."""
+    base = next((r for r in runs if r.workers == 1), runs[0])
+    head = "N", "files/s", "vs N=1", "CPU ms/file", "lease conflicts", "given up", "retries", "redelivered", "lost"
+    print("\n| " + " | ".join((*head, "duplicated")) + " |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        lost = sum(v for k, v in r.proof.items() if k.startswith("lost") or k == "left in staging")
+        dup = sum(v for k, v in r.proof.items() if k.startswith("duplicated"))
+        cpu = 1000 * (sum(s["cpu"] for s in r.stats) + r.moto_cpu) / r.files
+        print(
+            f"| {r.workers} | {r.files / r.seconds:.1f} | x{(r.files / r.seconds) / (base.files / base.seconds):.2f} "
+            f"| {cpu:.0f} | {r.total('conflicts')} | {r.total('contended')} | {r.total('retries')} "
+            f"| {r.total('redelivered')} | {lost} | {dup} |"
+        )
 
 
 # -- a worker (a child process: one Lambda container) ----------------------------------------------------
@@ -657,6 +677,7 @@ def puller(spec_json: str) -> int:
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each N as it ends
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         return worker(sys.argv[2])
     if len(sys.argv) == 3 and sys.argv[1] == "--puller":
@@ -674,6 +695,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.only != "pull":
         runs = processing(args)
+        summary(runs)
         if any(run.proof[name] for run in runs for name in PROOF_ZERO):
             print("FAILED: lost or duplicated files (above)")
             return 1
