@@ -252,7 +252,7 @@ def stage(moto: Moto, files: list[Staged], duplicates: float, seed: int) -> tupl
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(one_file, files))
-    bodies = [b for b in drain_bodies(sqs, notify) if "s3:TestEvent" not in b]  # sent on configuration
+    bodies = drain_bodies(sqs, notify, len(files))
     if len(bodies) != len(files):
         raise RuntimeError(f"moto sent {len(bodies)} notifications for {len(files)} objects")
     stream = event_stream(sorted(bodies), duplicates, random.Random(seed))
@@ -262,15 +262,21 @@ def stage(moto: Moto, files: list[Staged], duplicates: float, seed: int) -> tupl
     return work, len(stream)
 
 
-def drain_bodies(sqs: Any, queue_url: str) -> list[str]:
+def drain_bodies(sqs: Any, queue_url: str, expected: int) -> list[str]:
+    """Receive and delete until ``expected`` bodies came (moto's long poll is slow with a full
+    queue, so short polls, up to a minute without a new message)."""
     bodies: list[str] = []
-    while True:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    idle_until = time.monotonic() + 60
+    while len(bodies) < expected and time.monotonic() < idle_until:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not got:
-            return bodies
-        bodies += [m["Body"] for m in got]
+            time.sleep(0.2)
+            continue
+        idle_until = time.monotonic() + 60
+        bodies += [m["Body"] for m in got if "s3:TestEvent" not in m["Body"]]  # sent on configuration
         entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)]
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    return bodies
 
 
 @dataclass
