@@ -13,7 +13,7 @@ queue) are collected, and the event stream is built from them as SQS delivers at
 once: ``--duplicates`` of the events sent twice (half right behind the original, where two
 workers race for it, half anywhere later) and one in ten swapped with a neighbour. That
 stream goes to the work queue. Then N worker processes (as N Lambda containers) each import
-``lambdas.process``, build its pipeline (a warm container: timed from after), and loop:
+``bankgate.lambdas.process``, build its pipeline (a warm container: timed from after), and loop:
 receive up to 10 messages, call the real ``handler`` with the event Lambda's SQS event source
 builds, delete what it did not report failed; a failed (``busy``) message becomes visible again
 after ``--redeliver-after`` seconds (the visibility timeout, scaled down). A worker stops when
@@ -100,7 +100,7 @@ def nacha_file(n: int) -> bytes:
     """A small valid NACHA file of its own: 2 to 12 entries, amounts and names from ``n``."""
     import io
 
-    from parsers.nacha.writer import NachaWriter
+    from bankgate.parsers.nacha.writer import NachaWriter
 
     out = io.BytesIO()
     w = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
@@ -524,11 +524,11 @@ def worker(log_path: str) -> int:
     import boto3
 
     calls, sends = count_requests()
-    import lambdas.process
+    import bankgate.lambdas.process
     from bankgate import lease
-    from bankgate.demo.local_aws import LambdaContext, sqs_event
+    from demo.local_aws import LambdaContext, sqs_event
 
-    lambdas.process.pipeline()  # a warm container: config and clients built
+    bankgate.lambdas.process.pipeline()  # a warm container: config and clients built
     sqs = boto3.client("sqs")
     queue = os.environ["SCALE_QUEUE"]
     redeliver = int(os.environ["SCALE_REDELIVER"])
@@ -544,7 +544,7 @@ def worker(log_path: str) -> int:
             time.sleep(0.2)
             continue
         received += len(got)
-        response = lambdas.process.handler(sqs_event(got), LambdaContext())
+        response = bankgate.lambdas.process.handler(sqs_event(got), LambdaContext())
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         done = [m for m in got if m["MessageId"] not in failed]
         for m in got:

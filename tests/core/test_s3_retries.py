@@ -103,10 +103,10 @@ def test_slow_down_is_retried_with_backoff_until_the_write_lands(proxy: SlowDown
 
 
 def test_every_s3_client_bankgate_makes_has_the_retry_config(aws: Aws) -> None:
-    import lambdas.process
+    import bankgate.lambdas.process
 
     assert RETRIES["mode"] == "standard" and RETRIES["total_max_attempts"] > 3  # more than botocore's default
-    processing = lambdas.process.pipeline()
+    processing = bankgate.lambdas.process.pipeline()
     for store in (processing.staging, processing.archive, processing.ledger.store):
         assert isinstance(store, S3Store) and store.client.meta.config.retries == dict(RETRIES)
     signing = default_client(signature_version="s3v4")
