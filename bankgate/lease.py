@@ -14,6 +14,10 @@ after which another worker may take it over (the holder was killed, timed out, r
 memory). The processing ledger (``bankgate.ledger``) keeps its lease inside each object's
 record; the pull ledger (``bankgate.sftp.ledger``) as a claim object beside the
 record. Both acquire, finish and release through :func:`swap`.
+
+:data:`TALLY` counts, per process, the conditional writes the store refused (S3's 412
+``PreconditionFailed`` and 409 ``ConditionalRequestConflict``) and the swaps given up: the
+price of contention, which ``bench/scale.py`` reports per worker.
 """
 
 from __future__ import annotations
@@ -29,6 +33,17 @@ from bankgate.store.base import ObjectStore
 #: Rounds of read -> decide -> write before giving up on a key others keep changing.
 ATTEMPTS = 8
 T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Tally:
+    """This process's contention so far (counters only: no key or data is kept)."""
+
+    conflicts: int = 0  # rounds lost: another writer changed the key between read and write
+    contended: int = 0  # swaps that raised Contended after every round was lost
+
+
+TALLY = Tally()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +92,8 @@ def swap(
             written = store.replace(key, body, etag=current.etag, content_type=content_type)
         if written is not None:
             return written.etag, decision
+        TALLY.conflicts += 1
+    TALLY.contended += 1
     raise Contended(f"{store.url_of(key)} kept changing under {attempts} attempts to update it")
 
 

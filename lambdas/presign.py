@@ -25,10 +25,10 @@ def grants() -> Grants:
     global _grants, _claim
     if _grants is None:
         import boto3
-        from botocore.config import Config
 
         from bankgate.push.clients import load_clients
         from bankgate.settings import push_settings
+        from bankgate.store.s3 import default_client
 
         settings = push_settings()
         if not settings["ledger"]:
@@ -37,7 +37,7 @@ def grants() -> Grants:
             settings["staging"],
             settings["ledger"],
             load_clients(settings["clients"]),
-            s3=boto3.client("s3", config=Config(signature_version="s3v4")),  # SigV4 signs the headers
+            s3=default_client(signature_version="s3v4"),  # SigV4 signs the headers
             sts=boto3.client("sts"),
             role_arn=settings["role_arn"],
         )

@@ -38,12 +38,11 @@ def pipeline() -> Pipeline:
     """The container's pipeline: config and clients only, created on first use."""
     global _pipeline
     if _pipeline is None:
-        import boto3
-
         from bankgate.batch import HandOff
+        from bankgate.store.s3 import default_client
 
         handoff = HandOff.from_env()  # big files go to the batch runner where one is configured
-        _pipeline = Pipeline(PipelineConfig.from_env(), s3_client=boto3.client("s3"), handoff=handoff)
+        _pipeline = Pipeline(PipelineConfig.from_env(), s3_client=default_client(), handoff=handoff)
     return _pipeline
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bankgate.lease import Contended, Current, Lease, read, swap
+from bankgate.lease import TALLY, Contended, Current, Lease, read, swap
 from bankgate.store.base import ObjectStore
 
 KEY = "ledger/counter.json"
@@ -50,10 +50,15 @@ def test_a_key_that_changes_under_every_attempt_is_contended(store: ObjectStore)
         store.replace(KEY, other.data + b"+", etag=other.etag)  # another writer gets in first
         return b"mine", None
 
+    conflicts, contended = TALLY.conflicts, TALLY.contended
     with pytest.raises(Contended, match="kept changing under 3 attempts"):
         swap(store, KEY, change_behind_its_back, attempts=3)
     current = read(store, KEY)
     assert current is not None and current.data == b"0+++"  # theirs, never overwritten blindly
+    # every lost round is a refused conditional write, counted for bench/scale.py
+    assert (TALLY.conflicts - conflicts, TALLY.contended - contended) == (3, 1)
+    swap(store, KEY, lambda current: (b"won", None))
+    assert (TALLY.conflicts - conflicts, TALLY.contended - contended) == (3, 1)  # a won round is no conflict
 
 
 def test_a_lease_runs_until_it_expires() -> None:
