@@ -416,7 +416,7 @@ class Pipeline:
         metadata = {"bankgate-source": shown, "bankgate-type": kind, OUTPUT_OF: owner}
         try:
             with store.writer(key, metadata=metadata, content_type=fmt.content_type) as out:
-                write_records(fmt.name, parser.iter_batches(), out, parser.record_classes)
+                write_records(fmt.name, parser.iter_chunks(), out, parser.record_classes)
         except ParseError as exc:
             problems = [p.as_dict() for p in exc.problems]
             first = exc.problems[0] if exc.problems else None
