@@ -143,15 +143,15 @@ class Chunk:
 
 
 class _Lines:
-    """Lines being assembled (see the module docstring): a source array per line, of the
-    record's bytes followed by made cells and the constants, and the output positions taken
-    from it. A dropped byte (padding, a leading zero) is NUL, which no clean line holds, and
-    the NULs are deleted from the whole block's bytes at the end."""
+    """Lines being assembled (see the module docstring): their segments in output order,
+    each constant or a column of cells (the record's own bytes, or cells made for the lines).
+    A dropped byte (padding, a leading zero) is NUL, which no clean line holds, and the NULs
+    are deleted from the whole block's bytes at the end."""
 
     def __init__(self, rows: np.ndarray) -> None:
-        self.n, self.width = rows.shape
-        self.parts: list[np.ndarray] = [rows]
-        self.segments: list[bytes | np.ndarray] = []  # in output order: constants, or source columns
+        self.rows = rows
+        self.n = rows.shape[0]
+        self.segments: list[bytes | np.ndarray] = []
         self.kept = np.zeros(self.n, dtype=np.int64)  # each line's kept bytes of its cells
         self.const_length = 0
 
@@ -169,14 +169,12 @@ class _Lines:
 
     def record_cells(self, lo: int, hi: int, kept: np.ndarray | int) -> None:
         """Bytes ``lo:hi`` of the record, ``kept`` of them per line."""
-        self.segments.append(np.arange(lo, hi))
+        self.segments.append(self.rows[:, lo:hi])
         self.kept += kept
 
     def made_cells(self, cells: np.ndarray, kept: np.ndarray | int) -> None:
         """Cells made for the lines (NUL where dropped), ``kept`` bytes of them per line."""
-        self.parts.append(cells)
-        self.segments.append(np.arange(self.width, self.width + cells.shape[1]))
-        self.width += cells.shape[1]
+        self.segments.append(cells)
         self.kept += kept
 
     def integers(self, values: np.ndarray) -> None:
@@ -189,22 +187,26 @@ class _Lines:
         self.made_cells(cells, width - first)
 
     def build(self) -> bytes:
-        """The lines, concatenated."""
-        consts = b"".join(s for s in self.segments if isinstance(s, bytes))
-        source = np.empty((self.n, self.width + len(consts)), dtype=np.uint8)
+        """The lines, concatenated.
+
+        The constants are written as one template row copied into every line, and each column
+        of cells as one fixed-size item per line (a ``V<width>`` view): numpy's loop over a
+        narrow 2-D slice pays its overhead per line and per segment, a copy of items per item.
+        """
+        widths = [len(s) if isinstance(s, bytes) else s.shape[1] for s in self.segments]
+        total = sum(widths)
+        template = np.frombuffer(
+            b"".join(s if isinstance(s, bytes) else bytes(w) for s, w in zip(self.segments, widths)), dtype=f"V{total}"
+        )
+        out = np.empty((self.n, total), dtype=np.uint8)
+        out.view(f"V{total}")[...] = template
         at = 0
-        for part in self.parts:
-            source[:, at : at + part.shape[1]] = part
-            at += part.shape[1]
-        source[:, at:] = np.frombuffer(consts, dtype=np.uint8)
-        order: list[np.ndarray] = []
-        for segment in self.segments:
-            if isinstance(segment, bytes):
-                order.append(np.arange(at, at + len(segment)))
-                at += len(segment)
-            else:
-                order.append(segment)
-        return np.take(source, np.concatenate(order), axis=1).tobytes().translate(None, b"\0")
+        for segment, width in zip(self.segments, widths):
+            if not isinstance(segment, bytes):
+                out[:, at : at + width].view(f"V{width}")[...] = segment.view(f"V{width}")
+            at += width
+        flat = out.ravel()
+        return flat[flat != 0].tobytes()  # measured faster than bytes.translate(None, b"\0")
 
 
 def _first_nonzero(nonzero: np.ndarray, width: int) -> np.ndarray:
