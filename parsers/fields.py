@@ -308,7 +308,7 @@ class Layout:
         wrong = (digits > 9) & self._digit_positions
         wrong |= ((rows - 32) > 94) & self._text_positions  # outside printable ASCII 32..126
         wrong |= (rows != self._const_bytes) & self._const_positions
-        bad: np.ndarray = wrong.any(axis=1)
+        bad = np.asarray(wrong.any(axis=1))
         by_value: dict[str, tuple[list, np.ndarray]] = {}  # DATE/TIME: distinct values, each row's index
         for f in self.fields:
             lo, hi = f.start - 1, f.stop
