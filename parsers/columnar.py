@@ -6,30 +6,32 @@ fast its numpy validation is. So a parser that decodes lines column-wise (``Layo
 hands its clean runs of lines on as a ``Run``: the columns, which lines, and their context.
 A ``Chunk`` (one block's output, in file order) mixes such runs with plain records (headers,
 addenda, any line with a problem). ``Chunk.records()`` gives today's records, so the row API
-is unchanged; the JSON Lines writer asks for ``jsonl_parts()`` and gets a run's lines as one
-``bytes``, made with numpy.
+is unchanged; the JSON Lines and CSV writers ask for ``jsonl_parts()`` / ``csv_parts()`` and get
+a run's lines as one ``bytes``, made with numpy. (Parquet still takes the records.)
 
 How a run's lines are made: each line is a row of byte segments, constants (keys, quotes,
 separators) and cells (a field's bytes as they are in the record, with a mask of those kept:
 padding spaces and leading zeros are dropped). The segments are laid side by side in one
 (lines, width) array and the kept bytes taken in row order, so ``data[keep]`` is the lines,
-concatenated. The bytes are exactly ``orjson.dumps`` of the record's row (a test compares them
-on the sample corpus); a line whose text would need escaping (``"`` or ``\\``) is left to the
+concatenated. The bytes are exactly those of the row writers, ``orjson.dumps`` of the record's
+row or ``csv.DictWriter``'s (a test compares them on the sample corpus and generated files); a
+line whose text would need escaping or quoting (``"``, ``\\``; CSV: ``"``, ``,``) is left to the
 row path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
 import orjson
 
-from parsers.fields import Columns, Field, Kind
+from parsers.fields import Columns, Field, Kind, Layout
 from parsers.problems import ProblemLog
 
-QUOTE, BACKSLASH, ZERO = 34, 92, 48
+QUOTE, BACKSLASH, COMMA, ZERO = 34, 92, 44, 48
 NUMBERS = (Kind.NUMBER, Kind.AMOUNT)
 _POWERS = 10 ** np.arange(18, -1, -1, dtype=np.int64)
 
@@ -92,12 +94,18 @@ class Chunk:
         return out
 
     def jsonl_parts(self) -> Iterator[list | bytes | memoryview]:
-        """Lists of records for the writer to serialise, and runs' lines already serialised.
+        """Lists of records for the writer to serialise, and runs' lines already serialised."""
+        return self._parts(_Json())
 
-        The runs over one ``Columns`` (a block's entries of one layout, in many batches) are
+    def csv_parts(self, columns: Sequence[str]) -> Iterator[list | bytes | memoryview]:
+        """The same for CSV rows of the table ``columns`` (``parsers.rows.union_columns``)."""
+        return self._parts(_Csv(columns))
+
+    def _parts(self, style: _Style) -> Iterator[list | bytes | memoryview]:
+        """The runs over one ``Columns`` (a block's entries of one layout, in many batches) are
         encoded together, so a file of many small batches pays numpy's cost per call once per
-        block, not once per batch."""
-        encoded = self._encode_runs()
+        block, not once per batch; a line whose text needs escaping comes as a record."""
+        encoded = self._encode_runs(style)
         for piece in self.pieces:
             if isinstance(piece, list):
                 yield piece
@@ -120,7 +128,7 @@ class Chunk:
                 if start < len(data):
                     yield data[start:]
 
-    def _encode_runs(self) -> dict[int, tuple[memoryview, np.ndarray, np.ndarray]]:
+    def _encode_runs(self, style: _Style) -> dict[int, tuple[memoryview, np.ndarray, np.ndarray]]:
         """Each encodable run's lines: (bytes, each line's length, lines that need escaping)."""
         groups: dict[int, list[Run]] = {}
         for piece in self.pieces:
@@ -132,7 +140,7 @@ class Chunk:
             index = np.concatenate([np.arange(r.index.start, r.index.stop) for r in runs])
             linenos = np.concatenate([_line_numbers(r.linenos) for r in runs])
             context = [np.repeat(np.array(values, dtype=np.int64), sizes) for values in zip(*(r.context for r in runs))]
-            data, lengths, escape = _encode(runs[0].columns, index, linenos, context)
+            data, lengths, escape = _encode(runs[0].columns, index, linenos, context, style)
             view = memoryview(data)
             bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
             byte_bounds = np.concatenate([[0], np.cumsum(lengths)])[bounds].tolist()
@@ -160,6 +168,8 @@ class _Lines:
         return self.kept + self.const_length
 
     def const(self, text: bytes) -> None:
+        if not text:
+            return
         last = self.segments[-1] if self.segments else None
         if isinstance(last, bytes):  # consecutive constants: one segment
             self.segments[-1] = last + text
@@ -214,45 +224,108 @@ def _first_nonzero(nonzero: np.ndarray, width: int) -> np.ndarray:
     return np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), width - 1)
 
 
+#: What a line holds after a constant: its line number, a context value (by position), a field,
+#: or nothing (a CSV column of another record type).
+_Item = str | int | Field | None
+LINE = "line"
+
+
+class _Style:
+    """What differs between JSON Lines and CSV lines made from columns."""
+
+    escaped: tuple[int, ...]  # bytes of text that the row path must write (quoting, escaping)
+    quote = b""  # around text and digits-as-text
+
+    def plan(self, layout: Layout) -> Iterator[tuple[bytes, _Item]]:
+        """The line's items in output order, each after the constant before it."""
+        raise NotImplementedError
+
+    def end(self) -> bytes:
+        raise NotImplementedError
+
+    def value(self, v: Any) -> bytes:
+        """A date or time value's text, or None's."""
+        raise NotImplementedError
+
+
+class _Json(_Style):
+    escaped = (QUOTE, BACKSLASH)
+    quote = b'"'
+
+    def plan(self, layout: Layout) -> Iterator[tuple[bytes, _Item]]:
+        yield b'{"record":' + orjson.dumps(layout.kind) + b',"line":', LINE
+        for k, name in enumerate(layout.context):
+            yield b"," + orjson.dumps(name) + b":", k
+        for f in layout.emitted:
+            yield b"," + orjson.dumps(f.name) + b":", f
+
+    def end(self) -> bytes:
+        return b"}\n"
+
+    def value(self, v: Any) -> bytes:
+        return orjson.dumps(v)
+
+
+class _Csv(_Style):
+    """As ``csv.DictWriter`` writes a record's row (QUOTE_MINIMAL, CRLF): a cell with a comma or a
+    quote would be quoted, so such lines go to the row path; other cells are their text."""
+
+    escaped = (QUOTE, COMMA)
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+
+    def plan(self, layout: Layout) -> Iterator[tuple[bytes, _Item]]:
+        assert self.columns[0] == "record", self.columns  # ``union_columns``'s order
+        items: dict[str, _Item] = {LINE: LINE, **{name: k for k, name in enumerate(layout.context)}}
+        items.update((f.name, f) for f in layout.emitted)
+        before = layout.kind.encode()
+        for name in self.columns[1:]:
+            yield before + b",", items.get(name)
+            before = b""
+
+    def end(self) -> bytes:
+        return b"\r\n"
+
+    def value(self, v: Any) -> bytes:
+        return b"" if v is None else (v.isoformat() if isinstance(v, date) else str(v)).encode()
+
+
 def _encode(
-    columns: Columns, index: np.ndarray, linenos: np.ndarray, context: list[np.ndarray]
+    columns: Columns, index: np.ndarray, linenos: np.ndarray, context: list[np.ndarray], style: _Style
 ) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """JSON Lines of lines ``index`` of ``columns``: (bytes, each line's length, lines whose
+    """The lines of lines ``index`` of ``columns``: (bytes, each line's length, lines whose
     text needs escaping: their bytes are there but must be replaced by the row path's)."""
-    layout = columns.layout
     rows = columns.clean[index]  # a copy: dropped bytes are set to NUL in it
     lines = _Lines(rows)
-    lines.const(b'{"record":' + orjson.dumps(layout.kind) + b',"line":')
-    lines.integers(linenos)
-    for name, values in zip(layout.context, context):
-        lines.const(b"," + orjson.dumps(name) + b":")
-        lines.integers(values)
     escape = np.zeros(len(rows), dtype=bool)
-    for f in layout.emitted:
-        lines.const(b"," + orjson.dumps(f.name) + b":")
-        if _json_cell(lines, f, rows, columns, index):
-            cells = rows[:, f.start - 1 : f.stop]
-            escape |= ((cells == QUOTE) | (cells == BACKSLASH)).any(axis=1)
-    lines.const(b"}\n")
+    for before, item in style.plan(columns.layout):
+        lines.const(before)
+        if item == LINE:
+            lines.integers(linenos)
+        elif isinstance(item, int):
+            lines.integers(context[item])
+        elif isinstance(item, Field) and _cell(lines, item, rows, columns, index, style):
+            cells = rows[:, item.start - 1 : item.stop]
+            escape |= np.isin(cells, style.escaped).any(axis=1)
+    lines.const(style.end())
     return lines.build(), lines.lengths, escape
 
 
-def _json_cell(lines: _Lines, f: Field, rows: np.ndarray, columns: Columns, index: np.ndarray) -> bool:
-    """Add field ``f`` of the lines as JSON; True when it is text that may need escaping."""
+def _cell(lines: _Lines, f: Field, rows: np.ndarray, columns: Columns, index: np.ndarray, style: _Style) -> bool:
+    """Add field ``f`` of the lines; True when it is text that may need escaping."""
     lo, hi = f.start - 1, f.stop
     w = hi - lo
     if f.kind is Kind.DIGITS or (f.kind in NUMBERS and w == 1):  # kept whole
-        quote = f.kind is Kind.DIGITS
-        if quote:
-            lines.const(b'"')
+        quote = style.quote if f.kind is Kind.DIGITS else b""
+        lines.const(quote)
         lines.record_cells(lo, hi, w)
-        if quote:
-            lines.const(b'"')
+        lines.const(quote)
         return False
     if f.kind in (Kind.DATE, Kind.TIME):  # few distinct values per block, each serialised once
         values, inverse = columns.by_value[f.name]
-        encoded = [orjson.dumps(v) for v in values]
-        width = max(map(len, encoded))
+        encoded = [style.value(v) for v in values]
+        width = max(1, *map(len, encoded))
         table = np.frombuffer(b"".join(e.ljust(width, b"\0") for e in encoded), dtype=np.uint8)
         sizes = np.array(list(map(len, encoded)))
         mine = inverse[index]
@@ -267,13 +340,12 @@ def _json_cell(lines: _Lines, f: Field, rows: np.ndarray, columns: Columns, inde
     else:  # TEXT
         stripped = (np.strings.strip if f.right_justified else np.strings.rstrip)(cells, b" ")
     made = stripped.astype(f"S{w}").view(np.uint8).reshape(len(cells), w)
-    quote = f.kind is Kind.TEXT
-    if quote:
-        lines.const(b'"')
+    text = f.kind is Kind.TEXT
+    quote = style.quote if text else b""
+    lines.const(quote)
     lines.made_cells(made, np.strings.str_len(stripped))
-    if quote:
-        lines.const(b'"')
-    return quote and bool(((made == QUOTE) | (made == BACKSLASH)).any())
+    lines.const(quote)
+    return text and bool(np.isin(made, style.escaped).any())
 
 
 def _line_numbers(linenos: Sequence[int]) -> np.ndarray:

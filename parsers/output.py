@@ -113,7 +113,14 @@ def write_csv(batches: Iterable[list | ColumnChunk], out: IO[bytes], record_clas
     writer.writeheader()
     rows = _Rows()
     for batch in batches:
-        writer.writerows({k: _cell(v) for k, v in rows(r).items()} for r in records_of(batch))
+        # A column chunk's clean runs come as rows already made (``parsers.columnar``), the same bytes;
+        # ``write_through`` hands every text write to ``out`` at once, so the two interleave in order.
+        parts = [batch] if isinstance(batch, list) else batch.csv_parts(columns)
+        for part in parts:
+            if isinstance(part, list):
+                writer.writerows({k: _cell(v) for k, v in rows(r).items()} for r in part)
+            else:
+                out.write(part)
     text.flush()
     text.detach()
 

@@ -4,7 +4,7 @@ so that importing the output side (as a Lambda does at cold start) stays light."
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -45,6 +45,10 @@ class ColumnChunk(Protocol):
 
     def jsonl_parts(self) -> Iterator[list | bytes | memoryview]:
         """In order: lists of records to serialise, and lines already serialised as JSON Lines."""
+        ...
+
+    def csv_parts(self, columns: Sequence[str]) -> Iterator[list | bytes | memoryview]:
+        """The same for CSV rows of the table ``columns`` (``union_columns``), UTF-8, CRLF."""
         ...
 
 

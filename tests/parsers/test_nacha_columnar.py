@@ -54,7 +54,7 @@ def test_corpus_file_same_bytes(name: str) -> None:
     assert_same((CORPUS / name).read_bytes(), lenient=True)
 
 
-NAMES = ["JANE DOE", 'O"BRIEN CO', "BACK\\SLASH LLC", "X", "A NAME OF TWENTY TWO C", "TAB-FREE  SPACES"]
+NAMES = ["JANE DOE", "DOE, JANE", 'O"BRIEN CO', "BACK\\SLASH LLC", "X", "A NAME OF TWENTY TWO C", "TAB-FREE  SPACES"]
 
 
 def entries(rng: random.Random, n: int, start: int = 0, **extra: Any) -> list[dict[str, Any]]:
