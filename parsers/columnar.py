@@ -339,7 +339,7 @@ def _cell(lines: _Lines, f: Field, rows: np.ndarray, columns: Columns, index: np
         stripped[np.strings.str_len(stripped) == 0] = b"0"
     else:  # TEXT
         stripped = (np.strings.strip if f.right_justified else np.strings.rstrip)(cells, b" ")
-    made = stripped.astype(f"S{w}").view(np.uint8).reshape(len(cells), w)
+    made = stripped.astype(f"S{w}", copy=False).view(np.uint8).reshape(len(cells), w)
     text = f.kind is Kind.TEXT
     quote = style.quote if text else b""
     lines.const(quote)
