@@ -12,6 +12,11 @@ once per block: its entries are decoded column-wise once per entry layout (``_De
 with the rule masks that do not depend on the batch (``_EntryFacts``), and so are its batch
 headers and controls; each batch then takes its rows from those columns, and reports only
 the rules some line of it breaks. Problems are still reported batch by batch, in file order.
+
+A batch's run of entries that breaks no rule is not made into records at all: it is handed on
+as columns (``parsers.columnar.Run``, in the block's ``Chunk``), which the JSON Lines and CSV
+writers turn into bytes with numpy. Records are made only when asked for (the row API), and for
+the lines around a problem, the headers and controls, and addenda.
 """
 
 from __future__ import annotations
