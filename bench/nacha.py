@@ -172,7 +172,9 @@ def run_cli(path: Path, out: Path, tree: Path | None = None) -> dict:
     every earlier child, the venv's pip run by ``./dev`` before it execs this script among them)."""
     start = time.perf_counter()
     command = [sys.executable, "-m", "bankgate.cli", "parse", str(path), "-o", str(out)]
-    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=_env(tree))
+    # Run from the output's folder: ``-m`` puts the working directory first on the path, which
+    # from a source tree would shadow a baseline's ``PYTHONPATH``.
+    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=_env(tree), cwd=out.parent)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
