@@ -18,9 +18,9 @@ from typing import Any
 
 from bankgate import settings
 from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
-from parsers.detect import CONTAINERS, PDF, UNKNOWN
-from parsers.output import FORMATS, write_records
-from parsers.problems import ParseError, Problem
+from bankgate.parsers.detect import CONTAINERS, PDF, UNKNOWN
+from bankgate.parsers.output import FORMATS, write_records
+from bankgate.parsers.problems import ParseError, Problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another worker holds the object; try again later
@@ -70,7 +70,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     with stream:
         if kind == PDF:  # which insurance document: needs the text, read in a bounded worker
-            from parsers.detect import classify_pdf
+            from bankgate.parsers.detect import classify_pdf
 
             kind = classify_pdf(stream, **options["pdf"])
     print(kind)
@@ -78,7 +78,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from parsers.registry import format_for_detected, format_names, open_parser
+    from bankgate.parsers.registry import format_for_detected, format_names, open_parser
 
     path = Path(args.file)
     shown = str(args.file)
@@ -131,7 +131,7 @@ def _codes(values: list[str] | None) -> list[str]:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     """Every rule code, its default severity and meaning: what ``--allow`` and ``--enforce`` take."""
-    from parsers.registry import rule_sets
+    from bankgate.parsers.registry import rule_sets
 
     for rules in rule_sets():
         if args.format and rules.namespace != args.format:
@@ -221,7 +221,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_layouts(args: argparse.Namespace) -> int:
-    from parsers.fixed import available_layouts
+    from bankgate.parsers.fixed import available_layouts
 
     for name in available_layouts(settings.layout_dirs()):
         print(name)
@@ -236,10 +236,10 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.pipeline_only:
-        from bankgate.demo.local import run_demo
+        from demo.local import run_demo
 
         return run_demo(Path(args.samples), Path(args.out))
-    from bankgate.demo.full import run_full_demo
+    from demo.full import run_full_demo
 
     return run_full_demo(Path(args.samples), Path(args.out))
 

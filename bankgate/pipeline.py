@@ -28,13 +28,13 @@ import orjson
 from bankgate import settings
 from bankgate.config import PipelineConfig
 from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, Claim, Ledger, LedgerRecord
+from bankgate.parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
+from bankgate.parsers.output import output_format, write_records
+from bankgate.parsers.problems import ParseError
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
 from bankgate.streams import HashingReader, peekable, sha256_of
-from parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
-from parsers.output import output_format, write_records
-from parsers.problems import ParseError
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ class Pipeline:
         return self._keys
 
     def _parse(self, stream: IO[bytes], kind: str, lineage: tuple[str, ...], work: _Work) -> None:
-        from parsers.registry import format_for_detected, open_parser
+        from bankgate.parsers.registry import format_for_detected, open_parser
 
         shown = "/".join(lineage)
         kind = format_for_detected(kind)

@@ -45,7 +45,7 @@ SHAPES = {"wide": 10_000, "payroll": 200}
 
 
 def generate(path: Path, entries: int, per_batch: int) -> None:
-    from parsers.nacha.writer import NachaWriter
+    from bankgate.parsers.nacha.writer import NachaWriter
 
     with open(path, "wb", buffering=1 << 20) as out:
         w = NachaWriter(out, immediate_destination="231380104", immediate_origin="1121042882")
@@ -108,7 +108,7 @@ def measure_naive(path: str) -> int:
 
 def measure_parse(path: str) -> int:
     """Parse and validate, as the writers consume it: no Python object per clean entry."""
-    from parsers.nacha import NachaParser
+    from bankgate.parsers.nacha import NachaParser
 
     with open(path, "rb") as f:
         parser = NachaParser(f, name=path)
@@ -118,7 +118,7 @@ def measure_parse(path: str) -> int:
 
 
 def measure_rows(path: str) -> int:
-    from parsers.nacha import NachaParser
+    from bankgate.parsers.nacha import NachaParser
 
     entries = 0
     with open(path, "rb") as f:
@@ -132,9 +132,9 @@ MEASURES = {"raw": measure_raw, "naive": measure_naive, "parse": measure_parse, 
 
 
 def child(name: str, path: str) -> None:
-    # Imports are start-up cost, not parsing: ``parsers.nacha`` resolves its reader lazily, so
+    # Imports are start-up cost, not parsing: ``bankgate.parsers.nacha`` resolves its reader lazily, so
     # the reader (and numpy) must be imported here, not inside the timed call.
-    import parsers.nacha.reader  # noqa: F401
+    import bankgate.parsers.nacha.reader  # noqa: F401
 
     start, cpu = time.perf_counter(), time.process_time()
     result = MEASURES[name](path)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import IO, Any
 
-from parsers.problems import ProblemLog
-from parsers.rows import ColumnChunk
-from parsers.rules import NO_RULES, RuleSet
+from bankgate.parsers.problems import ProblemLog
+from bankgate.parsers.rows import ColumnChunk
+from bankgate.parsers.rules import NO_RULES, RuleSet
 
 
 @dataclass(slots=True)
@@ -41,10 +41,10 @@ class FileParser:
     raises ``ParseError`` once the whole file has been read, listing every problem; in
     lenient mode the problems are kept in ``problems`` as warnings and nothing is raised.
 
-    ``allow`` waives rules by code (``parsers.rules``): they are still reported, as warnings,
+    ``allow`` waives rules by code (``bankgate.parsers.rules``): they are still reported, as warnings,
     so a sender that breaks one rule for years is accepted without hiding it. ``enforce``
     makes rules that default to a warning errors. Lenient mode waives every rule. Codes are
-    checked with ``parsers.registry.validate_waivers``: an unknown one raises ``ValueError``.
+    checked with ``bankgate.parsers.registry.validate_waivers``: an unknown one raises ``ValueError``.
     """
 
     format: str = ""
@@ -65,7 +65,7 @@ class FileParser:
         allow: Iterable[str] = (),
         enforce: Iterable[str] = (),
     ) -> None:
-        from parsers.registry import validate_enforced, validate_waivers
+        from bankgate.parsers.registry import validate_enforced, validate_waivers
 
         self.stream = stream
         self.name = name
@@ -90,7 +90,7 @@ class FileParser:
 
     def iter_chunks(self) -> Iterator[list[Any] | ColumnChunk]:
         """Like ``iter_batches``, but a parser that keeps clean lines as columns hands those on
-        as a ``ColumnChunk`` instead of a list: what the writers take (``parsers.output``), so
+        as a ``ColumnChunk`` instead of a list: what the writers take (``bankgate.parsers.output``), so
         the parse-and-write path never builds a Python object per line."""
         yield from self._chunks()
         self.log.raise_if_failed(self.name)

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from parsers.fields import Columns, Field, Kind, Layout
-from parsers.problems import ProblemLog
+from bankgate.parsers.fields import Columns, Field, Kind, Layout
+from bankgate.parsers.problems import ProblemLog
 
 QUOTE, BACKSLASH, COMMA, ZERO = 34, 92, 44, 48
 NUMBERS = (Kind.NUMBER, Kind.AMOUNT)
@@ -98,7 +98,7 @@ class Chunk:
         return self._parts(_Json())
 
     def csv_parts(self, columns: Sequence[str]) -> Iterator[list | bytes | memoryview]:
-        """The same for CSV rows of the table ``columns`` (``parsers.rows.union_columns``)."""
+        """The same for CSV rows of the table ``columns`` (``bankgate.parsers.rows.union_columns``)."""
         return self._parts(_Csv(columns))
 
     def _parts(self, style: _Style) -> Iterator[list | bytes | memoryview]:

@@ -2,7 +2,7 @@
 
 One declaration of a record's fields (name, position, kind) drives reading, validating and
 writing, so the three can never drift apart. NACHA records and the user-written bank layouts
-(``parsers.fixed``) are both built from it.
+(``bankgate.parsers.fixed``) are both built from it.
 
 Decoding has two paths with the same results: ``Layout.decode`` handles one line in plain
 Python and is the single source of every problem message; ``Layout.decode_rows`` decodes a
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from parsers.problems import ProblemLog
-from parsers.rows import gc_paused
+from bankgate.parsers.problems import ProblemLog
+from bankgate.parsers.rows import gc_paused
 
 
 class Kind(StrEnum):
@@ -388,7 +388,7 @@ class Columns:
     overwritten (so every cell converts); ``integers`` holds each integer field as an int64
     array and ``by_value`` each date/time field as (distinct values, each line's index), all
     meaningful only where ``bad`` is False. Python values per cell (``columns``) are made only
-    when records are asked for: a consumer that works on columns (``parsers.columnar``)
+    when records are asked for: a consumer that works on columns (``bankgate.parsers.columnar``)
     never pays for them. ``records`` builds the records of any run of the lines, in order,
     and reports the bad ones' problems through the one-line decoder, exactly as
     ``Layout.decode_rows`` does for those lines alone.

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import orjson
 
-from parsers.rows import ColumnChunk, gc_paused, records_of, union_columns
+from bankgate.parsers.rows import ColumnChunk, gc_paused, records_of, union_columns
 
 
 @lru_cache(maxsize=512)
@@ -73,7 +73,7 @@ def write_jsonl(batches: Iterable[list | ColumnChunk], out: IO[bytes], record_cl
     Appending each ``orjson.dumps`` result to a bytearray and dropping it at once measured
     four times faster than serialising the block as one list and splitting it, and far
     faster than keeping thousands of small results alive for a ``join``. A column chunk's
-    clean runs come as bytes made from the columns (``parsers.columnar``), the same bytes.
+    clean runs come as bytes made from the columns (``bankgate.parsers.columnar``), the same bytes.
     """
     for batch in batches:
         if isinstance(batch, list):
@@ -113,7 +113,7 @@ def write_csv(batches: Iterable[list | ColumnChunk], out: IO[bytes], record_clas
     writer.writeheader()
     rows = _Rows()
     for batch in batches:
-        # A column chunk's clean runs come as rows already made (``parsers.columnar``), the same bytes;
+        # A column chunk's clean runs come as rows already made (``bankgate.parsers.columnar``), the same bytes;
         # ``write_through`` hands every text write to ``out`` at once, so the two interleave in order.
         parts = [batch] if isinstance(batch, list) else batch.csv_parts(columns)
         for part in parts:

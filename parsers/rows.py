@@ -37,7 +37,7 @@ def union_columns(record_classes: Iterable[type[Any]]) -> list[str]:
 
 
 class ColumnChunk(Protocol):
-    """Records kept as columns (``parsers.columnar.Chunk``), as the writers see them."""
+    """Records kept as columns (``bankgate.parsers.columnar.Chunk``), as the writers see them."""
 
     def records(self) -> list:
         """The records, as the row API gives them."""

@@ -1,6 +1,6 @@
 """Streaming NACHA (ACH) reader with validation.
 
-The file is read in blocks of lines (``parsers.lines``). Within a block, the rare structural
+The file is read in blocks of lines (``bankgate.parsers.lines``). Within a block, the rare structural
 records (file/batch headers and controls) are handled one by one; the runs of entry and
 addenda records between them are decoded and validated with numpy, which is what makes
 parsing plus validation run at over a million entries a second in Python. Records are
@@ -14,7 +14,7 @@ headers and controls; each batch then takes its rows from those columns, and rep
 the rules some line of it breaks. Problems are still reported batch by batch, in file order.
 
 A batch's run of entries that breaks no rule is not made into records at all: it is handed on
-as columns (``parsers.columnar.Run``, in the block's ``Chunk``), which the JSON Lines and CSV
+as columns (``bankgate.parsers.columnar.Run``, in the block's ``Chunk``), which the JSON Lines and CSV
 writers turn into bytes with numpy. Records are made only when asked for (the row API), and for
 the lines around a problem, the headers and controls, and addenda.
 """
@@ -29,15 +29,15 @@ from typing import IO, Any
 
 import numpy as np
 
-from parsers.base import FileParser
-from parsers.columnar import Chunk, Run
-from parsers.fields import Columns
-from parsers.lines import Block, iter_blocks
-from parsers.nacha import codes
-from parsers.nacha import layouts as L
-from parsers.nacha.rules import RULES
-from parsers.problems import ProblemLog
-from parsers.rows import gc_paused
+from bankgate.parsers.base import FileParser
+from bankgate.parsers.columnar import Chunk, Run
+from bankgate.parsers.fields import Columns
+from bankgate.parsers.lines import Block, iter_blocks
+from bankgate.parsers.nacha import codes
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.nacha.rules import RULES
+from bankgate.parsers.problems import ProblemLog
+from bankgate.parsers.rows import gc_paused
 
 BLOCK_BYTES = 512 << 10
 ASCII_ZERO, ENTRY, ADDENDA, NINE = 48, ord("6"), ord("7"), ord("9")
@@ -302,7 +302,7 @@ class NachaParser(FileParser):
         self._finish(state)
 
     def _block(self, block: Block, state: _File) -> Chunk:
-        """The block's records: its clean runs of entries as columns (``parsers.columnar``)."""
+        """The block's records: its clean runs of entries as columns (``bankgate.parsers.columnar``)."""
         with gc_paused():  # the whole block's records at once, however many batches it holds
             chunk = Chunk()
             rows, linenos = block.rows, block.linenos

@@ -1,6 +1,6 @@
 """The columnar path writes the very bytes of the row path.
 
-The reader hands clean runs of entries on as columns (``parsers.columnar.Run``) and the JSON
+The reader hands clean runs of entries on as columns (``bankgate.parsers.columnar.Run``) and the JSON
 Lines writer makes their lines with numpy; everything else goes through records. On the
 sample corpus and on generated files of every entry layout (with addenda, IAT, returns, text
 that needs escaping, problems in lenient mode, many small batches across block boundaries)
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from parsers.columnar import Chunk, Run
-from parsers.nacha import NachaParser
-from parsers.output import write_csv, write_jsonl
+from bankgate.parsers.columnar import Chunk, Run
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.output import write_csv, write_jsonl
 from tests.parsers.nacha_helpers import CORPUS, ROUTINGS, batch, build, iat_batch, iat_entry, put, return_entry
 
 SMALL_BLOCKS = 8 << 10  # about 85 records: batches straddle blocks

@@ -17,10 +17,10 @@ from datetime import date
 
 import pytest
 
-from parsers.nacha import NachaParser
-from parsers.nacha import layouts as L
-from parsers.nacha.rules import RULES
-from parsers.problems import ERROR, WARNING, ParseError, Problem
+from bankgate.parsers.nacha import NachaParser
+from bankgate.parsers.nacha import layouts as L
+from bankgate.parsers.nacha.rules import RULES
+from bankgate.parsers.problems import ERROR, WARNING, ParseError, Problem
 from tests.parsers.nacha_helpers import (
     DATA,
     ODFI,
