@@ -508,7 +508,7 @@ class Pipeline:
                 store.writer(key, metadata=metadata, content_type=fmt.content_type) as out,
                 write_behind(out, work.overlap) as behind,
             ):
-                write_records(fmt.name, parser.iter_batches(), behind, parser.record_classes)
+                write_records(fmt.name, parser.iter_chunks(), behind, parser.record_classes)
         except ParseError as exc:
             problems = [p.as_dict() for p in exc.problems]
             first = exc.problems[0] if exc.problems else None

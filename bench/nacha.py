@@ -1,6 +1,6 @@
 """NACHA parsing benchmark: bankgate against a naive parser and the raw read rate, one run.
 
-    ./dev bench nacha [--entries 500000] [--shape wide|payroll|both]
+    ./dev bench nacha [--entries 500000] [--shape wide|payroll|both] [--baseline DIR]
 
 Generates files with the project's writer in two shapes: ``wide``, few big batches (10,000
 entries each), and ``payroll``, many small ones (200 entries each: 2,500 batches for 500,000
@@ -9,8 +9,14 @@ process so every peak RSS belongs to that measurement alone:
 
 - raw read: reading the file in 1 MiB chunks (the ceiling for any parser);
 - naive: a line-by-line Python loop that checks only totals and check digits;
-- bankgate parse+validate: iterating every record in Python (all rules checked);
+- bankgate parse+validate: every rule checked, the clean entries kept as columns
+  (``iter_chunks``, what the CLI and the pipeline write from);
+- bankgate row API: the same, with every record built as a Python tuple (``for r in parser``);
 - bankgate CLI: ``bankgate parse FILE -o OUT.jsonl`` end to end, as a user runs it.
+
+``--baseline DIR`` measures another source tree of bankgate the same way (a ``git archive`` or
+worktree of the commit to compare with), in the same run, for a before/after table; a tree
+without ``iter_chunks`` is measured through its row API for parse+validate.
 
 Each rate is given per second of wall clock and per second of CPU (user + system) of the
 measuring process: on a shared machine (2 cores, other jobs running) the wall clock counts
@@ -101,6 +107,17 @@ def measure_naive(path: str) -> int:
 
 
 def measure_parse(path: str) -> int:
+    """Parse and validate, as the writers consume it: no Python object per clean entry."""
+    from bankgate.parsers.nacha import NachaParser
+
+    with open(path, "rb") as f:
+        parser = NachaParser(f, name=path)
+        for _chunk in getattr(parser, "iter_chunks", parser.iter_batches)():
+            pass
+    return parser.summary.records["entry_detail"]
+
+
+def measure_rows(path: str) -> int:
     from bankgate.parsers.nacha import NachaParser
 
     entries = 0
@@ -111,11 +128,13 @@ def measure_parse(path: str) -> int:
     return entries
 
 
-MEASURES = {"raw": measure_raw, "naive": measure_naive, "parse": measure_parse}
+MEASURES = {"raw": measure_raw, "naive": measure_naive, "parse": measure_parse, "rows": measure_rows}
 
 
 def child(name: str, path: str) -> None:
-    import bankgate.parsers.nacha  # noqa: F401 - imports are start-up cost, not parsing
+    # Imports are start-up cost, not parsing: ``bankgate.parsers.nacha`` resolves its reader lazily, so
+    # the reader (and numpy) must be imported here, not inside the timed call.
+    import bankgate.parsers.nacha.reader  # noqa: F401
 
     start, cpu = time.perf_counter(), time.process_time()
     result = MEASURES[name](path)
@@ -124,28 +143,48 @@ def child(name: str, path: str) -> None:
     print(json.dumps({"seconds": seconds, "cpu": cpu, "result": result, "peak_mib": peak_kib / 1024}))
 
 
-def run_child(name: str, path: Path) -> dict:
+def _env(tree: Path | None) -> dict[str, str]:
+    """The environment of a measured process: ``tree`` (a baseline's sources) first on the path.
+
+    Bytecode is cached (``PYTHONDONTWRITEBYTECODE`` dropped): an installed bankgate has its
+    ``.pyc`` files, and compiling a hundred modules at every start-up would be timed as the CLI's.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def run_child(name: str, path: Path, tree: Path | None = None) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, str(path)], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--child", name, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_env(tree),
     )
     return json.loads(out.stdout)
 
 
-def run_cli(path: Path, out: Path) -> dict:
+def run_cli(path: Path, out: Path, tree: Path | None = None) -> dict:
     """The CLI's wall time and its own peak RSS (``wait4``: RUSAGE_CHILDREN would also count
     every earlier child, the venv's pip run by ``./dev`` before it execs this script among them)."""
-    bankgate = Path(sys.executable).with_name("bankgate")
     start = time.perf_counter()
-    proc = subprocess.Popen([str(bankgate), "parse", str(path), "-o", str(out)], stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "bankgate.cli", "parse", str(path), "-o", str(out)]
+    # Run from the output's folder: ``-m`` puts the working directory first on the path, which
+    # from a source tree would shadow a baseline's ``PYTHONPATH``.
+    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=_env(tree), cwd=out.parent)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    out.unlink()  # untimed: else the next run pays for dropping this output (os.replace over it)
     return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
 
 
-def run_shape(shape: str, entries: int, repeat: int, tmp: Path) -> None:
+def run_shape(shape: str, entries: int, repeat: int, tmp: Path, baseline: Path | None) -> None:
     path = tmp / f"{shape}.ach"
     start = time.perf_counter()
     generate(path, entries, SHAPES[shape])
@@ -161,36 +200,53 @@ def run_shape(shape: str, entries: int, repeat: int, tmp: Path) -> None:
 
     raw = best(lambda: run_child("raw", path))
     naive = best(lambda: run_child("naive", path))
-    parse = best(lambda: run_child("parse", path))
-    assert parse["result"] == entries, parse
-    cli = best(lambda: run_cli(path, tmp / "out.jsonl"))
+    trees: list[tuple[str, Path | None]] = [("", None)]
+    if baseline is not None:
+        trees.append(("baseline ", baseline))
+    rows = [("raw read (1 MiB chunks)", raw), ("naive parser (totals + check digits)", naive)]
+    measured: dict[str, dict] = {}
+    for label, tree in trees:
+        parse = best(lambda tree=tree: run_child("parse", path, tree))
+        assert parse["result"] == entries, parse
+        records = best(lambda tree=tree: run_child("rows", path, tree))
+        assert records["result"] == entries, records
+        cli = best(lambda tree=tree: run_cli(path, tmp / "out.jsonl", tree))
+        measured[label] = {"parse": parse, "cli": cli}
+        rows += [
+            (f"{label}bankgate parse + validate", parse),
+            (f"{label}bankgate row API (a tuple per record)", records),
+            (f"{label}bankgate CLI -> JSON Lines", cli),
+        ]
     path.unlink()
 
-    rows = [
-        ("raw read (1 MiB chunks)", raw),
-        ("naive parser (totals + check digits)", naive),
-        ("bankgate parse + validate", parse),
-        ("bankgate CLI -> JSON Lines", cli),
-    ]
-    print(f"{'measurement':40} {'entries/s':>12} {'MiB/s':>8} {'/ CPU s':>12} {'peak RSS':>9}")
+    print(f"{'measurement':44} {'M entries/s':>11} {'MiB/s':>8} {'M/CPU s':>8} {'peak RSS':>9}")
     for label, r in rows:
-        rate = entries / r["seconds"]
-        per_cpu = entries / max(r["cpu"], 1e-9)
-        print(f"{label:40} {rate:12,.0f} {size / 2**20 / r['seconds']:8.1f} {per_cpu:12,.0f} {r['peak_mib']:7.1f}MB")
+        rate = entries / r["seconds"] / 1e6
+        per_cpu = entries / max(r["cpu"], 1e-9) / 1e6
+        print(f"{label:44} {rate:11.3f} {size / 2**20 / r['seconds']:8.1f} {per_cpu:8.3f} {r['peak_mib']:7.1f}MB")
+    for label, m in measured.items():
+        parse, cli = m["parse"], m["cli"]
+        print(
+            f"{label}ratios by CPU time: parse+validate / naive = {naive['cpu'] / parse['cpu']:.2f}x, "
+            f"CLI / naive = {naive['cpu'] / cli['cpu']:.2f}x (the CLI's includes its start-up), "
+            f"parse / raw read = {raw['cpu'] / parse['cpu']:.3f}, CLI / raw read = {raw['cpu'] / cli['cpu']:.3f}"
+        )
+    mine = measured[""]
     print(
-        "ratios: parse+validate / naive = {:.2f}x, CLI / naive = {:.2f}x, "
-        "parse / raw read = {:.3f}, CLI / raw read = {:.3f}".format(
-            naive["seconds"] / parse["seconds"],
-            naive["seconds"] / cli["seconds"],
-            raw["seconds"] / parse["seconds"],
-            raw["seconds"] / cli["seconds"],
+        "goal (per CPU second): parse+validate {:.2f} M entries/s (>= 1), CLI {:.2f} M/s (>= 0.6), "
+        "peak RSS {:.0f} MB (< 100)".format(
+            entries / mine["parse"]["cpu"] / 1e6,
+            entries / mine["cli"]["cpu"] / 1e6,
+            max(mine["parse"]["peak_mib"], mine["cli"]["peak_mib"]),
         )
     )
-    print(
-        "by CPU time: parse+validate / naive = {:.2f}x, CLI / naive = {:.2f}x (the CLI's includes its start-up)".format(
-            naive["cpu"] / parse["cpu"], naive["cpu"] / cli["cpu"]
+    if "baseline " in measured:
+        base = measured["baseline "]
+        print(
+            "against the baseline, by CPU time: parse+validate {:.2f}x, CLI {:.2f}x".format(
+                base["parse"]["cpu"] / mine["parse"]["cpu"], base["cli"]["cpu"] / mine["cli"]["cpu"]
+            )
         )
-    )
 
 
 def main() -> None:
@@ -198,6 +254,7 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=500_000)
     ap.add_argument("--shape", choices=[*SHAPES, "both"], default="both", help="file shape (default: both)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is reported")
+    ap.add_argument("--baseline", type=Path, help="another bankgate source tree to measure the same way")
     ap.add_argument("--child", nargs=2, metavar=("MEASURE", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -207,7 +264,7 @@ def main() -> None:
     shapes = list(SHAPES) if args.shape == "both" else [args.shape]
     with tempfile.TemporaryDirectory() as tmp:
         for shape in shapes:
-            run_shape(shape, args.entries, args.repeat, Path(tmp))
+            run_shape(shape, args.entries, args.repeat, Path(tmp), args.baseline)
     print(f"\nmachine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
 
 

@@ -13,6 +13,7 @@ from itertools import chain
 from typing import IO, Any
 
 from bankgate.parsers.problems import ProblemLog
+from bankgate.parsers.rows import ColumnChunk
 from bankgate.parsers.rules import NO_RULES, RuleSet
 
 
@@ -87,5 +88,15 @@ class FileParser:
         yield from self._batches()
         self.log.raise_if_failed(self.name)
 
+    def iter_chunks(self) -> Iterator[list[Any] | ColumnChunk]:
+        """Like ``iter_batches``, but a parser that keeps clean lines as columns hands those on
+        as a ``ColumnChunk`` instead of a list: what the writers take (``bankgate.parsers.output``), so
+        the parse-and-write path never builds a Python object per line."""
+        yield from self._chunks()
+        self.log.raise_if_failed(self.name)
+
     def _batches(self) -> Iterator[list[Any]]:
         raise NotImplementedError
+
+    def _chunks(self) -> Iterator[list[Any] | ColumnChunk]:
+        return self._batches()

@@ -129,8 +129,19 @@ class Layout:
         cls = namedtuple(_record_class_name(kind), names)  # type: ignore[misc]
         cls.KIND = kind  # type: ignore[attr-defined]
         self.record_class: type[Any] = cls
-        self._numeric_spans = _spans(f for f in self.fields if f.kind in NUMERIC)
-        self._text_spans = _spans(f for f in self.fields if f.kind is Kind.TEXT)
+        # Which positions must hold a digit, printable ASCII or a constant's byte (``columns``).
+        self._digit_positions = np.zeros(self.length, dtype=bool)
+        self._text_positions = np.zeros(self.length, dtype=bool)
+        for lo, hi in _spans(f for f in self.fields if f.kind in NUMERIC):
+            self._digit_positions[lo:hi] = True
+        for lo, hi in _spans(f for f in self.fields if f.kind is Kind.TEXT):
+            self._text_positions[lo:hi] = True
+        self._const_positions = np.zeros(self.length, dtype=bool)
+        self._const_bytes = np.zeros(self.length, dtype=np.uint8)
+        for f in self.fields:
+            if f.kind is Kind.CONST:
+                self._const_positions[f.start - 1 : f.stop] = True
+                self._const_bytes[f.start - 1 : f.stop] = np.frombuffer((f.value or "").encode("latin-1"), np.uint8)
         self.vectorizable = all(f.kind in VECTOR_KINDS for f in self.fields) and all(
             f.length <= 18 for f in self.fields if f.kind in (Kind.NUMBER, Kind.AMOUNT)
         )
@@ -297,12 +308,13 @@ class Layout:
         once per batch. Only ``vectorizable`` layouts can be decoded this way.
         """
         digits = rows - 48  # uint8 wraps: anything that is not '0'..'9' becomes > 9
-        bad = np.zeros(rows.shape[0], dtype=bool)
-        for lo, hi in self._numeric_spans:
-            bad |= (digits[:, lo:hi] > 9).any(axis=1)
-        for lo, hi in self._text_spans:
-            bad |= ((rows[:, lo:hi] - 32) > 94).any(axis=1)  # outside printable ASCII 32..126
-        by_value: dict[str, list] = {}  # DATE/TIME columns, decoded once per distinct value
+        # Every position's check at once, then one reduction per line: a reduction per field
+        # pays numpy's overhead per line and per field, which a file of small batches feels.
+        wrong = (digits > 9) & self._digit_positions
+        wrong |= ((rows - 32) > 94) & self._text_positions  # outside printable ASCII 32..126
+        wrong |= (rows != self._const_bytes) & self._const_positions
+        bad = np.asarray(wrong.any(axis=1))
+        by_value: dict[str, tuple[list, np.ndarray]] = {}  # DATE/TIME: distinct values, each row's index
         for f in self.fields:
             if f.kind in (Kind.DATE, Kind.TIME):
                 by_value[f.name] = self._decode_by_value(f, rows, bad)
@@ -315,36 +327,18 @@ class Layout:
             clean = rows.copy()
             clean[bad] = 48
             digits = clean - 48
-        return self._convert(rows, clean, digits, bad, by_value)
-
-    def _convert(
-        self, rows: np.ndarray, clean: np.ndarray, digits: np.ndarray, bad: np.ndarray, by_value: dict[str, list]
-    ) -> Columns:
-        """Each emitted field's column of values, from lines whose bad ones are overwritten (``clean``)."""
-        n = rows.shape[0]
-        columns: list[Any] = []
         integers: dict[str, np.ndarray] = {}
         for f in self.emitted:
             if f.kind in (Kind.NUMBER, Kind.AMOUNT):
-                values = _integer_column(f, clean, digits)
-                integers[f.name] = values
-                columns.append(values.tolist())
-            elif f.kind in (Kind.DATE, Kind.TIME):
-                columns.append(by_value[f.name])
-            elif f.kind is Kind.TEXT and ((rows[:, f.start - 1 : f.stop] == 32).all(axis=1) | bad).all():
-                # An unused field (often discretionary data): no per-cell work. Bad lines (in a
-                # whole block: its headers and controls) are decoded again, so they do not count.
-                columns.append([""] * n)
-            else:
-                # bytes.decode per cell beats numpy's S-to-U cast by half; all bytes are ASCII here.
-                columns.append(list(map(bytes.decode, _cells(clean, f).tolist())))
-        return Columns(self, rows, bad, columns, integers)
+                integers[f.name] = _integer_column(f, clean, digits)
+        return Columns(self, rows, bad, clean, integers, by_value)
 
-    def _decode_by_value(self, f: Field, rows: np.ndarray, bad: np.ndarray) -> list:
+    def _decode_by_value(self, f: Field, rows: np.ndarray, bad: np.ndarray) -> tuple[list, np.ndarray]:
         """A DATE/TIME column: each distinct cell goes once through the one-line decoder.
 
         A bank file holds few distinct dates, so this costs little; a cell the one-line
-        decoder has a problem with marks its lines ``bad`` (updated in place).
+        decoder has a problem with marks its lines ``bad`` (updated in place). Returns the
+        distinct values and each line's index into them.
         """
         cells = np.ascontiguousarray(rows[:, f.start - 1 : f.stop]).view(f"S{f.length}").ravel()
         distinct, inverse = np.unique(cells, return_inverse=True)
@@ -356,10 +350,9 @@ class Layout:
             # numpy drops trailing NUL bytes: such a cell is never valid, and decode reports it.
             values.append(self._decode_field(f, cell, 0, scratch) if len(cell) == f.length else None)
             invalid[k] = len(cell) != f.length or scratch.total != before
-        bad |= invalid[inverse.ravel()]
-        column = np.empty(len(values), dtype=object)
-        column[:] = values
-        return column[inverse.ravel()].tolist()
+        inverse = inverse.ravel()
+        bad |= invalid[inverse]
+        return values, inverse
 
     # -- writing ------------------------------------------------------------------------
 
@@ -378,18 +371,57 @@ class Layout:
 class Columns:
     """Lines of one layout decoded column-wise (``Layout.columns``), not yet made records.
 
-    ``bad`` marks lines with a field problem; ``integers`` holds each integer field as an
-    int64 array, meaningful only where ``bad`` is False. ``records`` builds the records of
-    any run of the lines, in order, and reports the bad ones' problems through the one-line
-    decoder, exactly as ``Layout.decode_rows`` does for those lines alone.
+    ``bad`` marks lines with a field problem; ``clean`` is the lines with the bad ones
+    overwritten (so every cell converts); ``integers`` holds each integer field as an int64
+    array and ``by_value`` each date/time field as (distinct values, each line's index), all
+    meaningful only where ``bad`` is False. Python values per cell (``columns``) are made only
+    when records are asked for: a consumer that works on columns (``bankgate.parsers.columnar``)
+    never pays for them. ``records`` builds the records of any run of the lines, in order,
+    and reports the bad ones' problems through the one-line decoder, exactly as
+    ``Layout.decode_rows`` does for those lines alone.
     """
 
-    __slots__ = ("bad", "columns", "integers", "layout", "rows")
+    __slots__ = ("_columns", "bad", "by_value", "clean", "integers", "layout", "rows")
 
     def __init__(
-        self, layout: Layout, rows: np.ndarray, bad: np.ndarray, columns: list, integers: dict[str, np.ndarray]
+        self,
+        layout: Layout,
+        rows: np.ndarray,
+        bad: np.ndarray,
+        clean: np.ndarray,
+        integers: dict[str, np.ndarray],
+        by_value: dict[str, tuple[list, np.ndarray]],
     ) -> None:
-        self.layout, self.rows, self.bad, self.columns, self.integers = layout, rows, bad, columns, integers
+        self.layout, self.rows, self.bad, self.clean = layout, rows, bad, clean
+        self.integers, self.by_value = integers, by_value
+        self._columns: list[list] | None = None
+
+    @property
+    def columns(self) -> list[list]:
+        """Each emitted field's Python values, one per line (made on first use)."""
+        if self._columns is None:
+            self._columns = self._python_columns()
+        return self._columns
+
+    def _python_columns(self) -> list[list]:
+        rows, clean, bad, n = self.rows, self.clean, self.bad, len(self.bad)
+        columns: list[list] = []
+        for f in self.layout.emitted:
+            if f.kind in (Kind.NUMBER, Kind.AMOUNT):
+                columns.append(self.integers[f.name].tolist())
+            elif f.kind in (Kind.DATE, Kind.TIME):
+                values, inverse = self.by_value[f.name]
+                column = np.empty(len(values), dtype=object)
+                column[:] = values
+                columns.append(column[inverse].tolist())
+            elif f.kind is Kind.TEXT and ((rows[:, f.start - 1 : f.stop] == 32).all(axis=1) | bad).all():
+                # An unused field (often discretionary data): no per-cell work. Bad lines (in a
+                # whole block: its headers and controls) are decoded again, so they do not count.
+                columns.append([""] * n)
+            else:
+                # bytes.decode per cell beats numpy's S-to-U cast by half; all bytes are ASCII here.
+                columns.append(list(map(bytes.decode, _cells(clean, f).tolist())))
+        return columns
 
     def records(
         self,
@@ -436,8 +468,8 @@ def _code(log: ProblemLog, check: str) -> str:
 
 
 def _mark_bad(f: Field, rows: np.ndarray, bad: np.ndarray) -> None:
-    """Mark (in ``bad``) the lines whose cell of ``f`` the one-line decoder would report, beyond
-    the digit and ASCII spans checked for all fields at once: signs, zeros, choices, constants."""
+    """Set ``bad`` (in place) on the lines where a NUMERIC or TEXT field breaks a rule the
+    position checks cannot see: its sign, a required value, its choices."""
     lo, hi = f.start - 1, f.stop
     if f.kind in NUMERIC:
         if f.sign == "overpunch":
@@ -453,10 +485,7 @@ def _mark_bad(f: Field, rows: np.ndarray, bad: np.ndarray) -> None:
             bad |= zero
     elif f.kind is Kind.TEXT and f.required:
         bad |= (rows[:, lo:hi] == 32).all(axis=1)
-    elif f.kind is Kind.CONST:
-        expected = np.frombuffer(f.value.encode("latin-1"), dtype=np.uint8)  # type: ignore[union-attr]
-        bad |= (rows[:, lo:hi] != expected).any(axis=1)
-    if f.choices and f.kind in (*NUMERIC, Kind.TEXT):
+    if f.choices and (f.kind in NUMERIC or f.kind is Kind.TEXT):
         bad |= ~np.isin(_cells(rows, f), [c.encode("latin-1") for c in f.choices])
 
 

@@ -4,9 +4,9 @@ so that importing the output side (as a Lambda does at cold start) stays light."
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 
 @contextmanager
@@ -34,3 +34,24 @@ def union_columns(record_classes: Iterable[type[Any]]) -> list[str]:
             if name not in columns:
                 columns.append(name)
     return columns
+
+
+class ColumnChunk(Protocol):
+    """Records kept as columns (``bankgate.parsers.columnar.Chunk``), as the writers see them."""
+
+    def records(self) -> list:
+        """The records, as the row API gives them."""
+        ...
+
+    def jsonl_parts(self) -> Iterator[list | bytes | memoryview]:
+        """In order: lists of records to serialise, and lines already serialised as JSON Lines."""
+        ...
+
+    def csv_parts(self, columns: Sequence[str]) -> Iterator[list | bytes | memoryview]:
+        """The same for CSV rows of the table ``columns`` (``union_columns``), UTF-8, CRLF."""
+        ...
+
+
+def records_of(batch: list | ColumnChunk) -> list:
+    """A writer's block of records, whether it came as a list or as columns."""
+    return batch if isinstance(batch, list) else batch.records()

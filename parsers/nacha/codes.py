@@ -51,11 +51,15 @@ IAT_MAX_OPTIONAL = {"17": 2, "18": 5}
 #: is "R" in their record formats, as banks' inbound edits built on them list it (Oracle Banking
 #: Payments, "SEC Code Specific Validations": M for TEL and WEB; R for CCD, CIE, CTX, PPD and
 #: RCK; O for ARC, BOC and POP). That list has CIE as R where this table keeps M (moov-io/ach
-#: rejects a blank CIE name too); DNE, ENR, MTE and POS are kept as R from moov-io/ach's list.
+#: rejects a blank CIE name too).
+#: DNE, ENR, MTE and POS, checked against a transcription of those record formats with their
+#: inclusion codes (the ``nacha`` Ruby gem, github.com/dwilkins/nacha, lib/nacha/record/
+#: {dne,enr,mte,pos}_entry_detail.rb): DNE Individual Name "R", ENR Receiving Company Name "R",
+#: POS Individual Name "R", and MTE Individual Name (positions 40-54) "M": MTE was R here before.
 MANDATORY, REQUIRED, OPTIONAL = "M", "R", "O"
 INDIVIDUAL_NAME: dict[str, str] = {
-    **dict.fromkeys(["CIE", "TEL", "WEB"], MANDATORY),
-    **dict.fromkeys(["CCD", "CTX", "DNE", "ENR", "MTE", "POS", "PPD", "RCK"], REQUIRED),
+    **dict.fromkeys(["CIE", "MTE", "TEL", "WEB"], MANDATORY),
+    **dict.fromkeys(["CCD", "CTX", "DNE", "ENR", "POS", "PPD", "RCK"], REQUIRED),
 }
 
 #: Identification Code Designators that may precede a 9-digit number in a 10-position

@@ -12,6 +12,11 @@ once per block: its entries are decoded column-wise once per entry layout (``_De
 with the rule masks that do not depend on the batch (``_EntryFacts``), and so are its batch
 headers and controls; each batch then takes its rows from those columns, and reports only
 the rules some line of it breaks. Problems are still reported batch by batch, in file order.
+
+A batch's run of entries that breaks no rule is not made into records at all: it is handed on
+as columns (``bankgate.parsers.columnar.Run``, in the block's ``Chunk``), which the JSON Lines and CSV
+writers turn into bytes with numpy. Records are made only when asked for (the row API), and for
+the lines around a problem, the headers and controls, and addenda.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import IO, Any
 import numpy as np
 
 from bankgate.parsers.base import FileParser
+from bankgate.parsers.columnar import Chunk, Run
 from bankgate.parsers.fields import Columns
 from bankgate.parsers.lines import Block, iter_blocks
 from bankgate.parsers.nacha import codes
@@ -280,6 +286,10 @@ class NachaParser(FileParser):
     # -- driving the blocks ---------------------------------------------------------------
 
     def _batches(self) -> Iterator[list[Any]]:
+        for chunk in self._chunks():
+            yield chunk.records()
+
+    def _chunks(self) -> Iterator[Chunk]:
         state = _File()
         carry: Block | None = None
         for block in iter_blocks(self.stream, L.RECORD_LENGTH, self.log, block_bytes=self.block_bytes):
@@ -291,10 +301,10 @@ class NachaParser(FileParser):
             yield self._block(carry, state)
         self._finish(state)
 
-    def _block(self, block: Block, state: _File) -> list[Any]:
-        """The block's records."""
+    def _block(self, block: Block, state: _File) -> Chunk:
+        """The block's records: its clean runs of entries as columns (``bankgate.parsers.columnar``)."""
         with gc_paused():  # the whole block's records at once, however many batches it holds
-            records: list[Any] = []
+            chunk = Chunk()
             rows, linenos = block.rows, block.linenos
             kinds = rows[:, 0]
             structural = np.flatnonzero((kinds != ENTRY) & (kinds != ADDENDA)).tolist()
@@ -302,20 +312,23 @@ class NachaParser(FileParser):
             start = 0
             for i in structural:
                 if i > start:
-                    records += self._entries(decoded, start, i, linenos[start:i], state)
+                    chunk.extend(self._entries(decoded, start, i, linenos[start:i], state))
                 record = self._structural(rows[i].tobytes(), linenos[i], state, decoded, i)
                 if record is not None:
-                    records.append(record)
+                    chunk.append(record)
                 start = i + 1
             if start < len(block):
-                records += self._entries(decoded, start, len(block), linenos[start:], state)
-            return records
+                chunk.extend(self._entries(decoded, start, len(block), linenos[start:], state))
+            return chunk
 
     # -- entries and addenda ------------------------------------------------------------------
 
-    def _entries(self, decoded: _Decoded, start: int, stop: int, linenos: Sequence[int], state: _File) -> list[Any]:
+    def _entries(
+        self, decoded: _Decoded, start: int, stop: int, linenos: Sequence[int], state: _File
+    ) -> list[Any] | Run:
         """A run of entry (6) and addenda (7) records, rows ``start:stop`` of the block, all in
-        the open batch."""
+        the open batch: a ``Run`` of columns when its entries break no rule (the common case),
+        else its records."""
         rows = decoded.rows[start:stop]
         state.records += len(rows)
         batch = state.batch
@@ -342,11 +355,10 @@ class NachaParser(FileParser):
             index = slice(start, stop) if entry_at is None else entry_at + start
             columns, facts = decoded.columns(layout), decoded.facts(layout)
             if entry_at is None and batch.sec != "IAT" and facts.quiet(start, stop, batch):
-                entries = columns.records(index, entry_lines, self.log, context)
                 facts.add_quiet_totals(start, stop, batch)
-                batch.entries += len(entries)
-                _count(state, layout.kind, len(entries))
-                return entries
+                batch.entries += stop - start
+                _count(state, layout.kind, stop - start)
+                return Run(columns, slice(start, stop), entry_lines, context)
             entries = columns.records(index, entry_lines, self.log, context, arrays)
         else:
             entries = layout.decode_rows(entry_rows, entry_lines, self.log, context, arrays)

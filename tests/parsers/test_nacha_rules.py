@@ -38,6 +38,7 @@ from tests.parsers.nacha_helpers import (
     lines_of,
     one_entry_batch,
     parse,
+    parse_error,
     put,
     put_field,
     return_entry,
@@ -839,6 +840,25 @@ def test_individual_name_the_rules_require_is_a_warning(sec: str) -> None:
     problem = only_problem(one_entry_batch(sec, entry))
     assert (problem.line, problem.field, problem.severity) == (3, "receiver_name", WARNING)
     assert problem.code == "nacha.entry.individual_name_required" and sec in problem.message
+
+
+@pytest.mark.parametrize("sec", ["DNE", "ENR", "POS"])
+def test_individual_name_required_by_dne_enr_pos_record_formats(sec: str) -> None:
+    """DNE's and POS's Individual Name and ENR's Receiving Company Name are "R" in their record
+    formats (``codes.INDIVIDUAL_NAME`` cites the source): a blank one is a warning, not a reject."""
+    problem = only_problem(one_entry_batch(sec, {"transaction_code": 22, "receiver_name": "0 0"}))
+    assert (problem.line, problem.field, problem.severity) == (3, "receiver_name", WARNING)
+    assert problem.code == "nacha.entry.individual_name_required" and sec in problem.message
+
+
+def test_mte_individual_name_is_mandatory() -> None:
+    """MTE's Individual Name (positions 40-54) is "M" in its record format: blank is an error.
+    (The table had it as R before.)"""
+    problem = only_problem(one_entry_batch("MTE", {"transaction_code": 22, "receiver_name": ""}), lenient=True)
+    assert (problem.line, problem.field) == (3, "receiver_name")
+    assert problem.code == "nacha.entry.individual_name" and "MTE" in problem.message
+    error = parse_error(one_entry_batch("MTE", {"transaction_code": 22, "receiver_name": "000"}))
+    assert [(p.line, p.code, p.severity) for p in error.problems] == [(3, "nacha.entry.individual_name", ERROR)]
 
 
 @pytest.mark.parametrize("sec", ["ARC", "BOC", "POP"])
