@@ -29,6 +29,7 @@ def store(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         "AWS_ENDPOINT_URL": url,
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session with these credentials (clouds.point_aws_at)
     client = boto3.client("s3")
     bucket = f"ledger-{time.time_ns()}"
     client.create_bucket(Bucket=bucket)
