@@ -1,5 +1,6 @@
-"""Reconcile and list on a local store, with the real pipeline: every byte pulled is archived,
-quarantined or pending, and each kind of gap is found and fails the command."""
+"""Reconcile and list on each store (local, S3 on moto, GCS on its emulator), with the real
+pipeline: every byte pulled is archived, quarantined or pending, and each kind of gap is found
+and fails the command."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import hashlib
 import io
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,11 +18,11 @@ import pytest
 
 from bankgate.cli import main
 from bankgate.config import PipelineConfig, Route
-from bankgate.ledger import Root, index
+from bankgate.ledger import Root, index, open_root
 from bankgate.ledger.reconcile import reconcile
 from bankgate.pipeline import Pipeline, StagedObject
 from bankgate.sftp import PullLedger, RemoteFile
-from bankgate.store.local import LocalStore
+from bankgate.store import ObjectStore, open_url
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "nacha"
 GOOD = (SAMPLES / "payroll-ppd-ccd.ach").read_bytes()
@@ -33,13 +35,11 @@ MTIME = calendar.timegm((2026, 11, 23, 12, 0, 0))
 class Env:
     tmp: Path
     pipeline: Pipeline
-    staging: LocalStore
+    staging: ObjectStore
     root: Root
     pulls: PullLedger
-
-    @property
-    def ledger_url(self) -> str:
-        return f"file://{self.tmp / 'ledger'}"
+    staging_url: str
+    ledger_url: str
 
     def pull(self, name: str, data: bytes) -> str:
         """What a pull does, step by step (``bankgate.sftp.steps``): claim, link, land, record."""
@@ -57,24 +57,72 @@ class Env:
         self.pipeline.process(StagedObject(key))
 
     def reconcile(self):
-        return reconcile(
-            self.root, "acme", date(2026, 11, 23), date(2026, 11, 23), staging=f"file://{self.tmp}/staging"
-        )
+        return reconcile(self.root, "acme", date(2026, 11, 23), date(2026, 11, 23), staging=self.staging_url)
+
+    def delete(self, url: str) -> None:
+        """Remove one object by its URL (a ``file://`` URL is a path: its store is the folder)."""
+        if url.startswith("file://"):
+            Path(url.removeprefix("file://")).unlink()
+            return
+        store, key = open_url(url)
+        store.delete(key)
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Env:
-    url = f"file://{tmp_path}"
+def _urls(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The stores' URLs for one test: folders, or fresh buckets on moto or the GCS emulator."""
+    if request.param == "local":
+        return {
+            role: f"file://{tmp_path}/{role}" for role in ("staging", "archive", "quarantine", "ledger", "processed")
+        }
+    suffix = uuid.uuid4().hex[:8]
+    buckets = {"staging": f"staging-{suffix}", "archive": f"archive-{suffix}", "processed": f"processed-{suffix}"}
+    if request.param == "s3":
+        import boto3
+
+        from tests.fixtures.clouds import point_aws_at
+
+        point_aws_at(request.getfixturevalue("moto_url"), request.getfixturevalue("monkeypatch"))
+        client, scheme = boto3.client("s3"), "s3"
+        for bucket in buckets.values():
+            client.create_bucket(Bucket=bucket)
+    else:
+        request.getfixturevalue("monkeypatch").setenv("STORAGE_EMULATOR_HOST", request.getfixturevalue("gcs_emulator"))
+        from bankgate.store.gcs import default_client
+
+        gcs, scheme = default_client(), "gs"
+        for bucket in buckets.values():
+            gcs.create_bucket(bucket)
+    archive = f"{scheme}://{buckets['archive']}"
+    return {
+        "staging": f"{scheme}://{buckets['staging']}",
+        "archive": f"{archive}/originals/",
+        "quarantine": f"{archive}/quarantine/",
+        "ledger": f"{archive}/ledger/",
+        "processed": f"{scheme}://{buckets['processed']}/",
+    }
+
+
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("s3", marks=pytest.mark.integration),
+        pytest.param("gcs", marks=pytest.mark.integration),
+    ]
+)
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+    urls = _urls(request, tmp_path)
     config = PipelineConfig(
-        staging=f"{url}/staging",
-        archive=f"{url}/archive",
-        quarantine=f"{url}/quarantine",
-        ledger=f"{url}/ledger",
-        routes={"*": Route(f"{url}/processed")},
+        staging=urls["staging"],
+        archive=urls["archive"],
+        quarantine=urls["quarantine"],
+        ledger=urls["ledger"],
+        routes={"*": Route(urls["processed"])},
     )
     pipeline = Pipeline(config)
-    root = Root(LocalStore(tmp_path / "ledger"), "")
-    return Env(tmp_path, pipeline, LocalStore(tmp_path / "staging"), root, PullLedger(root.store, "sftp/", root=root))
+    root = open_root(urls["ledger"])
+    staging, _ = open_url(urls["staging"])
+    pulls = PullLedger(root.store, root.prefix + "sftp/", root=root)
+    return Env(tmp_path, pipeline, staging, root, pulls, urls["staging"], urls["ledger"])
 
 
 @pytest.fixture
@@ -94,7 +142,7 @@ def test_every_byte_is_accounted_for_when_nothing_is_missing(
     assert result.files == {"archived": 1, "quarantined": 1, "pending": 1}
     assert result.bytes == {"archived": len(GOOD), "quarantined": len(BAD), "pending": len(GOOD)}
     args = ["ledger", "reconcile", "--ledger", env.ledger_url, "--bank", "acme", "--from", DAY, "--to", DAY]
-    assert main([*args, "--staging", f"file://{env.tmp}/staging"]) == 0
+    assert main([*args, "--staging", env.staging_url]) == 0
     out = capsys.readouterr().out
     assert f"3 file(s), {2 * len(GOOD) + len(BAD):,} bytes" in out and "no gaps" in out
     assert "\x1b[" not in out  # no colour when piped
@@ -108,12 +156,12 @@ def test_each_kind_of_gap_is_found_and_fails_the_command(
     staging.delete(three["later"])  # pulled, never processed, and gone from staging
     [good] = [r for r in env.pipeline.ledger.records() if r.source.endswith("good.ach")]
     [bad] = [r for r in env.pipeline.ledger.records() if r.source.endswith("bad.ach")]
-    Path(good.archived_to.removeprefix("file://")).unlink()  # its outputs remain
-    Path(bad.archived_to.removeprefix("file://")).unlink()
-    day_index = env.root.store.root / "index" / "acme" / f"{DAY}.json"  # lose one entry of the index
-    doc = json.loads(day_index.read_text())
+    env.delete(good.archived_to)  # its outputs remain
+    env.delete(bad.archived_to)
+    day_index = env.root.prefix + index.key("acme", DAY)  # lose one entry of the index
+    doc = json.loads(env.root.store.read_bytes(day_index))
     del doc["files"][good.source]
-    day_index.write_text(json.dumps(doc))
+    env.root.store.put_bytes(day_index, json.dumps(doc).encode())
 
     gaps = {(g.kind, g.url.rsplit("/", 1)[-1]) for g in env.reconcile().gaps}
     assert gaps == {
@@ -124,7 +172,7 @@ def test_each_kind_of_gap_is_found_and_fails_the_command(
         ("vanished", "bad.ach"),
     }
     args = ["ledger", "reconcile", "--ledger", env.ledger_url, "--bank", "acme", "--from", DAY, "--to", DAY]
-    assert main([*args, "--staging", f"file://{env.tmp}/staging", "--output", "json"]) == 1
+    assert main([*args, "--staging", env.staging_url, "--output", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and len(report["gaps"]) == 5
 
