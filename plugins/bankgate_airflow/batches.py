@@ -29,7 +29,8 @@ from contextlib import nullcontext
 from typing import Any
 
 from bankgate.banks import BankConfig
-from bankgate.plugins.bankgate_airflow.steps import _fail, _remote, _session, _stores
+from bankgate.plugins.bankgate_airflow.failing import fail_task
+from bankgate.plugins.bankgate_airflow.steps import _remote, _session, _stores
 
 log = logging.getLogger("bankgate.dags")
 
@@ -130,7 +131,7 @@ def _transfer_one(bank: BankConfig, session: Any, store: Any, prefix: str, ledge
     try:
         held = claimed(ledger, bank, remote, stage, staged_url=store.url_of(key), force=bool(item.get("force")))
     except (HostKeyError, AuthError) as exc:
-        _fail(f"bank {bank.name}: {exc}")
+        fail_task(f"bank {bank.name}: {exc}")
     if not isinstance(held, Claimed):
         return _serialised(item, held)
     staged = held.value

@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from bankgate.plugins.bankgate_airflow.failing import fail_task
+
 log = logging.getLogger("bankgate.dags")
 
 STATE_CHOICES = ("quarantined", "failed", "done", "pending", "any")
@@ -31,12 +33,6 @@ BAD = ("quarantined", "failed", "missing", "skipped")
 
 class ReprocessFailed(RuntimeError):
     """Some files did not end processed; the message names each and why."""
-
-
-def _fail(message: str) -> Any:
-    from bankgate.plugins.bankgate_airflow.steps import _fail as fail
-
-    return fail(message)
 
 
 def select(banks: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,19 +45,19 @@ def select(banks: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
         return {"urls": list(dict.fromkeys(urls)), "by": "urls"}
     bank = str(params.get("bank") or "")
     if not bank:
-        _fail("bank_reprocess form: give the files' URLs, or pick a bank and days.")
+        fail_task("bank_reprocess form: give the files' URLs, or pick a bank and days.")
     if bank not in banks:
-        _fail(f"bank_reprocess form: {bank!r} is not configured (configured: {', '.join(sorted(banks))}).")
+        fail_task(f"bank_reprocess form: {bank!r} is not configured (configured: {', '.join(sorted(banks))}).")
     try:
         first = date.fromisoformat(str(params.get("start_date") or ""))
         last = date.fromisoformat(str(params.get("end_date") or params.get("start_date") or ""))
     except ValueError:
-        _fail("bank_reprocess form: with a bank, give the first day (and last day) as YYYY-MM-DD.")
+        fail_task("bank_reprocess form: with a bank, give the first day (and last day) as YYYY-MM-DD.")
     if last < first:
-        _fail(f"bank_reprocess form: the last day ({last}) is before the first day ({first}).")
+        fail_task(f"bank_reprocess form: the last day ({last}) is before the first day ({first}).")
     state = str(params.get("state") or "quarantined")
     if state not in STATE_CHOICES:
-        _fail(f"bank_reprocess form: state {state!r} is not one of {', '.join(STATE_CHOICES)}.")
+        fail_task(f"bank_reprocess form: state {state!r} is not one of {', '.join(STATE_CHOICES)}.")
     rows = files_api.list_days(bank, first, last, None if state == "any" else state)
     log.info("bank %s, %s to %s, state %s: %d file(s)", bank, first, last, state, len(rows))
     return {"urls": [r["url"] for r in rows], "by": "days", "bank": bank, "days": [str(first), str(last)]}

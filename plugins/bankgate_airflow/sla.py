@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from bankgate.banks import BankConfig, Expectation
 from bankgate.calendar import Due, due_on
 from bankgate.notify import Alert, Notifier
+from bankgate.plugins.bankgate_airflow.failing import fail_task
 
 __all__ = ["arrivals", "check_arrivals", "raise_if_missed", "sla_day", "sla_note"]
 
@@ -57,7 +58,7 @@ def sla_day(bank: BankConfig, context: Mapping[str, Any]) -> tuple[date, tuple[E
         try:
             return date.fromisoformat(str(chosen)), bank.expectations
         except ValueError:
-            _fail(f"bank_sla__{bank.name} form: the day {chosen!r} is not YYYY-MM-DD.")
+            fail_task(f"bank_sla__{bank.name} form: the day {chosen!r} is not YYYY-MM-DD.")
     from bankgate.plugins.bankgate_airflow.runs import aware
 
     moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
@@ -166,7 +167,7 @@ def _miss(checked: Mapping[str, Any]) -> str:
 def raise_if_missed(result: Mapping[str, Any]) -> None:
     """Fail the SLA task (no retries: a retry cannot make files arrive before a past deadline)."""
     if result.get("missed"):
-        _fail(result["missed"])
+        fail_task(result["missed"])
 
 
 def sla_note(result: Mapping[str, Any]) -> str:
@@ -181,9 +182,3 @@ def sla_note(result: Mapping[str, Any]) -> str:
         return f"SLA met on {result['day']}: {len(result['arrived'])} file(s) by {deadline:%H:%M}."
     met = ", ".join(f"{c['files'] or 'any file'}: {len(c['arrived'])} by {c['by']}" for c in checked)
     return f"SLA met on {result['day']}: {met}."
-
-
-def _fail(message: str) -> Any:
-    from bankgate.plugins.bankgate_airflow.steps import _fail as fail
-
-    return fail(message)

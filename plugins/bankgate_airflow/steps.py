@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bankgate.banks import BankConfig
 from bankgate.config import ConfigError
 from bankgate.notify import Alert, Notifier
+from bankgate.plugins.bankgate_airflow.failing import fail_task
 from bankgate.plugins.bankgate_airflow.runs import Plan, repull_plan, scheduled_plan
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ def plan_from_params(banks: Mapping[str, BankConfig], params: Mapping[str, Any])
     with one sentence (no retries, no traceback of a second error)."""
     name: Any = params.get("bank")  # the form's value, unchecked until the test below
     if name not in banks:
-        _fail(f"bank_repull form: pick a bank; {name!r} is not configured (configured: {', '.join(sorted(banks))}).")
+        fail_task(
+            f"bank_repull form: pick a bank; {name!r} is not configured (configured: {', '.join(sorted(banks))})."
+        )
     try:
         first, last = (date.fromisoformat(str(params[key])) for key in ("start_date", "end_date"))
     except KeyError as exc:
@@ -72,20 +75,13 @@ def plan_from_params(banks: Mapping[str, BankConfig], params: Mapping[str, Any])
     else:
         problem = "" if first <= last else f"the last day ({last}) is before the first day ({first})"
     if problem:
-        _fail(f"bank_repull form: {problem}.")
+        fail_task(f"bank_repull form: {problem}.")
     plan = repull_plan(banks[name], first, last, force=bool(params.get("force", True)))
     log.info("plan: %s", plan.describe())
     return plan.to_xcom()
 
 
 # -- the transfer core, seen from a task ------------------------------------------------------------
-
-
-def _fail(message: str) -> Any:
-    """Fail the task without retries: retrying cannot fix a host key, a credential or a config."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    raise AirflowFailException(message) from None  # the message says it all: no chained traceback
 
 
 @contextmanager
@@ -98,7 +94,7 @@ def _session(bank: BankConfig) -> Iterator[Any]:
         settings = get_settings(bank.conn_id)
         session = connect(settings)
     except (ConfigError, HostKeyError, AuthError) as exc:
-        _fail(f"bank {bank.name}: {exc}")
+        fail_task(f"bank {bank.name}: {exc}")
     with session:
         yield session
 
