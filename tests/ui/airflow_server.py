@@ -140,6 +140,22 @@ class Airflow:
             time.sleep(0.5)
         raise RuntimeError(f"DAG {dag_id} not served within {timeout}s ({last}):\n{self.logs()}")
 
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> dict[str, Any]:
+        """The run, once it has ended (success or failed); a slow answer is asked again."""
+        deadline = time.monotonic() + timeout
+        run: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                run = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}").json()
+            except requests.RequestException:
+                time.sleep(1)
+                continue
+            if run.get("state") in ("success", "failed"):
+                return run
+            time.sleep(1)
+        raise AssertionError(f"{dag_id} {run_id} did not finish within {timeout}s: {run}\n{self.logs()}")
+
     def stop(self) -> None:
         for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):

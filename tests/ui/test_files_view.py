@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,21 +66,6 @@ class AuthAirflow(Airflow):
         headers = {"Authorization": f"Bearer {self.token(user)}"} if user else {}
         method = "POST" if "json" in kwargs else "GET"
         return requests.request(method, f"{self.url}/bankgate/api/{path}", headers=headers, timeout=30, **kwargs)
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        run: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                run = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}").json()
-            except requests.RequestException:
-                time.sleep(1)
-                continue
-            if run.get("state") in ("success", "failed"):
-                return run
-            time.sleep(1)
-        raise AssertionError(f"{dag_id} {run_id} did not finish within {timeout}s: {run}\n{self.logs()}")
 
 
 def _pipeline_toml(root: Path, waive: bool) -> str:

@@ -202,22 +202,6 @@ def test_an_analyst_repulls_one_day_of_a_bank_from_the_trigger_form(
     assert {state for _task, _index, state in states} == {"success"}, states
 
 
-def _wait_for(server: Airflow, dag_id: str, run_id: str, timeout: float = 150) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    run: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        server.check_alive()
-        try:
-            run = server.api("GET", f"dags/{dag_id}/dagRuns/{run_id}").json()
-        except requests.RequestException:
-            time.sleep(1)
-            continue
-        if run.get("state") in ("success", "failed"):
-            return run
-        time.sleep(1)
-    raise AssertionError(f"{dag_id} {run_id} did not finish within {timeout}s: {run}\n{server.logs()}")
-
-
 def test_an_analyst_sees_a_late_banks_sla_run_fail_with_the_right_message(
     airflow: tuple[Airflow, dict[str, Any]], browser_page: Any
 ) -> None:
@@ -236,7 +220,7 @@ def test_an_analyst_sees_a_late_banks_sla_run_fail_with_the_right_message(
     expect(page).to_have_url(re.compile(rf"/dags/{SLA_DAG}/runs/manual__"))
     run_id = page.url.rsplit("/runs/", 1)[1].split("/")[0].split("?")[0]
 
-    run = _wait_for(server, SLA_DAG, run_id)
+    run = server.wait_for_run(SLA_DAG, run_id, timeout=150)
 
     message = (
         f"bank {BANK}: arrival SLA missed on {case['day']}: Payroll ACH: 0 of 1 file(s) arrived by 09:00 UTC; "
