@@ -145,10 +145,8 @@ def _run_job(env: dict[str, str], url: str, tmp: Path) -> tuple[int, dict[str, A
     return child.returncode, json.loads(lines[-1]), usage.ru_maxrss
 
 
-def test_runner_takes_the_hand_off_over_with_flat_memory(batch: dict[str, Any], tmp_path: Path) -> None:
-    """Scale: 30,000 and 120,000 entries (2.9 and 11.4 MB) with a 4 MiB scratch budget, written by
-    the project's NACHA writer (about 1.2 MB/s: the slow part of this test); the big file, a gzip
-    member of 300 MiB (or the issue's 3 GiB), is the next test's."""
+def _runner_stores(tmp_path: Path, *, scratch_budget: int) -> tuple[dict[str, Path], dict[str, str]]:
+    """A folder for each store, and the runner's settings pointing at them."""
     dirs = {name: tmp_path / name for name in ("staging", "archive", "quarantine", "ledger", "processed")}
     for path in dirs.values():
         path.mkdir()
@@ -158,8 +156,16 @@ def test_runner_takes_the_hand_off_over_with_flat_memory(batch: dict[str, Any], 
         "BANKGATE_QUARANTINE": f"file://{dirs['quarantine']}/",
         "BANKGATE_LEDGER": f"file://{dirs['ledger']}/",
         "BANKGATE_ROUTES": json.dumps({"*": {"destination": f"file://{dirs['processed']}/"}}),
-        "BANKGATE_SCRATCH_BUDGET": str(4 << 20),
+        "BANKGATE_SCRATCH_BUDGET": str(scratch_budget),
     }
+    return dirs, settings
+
+
+def test_runner_takes_the_hand_off_over_with_flat_memory(batch: dict[str, Any], tmp_path: Path) -> None:
+    """Scale: 30,000 and 120,000 entries (2.9 and 11.4 MB) with a 4 MiB scratch budget, written by
+    the project's NACHA writer (about 1.2 MB/s: the slow part of this test); the big file, a gzip
+    member of 300 MiB (or the issue's 3 GiB), is the next test's."""
+    dirs, settings = _runner_stores(tmp_path, scratch_budget=4 << 20)
     config = PipelineConfig.from_env(settings)
     lambda_side = Pipeline(
         config, handoff=HandOff(AwsBatch(batch["queue"], batch["definition"], batch["client"]), 1 << 20)
@@ -259,17 +265,7 @@ def test_runner_streams_a_big_gzip_member_within_a_small_scratch_budget(
     stays flat, and exactly one set of outputs is produced."""
     from tests.fixtures.bigfiles import RECORD, write_positive_pay_gz
 
-    dirs = {name: tmp_path / name for name in ("staging", "archive", "quarantine", "ledger", "processed")}
-    for path in dirs.values():
-        path.mkdir()
-    settings = {
-        "BANKGATE_STAGING": f"file://{dirs['staging']}",
-        "BANKGATE_ARCHIVE": f"file://{dirs['archive']}/",
-        "BANKGATE_QUARANTINE": f"file://{dirs['quarantine']}/",
-        "BANKGATE_LEDGER": f"file://{dirs['ledger']}/",
-        "BANKGATE_ROUTES": json.dumps({"*": {"destination": f"file://{dirs['processed']}/"}}),
-        "BANKGATE_SCRATCH_BUDGET": str(512 * MiB),
-    }
+    dirs, settings = _runner_stores(tmp_path, scratch_budget=512 * MiB)
     name = "bank/2026-03-04/checks.txt.gz"
     (dirs["staging"] / name).parent.mkdir(parents=True)
     generating = time.perf_counter()
