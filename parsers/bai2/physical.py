@@ -103,22 +103,34 @@ def _declared_record_length(head: bytes) -> int | None:
     The file header's record length field says it; when that is blank (or wrong), the
     header's padding does: spaces after the 01's "/" up to the next record.
     """
-    match = _HEADER_LENGTH.match(head)
-    if match and _starts_records(head, int(match[1])):
-        return int(match[1])
     end = head.find(b"/") + 1
+    match = _HEADER_LENGTH.match(head)
+    # The header is a physical record of its own: only padding follows it up to the length
+    # (records after it on the same line are a file with no fixed length, whatever it declares).
+    if (
+        match
+        and end <= int(match[1])
+        and not head[end : int(match[1])].strip()
+        and _starts_records(head, int(match[1]))
+    ):
+        return int(match[1])
     length = end + len(head[end:]) - len(head[end:].lstrip(b" "))
-    if end and length > end and _starts_records(head, length):
+    # One space after the "/" separates the next record on the same line; padding is more.
+    if end and length > end + 1 and _starts_records(head, length):
         return length
     return None
 
 
 def _starts_records(head: bytes, length: int) -> bool:
-    """Records start at ``length`` and, as far as ``head`` goes, at twice that."""
+    """Records start at ``length`` and, as far as ``head`` goes, at twice that, unless the
+    physical record there continues the text of a 16 in the one before (wrapped without an 88)."""
     if not 10 <= length < len(head):
         return False
-    second = head[2 * length : 2 * length + 3]
-    return all(_RECORD_START.match(at.decode("latin-1")) for at in (head[length : length + 3], second) if at.strip())
+    second, third = head[length : length + 3], head[2 * length : 2 * length + 3]
+    if second.strip() and not _RECORD_START.match(second.decode("latin-1")):
+        return False
+    wrapped_text = b"16," in head[length : 2 * length]
+    return not third.strip() or bool(_RECORD_START.match(third.decode("latin-1"))) or wrapped_text
 
 
 def _fixed_records(first: bytes, stream: IO[bytes], length: int) -> Iterator[tuple[int, bytes]]:

@@ -927,6 +927,40 @@ def test_variant_fixed_length_records_padded_with_spaces() -> None:
         assert [r.line for r in records] == [1, 2, 3, 4, 5, 7, 8, 9, 10]
 
 
+def test_variant_fixed_length_records_whose_third_continues_a_16_without_an_88() -> None:
+    """No line breaks and no declared length: the header's padding gives the length, though the
+    third physical record starts with a 16's wrapped text, not a record code (found by the random
+    variants below; the file was read as one line, and the wrap's physical record went uncounted)."""
+    header = "01,BANKUS33,ACMECORP,250114,0615,FILE1,,,2/"
+    data = _fixed(
+        [header, "02,ACMECORP,BANKUS33,1,250113,0615,USD,2/03,1000,USD/16,115,,,R3,,A/", "A/49,,4/98,,1,6/99,,1,8/"]
+    )
+    records, parser = parse(data)
+    assert {p.code for p in parser.problems} <= EXPECTED_WARNINGS
+    assert [" ".join(d.text.split()) for d in details(records)] == ["A A"]
+    assert parser.summary.totals["continuations"] == 1  # the 49's record count of 4 includes it
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # declares 80, but its records follow one another on one line: "061530/" is no record at 80
+        b"01,BANKUS33,ACMECORP,250114,0615,FILE1,80,,2,/02,ACMECORP,BANKUS33,1,250113,061530,USD,2/"
+        b"03,1000,USD/49,,2/98,,1,4/99,,1,6/",
+        # one space after the header's "/" separates the next record; it is no padding to cut by
+        b"01,BANKUS33,ACMECORP,250114,0615,FILE1,80,,2,/ 02,ACMECORP,BANKUS33,1,250113,06:15:30,USD,2,,/"
+        b"03,1000,USD,010,+100,,,010,-2914,,/16,115,,,R3,,/49,,3,,/03,1001,USD/16,115,,,R6,,,,/"
+        b"16,115,,0,R7,,AAA/49,,4/03,1002,USD/49,,2/ 98,,3,11/99,,1,13/",
+    ],
+    ids=["declared-length-but-one-line", "one-space-is-no-padding"],
+)
+def test_variant_records_on_one_line_are_not_taken_for_fixed_length_blocks(data: bytes) -> None:
+    """Found by the random variants below: both were cut into fixed-length blocks."""
+    records, parser = parse(data)
+    assert {p.code for p in parser.problems} <= EXPECTED_WARNINGS
+    assert {r.line for r in records} == {1} and records[-1].KIND == "file_trailer"
+
+
 # -- every 16 survives: random files mixing every variant class ------------------------------------
 
 TIMES = ["0615", "061530", "06:15", "06:15:30", "615", "2400", "9999"]
