@@ -148,13 +148,13 @@ class _OutputError(Exception):
 def _write(parser, args: argparse.Namespace) -> None:
     """Write records to ``-o`` (atomically: a partial file never takes the output's name) or stdout."""
     if not args.out or args.out == "-":
-        write_records(args.output, parser.iter_batches(), sys.stdout.buffer, parser.record_classes)
+        write_records(args.output, parser.iter_chunks(), sys.stdout.buffer, parser.record_classes)
         sys.stdout.flush()
         return
     target = Path(args.out)
     if target.is_char_device() or target.is_fifo():  # -o /dev/null or a pipe: no rename over it
         with open(target, "wb") as out:
-            write_records(args.output, parser.iter_batches(), out, parser.record_classes)
+            write_records(args.output, parser.iter_chunks(), out, parser.record_classes)
         return
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
@@ -163,7 +163,7 @@ def _write(parser, args: argparse.Namespace) -> None:
         raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         with out:
-            write_records(args.output, parser.iter_batches(), out, parser.record_classes)
+            write_records(args.output, parser.iter_chunks(), out, parser.record_classes)
         try:
             os.replace(partial, target)
         except OSError as exc:  # e.g. OUT is a directory

@@ -24,6 +24,7 @@ import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -259,6 +260,43 @@ def test_output_file_on_success(tmp_path: Path) -> None:
     count, _ = summary_counts(lines[-1])
     assert len(jsonl_rows(target.read_bytes())) == count
     assert sorted(os.listdir(tmp_path)) == ["records.jsonl"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_parse_writes_clean_entries_from_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """``parse -o`` writes what ``iter_chunks`` gives (a NACHA file's clean entries as column
+    chunks, their lines made with numpy), not the records of ``iter_batches``: the CLI is the
+    fast path the benchmark measures; the bytes are the row writers' (``test_nacha_columnar``)."""
+    from bankgate.parsers import columnar
+
+    encoded: list[int] = []
+    encode = columnar._encode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        data, lengths, escape = encode(*args, **kwargs)
+        encoded.append(len(lengths))
+        return data, lengths, escape
+
+    monkeypatch.setattr(columnar, "_encode", counting)
+    from tests.parsers.nacha_helpers import ROUTINGS, batch, build
+
+    entries = [
+        {
+            "transaction_code": 22,
+            "amount": 100 + n,
+            "rdfi_routing": ROUTINGS[n % len(ROUTINGS)],
+            "receiver_name": f"R {n}",
+        }
+        for n in range(120)
+    ]
+    source = tmp_path / "payroll.ach"
+    source.write_bytes(build(batch(*entries[:60]), batch(*entries[60:])))
+    target = tmp_path / f"records.{fmt}"
+    code, _, stderr = run_main("parse", "--output", fmt, "-o", target, source)
+    assert code == 0, stderr
+    mark = b'{"record":"entry_detail",' if fmt == "jsonl" else b"entry_detail,"
+    written = sum(1 for line in target.read_bytes().splitlines() if line.startswith(mark))
+    assert written == 120 == sum(encoded), (written, sum(encoded))
 
 
 def test_output_dash_is_stdout(tmp_path: Path) -> None:
