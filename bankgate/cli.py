@@ -355,6 +355,7 @@ def _add_push(sub: Subcommands) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    settings.one_math_thread()  # before any parser loads numpy
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -487,6 +487,17 @@ def batch_job_id(env: Mapping[str, str] | None = None) -> str:
     return environ.get("AWS_BATCH_JOB_ID", "") or environ.get("CLOUD_RUN_EXECUTION", "")
 
 
+def one_math_thread() -> None:
+    """Keep numpy's OpenBLAS to one thread in a command-line process, unless the operator chose.
+
+    bankgate's numpy work is element-wise (no BLAS call), yet OpenBLAS starts a thread per
+    core when numpy loads, and their spin-up cost ``bankgate parse`` about 60 ms of CPU on two
+    cores (0.16 against 0.10 CPU s on a small file) that other jobs on the worker could use.
+    Only the CLI (``bankgate parse``, the batch runner's ``bankgate process``) calls it,
+    before numpy loads: a library user's own numpy keeps its threads."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 # -- listing ------------------------------------------------------------------------------------
 
 

@@ -775,3 +775,30 @@ def test_demo_quarantines_unreadable_and_non_bank_files(tmp_path: Path) -> None:
     assert reports == ["cut.ach.gz.error.json", "notes.txt.error.json"]
     for path in (out / "quarantine").rglob("*.error.json"):
         assert json.loads(path.read_text())["reason"]
+
+
+THREADS = """
+import os, sys
+if sys.argv[1] == "cli":
+    from bankgate.cli import main
+    main(["parse", sys.argv[2], "-o", os.devnull])
+import numpy
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2 or not Path("/proc/self/task").is_dir(), reason="one core, or no /proc")
+@pytest.mark.parametrize(
+    ("how", "operator", "threads"),
+    [("numpy alone", None, "cores"), ("cli", None, 1), ("cli", "2", 2)],
+)
+def test_cli_runs_numpy_on_one_thread_unless_the_operator_says(how: str, operator: str | None, threads: Any) -> None:
+    """``bankgate parse`` keeps OpenBLAS from starting a thread per core (``settings.one_math_thread``);
+    numpy loaded without the CLI keeps them, and an operator's ``OPENBLAS_NUM_THREADS`` wins."""
+    env = {k: v for k, v in ENV.items() if k != "OPENBLAS_NUM_THREADS"}
+    if operator:
+        env["OPENBLAS_NUM_THREADS"] = operator
+    command = [sys.executable, "-c", THREADS, how.split()[0], str(NACHA_SAMPLE)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)
+    expected = os.cpu_count() if threads == "cores" else threads
+    assert int(done.stdout.split()[-1]) == expected, done.stderr
