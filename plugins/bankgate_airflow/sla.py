@@ -74,20 +74,29 @@ def check_arrivals(bank: BankConfig, context: Mapping[str, Any], notifier: Notif
     (``raise_if_missed`` then fails the run). Files that came after a cut-off are named with
     their times, since "late" is what an analyst asks about first."""
     day, expectations = sla_day(bank, context)
+    now = datetime.now(UTC)
     due: list[Due] = []
     not_due: dict[str, str] = {}
+    pending: dict[str, str] = {}  # due today, but its cut-off is still ahead (a manual run early)
     for expectation in expectations:
         found = due_on(expectation, bank.business_days, day, bank.schedule.fires_on)
         if isinstance(found, str):
             not_due[expectation.title or "any file"] = found
+        elif found.deadline > now:
+            pending[expectation.title or "any file"] = f"{found.deadline:%H:%M} {expectation.tz}"
         else:
             due.append(found)
-    result: dict[str, Any] = {"bank": bank.name, "day": day.isoformat(), "checked": bool(due), "not_due": not_due}
+    result: dict[str, Any] = {
+        "bank": bank.name,
+        "day": day.isoformat(),
+        "checked": bool(due),
+        "not_due": not_due,
+        "pending": pending,
+    }
     if not due:
-        result["why"] = "; ".join(sorted(set(not_due.values()))) or "no arrival SLA"
-        log.info("%s: no files expected on %s: %s", bank.name, day, result["why"])
+        result["why"] = "; ".join(sorted(set(not_due.values()))) or ("" if pending else "no arrival SLA")
+        log.info("%s: %s", bank.name, sla_note(result))
         return result
-    now = datetime.now(UTC)
     seen = arrivals(
         bank, min(d.opens for d in due), min(max(d.until for d in due), max(now, *(d.deadline for d in due)))
     )
@@ -171,14 +180,20 @@ def raise_if_missed(result: Mapping[str, Any]) -> None:
 
 
 def sla_note(result: Mapping[str, Any]) -> str:
-    """The note of a ``bank_sla__<bank>`` run: the miss in one sentence, or that it was met."""
+    """The note of a ``bank_sla__<bank>`` run: the miss in one sentence, or that it was met,
+    and the expectations of the day whose cut-off is still to come (a manual run, early)."""
     if result.get("missed"):
         return str(result["missed"])
+    pending = ", ".join(f"{files} by {by}" for files, by in (result.get("pending") or {}).items())
+    to_come = f" Still to come: {pending}." if pending else ""
+    day = result.get("day", "that day")
     if not result.get("checked", True):
-        return f"No files expected on {result.get('day', 'that day')} ({result.get('why') or 'not a schedule day'})."
+        if pending and not result.get("why"):
+            return f"Nothing due yet on {day}: {pending} still to come."
+        return f"No files expected on {day} ({result.get('why') or 'not a schedule day'}).{to_come}"
     checked = result.get("expectations") or []
     if len(checked) == 1 and not checked[0]["files"]:
         deadline = datetime.fromisoformat(result["deadline"])
-        return f"SLA met on {result['day']}: {len(result['arrived'])} file(s) by {deadline:%H:%M}."
+        return f"SLA met on {day}: {len(result['arrived'])} file(s) by {deadline:%H:%M}.{to_come}"
     met = ", ".join(f"{c['files'] or 'any file'}: {len(c['arrived'])} by {c['by']}" for c in checked)
-    return f"SLA met on {result['day']}: {met}."
+    return f"SLA met on {day}: {met}.{to_come}"

@@ -111,3 +111,30 @@ def test_a_run_at_a_cut_off_checks_the_files_due_then(env: Env, webhook: Webhook
     result = xcom(run, "check_arrivals")
     assert [c["files"] for c in result["expectations"]] == ["ACH returns"]
     assert webhook() == []
+
+
+def test_a_manual_run_before_the_cut_off_calls_nothing_missing_yet(env: Env, webhook: Webhook) -> None:
+    """An analyst triggers the check at 07:00 on a business day still to come (a manual run's
+    logical date is when it is triggered): the 09:00 and 11:00 cut-offs have not passed, so
+    nothing is missing yet, nobody is alerted, and the note says what is still to come."""
+    from datetime import date, timedelta
+
+    import holidays
+
+    configure(env, bai_by="11:00")
+    day = date.today() + timedelta(days=7)
+    while day.weekday() >= 5 or day in holidays.financial_holidays("NYSE") or day in holidays.US(years=day.year):
+        day += timedelta(days=1)
+
+    run, states = env.run(f"bank_sla__{BANK}", logical_date=datetime(day.year, day.month, day.day, 7, 0, tzinfo=NY))
+
+    assert run.state == "success", states
+    assert run_note(run) == (
+        f"Nothing due yet on {day}: ACH returns by 09:00 America/New_York, "
+        "BAI2 prior-day by 11:00 America/New_York still to come."
+    )
+    assert xcom(run, "check_arrivals")["pending"] == {
+        "ACH returns": "09:00 America/New_York",
+        "BAI2 prior-day": "11:00 America/New_York",
+    }
+    assert webhook() == []
