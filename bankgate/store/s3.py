@@ -35,16 +35,32 @@ PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412"}
 #: throttling with exponential backoff and jitter (capped at 20 s a wait). 8 attempts in all
 #: instead of its default 3 ride out a split (up to ~70 s in all, well inside a Lambda's run).
 #: Not "adaptive": its client-side rate limiter is experimental and only sees its own
-#: container's requests, never the fleet's.
+#: container's requests, never the fleet's. An operator's own choice wins (``retries``).
 RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 8}
 
 
+def retries() -> dict[str, Any] | None:
+    """:data:`RETRIES`, or None when the operator chose retries for botocore: ``AWS_RETRY_MODE``
+    or ``AWS_MAX_ATTEMPTS``, or ``retry_mode`` / ``max_attempts`` in the profile. botocore's own
+    chain reads them (a client's explicit config would override them all)."""
+    import botocore.session
+    from botocore.configprovider import ConfigChainFactory
+
+    chains = ConfigChainFactory(session=botocore.session.get_session())
+    chosen = (
+        chains.create_config_chain(env_var_names=variable, config_property_names=key).provide()  # no default
+        for variable, key in (("AWS_RETRY_MODE", "retry_mode"), ("AWS_MAX_ATTEMPTS", "max_attempts"))
+    )
+    return None if any(value is not None for value in chosen) else dict(RETRIES)
+
+
 def default_client(**config: Any) -> Any:
-    """An S3 client with :data:`RETRIES` (``config``: more ``botocore.config.Config`` options)."""
+    """An S3 client with :func:`retries` (``config``: more ``botocore.config.Config`` options)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", config=Config(retries=dict(RETRIES), **config))
+    chosen = retries()
+    return boto3.client("s3", config=Config(**config, **({"retries": chosen} if chosen else {})))
 
 
 def _code(error: ClientError) -> str:

@@ -9,12 +9,13 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
 import pytest
 
-from bankgate.store.s3 import RETRIES, S3Store, default_client
+from bankgate.store.s3 import RETRIES, S3Store, default_client, retries
 from tests.fixtures.clouds import point_aws_at
 from tests.fixtures.pipeline import Aws
 
@@ -111,3 +112,30 @@ def test_every_s3_client_bankgate_makes_has_the_retry_config(aws: Aws) -> None:
         assert isinstance(store, S3Store) and store.client.meta.config.retries == dict(RETRIES)
     signing = default_client(signature_version="s3v4")
     assert signing.meta.config.retries == dict(RETRIES) and signing.meta.config.signature_version == "s3v4"
+
+
+@pytest.mark.parametrize("where", ["AWS_MAX_ATTEMPTS", "profile max_attempts", "AWS_RETRY_MODE"])
+def test_an_operators_own_retry_setting_wins(
+    proxy: SlowDownProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    """Two attempts chosen by the operator (the environment or the profile) are two, not
+    bankgate's eight: the second SlowDown is the client's answer. With only the mode chosen,
+    botocore's own attempts for that mode apply (standard: 3 in all)."""
+    from botocore.exceptions import ClientError
+
+    if where == "AWS_MAX_ATTEMPTS":
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    elif where == "profile max_attempts":
+        (tmp_path / "config").write_text("[default]\nmax_attempts = 2\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    else:
+        monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    assert retries() is None
+    bucket = f"slow-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=str(proxy.upstream.geturl())).create_bucket(Bucket=bucket)
+    store = S3Store(bucket)
+    attempts = 3 if where == "AWS_RETRY_MODE" else 2
+    proxy.refusals = attempts
+    with pytest.raises(ClientError, match="SlowDown"):
+        store.create("ledger/ab/record.json", b"{}")
+    assert proxy.seen == [503] * attempts
