@@ -199,3 +199,52 @@ def test_the_cloud_run_submitter_reads_an_execution_s_state(cloud_run: CloudRunA
     cloud_run.started.add(f"{JOB}/executions/{job_id}")
     assert submitter.state(job_id) == "running"
     assert submitter.state("bankgate-batch-99999") == "unknown"  # the API answers 404
+
+
+def _sweep_message(client: Any) -> Any:
+    """What Eventarc posts for a Cloud Scheduler message on the sweep topic (binary mode)."""
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "4242",
+        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "ce-source": "//pubsub.googleapis.com/projects/bank-project/topics/bankgate-sweep",
+        "Content-Type": "application/json",
+    }
+    body = {
+        "message": {"data": "c3dlZXA=", "messageId": "4242"},
+        "subscription": "projects/bank-project/subscriptions/s",
+    }
+    return client.post("/", headers=headers, json=body)
+
+
+def test_the_scheduled_sweep_resubmits_an_execution_that_never_started(
+    handing_off, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GCP's counterpart of the EventBridge sweep (``deploy/gcp/README.md``): the Pub/Sub message
+    of Cloud Scheduler, as Eventarc delivers it to the service under the Functions Framework
+    (the image's entry point and source file), resubmits a hand-off whose execution never
+    started, once; a sweep with nothing stuck submits nothing. (Sweeps at once resubmit once by
+    the ledger's compare-and-swap, ``Ledger.retake``: proven on S3 in ``test_batch.py``, since
+    gcp-storage-emulator ignores generation preconditions, ``bankgate/store/gcs.py``.)"""
+    import functions_framework
+
+    import bankgate.lambdas.gcs_process as service
+    from bankgate.lambdas.gcs_process import process
+
+    monkeypatch.setenv("BANKGATE_BATCH_START_SECONDS", "0")
+    client, names = handing_off
+    key = "inbound/acme/2026-03-04/payroll.ach"
+    client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
+    assert process(finalized_event(client, names["staging"], key))["status"] == "handed_off"
+    (first,) = cloud_run.executions
+
+    app = functions_framework.create_app(target="process", source=service.__file__, signature_type="cloudevent")
+    answer = _sweep_message(app.test_client())
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert len(cloud_run.runs()) == 2 and cloud_run.cancelled() == [first]
+    record, _ = service.pipeline().ledger.get(f"gs://{names['staging']}/{key}")
+    assert record.state == HANDED_OFF and record.job_id == cloud_run.executions[1].rsplit("/", 1)[-1]
+
+    cloud_run.started.add(cloud_run.executions[1])  # now it runs: the next sweep leaves it alone
+    assert _sweep_message(app.test_client()).status_code == 200
+    assert len(cloud_run.runs()) == 2

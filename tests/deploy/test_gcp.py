@@ -145,13 +145,24 @@ def test_lease_outlasts_the_timeout_and_scratch_fits_its_volume(name: str) -> No
     assert size < _mebibytes(container["resources"]["limits"]["memory"])  # the volume is memory
 
 
-def test_the_eventarc_trigger_feeds_the_service_from_staging() -> None:
+def gcloud(command: str) -> list[tuple[list[str], dict[str, str], dict[str, str]]]:
+    """Each ``gcloud COMMAND`` in the README's shell blocks: its positional words, its flags and
+    its ``--event-filters``."""
     readme = (GCP / "README.md").read_text()
-    (block,) = re.findall(r"```sh\n(gcloud eventarc triggers create .*?)```", readme, re.S)
-    words = shlex.split(block.replace("\\\n", " "))
-    flags = [w.split("=", 1) for w in words if w.startswith("--")]
-    filters = dict(v.split("=", 1) for k, v in flags if k == "--event-filters")
-    options = {k: v for k, v in flags if k != "--event-filters"}
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", readme, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line)
+            if " ".join(words[: len(command.split()) + 1]) == f"gcloud {command}":
+                flags = [w.split("=", 1) for w in words if w.startswith("--")]
+                filters = dict(v.split("=", 1) for k, v in flags if k == "--event-filters")
+                options = {k: v for k, v in flags if k != "--event-filters"}
+                found.append(([w for w in words if not w.startswith("--")], options, filters))
+    return found
+
+
+def test_the_eventarc_trigger_feeds_the_service_from_staging() -> None:
+    ((_, options, filters),) = [t for t in gcloud("eventarc triggers create") if "bucket" in t[2]]
     service = manifest("service.yaml")
     _, staging_bucket, _ = split_url(env(service)["BANKGATE_STAGING"])
     assert filters == {"type": "google.cloud.storage.object.v1.finalized", "bucket": staging_bucket}
@@ -167,10 +178,31 @@ def test_the_service_image_serves_the_gcs_handler() -> None:
     argv = json.loads(entry)
     assert argv[0] == "functions-framework" and "--target=process" in argv
     source = next(a.split("=", 1)[1] for a in argv if a.startswith("--source="))
-    assert source.endswith("/site-packages/lambdas/gcs_process.py")
+    import bankgate
     import bankgate.lambdas.gcs_process
 
+    # the module's file as installed: its path below site-packages is its path below the package's parent
+    installed = Path(bankgate.lambdas.gcs_process.__file__).relative_to(Path(bankgate.__file__).parent.parent)
+    assert source.split("/site-packages/", 1)[1] == installed.as_posix()
     assert callable(bankgate.lambdas.gcs_process.process)
     hadolint = Path(sys.executable).with_name("hadolint")
     done = subprocess.run([str(hadolint), str(GCP / "Dockerfile")], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_sweep_reaches_the_service_every_15_minutes() -> None:
+    """Cloud Scheduler -> the topic -> a second trigger -> the same service, with the CloudEvent
+    type the service sweeps on (``bankgate.lambdas.gcs_process.SWEEP_EVENT``)."""
+    from bankgate.lambdas.gcs_process import SWEEP_EVENT
+
+    ((topic_words, _, _),) = gcloud("pubsub topics create")
+    ((_, job, _),) = gcloud("scheduler jobs create pubsub")
+    (trigger,) = [t for t in gcloud("eventarc triggers create") if "bucket" not in t[2]]
+    _, options, filters = trigger
+    topic = topic_words[-1]
+    assert job["--topic"] == topic and job["--schedule"] == "*/15 * * * *"
+    assert filters == {"type": SWEEP_EVENT}
+    assert options["--transport-topic"] == f"projects/PROJECT/topics/{topic}"
+    assert options["--destination-run-service"] == manifest("service.yaml")["metadata"]["name"]
+    (finalized,) = [t for t in gcloud("eventarc triggers create") if "bucket" in t[2]]
+    assert options["--service-account"] == finalized[1]["--service-account"]  # the invoker, not the processor

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import ROOT
+from tests.deploy.conftest import ROOT, distributions_of, image_extras
 from tests.parts import unavailable
 
 DOCKER = ROOT / "docker"
@@ -170,3 +170,15 @@ print(sorted(p.name for p in dags.glob("*.py")))
         cwd=tmp_path,
     )
     assert cli.returncode == 0 and "URL" in cli.stdout.upper(), cli.stderr
+
+
+def test_the_batch_image_serves_nothing_and_the_gcs_service_image_does() -> None:
+    """The batch runner installs the GCS and Cloud Run job clients but not the Functions Framework,
+    which only the Cloud Run service (``deploy/gcp/Dockerfile``) runs under; neither carries
+    Airflow or paramiko (a job and a service pull nothing)."""
+    batch = distributions_of(image_extras(DOCKER / "batch" / "Dockerfile"))
+    service = distributions_of(image_extras(ROOT / "deploy" / "gcp" / "Dockerfile"))
+    assert {"google-cloud-storage", "google-cloud-run", "boto3"} <= batch
+    assert "functions-framework" not in batch
+    assert {"google-cloud-storage", "google-cloud-run", "functions-framework"} <= service
+    assert not {"apache-airflow", "paramiko"} & (batch | service)
