@@ -24,13 +24,14 @@ after the processing pipeline has taken the staged object away.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
+from bankgate import lease
 from bankgate.banks import BankConfig
 from bankgate.plugins.bankgate_airflow.failing import fail_task
-from bankgate.plugins.bankgate_airflow.steps import _remote, _session, _stores
+from bankgate.plugins.bankgate_airflow.steps import CONFLICTS, _remote, _session, _stores
 
 log = logging.getLogger("bankgate.dags")
 
@@ -105,7 +106,7 @@ def transfer(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
     try:
         with _session(bank) as session:
             for item in batch["files"]:
-                results.append(_transfer_one(bank, session, store, prefix, ledger, item))
+                results.append(_counting(_transfer_one, bank, session, store, prefix, ledger, item))
     except BaseException:
         for result in results:
             if "staged" in result:
@@ -159,7 +160,7 @@ def verify(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
     """Verify each staged copy, put it on its final key and record the pull. A store error
     fails the task and Airflow retries it: files already verified are recognised from the ledger."""
     store, _prefix, ledger = _stores(bank)
-    results = [dict(r) if _done(r) else _verify_one(bank, store, ledger, r) for r in batch["files"]]
+    results = [dict(r) if _done(r) else _counting(_verify_one, bank, store, ledger, r) for r in batch["files"]]
     return {**batch, "files": results}
 
 
@@ -177,7 +178,8 @@ def _verify_one(bank: BankConfig, store: Any, ledger: Any, transferred: Mapping[
 def _verified(
     item: Mapping[str, Any], key: str, url: str, size: int, sha256: str, duplicate_of: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    keep = {k: item[k] for k in ("path", "raw_path", "mtime", "dir", "marker", "bank", "force") if k in item}
+    names = ("path", "raw_path", "mtime", "dir", "marker", "bank", "force", CONFLICTS)
+    keep = {k: item[k] for k in names if k in item}
     duplicate = (duplicate_of or {}).get("url")
     return {**keep, "size": size, "sha256": sha256, "key": key, "url": url, "duplicate_of": duplicate}
 
@@ -193,7 +195,7 @@ def post_pull(bank: BankConfig, batch: Mapping[str, Any]) -> dict[str, Any]:
     _store, _prefix, ledger = _stores(bank)
     remote_work = bank.post_pull != KEEP and any(not _done(r) for r in batch["files"])
     with _session(bank) if remote_work else nullcontext() as session:
-        results = [dict(r) if _done(r) else _post_pull_one(bank, session, ledger, r) for r in batch["files"]]
+        results = [dict(r) if _done(r) else _counting(_post_pull_one, bank, session, ledger, r) for r in batch["files"]]
     return {**batch, "files": results}
 
 
@@ -205,6 +207,15 @@ def _post_pull_one(bank: BankConfig, session: Any, ledger: Any, verified: Mappin
     if isinstance(outcome, Failed):
         return _serialised(verified, outcome)
     return {**verified, "post_pull": outcome}
+
+
+def _counting(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """One file's ``step`` (its last argument is the file), its result carrying the conflicts
+    met so far. A task process runs one file's step at a time: the tally's growth is this file's."""
+    before = lease.TALLY.conflicts
+    result = step(*args)
+    lost = lease.TALLY.conflicts - before
+    return {**result, CONFLICTS: int(result.get(CONFLICTS, 0)) + lost} if lost else result
 
 
 def file_results(batches: Iterable[Mapping[str, Any] | None]) -> list[dict[str, Any]]:

@@ -37,6 +37,12 @@ class PullRunFailed(RuntimeError):
     """Some selected files were not pulled; the message names each."""
 
 
+#: A file's count of the ledger's compare-and-swap rounds lost to another writer over its steps
+#: (``bankgate.lease.TALLY``, counted by ``batches``): the run's report sums them, so contention
+#: between runs or workers shows in the UI without a metrics system.
+CONFLICTS = "ledger_conflicts"
+
+
 # -- plans -------------------------------------------------------------------------------------
 
 
@@ -306,6 +312,7 @@ def _report(
         "refused": dict(listing.get("refused") or {}),
         "failed": dict(sorted(failed.items())),
         "post_pull_errors": post_pull_errors,
+        CONFLICTS: sum(int(r.get(CONFLICTS, 0)) for r in results),
         "found": len(listing.get("files") or []) + len(listing.get("too_large") or []),
         "marker_overdue": dict(selection.get("overdue") or {}),
         "nothing_found": _nothing_found(plan, listing, selection) if plan and listing else "",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bankgate.plugins.bankgate_airflow.batches import BATCH_BYTES, MAX_BATCHES, file_results, make_batches
+from bankgate import lease
+from bankgate.plugins.bankgate_airflow.batches import BATCH_BYTES, MAX_BATCHES, _counting, file_results, make_batches
+from bankgate.plugins.bankgate_airflow.steps import CONFLICTS, _report
+from bankgate.store.local import LocalStore
 
 MiB = 1 << 20
 
@@ -56,3 +62,30 @@ def test_every_file_once_in_listing_order_within_the_bounds(sizes: list[int], co
 def test_results_of_failed_batches_are_left_out() -> None:
     done = {"bank": "acme", "label": "x", "files": [{"path": "/a", "key": "k"}]}
     assert file_results([done, None]) == [{"path": "/a", "key": "k"}]
+
+
+def test_a_files_ledger_conflicts_add_up_over_its_steps_into_the_runs_report(tmp_path: Path) -> None:
+    """Each step of a file counts the compare-and-swap rounds it lost (``lease.TALLY``): here
+    another writer changes the record between each step's read and its write, once per step."""
+    store = LocalStore(tmp_path)
+    store.create("ledger/record.json", b"0")
+
+    def contended_step(item: dict[str, Any]) -> dict[str, Any]:
+        interfered: list[bool] = []
+
+        def change(current: lease.Current | None) -> tuple[bytes, None]:
+            assert current is not None
+            if not interfered:  # another worker writes between this read and this write
+                interfered.append(True)
+                assert store.replace("ledger/record.json", b"theirs", etag=current.etag) is not None
+            return b"mine", None
+
+        lease.swap(store, "ledger/record.json", change)
+        return dict(item)
+
+    transferred = _counting(contended_step, {"bank": "acme", "path": "/out/a.ach"})
+    verified = _counting(contended_step, transferred)
+    calm = _counting(lambda item: dict(item), {"bank": "acme", "path": "/out/b.ach"})
+    assert (transferred[CONFLICTS], verified[CONFLICTS], CONFLICTS in calm) == (1, 2, False)
+    report = _report("acme", None, {}, {}, [verified, calm], {})
+    assert report[CONFLICTS] == 2
