@@ -576,76 +576,197 @@ def worker(log_path: str) -> int:
 
 
 def pulls(args: argparse.Namespace) -> None:
+    """The pull load (``--pull-banks`` sshds, ``--pull-files`` each), run ``--pulls`` ways, each
+    against a fresh moto: ``direct`` (one ``pull_bank`` process per bank) and ``airflow`` (the
+    banks' pull DAGs on a real Airflow 3 with the LocalExecutor, parallelism = the bank count)."""
     from tests.sftp.sshd import start_sshd
 
     print(
         f"Pulls: {args.pull_banks} banks x {args.pull_files} files, one real OpenSSH sshd each, "
-        f"{args.pull_banks} pull processes at once (LocalExecutor parallelism {args.pull_banks})"
+        f"{args.pull_banks} at once; ways: {args.pulls}"
     )
     moto = Moto()
     servers = []
     try:
-        s3 = moto.client("s3")
-        for bucket in (STAGING, ARCHIVE):  # staging, and the ledger root (BANKGATE_LEDGER) all banks share
-            s3.create_bucket(Bucket=bucket)
         old = time.time() - 3600
         for b in range(args.pull_banks):
             server = start_sshd()
             servers.append(server)
             for n in range(args.pull_files):
                 server.put(f"/outbound/payments-{n:04}.ach", nacha_file(b * 10_000 + n), mtime=old)
-        specs = [
-            {
-                "bank": f"bank{b}",
-                "host": s.host,
-                "port": s.port,
-                "user": s.user,
-                "password": s.password,
-                "known_hosts": s.known_hosts,
-                "store": f"s3://{STAGING}/inbound/bank{b}/",
-            }
-            for b, s in enumerate(servers)
-        ]
-        env = {**os.environ, **pipeline_env(moto.url)}
-        children = [
-            subprocess.Popen(
-                [sys.executable, __file__, "--puller", json.dumps(spec)],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
-            )
-            for spec in specs
-        ]
-        stats = []
-        for child in children:
-            out, _ = child.communicate()
-            if child.returncode:
-                raise RuntimeError(f"a pull failed (exit {child.returncode})")
-            stats.append(json.loads(out.strip().splitlines()[-1]))
-        seconds = max(s["finished"] for s in stats) - min(s["started"] for s in stats)  # from after imports
-        pulled = sum(s["pulled"] for s in stats)
-        landed = len(keys(s3, STAGING, "inbound/"))
-        expected = args.pull_banks * args.pull_files
-        print(
-            f"  {pulled} pulled in {seconds:.1f} s: {pulled / seconds:.1f} files/s | each bank: "
-            + ", ".join(f"{s['bank']} {s['pulled']} in {s['seconds']:.1f} s" for s in stats)
-        )
-        print(
-            f"  lease conflicts {sum(s['conflicts'] for s in stats)}, given up "
-            f"{sum(s['contended'] for s in stats)} | botocore retries {sum(s['retries'] for s in stats)} | "
-            f"failed {sum(s['failed'] for s in stats)} | landed in staging {landed}/{expected}"
-            f"{'' if landed == expected == pulled else ' (MISMATCH)'}"
-        )
-        calls = Counter[str]()
-        for s in stats:
-            calls.update(s["calls"])
-        per_file = ", ".join(f"{k} {v / max(pulled, 1):.2f}" for k, v in sorted(calls.items()))
-        print(f"  S3 requests per file {sum(calls.values()) / max(pulled, 1):.1f}: {per_file}")
+        rates = {}
+        for way in ("direct", "airflow") if args.pulls == "both" else (args.pulls,):
+            moto.reset()
+            s3 = moto.client("s3")
+            for bucket in (STAGING, ARCHIVE):  # staging, and the ledger root (BANKGATE_LEDGER) all banks share
+                s3.create_bucket(Bucket=bucket)
+            rates[way] = (direct_pulls if way == "direct" else airflow_pulls)(args, servers, moto)
+        if len(rates) == 2:
+            print(f"  Airflow / direct, files/s: {rates['airflow'] / rates['direct']:.2f}x (the same load, this run)")
     finally:
         for server in servers:
             server.stop()
         moto.stop()
+
+
+def _landed_line(s3: Any, expected: int, pulled: int, conflicts: int, failed: int, extra: str = "") -> str:
+    landed = len(keys(s3, STAGING, "inbound/"))
+    ok = "" if landed == expected == pulled else " (MISMATCH)"
+    return f"  lease conflicts {conflicts}{extra} | failed {failed} | landed in staging {landed}/{expected}{ok}"
+
+
+def direct_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> float:
+    """One ``pull_bank`` process per bank, all at once: what each pull task runs, without Airflow."""
+    print(f"  direct: {len(servers)} pull_bank processes at once")
+    specs = [
+        {
+            "bank": f"bank{b}",
+            "host": s.host,
+            "port": s.port,
+            "user": s.user,
+            "password": s.password,
+            "known_hosts": s.known_hosts,
+            "store": f"s3://{STAGING}/inbound/bank{b}/",
+        }
+        for b, s in enumerate(servers)
+    ]
+    env = {**os.environ, **pipeline_env(moto.url)}
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--puller", json.dumps(spec)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for spec in specs
+    ]
+    stats = []
+    for child in children:
+        out, _ = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"a pull failed (exit {child.returncode})")
+        stats.append(json.loads(out.strip().splitlines()[-1]))
+    seconds = max(s["finished"] for s in stats) - min(s["started"] for s in stats)  # from after imports
+    pulled = sum(s["pulled"] for s in stats)
+    print(
+        f"  {pulled} pulled in {seconds:.1f} s: {pulled / seconds:.1f} files/s | each bank: "
+        + ", ".join(f"{s['bank']} {s['pulled']} in {s['seconds']:.1f} s" for s in stats)
+    )
+    contended = sum(s["contended"] for s in stats)
+    retries = sum(s["retries"] for s in stats)
+    conflicts, failed = sum(s["conflicts"] for s in stats), sum(s["failed"] for s in stats)
+    extra = f", given up {contended} | botocore retries {retries}"
+    print(_landed_line(moto.client("s3"), len(servers) * args.pull_files, pulled, conflicts, failed, extra))
+    calls = Counter[str]()
+    for s in stats:
+        calls.update(s["calls"])
+    per_file = ", ".join(f"{k} {v / max(pulled, 1):.2f}" for k, v in sorted(calls.items()))
+    print(f"  S3 requests per file {sum(calls.values()) / max(pulled, 1):.1f}: {per_file}")
+    return pulled / seconds
+
+
+def _bank_toml(b: int) -> str:
+    return f"""\
+[banks.bank{b}]
+conn_id = "sftp_bank{b}"
+remote_dirs = ["/outbound"]
+include = ["*.ach"]
+cron = "0 6 * * *"
+timezone = "UTC"
+destination = "s3://{STAGING}/inbound/bank{b}/"
+stability = {{ unchanged_for = "3 s" }}
+post_pull = "keep"
+"""
+
+
+def _when(text: str | None) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp() if text else 0.0
+
+
+def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> float:
+    """Each bank's ``bank_pull__<bank>`` DAG, triggered at once on a real Airflow 3 (api-server,
+    scheduler, dag-processor; LocalExecutor with ``parallelism`` = the bank count; SQLite), each
+    task in a process of its own as in production. Conflicts come from each run's report (the
+    ledger's lost compare-and-swap rounds its tasks counted: ``ledger_conflicts``)."""
+    from tests.ui.airflow_server import Airflow
+
+    banks = len(servers)
+    home = Path(tempfile.mkdtemp(prefix="bankgate-scale-airflow-"))
+    (home / "banks.toml").write_text("\n".join(_bank_toml(b) for b in range(banks)))
+    env = {**pipeline_env(moto.url), "BANKGATE_BANKS": str(home / "banks.toml")}
+    env["AIRFLOW__CORE__PARALLELISM"] = str(banks)
+    for b, server in enumerate(servers):
+        conn = {
+            "conn_type": "sftp",
+            "host": server.host,
+            "port": server.port,
+            "login": server.user,
+            "extra": {"private_key": server.client_key.read_text(), "known_hosts": server.known_hosts},
+        }
+        env[f"AIRFLOW_CONN_SFTP_BANK{b}"] = json.dumps(conn)
+    airflow = Airflow(home / "airflow", env)
+    began = time.monotonic()
+    try:
+        airflow.start()
+        dags = [f"bank_pull__bank{b}" for b in range(banks)]
+        for dag in dags:
+            airflow.wait_for_dag(dag, timeout=180)
+            airflow.api("PATCH", f"dags/{dag}", json={"is_paused": False}).raise_for_status()
+        startup = time.monotonic() - began
+        print(f"  airflow: {banks} pull DAG runs at once, LocalExecutor parallelism {banks} (start-up {startup:.0f} s)")
+        triggered = time.time()
+        runs = {}
+        for dag in dags:
+            answer = airflow.api("POST", f"dags/{dag}/dagRuns", json={"logical_date": None})
+            answer.raise_for_status()
+            runs[dag] = answer.json()["dag_run_id"]
+        ended = {dag: airflow.wait_for_run(dag, run, timeout=1800) for dag, run in runs.items()}
+        finished = time.time()
+        tis = {
+            dag: airflow.api("GET", f"dags/{dag}/dagRuns/{run}/taskInstances", params={"limit": 1000}).json()[
+                "task_instances"
+            ]
+            for dag, run in runs.items()
+        }
+        reports = {}
+        for dag, run in runs.items():
+            entry = airflow.api(
+                "GET",
+                f"dags/{dag}/dagRuns/{run}/taskInstances/record/xcomEntries/return_value",
+                params={"deserialize": "true"},
+            ).json()
+            value = entry.get("value")
+            reports[dag] = json.loads(value) if isinstance(value, str) else value
+    finally:
+        airflow.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    first = min(_when(ti.get("start_date")) for all_tis in tis.values() for ti in all_tis if ti.get("start_date"))
+    last = max(_when(ti.get("end_date")) for all_tis in tis.values() for ti in all_tis if ti.get("end_date"))
+    pulled = sum(len(r.get("pulled") or []) for r in reports.values())
+    failed = sum(len(r.get("failed") or {}) for r in reports.values())
+    conflicts = sum(int(r.get("ledger_conflicts", 0)) for r in reports.values())
+    wall = finished - triggered
+    tasks = sum(len(t) for t in tis.values())
+    states = Counter(run["state"] for run in ended.values())
+    print(
+        f"  {pulled} pulled: {pulled / wall:.1f} files/s from the triggers to the last run's end ({wall:.1f} s), "
+        f"{pulled / (last - first):.1f} from the first task's start to the last's end ({last - first:.1f} s) | "
+        f"{tasks} task instances | runs {dict(states)}"
+    )
+
+    def span(dag: str) -> float:
+        started = [_when(t.get("start_date")) for t in tis[dag] if t.get("start_date")]
+        return max(_when(t.get("end_date")) for t in tis[dag]) - min(started)
+
+    each = ", ".join(
+        f"{dag.rsplit('__', 1)[1]} {len(reports[dag].get('pulled') or [])} in {span(dag):.1f} s" for dag in runs
+    )
+    print(f"  each bank (first task start to last end): {each}")
+    print(_landed_line(moto.client("s3"), banks * args.pull_files, pulled, conflicts, failed))
+    return pulled / wall
 
 
 def puller(spec_json: str) -> int:
@@ -665,7 +786,7 @@ def puller(spec_json: str) -> int:
     )
     rules = BankConfig(spec["bank"], remote_dirs=("/outbound",), stability=())
     started = time.time()
-    report = pull_bank(settings, rules, spec["store"], day=DAY)
+    report = pull_bank(settings, rules, spec["store"])  # each file under its mtime's date
     stats = {
         "bank": spec["bank"],
         "pulled": len(report.pulled),
@@ -697,6 +818,7 @@ def main() -> int:
     parser.add_argument("--pull-banks", type=int, default=4)
     parser.add_argument("--pull-files", type=int, default=200)
     parser.add_argument("--only", choices=("process", "pull"))
+    parser.add_argument("--pulls", choices=("direct", "airflow", "both"), default="both", help="how the pulls run")
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
     if args.only != "pull":

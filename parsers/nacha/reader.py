@@ -338,6 +338,8 @@ class NachaParser(FileParser):
                 message = f"record {where} (no open batch header)"
                 self.log.add(lineno, "entry/addenda (6/7)", None, message, code="nacha.entry.outside_batch")
             return []
+        if batch.sec == "ENR" and batch.entries == 0 and batch.entry_layout is not L.ENTRY_STANDARD:
+            self._enr_frame(batch, rows, linenos)
         kinds = rows[:, 0]
         addenda_at: tuple[()] | np.ndarray
         if (kinds == ENTRY).all():
@@ -800,6 +802,22 @@ class NachaParser(FileParser):
         state.batch.allowed_codes = _allowed_transaction_codes(state.batch)
         _count(state, record.KIND, 1)
         return record
+
+    def _enr_frame(self, batch: _Batch, rows: np.ndarray, linenos: Sequence[int]) -> None:
+        """An ENR batch whose first entry has no digits where the ENR record format counts its
+        addenda (55-58) is read in the standard frame (name at 55-76), as moov-io/ach writes ENR,
+        with a warning: the name is kept, not read as a count."""
+        first = next((i for i, kind in enumerate(rows[:, 0].tolist()) if kind == ENTRY), None)
+        if first is None or bytes(rows[first, 54:58]).isdigit():
+            return
+        batch.entry_layout = L.ENTRY_STANDARD
+        found = bytes(rows[first, 54:58]).decode("latin-1")
+        message = (
+            f"is {found!r}, not a count: this ENR batch's entries are read in the standard frame "
+            "(name at 55-76), not the ENR record format's (count 55-58, name 59-74)"
+        )
+        code = "nacha.entry.enr_standard_frame"
+        self.log.add(linenos[first], L.ENTRY_ADDENDA_COUNT.title, "number_of_addenda_records", message, code=code)
 
     def _batch_control(self, line: bytes, lineno: int, state: _File, decoded: _Decoded, at: int) -> Any:
         batch = state.batch

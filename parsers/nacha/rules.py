@@ -108,6 +108,11 @@ RULES = RuleSet(
             "an IAT entry counts only its mandatory addenda (seen in the wild) [UnequalAddendaCounts]",
             WARNING,
         ),
+        Rule(
+            "nacha.entry.enr_standard_frame",
+            "ENR entries name the receiver at 55-76 (as moov-io/ach writes them), not count addenda at 55-58",
+            WARNING,
+        ),
         Rule("nacha.entry.iat_addenda_order", "an IAT entry lacks addenda 10 to 16 in order"),
         Rule("nacha.entry.iat_addenda_limit", "an IAT entry has more optional addenda 17/18 than allowed"),
         # -- addenda ------------------------------------------------------------------------

@@ -851,6 +851,48 @@ def test_individual_name_required_by_dne_enr_pos_record_formats(sec: str) -> Non
     assert problem.code == "nacha.entry.individual_name_required" and sec in problem.message
 
 
+ENR_INFO = "22*12200004*3*123987654321*777777777*DOE*JOHN*0\\"  # an enrollment (X12-style), hand-written
+
+
+def enr_entry(**fields: object) -> dict:
+    return {"transaction_code": 22, "amount": 0, "receiver_name": "SSA", "addenda": [ENR_INFO, ENR_INFO], **fields}
+
+
+def test_enr_entries_count_their_addenda_and_name_the_receiver_at_59() -> None:
+    """ENR's record format (the CTX frame, ``layouts.ENTRY_BY_SEC`` cites the sources): Number of
+    Addenda Records at 55-58, Receiving Company Name/ID Number at 59-74, reserved 75-76."""
+    data = one_entry_batch("ENR", enr_entry(), company_entry_description="AUTOENROLL")
+    entry_line = lines_of(data)[2]
+    assert entry_line[54:58] == b"0002" and entry_line[58:74] == b"SSA".ljust(16)
+    records, parser = parse(data)
+    (entry,) = [r for r in records if r.KIND == "entry_detail"]
+    assert (entry.number_of_addenda_records, entry.receiver_name) == (2, "SSA")
+    assert parser.problems == []
+
+
+def test_an_enr_entry_whose_count_disagrees_with_its_addenda_is_an_error() -> None:
+    data = one_entry_batch("ENR", enr_entry(number_of_addenda_records=3), company_entry_description="AUTOENROLL")
+    error = parse_error(data)
+    assert [(p.line, p.field, p.code) for p in error.problems] == [
+        (3, "number_of_addenda_records", "nacha.entry.number_of_addenda")
+    ]
+    assert "is 3, but 2 addenda follow" in error.problems[0].message
+
+
+def test_enr_in_the_standard_frame_as_moov_writes_it_is_read_with_a_waivable_warning() -> None:
+    """moov-io/ach writes an ENR entry's name at 55-76 (no count): the batch is read in the
+    standard frame, the name kept whole, with a warning that ``--allow`` can waive."""
+    data = one_entry_batch("ENR", enr_entry(), company_entry_description="AUTOENROLL")
+    data = put(data, 3, 55, "BEST. #1".ljust(22))  # the standard frame's receiver name over count + name
+    problem = only_problem(data)
+    assert (problem.line, problem.field, problem.severity) == (3, "number_of_addenda_records", WARNING)
+    assert problem.code == "nacha.entry.enr_standard_frame" and "'BEST'" in problem.message
+    records, parser = parse(data, allow=["nacha.entry.enr_standard_frame"])
+    (entry,) = [r for r in records if r.KIND == "entry_detail"]
+    assert entry.receiver_name == "BEST. #1" and not hasattr(entry, "number_of_addenda_records")
+    assert [p.code for p in parser.problems] == ["nacha.entry.enr_standard_frame"]  # waived: still recorded
+
+
 def test_mte_individual_name_is_mandatory() -> None:
     """MTE's Individual Name (positions 40-54) is "M" in its record format: blank is an error.
     (The table had it as R before.)"""
