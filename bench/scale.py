@@ -2,6 +2,7 @@
 
     ./dev bench scale [--files 2000] [--workers 1,2,4,8] [--banks 20] [--duplicates 0.1]
                       [--pull-banks 4] [--pull-files 200] [--only process|pull]
+                      [--pulls direct|airflow|both]
 
 **Processing.** moto (S3 and SQS, a server in its own process) is reset for each N. The
 ``--files`` small bank files (NACHA from the project's writer, each with its own entries;
@@ -32,10 +33,16 @@ record's outputs exist: lost and duplicated are both counted, and must be 0. The
 indexes are checked too (every file's entry final).
 
 **Pulls.** ``--pull-banks`` real OpenSSH sshds (``tests/sftp/sshd.py``: chrooted
-internal-sftp, loopback), ``--pull-files`` small files each, pulled into moto S3 by one process
-per bank, all at once: what Airflow's LocalExecutor with ``parallelism`` = the bank count runs
-(one task process each; each task is ``pull_bank``, the core of the pull DAG's tasks, with the
-bank's default ``concurrency`` of 4 transfers). Printed: files/s, conflicts, retries.
+internal-sftp, loopback), ``--pull-files`` small files each, pulled into moto S3 (reset
+between the two ways), ``--pulls`` ways in one run: ``direct``, one ``pull_bank`` process per
+bank all at once (the core of the pull DAG's tasks, with the bank's default ``concurrency`` of 4
+transfers; files/s from after their imports); and ``airflow``, the banks' ``bank_pull__<bank>``
+DAG runs triggered at once on a real Airflow 3 (``tests/ui/airflow_server.py``: api-server,
+scheduler, dag-processor, SQLite) with the LocalExecutor and ``parallelism`` = the bank count,
+every task in a process of its own (files/s from the triggers to the last run's end, and from
+the first task's start to the last's end). Printed: files/s, the ledger conflicts (direct: each
+process's ``lease.TALLY``; Airflow: the runs' reports, ``ledger_conflicts``), failures, what
+landed in staging (read from S3), and the Airflow / direct ratio.
 
 moto is one Python process: on a 2-core machine shared with other jobs the workers and moto
 compete for the same cores, so the curve says where this machine flattens, not S3; see
