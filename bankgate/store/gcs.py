@@ -3,8 +3,9 @@
 Uploads are resumable uploads fed chunk by chunk and finalised only on a clean exit, so a
 failed write leaves no object. Conditional writes use generation preconditions
 (``if_generation_match=0`` to create, ``=<generation>`` to replace); the store's etag for
-them is the object's generation. (The local GCS emulator does not enforce preconditions,
-so the conditional semantics are proven on S3 and the local store.)
+them is the object's generation. (gcp-storage-emulator ignores preconditions; the tests put
+GCS's documented check in front of it, ``tests/fixtures/gcs_preconditions.py``, so the
+ledger's races are tested through this store's GCS API calls too.)
 """
 
 from __future__ import annotations

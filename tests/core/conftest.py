@@ -1,6 +1,7 @@
 """The stores whose conditional writes are real, for the ledger and lease tests: a local
-directory and S3 (moto over HTTP, an integration test). (The GCS emulator ignores generation
-preconditions, so GCS is not used to prove them.)"""
+directory, S3 (moto over HTTP) and GCS (gcp-storage-emulator over HTTP, with GCS's generation
+preconditions put in front of it: ``tests/fixtures/gcs_preconditions.py``); the last two are
+integration tests."""
 
 from __future__ import annotations
 
@@ -16,10 +17,24 @@ from bankgate.store.local import LocalStore
 from bankgate.store.s3 import S3Store
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("s3", marks=pytest.mark.integration),
+        pytest.param("gcs", marks=pytest.mark.integration),
+    ]
+)
 def store(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ObjectStore]:
     if request.param == "local":
         yield LocalStore(tmp_path / "ledger")
+        return
+    if request.param == "gcs":
+        from bankgate.store.gcs import GCSStore, default_client
+
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", request.getfixturevalue("gcs_emulator"))
+        bucket = f"ledger-{time.time_ns()}"
+        default_client().create_bucket(bucket)
+        yield GCSStore(bucket)
         return
     url = request.getfixturevalue("moto_url")
     for name, value in {

@@ -1,6 +1,5 @@
-"""The ledger's guarantees, on the stores whose conditional writes are real: a local directory
-and S3 (moto over HTTP). (The GCS emulator ignores generation preconditions, so GCS is not
-used to prove them.)"""
+"""The ledger's guarantees, on the stores whose conditional writes are real: a local directory,
+S3 (moto over HTTP) and GCS (the emulator, with GCS's preconditions: ``tests/core/conftest.py``)."""
 
 from __future__ import annotations
 

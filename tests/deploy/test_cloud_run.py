@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -223,9 +225,7 @@ def test_the_scheduled_sweep_resubmits_an_execution_that_never_started(
     """GCP's counterpart of the EventBridge sweep (``deploy/gcp/README.md``): the Pub/Sub message
     of Cloud Scheduler, as Eventarc delivers it to the service under the Functions Framework
     (the image's entry point and source file), resubmits a hand-off whose execution never
-    started, once; a sweep with nothing stuck submits nothing. (Sweeps at once resubmit once by
-    the ledger's compare-and-swap, ``Ledger.retake``: proven on S3 in ``test_batch.py``, since
-    gcp-storage-emulator ignores generation preconditions, ``bankgate/store/gcs.py``.)"""
+    started, once; a sweep with nothing stuck submits nothing."""
     import functions_framework
 
     import bankgate.lambdas.gcs_process as service
@@ -248,3 +248,33 @@ def test_the_scheduled_sweep_resubmits_an_execution_that_never_started(
     cloud_run.started.add(cloud_run.executions[1])  # now it runs: the next sweep leaves it alone
     assert _sweep_message(app.test_client()).status_code == 200
     assert len(cloud_run.runs()) == 2
+
+
+def test_two_sweeps_at_once_resubmit_a_stuck_execution_once(
+    handing_off, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two service instances sweeping at the same moment (an overlapping schedule, a retried
+    Pub/Sub push): the ledger's compare-and-swap (``Ledger.retake``) on GCS's generation
+    preconditions lets exactly one resubmit."""
+    from bankgate.batch import HandOff
+    from bankgate.config import PipelineConfig
+    from bankgate.lambdas.gcs_process import process
+
+    monkeypatch.setenv("BANKGATE_BATCH_START_SECONDS", "1")  # the winner's new execution is not "stuck" at once
+    client, names = handing_off
+    key = "inbound/acme/2026-03-04/payroll.ach"
+    client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
+    assert process(finalized_event(client, names["staging"], key))["status"] == "handed_off"
+
+    time.sleep(1.1)
+    sweepers = [Pipeline(PipelineConfig.from_env(), handoff=HandOff.from_env()) for _ in range(2)]
+    go = threading.Barrier(len(sweepers))
+
+    def sweep(pipeline: Pipeline) -> list[str]:
+        go.wait()
+        return [o.reason for o in pipeline.resubmit_stuck()]
+
+    with ThreadPoolExecutor(len(sweepers)) as pool:
+        reasons = [r for swept in pool.map(sweep, sweepers) for r in swept]
+    assert sum(r.startswith("resubmitted") for r in reasons) == 1, reasons
+    assert len(cloud_run.runs()) == 2 and len(cloud_run.cancelled()) == 1

@@ -304,10 +304,10 @@ def test_versioned_lists_the_older_versions_newest_first(s3_url: str) -> None:
         assert stream.read() == b"one"
 
 
-@pytest.mark.parametrize("where", ["local_url", "s3_url"])
+@pytest.mark.parametrize("where", ["local_url", "s3_url", "gcs_url"])
 def test_conditional_writes(request: pytest.FixtureRequest, where: str) -> None:
     """``create`` only where nothing is, ``replace`` only over the version read: the ledger's
-    claims rest on these (the GCS emulator does not enforce preconditions; see test_gcs)."""
+    claims rest on these (GCS: the emulator with GCS's preconditions, ``tests/fixtures/gcs_preconditions.py``)."""
     store, base = open_url(request.getfixturevalue(where))
     first = store.create(f"{base}claim.json", b"1")
     assert first is not None
