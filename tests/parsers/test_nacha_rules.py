@@ -879,18 +879,21 @@ def test_an_enr_entry_whose_count_disagrees_with_its_addenda_is_an_error() -> No
     assert "is 3, but 2 addenda follow" in error.problems[0].message
 
 
-def test_enr_in_the_standard_frame_as_moov_writes_it_is_read_with_a_waivable_warning() -> None:
+def test_enr_in_the_standard_frame_as_moov_writes_it_is_read_with_a_warning() -> None:
     """moov-io/ach writes an ENR entry's name at 55-76 (no count): the batch is read in the
-    standard frame, the name kept whole, with a warning that ``--allow`` can waive."""
+    standard frame, the name kept whole, with a warning; a bank that wants such files refused
+    makes it an error (``--enforce``)."""
     data = one_entry_batch("ENR", enr_entry(), company_entry_description="AUTOENROLL")
     data = put(data, 3, 55, "BEST. #1".ljust(22))  # the standard frame's receiver name over count + name
     problem = only_problem(data)
     assert (problem.line, problem.field, problem.severity) == (3, "number_of_addenda_records", WARNING)
     assert problem.code == "nacha.entry.enr_standard_frame" and "'BEST'" in problem.message
-    records, parser = parse(data, allow=["nacha.entry.enr_standard_frame"])
+    records, _ = parse(data)
     (entry,) = [r for r in records if r.KIND == "entry_detail"]
     assert entry.receiver_name == "BEST. #1" and not hasattr(entry, "number_of_addenda_records")
-    assert [p.code for p in parser.problems] == ["nacha.entry.enr_standard_frame"]  # waived: still recorded
+    with pytest.raises(ParseError) as refused:
+        list(NachaParser(io.BytesIO(data), enforce=["nacha.entry.enr_standard_frame"]))
+    assert [(p.code, p.severity) for p in refused.value.problems] == [("nacha.entry.enr_standard_frame", ERROR)]
 
 
 def test_mte_individual_name_is_mandatory() -> None:
