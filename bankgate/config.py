@@ -89,8 +89,9 @@ class PipelineConfig:
             problems.add(name, f"{url} is inside the watched prefix {staging}; it would trigger itself")
 
     def waived(self, file_type: str, source_url: str) -> frozenset[str]:
-        """The rules waived for one file: its route's and its source's."""
-        by_source = (codes for prefix, codes in self.waivers.items() if source_url.startswith(prefix))
+        """The rules waived for one file: its route's and its source's. A source is a folder
+        (``…/inbound/b`` and ``…/inbound/b/`` alike: never ``…/inbound/bx/``) or one object's URL."""
+        by_source = (codes for prefix, codes in self.waivers.items() if _within(source_url, prefix))
         return self.route_for(file_type).allow.union(*by_source)
 
     def route_for(self, file_type: str) -> Route:
@@ -197,3 +198,8 @@ def _waivers(codes: Any, where: str) -> frozenset[str]:
         return validate_waivers(codes)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _within(url: str, prefix: str) -> bool:
+    """``url`` is the object ``prefix`` names, or lies in the folder it names."""
+    return url == prefix or url.startswith(prefix if prefix.endswith("/") else prefix + "/")

@@ -77,10 +77,26 @@ def classify_pdf(stream: IO[bytes], **options: Any) -> str:
 
 
 def looks_like_nacha(head: bytes) -> bool:
-    """A file header record: '101', record size '094' at 35-37, blocking factor '10', format '1'."""
+    """A file header record: '101', record size '094' at 35-37, blocking factor '10', format '1'.
+    Or, for a sender that leaves the file header out (a rule a bank may waive,
+    ``nacha.file.header_missing``), a batch header: '5', a service class code, a SEC code at
+    51-53, and an entry detail or batch control record 94 bytes on."""
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n ")
     first = text[:94]
-    return len(first) >= 40 and first[:3] == b"101" and first[34:40] == b"094101"
+    if len(first) >= 40 and first[:3] == b"101" and first[34:40] == b"094101":
+        return True
+    return _HEADERLESS.match(text) is not None
+
+
+def _headerless_batch() -> re.Pattern[bytes]:
+    from bankgate.parsers.nacha import codes
+
+    classes = b"|".join(str(c).encode() for c in sorted(codes.SERVICE_CLASS_CODES))
+    secs = b"|".join(sorted(c.encode() for c in codes.SEC_CODES))
+    return re.compile(rb"5(?:" + classes + rb").{46}(?:" + secs + rb").{41}\r?\n?[68]", re.S)
+
+
+_HEADERLESS = _headerless_batch()
 
 
 def _looks_like_pgp(head: bytes) -> bool:

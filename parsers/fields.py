@@ -229,6 +229,8 @@ class Layout:
             if f.blank_ok and raw.count(b"0") == len(raw):
                 return None
             try:
+                if b" " in raw and " " not in f.pattern:  # strptime reads '2601 1' as 2026-01-01
+                    raise ValueError("a space inside a date")
                 return datetime.strptime(text, f.pattern).date()
             except ValueError:
                 message = f"is not a valid date ({f.pattern}): '{text}'"

@@ -728,16 +728,22 @@ class NachaParser(FileParser):
                 lineno, title, "immediate_origin", _not_routing(origin, forms), code="nacha.file.immediate_origin"
             )
 
-    def _check_batch_company(self, record: Any, lineno: int, title: str, state: _File) -> None:
+    def _check_batch_company(self, record: Any, lineno: int, title: str, state: _File, line: bytes) -> None:
         """What ACH Operators edit in a batch header beyond the field formats: the company name
         and entry description present; and the effective entry date, which they settle at the
-        next opportunity when stale (before the file's creation date) instead of rejecting."""
+        next opportunity when stale (before the file's creation date), blank or zeros, instead
+        of rejecting."""
         for name in ("company_name", "company_entry_description"):
             value = getattr(record, name, None)
             if value is not None and codes.blank_or_zeros(value):
                 message = "is blank or all zeros (ACH Operators reject the batch)"
                 self.log.add(lineno, title, name, message, code=f"nacha.batch.{name}")
         effective = record.effective_entry_date
+        raw = line[69:75]
+        if effective is None and (not raw.strip() or raw.count(b"0") == len(raw)):
+            what = "blank" if not raw.strip() else "all zeros"
+            message = f"is {what}: ACH Operators settle the batch at the next settlement opportunity"
+            self.log.add(lineno, title, "effective_entry_date", message, code=L.EFFECTIVE_DATE_INVALID)
         created = getattr(state.header, "file_creation_date", None)
         if effective is not None and isinstance(created, date) and effective < created:
             message = (
@@ -753,7 +759,7 @@ class NachaParser(FileParser):
         title = layout.title
         if state.header is None:
             self.log.add(lineno, title, None, "batch header before the file header", code="nacha.file.header_missing")
-        self._check_batch_company(record, lineno, title, state)
+        self._check_batch_company(record, lineno, title, state, line)
         if state.batch is not None:
             self.log.add(
                 lineno,

@@ -817,12 +817,21 @@ def only_problem(data: bytes, **kwargs) -> Problem:
     return problem
 
 
-def test_invalid_effective_entry_date_is_a_warning() -> None:
+@pytest.mark.parametrize(
+    ("written", "said"), [("261341", "261341"), ("2601 1", "2601 1"), ("      ", "blank"), ("000000", "all zeros")]
+)
+def test_invalid_effective_entry_date_is_a_warning(written: str, said: str) -> None:
     """NACHA Operating Rules, Appendix Two (ACH Operator edits): an invalid or stale effective
-    entry date does not reject the batch; the operator settles it at the next opportunity."""
-    problem = only_problem(put_field(clean_file(), 2, L.BATCH_HEADER, "effective_entry_date", "261341"))
+    entry date does not reject the batch; the operator settles it at the next opportunity. A
+    blank or zero date is one too, and a space is no digit (``strptime`` alone reads '2601 1'
+    as 2026-01-01); ``--enforce`` makes each an error."""
+    data = put_field(clean_file(), 2, L.BATCH_HEADER, "effective_entry_date", written)
+    problem = only_problem(data)
     assert (problem.line, problem.field, problem.severity) == (2, "effective_entry_date", WARNING)
-    assert problem.code == "nacha.batch.effective_date_invalid" and "261341" in problem.message
+    assert problem.code == "nacha.batch.effective_date_invalid" and said in problem.message
+    with pytest.raises(ParseError) as refused:
+        list(NachaParser(io.BytesIO(data), enforce=["nacha.batch.effective_date_invalid"]))
+    assert [p.code for p in refused.value.problems] == ["nacha.batch.effective_date_invalid"]
 
 
 def test_stale_effective_entry_date_is_a_warning() -> None:

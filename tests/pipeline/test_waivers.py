@@ -91,10 +91,12 @@ def test_a_routes_and_a_sources_waivers_apply_to_their_files(tmp_path: Path) -> 
     by_route = Pipeline(_load(tmp_path, routes=route))
     assert by_route.process(_stage(tmp_path, "inbound/a/d/x.ach", _non_routing_origin())).status == "processed"
 
-    source = f'{{ "file://{tmp_path}/staging/inbound/b/" = ["{RULE}"] }}'
+    source = f'{{ "file://{tmp_path}/staging/inbound/b" = ["{RULE}"] }}'  # a folder, with or without its '/'
     by_source = Pipeline(_load(tmp_path, waivers=source))
     assert by_source.process(_stage(tmp_path, "inbound/b/d/x.ach", _non_routing_origin())).status == "processed"
     assert by_source.process(_stage(tmp_path, "inbound/c/d/x.ach", _non_routing_origin())).status == "quarantined"
+    # a folder whose name only starts the same is another source
+    assert by_source.process(_stage(tmp_path, "inbound/bx/d/x.ach", _non_routing_origin())).status == "quarantined"
 
 
 @pytest.mark.parametrize("where", ["bank", "route", "source"])
@@ -110,3 +112,17 @@ def test_a_waiver_naming_an_unknown_rule_fails_the_load_with_the_valid_codes(tmp
         _load(tmp_path, **extra)
     message = str(info.value)
     assert "nacha.file.imediate_origin" in message and RULE in message  # the typo and the valid codes
+
+
+def test_a_file_without_its_file_header_is_read_as_nacha_and_waivable(tmp_path: Path) -> None:
+    """A sender that leaves the file header out (moov-io/ach's AllowMissingFileHeader): the file
+    is still recognised as NACHA by its batch header, so a bank's waiver processes it, and
+    without one it is quarantined for that rule, not as unrecognised content."""
+    banks = _banks(tmp_path, '["nacha.file.header_missing"]')
+    pipeline = Pipeline(_load(tmp_path, banks=f'"{banks}"'))
+    headerless = clean_file().split(b"\n", 1)[1]
+    assert pipeline.process(_stage(tmp_path, "inbound/acme/2026-11-23/payroll.ach", headerless)).status == "processed"
+    outcome = pipeline.process(_stage(tmp_path, "inbound/other/2026-11-23/payroll.ach", headerless))
+    assert outcome.status == "quarantined"
+    report = json.loads((tmp_path / "quarantine/other/2026-11-23/payroll.ach.error.json").read_text())
+    assert "nacha.file.header_missing" in [p["code"] for p in report["problems"]]
