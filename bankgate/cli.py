@@ -18,17 +18,12 @@ from typing import Any
 
 from bankgate import settings
 from bankgate.files import DECOMPRESS_ERRORS, READ_ERRORS, open_detected
-from bankgate.parsers.detect import CONTAINERS, PDF, UNKNOWN
+from bankgate.parsers.detect import CONTAINERS, NOT_A_BANK_FILE, PDF, UNKNOWN, UNREADABLE
 from bankgate.parsers.output import FORMATS, write_records
 from bankgate.parsers.problems import ParseError, Problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another worker holds the object; try again later
-
-
-#: Codes of the failures found before any parser runs (``--errors json``); parser codes are
-#: in ``parsers/<format>/rules.py`` (``bankgate rules`` lists them).
-UNREADABLE, NOT_A_BANK_FILE = "input.unreadable", "input.not_a_bank_file"
 
 
 def _problem_line(path: str, problem: Problem, errors: str = "text") -> str:

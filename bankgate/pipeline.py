@@ -28,9 +28,9 @@ import orjson
 from bankgate import settings
 from bankgate.config import PipelineConfig
 from bankgate.ledger import DONE, FAILED, HANDED_OFF, QUARANTINED, REPORT_SUFFIX, Claim, Ledger, LedgerRecord
-from bankgate.parsers.detect import CONTAINERS, HEAD_BYTES, PGP, UNKNOWN, ZIP, detect
+from bankgate.parsers.detect import CONTAINERS, HEAD_BYTES, NOT_A_BANK_FILE, PGP, UNKNOWN, ZIP, detect
 from bankgate.parsers.output import output_format, write_records
-from bankgate.parsers.problems import ParseError
+from bankgate.parsers.problems import ParseError, Problem
 from bankgate.push import records as push_records
 from bankgate.scratch import scratch_dir, sweep_scratch
 from bankgate.store import LocalFiles, ObjectInfo, ObjectStore, SweepsPartials, Versioned, open_url
@@ -490,9 +490,9 @@ class Pipeline:
         shown = "/".join(lineage)
         kind = format_for_detected(kind)
         if kind == UNKNOWN or kind in CONTAINERS:
-            raise Rejected(
-                f"{shown}: {'unrecognised content' if kind == UNKNOWN else kind + ' file'}: no parser for it"
-            )
+            what = "unrecognised content" if kind == UNKNOWN else kind + " file"
+            problem = Problem(0, "file", None, f"{what}: no parser for it", code=NOT_A_BANK_FILE)
+            raise Rejected(f"{shown}: {what}: no parser for it", [{"member": shown, **problem.as_dict()}])
         work.file_type = work.file_type or kind  # known from here on, so a rejected file has its type too
         allow = self.config.waived(kind, work.source)
         options = settings.parser_options()

@@ -26,6 +26,11 @@ _PGP_TAGS = frozenset({1, 2, 3, 4, 8})
 _PGP_FIRST_BYTE = {1: {3, 6}, 2: {3, 4, 5, 6}, 3: {4, 5, 6}, 4: {3, 6}, 8: {0, 1, 2, 3}}
 
 
+#: Codes of the failures found before any parser runs, for the CLI's ``--errors json`` and the
+#: pipeline's ``.error.json`` alike (parser codes are in ``parsers/<format>/rules.py``).
+UNREADABLE, NOT_A_BANK_FILE = "input.unreadable", "input.not_a_bank_file"
+
+
 def read_head(stream: IO[bytes]) -> bytes:
     """The first bytes of a seekable stream, leaving its position unchanged."""
     position = stream.tell()

@@ -126,3 +126,16 @@ def test_a_file_without_its_file_header_is_read_as_nacha_and_waivable(tmp_path: 
     assert outcome.status == "quarantined"
     report = json.loads((tmp_path / "quarantine/other/2026-11-23/payroll.ach.error.json").read_text())
     assert "nacha.file.header_missing" in [p["code"] for p in report["problems"]]
+
+
+def test_unrecognised_content_is_quarantined_with_the_clis_code(tmp_path: Path) -> None:
+    """A file no parser recognises carries a rule code in its ``.error.json`` too, the one
+    ``bankgate parse --errors json`` gives it (``input.not_a_bank_file``): a program can act on
+    every rejection by code."""
+    from bankgate.parsers.detect import NOT_A_BANK_FILE
+
+    pipeline = Pipeline(_load(tmp_path))
+    outcome = pipeline.process(_stage(tmp_path, "inbound/acme/2026-11-23/notes.txt", b"minutes of the meeting\n" * 20))
+    assert outcome.status == "quarantined"
+    report = json.loads((tmp_path / "quarantine/acme/2026-11-23/notes.txt.error.json").read_text())
+    assert [(p["code"], p["member"]) for p in report["problems"]] == [(NOT_A_BANK_FILE, "acme/2026-11-23/notes.txt")]
