@@ -814,7 +814,7 @@ def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto, bank
             answer.raise_for_status()
             runs[dag] = answer.json()["dag_run_id"]
         ended = {dag: airflow.wait_for_run(dag, run, timeout=1800) for dag, run in runs.items()}
-        finished = time.time()
+        finished = max(_when(run.get("end_date")) for run in ended.values()) or time.time()  # not the poll's
         tis = {
             dag: airflow.api("GET", f"dags/{dag}/dagRuns/{run}/taskInstances", params={"limit": 1000}).json()[
                 "task_instances"
@@ -855,8 +855,31 @@ def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto, bank
         f"{dag.rsplit('__', 1)[1]} {len(reports[dag].get('pulled') or [])} in {span(dag):.1f} s" for dag in runs
     )
     print(f"  each bank (first task start to last end): {each}")
+    print(_steps_line([ti for all_tis in tis.values() for ti in all_tis]))
     print(_landed_line(moto.client("s3"), banks * args.pull_files, pulled, conflicts, failed))
     return pulled / wall
+
+
+def _steps_line(tis: list[dict[str, Any]]) -> str:
+    """Where the task processes' time went: seconds by step (summed over runs and map indexes),
+    the median task, and the time from queued to running (a free slot of ``parallelism``, then
+    the task process's start: the supervisor, the DAG file parsed again)."""
+    import statistics
+
+    by_step: Counter[str] = Counter()
+    for ti in tis:
+        by_step[ti["task_id"]] += float(ti.get("duration") or 0)
+    durations = [float(ti.get("duration") or 0) for ti in tis]
+    queued = [
+        _when(ti["start_date"]) - _when(ti["queued_when"])
+        for ti in tis
+        if ti.get("queued_when") and ti.get("start_date")
+    ]
+    steps = ", ".join(f"{step} {seconds:.0f}" for step, seconds in by_step.items())
+    return (
+        f"  task seconds by step: {steps} | median task {statistics.median(durations):.1f} s | "
+        f"queued to running: {sum(queued):.0f} s in all, median {statistics.median(queued or [0]):.1f} s"
+    )
 
 
 def puller(spec_json: str) -> int:
