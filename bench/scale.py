@@ -34,15 +34,18 @@ indexes are checked too (every file's entry final).
 
 **Pulls.** ``--pull-banks`` real OpenSSH sshds (``tests/sftp/sshd.py``: chrooted
 internal-sftp, loopback), ``--pull-files`` small files each, pulled into moto S3 (reset
-between the two ways), ``--pulls`` ways in one run: ``direct``, one ``pull_bank`` process per
-bank all at once (the core of the pull DAG's tasks, with the bank's default ``concurrency`` of 4
-transfers; files/s from after their imports); and ``airflow``, the banks' ``bank_pull__<bank>``
+between the two ways), ``--pulls`` ways in one run, both with the banks' rules from one bank
+config (``BANKGATE_BANKS``): ``direct``, one ``pull_bank`` process per bank all at once (the
+core of the pull DAG's tasks, with the bank's default ``concurrency`` of 4 transfers; files/s
+from after their imports); and ``airflow``, the banks' ``bank_pull__<bank>``
 DAG runs triggered at once on a real Airflow 3 (``tests/ui/airflow_server.py``: api-server,
 scheduler, dag-processor, SQLite) with the LocalExecutor and ``parallelism`` = the bank count,
 every task in a process of its own (files/s from the triggers to the last run's end, and from
 the first task's start to the last's end). Printed: files/s, the ledger conflicts (direct: each
-process's ``lease.TALLY``; Airflow: the runs' reports, ``ledger_conflicts``), failures, what
-landed in staging (read from S3), and the Airflow / direct ratio.
+process's ``lease.TALLY``; Airflow: the runs' reports, ``ledger_conflicts``), checked against
+the wire: moto counts the conditional PUTs it answers and refuses (412/409) by kind of ledger
+object, whichever process sent them (:func:`moto_server`); failures, what landed in staging
+(read from S3), and the Airflow / direct ratio.
 
 moto is one Python process: on a 2-core machine shared with other jobs the workers and moto
 compete for the same cores, so the curve says where this machine flattens, not S3; see
@@ -174,7 +177,8 @@ def event_stream(bodies: list[str], duplicates: float, rng: random.Random) -> li
 
 
 class Moto:
-    """A moto server (S3, SQS) in its own process, so its CPU is not the parent's."""
+    """A moto server (S3, SQS) in its own process, so its CPU is not the parent's; it counts the
+    conditional PUTs it answers (:func:`moto_server`), whichever process sent them."""
 
     def __init__(self) -> None:
         from tests.fixtures.clouds import free_port
@@ -182,9 +186,10 @@ class Moto:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from moto.server import main; main()", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, __file__, "--moto", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            cwd=ROOT,
         )
         os.environ.update({k: v for k, v in pipeline_env(self.url).items() if k.startswith("AWS_")})
         os.environ.pop("AWS_PROFILE", None)
@@ -202,13 +207,86 @@ class Moto:
         return boto3.client(service)
 
     def reset(self) -> None:
+        """moto's state and its count of conditional PUTs, both emptied."""
         import requests
 
         requests.post(f"{self.url}/moto-api/reset", timeout=30).raise_for_status()
 
+    def conditional_puts(self) -> Counter[str]:
+        """Since the last reset: conditional PUTs by ``"<kind> <HTTP status>"`` (:func:`moto_server`)."""
+        import requests
+
+        answer = requests.get(f"{self.url}{CONDITIONAL_PUTS}", timeout=30)
+        answer.raise_for_status()
+        return Counter(answer.json())
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+
+
+CONDITIONAL_PUTS = "/_bench/conditional-puts"
+_LEDGER_KINDS = ("index", "links", "claims", "pulled", "content", "observations")
+
+
+def put_kind(path: str) -> str:
+    """What a PUT's path (``/<bucket>/<key>``) writes: a ledger object's kind, or ``data``."""
+    words = path.split("/")[2:]
+    if words[:1] != ["ledger"]:
+        return "data"
+    return next((w for w in words[1:-1] if w in _LEDGER_KINDS), "record")
+
+
+def moto_server(port: int) -> int:
+    """moto's own server, with every conditional PUT (``If-Match``/``If-None-Match``) counted by
+    kind and answer: the ledger's conflicts on the wire (412 ``PreconditionFailed``, 409
+    ``ConditionalRequestConflict``), from all the processes that write, Airflow's tasks too.
+    ``GET /_bench/conditional-puts`` returns the counts; moto's reset empties them."""
+    import threading
+
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    app = DomainDispatcherApplication(create_backend_app)
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == CONDITIONAL_PUTS:
+            with lock:
+                body = json.dumps(counts).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/moto-api/reset":
+            with lock:
+                counts.clear()
+        conditional = environ["REQUEST_METHOD"] == "PUT" and bool(
+            {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH"} & environ.keys()
+        )
+        if not conditional:
+            return app(environ, start_response)
+
+        def start(status: str, headers: Any, exc_info: Any = None) -> Any:
+            with lock:
+                counts[f"{put_kind(path)} {status.split()[0]}"] += 1
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    run_simple("127.0.0.1", port, counting, threaded=True, request_handler=MotoRequestHandler)
+    return 0
+
+
+def wire_line(puts: Counter[str]) -> str:
+    """The conditional PUTs moto answered, and those it refused by kind of ledger object."""
+    refused = Counter[str]()
+    for name, n in puts.items():
+        kind, status = name.rsplit(" ", 1)
+        if status in ("409", "412"):
+            refused[f"{kind} {status}"] += n
+    by_kind = ", ".join(f"{k} {n}" for k, n in sorted(refused.items())) or "none"
+    return f"  on the wire (moto): {puts.total()} conditional PUTs, {refused.total()} refused: {by_kind}"
 
 
 def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
@@ -594,6 +672,9 @@ def pulls(args: argparse.Namespace) -> None:
     )
     moto = Moto()
     servers = []
+    home = Path(tempfile.mkdtemp(prefix="bankgate-scale-pulls-"))
+    banks_toml = home / "banks.toml"  # both ways pull with the same rules
+    banks_toml.write_text("\n".join(_bank_toml(b) for b in range(args.pull_banks)))
     try:
         old = time.time() - 3600
         for b in range(args.pull_banks):
@@ -607,13 +688,15 @@ def pulls(args: argparse.Namespace) -> None:
             s3 = moto.client("s3")
             for bucket in (STAGING, ARCHIVE):  # staging, and the ledger root (BANKGATE_LEDGER) all banks share
                 s3.create_bucket(Bucket=bucket)
-            rates[way] = (direct_pulls if way == "direct" else airflow_pulls)(args, servers, moto)
+            rates[way] = (direct_pulls if way == "direct" else airflow_pulls)(args, servers, moto, banks_toml)
+            print(wire_line(moto.conditional_puts()))
         if len(rates) == 2:
             print(f"  Airflow / direct, files/s: {rates['airflow'] / rates['direct']:.2f}x (the same load, this run)")
     finally:
         for server in servers:
             server.stop()
         moto.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _landed_line(s3: Any, expected: int, pulled: int, conflicts: int, failed: int, extra: str = "") -> str:
@@ -622,8 +705,9 @@ def _landed_line(s3: Any, expected: int, pulled: int, conflicts: int, failed: in
     return f"  lease conflicts {conflicts}{extra} | failed {failed} | landed in staging {landed}/{expected}{ok}"
 
 
-def direct_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> float:
-    """One ``pull_bank`` process per bank, all at once: what each pull task runs, without Airflow."""
+def direct_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto, banks_toml: Path) -> float:
+    """One ``pull_bank`` process per bank, all at once: what each pull task runs, without Airflow,
+    with the bank's rules from the DAGs' config (``banks_toml``)."""
     print(f"  direct: {len(servers)} pull_bank processes at once")
     specs = [
         {
@@ -633,7 +717,7 @@ def direct_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> fl
             "user": s.user,
             "password": s.password,
             "known_hosts": s.known_hosts,
-            "store": f"s3://{STAGING}/inbound/bank{b}/",
+            "banks": str(banks_toml),
         }
         for b, s in enumerate(servers)
     ]
@@ -693,7 +777,7 @@ def _when(text: str | None) -> float:
     return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp() if text else 0.0
 
 
-def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> float:
+def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto, banks_toml: Path) -> float:
     """Each bank's ``bank_pull__<bank>`` DAG, triggered at once on a real Airflow 3 (api-server,
     scheduler, dag-processor; LocalExecutor with ``parallelism`` = the bank count; SQLite), each
     task in a process of its own as in production. Conflicts come from each run's report (the
@@ -702,8 +786,7 @@ def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> f
 
     banks = len(servers)
     home = Path(tempfile.mkdtemp(prefix="bankgate-scale-airflow-"))
-    (home / "banks.toml").write_text("\n".join(_bank_toml(b) for b in range(banks)))
-    env = {**pipeline_env(moto.url), "BANKGATE_BANKS": str(home / "banks.toml")}
+    env = {**pipeline_env(moto.url), "BANKGATE_BANKS": str(banks_toml)}
     env["AIRFLOW__CORE__PARALLELISM"] = str(banks)
     for b, server in enumerate(servers):
         conn = {
@@ -731,7 +814,7 @@ def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> f
             answer.raise_for_status()
             runs[dag] = answer.json()["dag_run_id"]
         ended = {dag: airflow.wait_for_run(dag, run, timeout=1800) for dag, run in runs.items()}
-        finished = time.time()
+        finished = max(_when(run.get("end_date")) for run in ended.values()) or time.time()  # not the poll's
         tis = {
             dag: airflow.api("GET", f"dags/{dag}/dagRuns/{run}/taskInstances", params={"limit": 1000}).json()[
                 "task_instances"
@@ -772,15 +855,38 @@ def airflow_pulls(args: argparse.Namespace, servers: list[Any], moto: Moto) -> f
         f"{dag.rsplit('__', 1)[1]} {len(reports[dag].get('pulled') or [])} in {span(dag):.1f} s" for dag in runs
     )
     print(f"  each bank (first task start to last end): {each}")
+    print(_steps_line([ti for all_tis in tis.values() for ti in all_tis]))
     print(_landed_line(moto.client("s3"), banks * args.pull_files, pulled, conflicts, failed))
     return pulled / wall
+
+
+def _steps_line(tis: list[dict[str, Any]]) -> str:
+    """Where the task processes' time went: seconds by step (summed over runs and map indexes),
+    the median task, and the time from queued to running (a free slot of ``parallelism``, then
+    the task process's start: the supervisor, the DAG file parsed again)."""
+    import statistics
+
+    by_step: Counter[str] = Counter()
+    for ti in tis:
+        by_step[ti["task_id"]] += float(ti.get("duration") or 0)
+    durations = [float(ti.get("duration") or 0) for ti in tis]
+    queued = [
+        _when(ti["start_date"]) - _when(ti["queued_when"])
+        for ti in tis
+        if ti.get("queued_when") and ti.get("start_date")
+    ]
+    steps = ", ".join(f"{step} {seconds:.0f}" for step, seconds in by_step.items())
+    return (
+        f"  task seconds by step: {steps} | median task {statistics.median(durations):.1f} s | "
+        f"queued to running: {sum(queued):.0f} s in all, median {statistics.median(queued or [0]):.1f} s"
+    )
 
 
 def puller(spec_json: str) -> int:
     """One pull task: ``pull_bank`` for one bank into moto S3; the last stdout line its stats."""
     calls, sends = count_requests()
     from bankgate import lease
-    from bankgate.banks import BankConfig
+    from bankgate.banks import load_banks
     from bankgate.sftp import SftpSettings, pull_bank
 
     spec = json.loads(spec_json)
@@ -791,9 +897,9 @@ def puller(spec_json: str) -> int:
         password=spec["password"],
         known_hosts=spec["known_hosts"],
     )
-    rules = BankConfig(spec["bank"], remote_dirs=("/outbound",), stability=())
+    rules = load_banks(spec["banks"])[spec["bank"]]
     started = time.time()
-    report = pull_bank(settings, rules, spec["store"])  # each file under its mtime's date
+    report = pull_bank(settings, rules, rules.destination)  # each file under its mtime's date
     stats = {
         "bank": spec["bank"],
         "pulled": len(report.pulled),
@@ -816,6 +922,8 @@ def main() -> int:
         return worker(sys.argv[2])
     if len(sys.argv) == 3 and sys.argv[1] == "--puller":
         return puller(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] == "--moto":
+        return moto_server(int(sys.argv[2]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--workers", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2, 4, 8])
