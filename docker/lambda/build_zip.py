@@ -4,7 +4,8 @@ container image, with the same contents.
     python docker/lambda/build_zip.py [--extras aws,pgp,pdf] [--out build/lambda.zip]
 
 bankgate is built as a wheel, then installed with its extras under ``constraints.txt`` into a
-directory for Lambda's platform (manylinux x86_64, CPython 3.11, binary wheels only), and zipped.
+directory for Lambda's platform (manylinux x86_64, CPython 3.12, binary wheels only), compiled
+to bytecode, and zipped.
 The default extras leave parquet out: pyarrow alone takes the unzipped package past Lambda's
 250 MB limit for a zip, so a route to Parquet needs the container image (``docker/lambda/``).
 """
@@ -61,8 +62,10 @@ def install(target: Path, extras: str, wheel: Path) -> None:
         subprocess.run(["rm", "-rf", str(target / leftover)], check=True)
     subprocess.run(["rm", "-rf", str(target / "bankgate" / "plugins")], check=True)  # in the wheel, for Airflow only
     # Bytecode for the function's own Python: /var/task is read-only, so without it every cold
-    # start compiles every module it imports.
-    subprocess.run([lambda_python(), "-m", "compileall", "-q", "-j", "0", str(target)], check=True)
+    # start compiles every module it imports. Checked by hash, never by time: a zip keeps file
+    # times to 2 seconds, which would make timestamp-checked bytecode stale.
+    compile_all = [lambda_python(), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    subprocess.run([*compile_all, str(target)], check=True)
 
 
 def lambda_python() -> str:
@@ -80,7 +83,7 @@ def zip_dir(source: Path, out: Path) -> None:
     partial = out.with_suffix(".zip.partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for path in sorted(source.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file():  # the bytecode included: the function's cold start needs it
                 zf.write(path, path.relative_to(source).as_posix())
     os.replace(partial, out)
 

@@ -96,8 +96,14 @@ def lambda_root(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         build_zip.lambda_python()
     except SystemExit as exc:
         unavailable("python3.12", str(exc))
-    root = tmp_path_factory.mktemp("lambda")
-    build_zip.install(root, build_zip.ZIP_EXTRAS, wheel)
+    installed = tmp_path_factory.mktemp("lambda-install")
+    build_zip.install(installed, build_zip.ZIP_EXTRAS, wheel)
+    archive = tmp_path_factory.mktemp("lambda-zip") / "lambda.zip"
+    build_zip.zip_dir(installed, archive)
+    root = tmp_path_factory.mktemp("lambda")  # the function's code as Lambda unpacks the zip
+    with zipfile.ZipFile(archive) as unpacked:
+        assert any(name.endswith(".pyc") for name in unpacked.namelist())  # the bytecode ships
+        unpacked.extractall(root)
     return root
 
 
@@ -182,3 +188,11 @@ def test_the_batch_image_serves_nothing_and_the_gcs_service_image_does() -> None
     assert "functions-framework" not in batch
     assert {"google-cloud-storage", "google-cloud-run", "functions-framework"} <= service
     assert not {"apache-airflow", "paramiko"} & (batch | service)
+
+
+def test_the_lambda_image_removes_what_the_zip_leaves_out() -> None:
+    """The image installs the wheel as the zip does; its ``rm -rf`` must take out the Airflow
+    plugin the wheel carries (``build_zip.EXCLUDED``), at the path pip puts it."""
+    dockerfile = (DOCKER / "lambda" / "Dockerfile").read_text().replace("\\\n", " ")
+    removed = {w for line in re.findall(r"rm -rf ([^&\n]+)", dockerfile) for w in line.split()}
+    assert "/opt/app/bankgate/plugins" in removed
