@@ -83,10 +83,13 @@ def test_staging_aborts_incomplete_uploads_and_allows_the_upload_page(stack: Sta
 def test_archive_keeps_versions_for_the_retention_parameter(stack: Stack) -> None:
     s3 = stack.clients["s3"]
     rules = s3.get_bucket_lifecycle_configuration(Bucket=stack.physical["ArchiveBucket"])["Rules"]
-    (retain,) = [r for r in rules if r["ID"] == "retain-originals"]
     days = int(PARAMETERS["ArchiveRetentionDays"])
-    assert retain["Expiration"] == {"Days": days}
-    assert retain["NoncurrentVersionExpiration"]["NoncurrentDays"] == days
+    expiring = {r["Filter"].get("Prefix"): r for r in rules if r.get("Expiration", {}).get("Days")}
+    assert set(expiring) == {"originals/", "quarantine/"}  # never ledger/: what was processed stays known
+    for rule in expiring.values():
+        assert rule["Expiration"] == {"Days": days}
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == days
+    assert any(r.get("Expiration") == {"ExpiredObjectDeleteMarker": True} for r in rules)
 
 
 def test_queue_timings_follow_the_lease_and_dead_letter(stack: Stack) -> None:
