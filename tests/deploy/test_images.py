@@ -196,3 +196,26 @@ def test_the_lambda_image_removes_what_the_zip_leaves_out() -> None:
     dockerfile = (DOCKER / "lambda" / "Dockerfile").read_text().replace("\\\n", " ")
     removed = {w for line in re.findall(r"rm -rf ([^&\n]+)", dockerfile) for w in line.split()}
     assert "/opt/app/bankgate/plugins" in removed
+
+
+def test_the_compose_stacks_bank_can_be_pulled_from_its_sftp_service() -> None:
+    """The bank config the compose stack mounts names a bank whose connection reaches the
+    stack's Airflow, whose directory the ``sftp-bank`` service serves, and whose destination is
+    one of the buckets ``airflow-init`` creates in moto; its host key is pinned (mounted)."""
+    from bankgate.banks import load_banks
+
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    services = compose["services"]
+    (mount,) = [v for v in services["scheduler"]["volumes"] if v.endswith(":/opt/bankgate/banks.toml:ro")]
+    banks = load_banks(DOCKER / mount.split(":", 1)[0])
+    assert list(banks) == ["demo_bank"]
+    bank = banks["demo_bank"]
+    env = services["worker-1"]["environment"]
+    assert f"AIRFLOW_CONN_{bank.conn_id.upper()}" in env and env["BANKGATE_BANKS"] == "/opt/bankgate/banks.toml"
+    (user_spec,) = services["sftp-bank"]["command"]
+    user, _, _, _, served = user_spec.split(":")
+    assert [f"/{served}"] == list(bank.remote_dirs)
+    assert any(v.endswith(f":/home/{user}/{served}:ro") for v in services["sftp-bank"]["volumes"])
+    assert any(v.endswith(":/etc/ssh/ssh_host_ed25519_key:ro") for v in services["sftp-bank"]["volumes"])
+    init = " ".join(services["airflow-init"]["command"])
+    assert bank.destination.split("/")[2] in init  # its staging bucket is created
