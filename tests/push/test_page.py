@@ -364,3 +364,40 @@ def test_a_connection_cut_mid_upload_is_resumed(page: Any, proxied: tuple[Site, 
     (listed,) = store.list(f"{prefix}uploads/acme/")
     record = records.UploadRecord.from_json(store.read_bytes(listed.key))
     assert site.push.s3.get_object(Bucket=site.push.staging, Key=record.key)["Body"].read() == data
+
+
+def test_the_page_asks_the_api_its_meta_tag_names(page: Any, site: Site, tmp_path: Path) -> None:
+    """A page hosted apart from the API (S3 or CloudFront, the stack's ``UploadApiUrl``) names it in
+    ``<meta name="bankgate-api">``: every presign call goes there. Here the page's own copy names
+    ``/elsewhere/api`` on the same host, which the browser's requests reach (and are forwarded to
+    the real API from); without the tag the page would ask ``api/`` beside itself. (The bytes'
+    PUT to moto after a grant answered through Playwright's route fails in chromium as a network
+    error, a limit of the interception, not of the page: the other tests upload for real.)"""
+    from playwright.sync_api import expect
+
+    elsewhere: list[str] = []
+
+    def with_api_named(route: Any) -> None:
+        html = (
+            route.fetch()
+            .text()
+            .replace(
+                '<meta name="bankgate-api" content="">',
+                f'<meta name="bankgate-api" content="{site.url}/elsewhere/api">',
+            )
+        )
+        route.fulfill(body=html, content_type="text/html")
+
+    def forwarded(route: Any) -> None:
+        elsewhere.append(route.request.url)
+        route.fulfill(response=route.fetch(url=route.request.url.replace("/elsewhere/api/", "/api/")))
+
+    page.route(f"{site.url}/", with_api_named)
+    page.route(f"{site.url}/elsewhere/api/**", forwarded)
+    small = tmp_path / "payroll.ach"
+    small.write_bytes(b"101 payroll\n")
+    upload(page, site, small)
+    expect(result(page, "payroll.ach")).to_have_attribute("data-state", re.compile("uploaded|failed"), timeout=60_000)
+    assert elsewhere and all(url.startswith(f"{site.url}/elsewhere/api/") for url in elsewhere)
+    (grant,) = granted(site)  # the API it named granted the upload
+    assert grant.name == "payroll.ach"

@@ -6,7 +6,10 @@ import Dashboard from '@uppy/dashboard'
 import AwsS3 from '@uppy/aws-s3'
 import { createSHA256 } from 'hash-wasm'
 
-const API = new URL('api', document.baseURI).href.replace(/\/$/, '')
+// The presign API: the page's <meta name="bankgate-api" content="URL">, which a page hosted on its
+// own (S3, CloudFront) sets to the stack's UploadApiUrl; empty, `api` beside the page (bankgate serve).
+const API_META = document.querySelector('meta[name="bankgate-api"]')
+const API = new URL((API_META && API_META.content) || 'api', document.baseURI).href.replace(/\/$/, '')
 const MULTIPART_ABOVE = 16 * 1024 * 1024 // bytes; larger files go up in parts, resumable
 const HASH_SLICE = 8 * 1024 * 1024
 
