@@ -299,6 +299,13 @@ class Pipeline:
                 outcomes.append(self.process(StagedObject(info.key, version=found[0].version)))
         return outcomes
 
+    def oldest_staged_seconds(self, now: float | None = None) -> float:
+        """How long the oldest object in the watched prefix has waited (0 when staging is
+        empty): what the stack alarms on, since a file whose event was lost or dropped waits
+        there with no message in any queue to age."""
+        oldest = min((info.modified_ns for info in self.staging.list(self.config.watched_prefix)), default=0)
+        return max(0.0, (now or time.time()) - oldest / 1e9) if oldest else 0.0
+
     def _refused(self, obj: StagedObject, info: ObjectInfo, claim: Claim) -> Outcome:
         """The ledger did not grant the claim: a stale version is set aside, the rest reported."""
         if claim.status == "stale" and obj.version:

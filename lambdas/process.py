@@ -15,7 +15,8 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
@@ -27,6 +28,9 @@ from bankgate.pipeline import STATUSES, Outcome, Pipeline, StagedObject
 from bankgate.store import split_url
 
 logger = Logger(service="bankgate-process")
+#: The sweep's metric (namespace ``bankgate``, dimension ``service``): the stack's StagedObjectAgeAlarm.
+metrics = Metrics(namespace="bankgate", service="bankgate-process")
+OLDEST_STAGED = "OldestStagedObjectAge"
 _pipeline: Pipeline | None = None
 
 
@@ -119,11 +123,17 @@ def _sqs_record(record: SQSRecord) -> list[str]:
 
 def resubmit_stuck() -> dict[str, Any]:
     """The scheduled sweep (an EventBridge schedule): hand-offs whose batch job never started
-    are submitted again (``Pipeline.resubmit_stuck``)."""
-    outcomes = pipeline().resubmit_stuck()
+    are submitted again (``Pipeline.resubmit_stuck``), and the age of the oldest staged object
+    is published as the metric ``bankgate/OldestStagedObjectAge`` (CloudWatch's embedded metric
+    format, in the log: no PutMetricData call or permission), which the stack alarms on."""
+    current = pipeline()
+    outcomes = current.resubmit_stuck()
     resubmitted = [o.source for o in outcomes if o.reason.startswith("resubmitted")]
+    oldest = round(current.oldest_staged_seconds(), 1)
+    metrics.add_metric(name=OLDEST_STAGED, unit=MetricUnit.Seconds, value=oldest)
+    metrics.flush_metrics()
     logger.info("stuck hand-offs swept", extra={"looked_at": len(outcomes), "resubmitted": resubmitted})
-    return {"swept": len(outcomes), "resubmitted": resubmitted}
+    return {"swept": len(outcomes), "resubmitted": resubmitted, "oldest_staged_seconds": oldest}
 
 
 @logger.inject_lambda_context(clear_state=True)

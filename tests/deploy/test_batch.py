@@ -478,8 +478,22 @@ def test_a_job_still_submitted_after_the_start_time_is_resubmitted_once_under_co
     assert runner.ledger.get(handed.source)[0].state == DONE
 
 
+def _emitted_metric(logged: str, name: str) -> float:
+    """The value of metric ``name`` in the embedded-metric-format lines a handler printed."""
+    for line in logged.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            if name in document:
+                return float(document[name][0] if isinstance(document[name], list) else document[name])
+    raise AssertionError(f"no {name} metric in:\n{logged[-2000:]}")
+
+
 def test_a_job_that_failed_without_claiming_is_resubmitted_by_the_scheduled_sweep(
-    batch: dict[str, Any], moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    batch: dict[str, Any],
+    moto_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """moto runs no container (no Docker engine here): its jobs fail before the runner could
     claim anything, as a job whose image cannot be pulled does. The process Lambda's schedule
@@ -515,7 +529,10 @@ def test_a_job_that_failed_without_claiming_is_resubmitted_by_the_scheduled_swee
 
     scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     swept = bankgate.lambdas.process.handler(scheduled, LambdaContext())
-    assert swept == {"swept": 1, "resubmitted": [handed.source]}
+    assert (swept["swept"], swept["resubmitted"]) == (1, [handed.source])
+    assert 0 < swept["oldest_staged_seconds"] < 600  # the handed-off file waits in staging
+    metric = _emitted_metric(capsys.readouterr().out, bankgate.lambdas.process.OLDEST_STAGED)
+    assert metric == swept["oldest_staged_seconds"]
     record = bankgate.lambdas.process.pipeline().ledger.get(handed.source)[0]
     assert record.state == HANDED_OFF and record.job_id not in ("", first)
     assert f"batch job {first} was failed" in record.last_failure
@@ -524,4 +541,5 @@ def test_a_job_that_failed_without_claiming_is_resubmitted_by_the_scheduled_swee
     ledger = Pipeline(config).ledger
     claimed = ledger.claim(handed.source, "", etag=record.etag, modified_ns=record.modified_ns, job_id=record.job_id)
     assert claimed.granted
-    assert bankgate.lambdas.process.handler(scheduled, LambdaContext()) == {"swept": 0, "resubmitted": []}
+    again = bankgate.lambdas.process.handler(scheduled, LambdaContext())
+    assert (again["swept"], again["resubmitted"]) == (0, [])

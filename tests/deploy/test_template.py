@@ -102,10 +102,16 @@ def test_alarms_watch_the_dlq_errors_throttles_and_staging_age(expanded: dict[st
     assert watched == {
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("bankgate", "OldestStagedObjectAge"),  # bankgate.lambdas.process's sweep publishes it
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
     }
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    import bankgate.lambdas.process as process
+
+    (staged,) = [a for a in alarms.values() if a["Namespace"] == "bankgate"]
+    assert staged["MetricName"] == process.OLDEST_STAGED
+    assert staged["Dimensions"] == [{"Name": "service", "Value": process.metrics.service}]
     # CloudWatch and EventBridge cannot publish to a topic under the AWS managed aws/sns key.
     assert of_type(expanded, "AWS::SNS::Topic")["AlarmTopic"]["KmsMasterKeyId"] == {"Ref": "AlarmKey"}
     statements = of_type(expanded, "AWS::KMS::Key")["AlarmKey"]["KeyPolicy"]["Statement"]
