@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,17 +78,26 @@ def jobs(batch: dict[str, Any]) -> list[dict[str, Any]]:
     return client.describe_jobs(jobs=sorted(ids))["jobs"] if ids else []
 
 
-def test_lambda_hands_a_big_file_off_exactly_once(batch: dict[str, Any], moto_server: str, monkeypatch) -> None:
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
+def test_lambda_hands_a_big_file_off_exactly_once(
+    batch: dict[str, Any], moto_server: str, monkeypatch, versioned: bool
+) -> None:
+    """The job gets the object's URL, and on a versioned staging bucket (the stack's) the
+    version the event named, so it processes those bytes even if the key is written again."""
     point_aws_at(moto_server, monkeypatch)
     s3 = boto3.client("s3")
-    for bucket in ("hand-staging", "hand-archive", "hand-processed"):
+    run = uuid.uuid4().hex[:6]
+    staging, archive, processed = (f"hand-{kind}-{run}" for kind in ("staging", "archive", "processed"))
+    for bucket in (staging, archive, processed):
         s3.create_bucket(Bucket=bucket)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=staging, VersioningConfiguration={"Status": "Enabled"})
     settings = {
-        "BANKGATE_STAGING": "s3://hand-staging",
-        "BANKGATE_ARCHIVE": "s3://hand-archive/originals/",
-        "BANKGATE_QUARANTINE": "s3://hand-archive/quarantine/",
-        "BANKGATE_LEDGER": "s3://hand-archive/ledger/",
-        "BANKGATE_ROUTES": json.dumps({"*": {"destination": "s3://hand-processed/other/"}}),
+        "BANKGATE_STAGING": f"s3://{staging}",
+        "BANKGATE_ARCHIVE": f"s3://{archive}/originals/",
+        "BANKGATE_QUARANTINE": f"s3://{archive}/quarantine/",
+        "BANKGATE_LEDGER": f"s3://{archive}/ledger/",
+        "BANKGATE_ROUTES": json.dumps({"*": {"destination": f"s3://{processed}/other/"}}),
         "BANKGATE_BATCH_JOB_QUEUE": batch["queue"],
         "BANKGATE_BATCH_JOB_DEFINITION": batch["definition"],
         "BANKGATE_BATCH_THRESHOLD": "1000",  # the sample payroll file is 3 KB: "big" here
@@ -98,27 +108,28 @@ def test_lambda_hands_a_big_file_off_exactly_once(batch: dict[str, Any], moto_se
 
     monkeypatch.setattr(bankgate.lambdas.process, "_pipeline", None)
     key = "inbound/acme/2026-03-04/payroll.ach"
-    etag = s3.put_object(Bucket="hand-staging", Key=key, Body=PAYROLL.read_bytes())["ETag"].strip('"')
-    record = {
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": "hand-staging"}, "object": {"key": key, "eTag": etag, "sequencer": "0A1B"}},
-    }
+    put = s3.put_object(Bucket=staging, Key=key, Body=PAYROLL.read_bytes())
+    obj = {"key": key, "eTag": put["ETag"].strip('"'), "sequencer": "0A1B"}
+    if versioned:
+        obj["versionId"] = put["VersionId"]
+    record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": staging}, "object": obj}}
     message = {"body": json.dumps({"Records": [record]}), "eventSource": "aws:sqs", "attributes": {}}
     duplicates = {"Records": [{**message, "messageId": "m1"}, {**message, "messageId": "m2"}]}
     assert bankgate.lambdas.process.handler(duplicates, LambdaContext()) == {"batchItemFailures": []}
     redelivered = {"Records": [{**message, "messageId": "m3"}]}  # a later redelivery, same event
     assert bankgate.lambdas.process.handler(redelivered, LambdaContext()) == {"batchItemFailures": []}
 
-    (job,) = jobs(batch)
+    url = f"s3://{staging}/{key}"
+    (job,) = [j for j in jobs(batch) if j["container"]["command"][0] == url]  # the queue outlives one case
     assert job["jobDefinition"] == batch["definition"]
-    assert job["container"]["command"] == ["s3://hand-staging/" + key]  # unversioned bucket: no --version-id
-    found = bankgate.lambdas.process.pipeline().ledger.get("s3://hand-staging/" + key)
+    assert job["container"]["command"] == ([url, "--version-id", put["VersionId"]] if versioned else [url])
+    found = bankgate.lambdas.process.pipeline().ledger.get(url)
     assert found is not None
     ledger_record, _ = found
     assert (ledger_record.state, ledger_record.job_id) == (HANDED_OFF, job["jobId"])
     assert "above the batch threshold" in ledger_record.reason
-    assert s3.list_objects_v2(Bucket="hand-staging")["KeyCount"] == 1  # the job reads it from staging
-    assert not s3.list_objects_v2(Bucket="hand-processed").get("Contents")
+    assert s3.list_objects_v2(Bucket=staging)["KeyCount"] == 1  # the job reads it from staging
+    assert not s3.list_objects_v2(Bucket=processed).get("Contents")
 
 
 def _generate_nacha(path: Path, entries: int) -> None:
