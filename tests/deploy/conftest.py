@@ -7,11 +7,10 @@ pydantic that Airflow's do not match. They are run as the field runs them, as pr
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,25 +26,6 @@ def image_extras(dockerfile: Path) -> list[str]:
     """The bankgate extras a Dockerfile installs (its ``pip install ... ".[a,b]"``)."""
     (extras,) = re.findall(r'"\.\[([a-z0-9,-]+)\]"', dockerfile.read_text())
     return extras.split(",")
-
-
-def distributions_of(extras: Iterable[str]) -> set[str]:
-    """Every distribution the extras name, bankgate's own extras followed, from setup.cfg (the
-    source the images install from, whatever this environment installed)."""
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
-    table = config["options.extras_require"]
-    found: set[str] = set()
-    pending = list(extras)
-    while pending:
-        for line in table[pending.pop()].splitlines():
-            requirement = line.split("#", 1)[0].strip()
-            nested = re.fullmatch(r"bankgate\[([a-z0-9,-]+)\]", requirement)
-            if nested:
-                pending += nested.group(1).split(",")
-            elif requirement:
-                found.add(re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower())
-    return found
 
 
 def tools_bin() -> Path:

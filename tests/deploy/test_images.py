@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import ROOT, distributions_of, image_extras
+from tests.deploy.conftest import ROOT, image_extras
 from tests.parts import unavailable
 
 DOCKER = ROOT / "docker"
@@ -178,16 +178,69 @@ print(sorted(p.name for p in dags.glob("*.py")))
     assert cli.returncode == 0 and "URL" in cli.stdout.upper(), cli.stderr
 
 
-def test_the_batch_image_serves_nothing_and_the_gcs_service_image_does() -> None:
-    """The batch runner installs the GCS and Cloud Run job clients but not the Functions Framework,
-    which only the Cloud Run service (``deploy/gcp/Dockerfile``) runs under; neither carries
+GCS_SERVICE = ROOT / "deploy" / "gcp" / "Dockerfile"
+#: Where the images' Dockerfiles install bankgate (``python -m venv /opt/bankgate``, python:3.11).
+IMAGE_SITE = "/opt/bankgate/lib/python3.11/site-packages/"
+
+IMAGE_PROBE = """
+import importlib.util, json, sys
+site = sys.argv[1]
+sys.path[:0] = [site]
+import bankgate.batch, bankgate.cli, bankgate.lambdas.gcs_process, bankgate.store.gcs
+from google.cloud import run_v2, storage  # the Cloud Run job submitter's and the GCS store's clients
+assert bankgate.batch.__file__.startswith(site), bankgate.batch.__file__
+found = {}
+for name in ("functions_framework", "airflow", "paramiko", "boto3"):
+    found[name] = importlib.util.find_spec(name) is not None
+if sys.argv[2]:  # the image serves: its ENTRYPOINT names a --source
+    import functions_framework
+    source = sys.argv[2].replace(sys.argv[3], site + "/", 1)  # the ENTRYPOINT's --source, in this tree
+    app = functions_framework.create_app(target="process", source=source, signature_type="cloudevent")
+    found["serves"] = app.url_map is not None
+print(json.dumps(found))
+"""
+
+
+def _install_image(dockerfile: Path, wheel: Path, site: Path) -> None:
+    """What the Dockerfile's ``pip install -c constraints.txt ".[extras]"`` puts in its venv, into ``site``
+    (bankgate from its wheel: the same tree the Dockerfile builds from)."""
+    extras = ",".join(image_extras(dockerfile))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "install", "--no-compile"]
+    pip += ["--target", str(site), "-c", str(ROOT / "constraints.txt")]
+    subprocess.run([*pip, f"bankgate[{extras}] @ {wheel.as_uri()}"], check=True, timeout=300)
+
+
+@pytest.mark.parametrize("dockerfile", [DOCKER / "batch" / "Dockerfile", GCS_SERVICE], ids=["batch", "gcs-service"])
+def test_the_batch_image_serves_nothing_and_the_gcs_service_image_does(
+    dockerfile: Path, wheel: Path, tmp_path: Path
+) -> None:
+    """Each image's filesystem, installed as its Dockerfile installs it: the batch runner has the
+    S3, GCS and Cloud Run job clients and no Functions Framework, which only the Cloud Run service runs
+    under (its ENTRYPOINT's ``--source`` and ``--target`` load from that tree); neither carries
     Airflow or paramiko (a job and a service pull nothing)."""
-    batch = distributions_of(image_extras(DOCKER / "batch" / "Dockerfile"))
-    service = distributions_of(image_extras(ROOT / "deploy" / "gcp" / "Dockerfile"))
-    assert {"google-cloud-storage", "google-cloud-run", "boto3"} <= batch
-    assert "functions-framework" not in batch
-    assert {"google-cloud-storage", "google-cloud-run", "functions-framework"} <= service
-    assert not {"apache-airflow", "paramiko"} & (batch | service)
+    site = tmp_path / "site-packages"
+    _install_image(dockerfile, wheel, site)
+    text = dockerfile.read_text().replace("\\\n", "")
+    entry = re.findall(r"^ENTRYPOINT (\[.*?\])$", text, re.M | re.S)[0]
+    source = next((a.split("=", 1)[1] for a in json.loads(entry) if a.startswith("--source=")), "")
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", IMAGE_PROBE, str(site), source, IMAGE_SITE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    distributions = sorted(p.name.split("-", 1)[0] for p in site.glob("*.dist-info"))
+    size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    print(f"{dockerfile.relative_to(ROOT)}: {len(distributions)} distributions, {size / 2**20:.0f} MiB")
+    assert not found["airflow"] and not found["paramiko"]
+    if dockerfile == GCS_SERVICE:
+        assert found["functions_framework"] and found["serves"], found
+    else:
+        assert found["boto3"]  # AWS Batch runs the same image
+        assert not found["functions_framework"] and "functions_framework" not in distributions, distributions
 
 
 def test_the_lambda_image_removes_what_the_zip_leaves_out() -> None:
