@@ -4,21 +4,26 @@ service, a job or an Eventarc trigger, so each manifest is validated against the
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
 import shlex
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
 import yaml
 
 from bankgate.config import PipelineConfig
+from bankgate.cron import Cron
 from bankgate.store import split_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,19 +195,120 @@ def test_the_service_image_serves_the_gcs_handler() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+#: ``gcloud scheduler jobs create pubsub``'s flags, each with the field of the Cloud Scheduler API's Job
+#: resource (v1) it sets. A flag not here fails the test: map it to its field, so the check stays closed.
+SCHEDULER_FLAGS = {
+    "--location": "name",
+    "--schedule": "schedule",
+    "--time-zone": "timeZone",
+    "--description": "description",
+    "--topic": "pubsubTarget.topicName",
+    "--message-body": "pubsubTarget.data",
+    "--attributes": "pubsubTarget.attributes",
+}
+
+
+def scheduler_job(words: list[str], options: dict[str, str]) -> Any:
+    """The Job resource (``google.cloud.scheduler.v1.Job``, the REST API's own type, which refuses
+    unknown fields and ill-typed values) that ``gcloud scheduler jobs create pubsub NAME ...`` creates."""
+    from google.cloud import scheduler_v1
+
+    unknown = set(options) - set(SCHEDULER_FLAGS)
+    assert not unknown, f"flags not mapped to the Job resource: {sorted(unknown)}"
+    target: dict[str, Any] = {"topicName": f"projects/PROJECT/topics/{options['--topic']}"}
+    if "--message-body" in options:
+        target["data"] = base64.b64encode(options["--message-body"].encode()).decode()
+    if "--attributes" in options:
+        target["attributes"] = dict(a.split("=", 1) for a in options["--attributes"].split(","))
+    resource: dict[str, Any] = {
+        "name": f"projects/PROJECT/locations/{options['--location']}/jobs/{words[-1]}",
+        "schedule": options["--schedule"],
+        "timeZone": options.get("--time-zone", "Etc/UTC"),  # gcloud's default
+        "pubsubTarget": target,
+    }
+    if "--description" in options:
+        resource["description"] = options["--description"]
+    return scheduler_v1.Job.from_json(json.dumps(resource), ignore_unknown_fields=False)
+
+
+def fire_interval(job: Any) -> set[timedelta]:
+    """The gaps between a Cloud Scheduler job's fire times over a day (unix-cron in its time zone)."""
+    cron, zone = Cron.parse(job.schedule), ZoneInfo(job.time_zone)
+    times = [datetime(2026, 3, 4, tzinfo=zone)]
+    while times[-1] < times[0] + timedelta(days=1):
+        times.append(cron.next(times[-1], zone))
+    return {later - earlier for earlier, later in pairwise(times)}
+
+
+class _CloudFormation(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (``!Ref``, ``!Sub``, ...) read as nothing."""
+
+
+_CloudFormation.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
 def test_the_sweep_reaches_the_service_every_15_minutes() -> None:
     """Cloud Scheduler -> the topic -> a second trigger -> the same service, with the CloudEvent
-    type the service sweeps on (``bankgate.lambdas.gcs_process.SWEEP_EVENT``)."""
+    type the service sweeps on (``bankgate.lambdas.gcs_process.SWEEP_EVENT``). The scheduler's
+    command is checked as the Job resource it creates: the API's own type, a job ID the API takes,
+    a message (a Pub/Sub target needs data or attributes), and the AWS stack's interval."""
     from bankgate.lambdas.gcs_process import SWEEP_EVENT
 
     ((topic_words, _, _),) = gcloud("pubsub topics create")
-    ((_, job, _),) = gcloud("scheduler jobs create pubsub")
+    ((job_words, job_options, _),) = gcloud("scheduler jobs create pubsub")
     (trigger,) = [t for t in gcloud("eventarc triggers create") if "bucket" not in t[2]]
     _, options, filters = trigger
-    topic = topic_words[-1]
-    assert job["--topic"] == topic and job["--schedule"] == "*/15 * * * *"
+    topic = f"projects/PROJECT/topics/{topic_words[-1]}"
+    job = scheduler_job(job_words, job_options)
+    assert re.fullmatch(r"projects/[^/]+/locations/[A-Za-z0-9-]+/jobs/[A-Za-z0-9_-]{1,500}", job.name), job.name
+    assert job.pubsub_target.topic_name == topic
+    assert job.pubsub_target.data or job.pubsub_target.attributes, "a Pub/Sub target needs data or attributes"
+    template = yaml.load((ROOT / "deploy" / "aws" / "template.yaml").read_text(), _CloudFormation)
+    every = re.fullmatch(r"rate\((\d+) minutes\)", template["Parameters"]["BatchSweepSchedule"]["Default"])
+    assert every and int(every.group(1)) == 15
+    assert fire_interval(job) == {timedelta(minutes=15)}, f"{job.schedule!r} is not the AWS stack's interval"
     assert filters == {"type": SWEEP_EVENT}
-    assert options["--transport-topic"] == f"projects/PROJECT/topics/{topic}"
+    assert options["--transport-topic"] == topic
     assert options["--destination-run-service"] == manifest("service.yaml")["metadata"]["name"]
     (finalized,) = [t for t in gcloud("eventarc triggers create") if "bucket" in t[2]]
     assert options["--service-account"] == finalized[1]["--service-account"]  # the invoker, not the processor
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ({"--topics": "bankgate-sweep"}, "flags not mapped"),  # a misspelt flag
+        ({"--time-zone": "Europe/Nowhere"}, "No time zone found"),
+        ({"--schedule": "*/15 * * *"}, "has 4 fields"),
+        ({"--schedule": "*/20 * * * *"}, "not the AWS stack's interval"),  # not the AWS stack's 15 minutes
+        ({"--message-body": ""}, "needs data or attributes"),  # a Pub/Sub target without data or attributes
+        ({"--attributes": "no-value"}, "dictionary update sequence"),
+    ],
+)
+def test_the_sweep_check_refuses_a_job_cloud_scheduler_would_not_run_as_meant(
+    edit: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check has teeth: each edit of the README's scheduler command fails it."""
+    real = gcloud
+
+    def edited(command: str) -> list[tuple[list[str], dict[str, str], dict[str, str]]]:
+        found = real(command)
+        if command != "scheduler jobs create pubsub":
+            return found
+        ((words, options, filters),) = found
+        return [(words, {**options, **edit}, filters)]
+
+    monkeypatch.setattr(sys.modules[__name__], "gcloud", edited)
+    with pytest.raises(Exception, match=expected):  # an AssertionError, a ValueError, a ParseError
+        test_the_sweep_reaches_the_service_every_15_minutes()
+
+
+def test_the_job_type_refuses_what_the_api_refuses() -> None:
+    """The Job type is the API's: an unknown field or an ill-typed value does not parse."""
+    from google.cloud import scheduler_v1
+    from google.protobuf.json_format import ParseError
+
+    with pytest.raises(ParseError, match='no field named "topic"'):
+        scheduler_v1.Job.from_json(json.dumps({"pubsubTarget": {"topic": "t"}}), ignore_unknown_fields=False)
+    with pytest.raises(ParseError, match="schedule"):
+        scheduler_v1.Job.from_json(json.dumps({"schedule": 15}), ignore_unknown_fields=False)
