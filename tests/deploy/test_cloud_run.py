@@ -12,18 +12,21 @@ official client (``google-cloud-run``, REST transport) makes and answers in the 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bankgate import lease
 from bankgate.batch import CloudRunJob, current_job_id
-from bankgate.ledger import DONE, HANDED_OFF
+from bankgate.ledger import DONE, HANDED_OFF, Ledger
 from bankgate.pipeline import Pipeline, StagedObject
 from tests.deploy.conftest import ROOT
 from tests.pipeline.events import finalized_event
@@ -253,11 +256,14 @@ def test_the_scheduled_sweep_resubmits_an_execution_that_never_started(
 def test_two_sweeps_at_once_resubmit_a_stuck_execution_once(
     handing_off, cloud_run: CloudRunApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two service instances sweeping at the same moment (an overlapping schedule, a retried
-    Pub/Sub push): the ledger's compare-and-swap (``Ledger.retake``) on GCS's generation
-    preconditions lets exactly one resubmit."""
-    from bankgate.batch import HandOff
-    from bankgate.config import PipelineConfig
+    """Two service instances answering the sweep's CloudEvent at the same moment (an overlapping
+    schedule, a retried Pub/Sub push): each a Functions Framework app of its own, which loads the
+    image's source file as a module of its own and so builds its own pipeline. The ledger's
+    compare-and-swap (``Ledger.retake``) on GCS's generation preconditions lets exactly one
+    resubmit."""
+    import functions_framework
+
+    import bankgate.lambdas.gcs_process as service
     from bankgate.lambdas.gcs_process import process
 
     monkeypatch.setenv("BANKGATE_BATCH_START_SECONDS", "1")  # the winner's new execution is not "stuck" at once
@@ -265,16 +271,44 @@ def test_two_sweeps_at_once_resubmit_a_stuck_execution_once(
     key = "inbound/acme/2026-03-04/payroll.ach"
     client.bucket(names["staging"]).blob(key).upload_from_string(PAYROLL)
     assert process(finalized_event(client, names["staging"], key))["status"] == "handed_off"
+    (first,) = cloud_run.executions
 
+    instances, modules = [], []
+    for _ in range(2):
+        app = functions_framework.create_app(target="process", source=service.__file__, signature_type="cloudevent")
+        instances.append(app)
+        modules.append(sys.modules[Path(service.__file__).stem])  # where the framework loaded the source
+    # The race at its widest, every run: each sweep's first read of the record in Ledger.retake
+    # waits for the other's, so both decide on the same record before either writes. Nothing is
+    # replaced: the reads and writes are bankgate's, against the emulator.
+    both_read, retaking = threading.Barrier(len(instances)), threading.local()
+    real_read, real_retake = lease.read, Ledger.retake
+
+    def read(store: Any, key: str) -> Any:
+        current = real_read(store, key)
+        if getattr(retaking, "first", False):
+            retaking.first = False
+            both_read.wait(timeout=10)
+        return current
+
+    def retake(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+        retaking.first = True
+        return real_retake(self, *args, **kwargs)
+
+    monkeypatch.setattr(lease, "read", read)
+    monkeypatch.setattr(Ledger, "retake", retake)
     time.sleep(1.1)
-    sweepers = [Pipeline(PipelineConfig.from_env(), handoff=HandOff.from_env()) for _ in range(2)]
-    go = threading.Barrier(len(sweepers))
+    go = threading.Barrier(len(instances))
 
-    def sweep(pipeline: Pipeline) -> list[str]:
+    def sweep(app: Any) -> int:
+        test_client = app.test_client()
         go.wait()
-        return [o.reason for o in pipeline.resubmit_stuck()]
+        return int(_sweep_message(test_client).status_code)
 
-    with ThreadPoolExecutor(len(sweepers)) as pool:
-        reasons = [r for swept in pool.map(sweep, sweepers) for r in swept]
-    assert sum(r.startswith("resubmitted") for r in reasons) == 1, reasons
-    assert len(cloud_run.runs()) == 2 and len(cloud_run.cancelled()) == 1
+    with ThreadPoolExecutor(len(instances)) as pool:
+        assert list(pool.map(sweep, instances)) == [200, 200]
+    pipelines = {id(module._pipeline) for module in modules if module._pipeline is not None}
+    assert len(pipelines) == 2  # both instances swept, each with its own pipeline
+    assert len(cloud_run.runs()) == 2 and cloud_run.cancelled() == [first]
+    record, _ = service.pipeline().ledger.get(f"gs://{names['staging']}/{key}")
+    assert record.state == HANDED_OFF and record.job_id == cloud_run.executions[1].rsplit("/", 1)[-1]
