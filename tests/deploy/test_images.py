@@ -196,7 +196,7 @@ if sys.argv[2]:  # the image serves: its ENTRYPOINT names a --source
     import functions_framework
     source = sys.argv[2].replace(sys.argv[3], site + "/", 1)  # the ENTRYPOINT's --source, in this tree
     app = functions_framework.create_app(target="process", source=source, signature_type="cloudevent")
-    found["serves"] = app.url_map is not None
+    found["serves"] = "cloudevent" in app.view_functions  # the CloudEvent signature, as Eventarc posts
 print(json.dumps(found))
 """
 
