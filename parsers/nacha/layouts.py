@@ -217,9 +217,10 @@ ENTRY_BY_SEC: dict[str, Layout] = {
     **dict.fromkeys(["ARC", "BOC", "RCK"], ENTRY_CHECK),
     "POP": ENTRY_POP,
     # ENR, which allows 9,999 addenda as CTX does, counts them in the entry too: Number of Addenda
-    # Records 55-58, Receiving Company Name/ID Number 59-74, reserved 75-76. Four transcriptions of
-    # its record format agree (the ``nacha`` Ruby gem's enr_entry_detail.rb, moov-io/ach's docs
-    # table, and two parsers' ENR layouts); moov-io/ach's own code reads the standard frame.
+    # Records 55-58, Receiving Company Name/ID Number 59-74, reserved 75-76. Three independent
+    # transcriptions of its record format agree (the ``nacha`` Ruby gem's enr_entry_detail.rb,
+    # moov-io/ach's docs table, a JS validator; an Elixir parser follows the gem); moov-io/ach's
+    # own code reads the standard frame.
     **dict.fromkeys(["CTX", "ATX", "TRX", "ENR"], ENTRY_ADDENDA_COUNT),
     "SHR": ENTRY_SHR,
     **dict.fromkeys(["XCK", "TRC"], ENTRY_TRUNCATED_CHECK),
